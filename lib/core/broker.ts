@@ -1,0 +1,44 @@
+import type { Candle } from './candle.ts';
+import type { InstrumentRules } from './instrument.ts';
+import type { Fill, OrderRequest, Position, Trade } from './orders.ts';
+
+/** What a broker tells the engine. */
+export type BrokerEvent =
+  | { readonly type: 'fill'; readonly fill: Fill }
+  | { readonly type: 'position'; readonly position: Position }
+  | { readonly type: 'trade'; readonly trade: Trade }
+  | { readonly type: 'rejected'; readonly order: OrderRequest; readonly reason: string; readonly code?: number }
+  | { readonly type: 'notice'; readonly key: string; readonly message: string };
+
+export type BrokerListener = (event: BrokerEvent) => void;
+
+/**
+ * The broker port. The engine sees only this: the historical simulator and the live Bybit broker
+ * implement it, and nothing in the engine knows which one it has.
+ */
+export interface Broker {
+  readonly name: string;
+  /** Instrument rules orders are sized and priced with. */
+  rules(): InstrumentRules;
+  /** The open position (flat when none). Live: as last reported by the exchange's position stream. */
+  position(): Position;
+  /** True while an order was sent and its outcome is not known yet. */
+  hasOrderInFlight(): boolean;
+  /** Hands an order over; the outcome arrives as events. Never throws for exchange rejections. */
+  submit(order: OrderRequest): void;
+  /**
+   * Called with each closed candle before the strategy sees it. The simulator fills pending orders and
+   * checks stops in it; a live broker may ignore it (the exchange does that work).
+   */
+  observe?(candle: Candle): void;
+  /** Called once after the last candle of a backtest (the simulator closes any open position). */
+  finish?(lastCandle: Candle): void;
+  subscribe(listener: BrokerListener): () => void;
+}
+
+/** A source of closed candles, in order (live: REST polls or the kline topic with confirm). */
+export interface CandleFeed {
+  /** Resolves with the next closed candle, or undefined when the feed ends. */
+  next(): Promise<Candle | undefined>;
+  close?(): void;
+}

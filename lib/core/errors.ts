@@ -1,0 +1,53 @@
+/**
+ * pyr's error taxonomy. Every error pyr throws is one of these, so the CLI can print one clear line
+ * and pick the exit code: configuration and input problems exit 2, everything else 1.
+ */
+export class PyrError extends Error {
+  readonly exitCode: number = 1;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A bad flag, config key, parameter value or date. Names the flag or key. */
+export class ConfigError extends PyrError {
+  override readonly exitCode: number = 2;
+}
+
+/** Bad or missing data: names the file, and the line and field when there is one. */
+export class DataError extends PyrError {
+  override readonly exitCode: number = 2;
+  readonly file?: string;
+  readonly line?: number;
+  readonly field?: string;
+  constructor(message: string, where: { file?: string; line?: number; field?: string } = {}, options?: { cause?: unknown }) {
+    const loc = [where.file, where.line !== undefined ? `line ${where.line}` : undefined, where.field !== undefined ? `field "${where.field}"` : undefined]
+      .filter(Boolean)
+      .join(', ');
+    super(loc ? `${loc}: ${message}` : message, options);
+    this.file = where.file;
+    this.line = where.line;
+    this.field = where.field;
+  }
+}
+
+/** The candles asked for are not there; the message says how to get them. */
+export class MissingDataError extends DataError {}
+
+/** A strategy threw or broke its contract; names the strategy. */
+export class StrategyError extends PyrError {}
+
+/** The exchange answered with an error. `retryable` tells the retry loop whether trying again can help. */
+export class ExchangeError extends PyrError {
+  readonly retCode?: number;
+  readonly retryable: boolean;
+  constructor(message: string, opts: { retCode?: number; retryable?: boolean; cause?: unknown } = {}) {
+    super(message, { cause: opts.cause });
+    this.retCode = opts.retCode;
+    this.retryable = opts.retryable ?? false;
+  }
+}
+
+/** An internal invariant broke: a bug in pyr, never the user's fault. */
+export class InvariantError extends PyrError {}

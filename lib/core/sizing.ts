@@ -1,0 +1,64 @@
+/**
+ * Pure sizing and pricing rules shared by the simulator and the live broker: the same intent gives the
+ * same quantity and the same stop/target prices whichever broker runs it.
+ */
+import type { InstrumentRules } from './instrument.ts';
+import { D, dec, roundDownToStep, roundToTick, type Dec, type DecLike } from './money.ts';
+import type { PositionSide, PriceLevel, Size } from './orders.ts';
+
+export type MinQtyPolicy = 'raise' | 'skip';
+
+export type SizeResult =
+  | { readonly ok: true; readonly qty: Dec; readonly raisedToMin: boolean }
+  | { readonly ok: false; readonly reason: string };
+
+/**
+ * Quantity for `size` at `price`: quote amounts are divided by the price, then rounded down to the qty
+ * step. Below the minimum qty the seed raises it to the minimum (`raise`); `skip` refuses instead.
+ * An order below the minimum notional is refused (the exchange would reject it).
+ */
+export function sizeQty(size: Size, price: DecLike, rules: InstrumentRules, policy: MinQtyPolicy = 'raise'): SizeResult {
+  const p = dec(price);
+  if (!(p.gt(0))) return { ok: false, reason: `no valid price to size the order (${p.toString()})` };
+  const raw = size.unit === 'quote' ? new D(size.amount).div(p) : new D(size.qty);
+  let qty = roundDownToStep(raw, rules.qtyStep);
+  let raisedToMin = false;
+  if (qty.lt(rules.minQty)) {
+    if (policy === 'skip') {
+      return { ok: false, reason: `qty ${raw.toSignificantDigits(8).toString()} is below the minimum ${rules.minQty.toString()} (minQtyPolicy "skip")` };
+    }
+    qty = rules.minQty;
+    raisedToMin = true;
+  }
+  if (rules.maxQty && qty.gt(rules.maxQty)) {
+    return { ok: false, reason: `qty ${qty.toString()} is above the maximum ${rules.maxQty.toString()}` };
+  }
+  if (rules.minNotional.gt(0) && qty.mul(p).lt(rules.minNotional)) {
+    return { ok: false, reason: `order value ${qty.mul(p).toString()} is below the minimum notional ${rules.minNotional.toString()}` };
+  }
+  return { ok: true, qty, raisedToMin };
+}
+
+/** A stop-loss price for a position entered at `entry`, rounded to the tick (half up). */
+export function stopPrice(side: PositionSide, entry: DecLike, level: PriceLevel, tick: DecLike): Dec {
+  if ('price' in level) return roundToTick(level.price, tick);
+  const e = dec(entry);
+  const f = new D(level.pct);
+  return roundToTick(side === 'long' ? e.mul(D.sub(1, f)) : e.mul(D.add(1, f)), tick);
+}
+
+/** A take-profit price for a position entered at `entry`, rounded to the tick (half up). */
+export function targetPrice(side: PositionSide, entry: DecLike, level: PriceLevel, tick: DecLike): Dec {
+  if ('price' in level) return roundToTick(level.price, tick);
+  const e = dec(entry);
+  const f = new D(level.pct);
+  return roundToTick(side === 'long' ? e.mul(D.add(1, f)) : e.mul(D.sub(1, f)), tick);
+}
+
+/** Entry price moved against the trader by `bps` basis points (slippage), rounded to the tick. */
+export function slippedPrice(side: 'Buy' | 'Sell', price: DecLike, bps: number, tick: DecLike): Dec {
+  if (bps === 0) return dec(price);
+  const f = new D(bps).div(10_000);
+  const p = dec(price).mul(side === 'Buy' ? D.add(1, f) : D.sub(1, f));
+  return roundToTick(p, tick);
+}
