@@ -5,3 +5,4 @@ export * from './instrument.ts';
 export * from './orders.ts';
 export * from './broker.ts';
 export * from './sizing.ts';
+export * from './run.ts';

@@ -1,0 +1,50 @@
+import type { Interval } from './candle.ts';
+import type { Trade } from './orders.ts';
+
+/** How fills are simulated; every field is a documented option. */
+export interface FillModel {
+  /** Basis points added against the trader on market fills. */
+  readonly slippageBps: number;
+  /** Fraction of notional, e.g. 0.00055 (0.055%). */
+  readonly takerFee: number;
+  readonly makerFee: number;
+  readonly minQtyPolicy: 'raise' | 'skip';
+}
+
+/** Everything a report needs about a finished run (backtest or live), with no reference to who ran it. */
+export interface RunRecord {
+  readonly meta: {
+    readonly runId: string;
+    readonly strategy: string;
+    readonly symbol: string;
+    readonly category: string;
+    readonly interval: Interval;
+    /** Inclusive UTC day range asked for (YYYY-MM-DD), when there was one. */
+    readonly from?: string;
+    readonly to?: string;
+    readonly params: Readonly<Record<string, unknown>>;
+    readonly rules: { readonly tickSize: string; readonly qtyStep: string; readonly minQty: string; readonly minNotional: string; readonly source: string };
+    readonly fillModel: FillModel;
+    readonly initialBalance: number;
+    /** Whether funding was charged, and from which file; or why not. */
+    readonly funding: { readonly charged: boolean; readonly detail: string };
+    /** One-off remarks for the report (e.g. "qty raised to the minimum 0.001 on 12 entries"). */
+    readonly notices: readonly string[];
+    /** Candle file the run read. */
+    readonly source: string;
+    /** Candles fed before the range for warm-up. */
+    readonly warmupCandles: number;
+  };
+  /** Open times of the candles in the range, ascending. */
+  readonly times: Float64Array;
+  /** Close of each candle in the range. */
+  readonly closes: Float64Array;
+  /** Open of the first candle, for buy-and-hold. */
+  readonly firstOpen: number;
+  /** Mark-to-market equity at each candle's close (initialBalance + realised net PnL + unrealised PnL). */
+  readonly equity: Float64Array;
+  /** 1 where a position was open at the candle's close (or during it), else 0. */
+  readonly exposure: Uint8Array;
+  readonly intervalMs: number;
+  readonly trades: readonly Trade[];
+}
