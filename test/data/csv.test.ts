@@ -1,0 +1,381 @@
+import { expect } from 'chai';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as zlib from 'node:zlib';
+import { fileURLToPath } from 'node:url';
+import { readCandleFile, candleCachePath, fallbackCachePath } from '../../lib/data/csv.ts';
+import { DataError } from '../../lib/core/errors.ts';
+import type { CandleSeries } from '../../lib/core/candle.ts';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const shared = (name: string) => path.resolve(repoRoot, '../shared/data', name);
+
+/** Columns in file order, for comparisons. */
+function columns(s: CandleSeries): Float64Array[] {
+  return [s.openTime, s.open, s.high, s.low, s.close, s.volume, s.turnover];
+}
+
+/** The reference: every value of every row as `Number(text)` (NaN for an empty turnover), by a naive split. */
+function referenceValues(text: string): number[][] {
+  const lines = text.split(/\r?\n/);
+  if (lines.at(-1) === '') lines.pop();
+  return lines.slice(1).map((l) => l.split(',').map((x, k) => (k === 6 && x === '' ? NaN : Number(x))));
+}
+
+function expectSameAsReference(s: CandleSeries, ref: number[][]): void {
+  expect(s.length).to.equal(ref.length);
+  const cols = columns(s);
+  let mismatches = 0;
+  let first = '';
+  for (let i = 0; i < ref.length; i++) {
+    const row = ref[i]!;
+    for (let k = 0; k < 7; k++) {
+      const want = k < row.length ? row[k]! : NaN;
+      if (!Object.is(cols[k]![i], want)) {
+        if (mismatches++ === 0) first = `row ${i} column ${k}: got ${cols[k]![i]}, want ${want}`;
+      }
+    }
+  }
+  expect(mismatches, first).to.equal(0);
+}
+
+let tmp: string;
+const write = (name: string, text: string | Buffer): string => {
+  const f = path.join(tmp, name);
+  fs.writeFileSync(f, text);
+  return f;
+};
+
+async function expectDataError(file: string, line: number | undefined, field: string | undefined, cache = false): Promise<DataError> {
+  let caught: unknown;
+  try {
+    await readCandleFile(file, { cache });
+  } catch (err) {
+    caught = err;
+  }
+  expect(caught, 'expected a DataError').to.be.instanceOf(DataError);
+  const e = caught as DataError;
+  expect(e.file).to.equal(file);
+  expect(e.line).to.equal(line);
+  expect(e.field).to.equal(field);
+  expect(e.message).to.contain(file);
+  if (line !== undefined) expect(e.message).to.contain(`line ${line}`);
+  if (field !== undefined) expect(e.message).to.contain(`field "${field}"`);
+  return e;
+}
+
+const HEADER = 'timestamp,open,high,low,close,volume,turnover';
+const GOOD_ROWS = [
+  '1700000000000,100,110,90,105,5,',
+  '1700000060000,105,106,104,105.5,1,500.25',
+  '1700000120000,105.5,107,105,106,2,',
+  '1700000180000,106,106.5,105.9,106.2,0.001,',
+];
+const good = (rows = GOOD_ROWS, eol = '\n') => [HEADER, ...rows].join(eol) + eol;
+/** GOOD_ROWS with row `i` (0-based; file line i + 2) replaced. */
+const withRow = (i: number, row: string) => GOOD_ROWS.map((r, j) => (j === i ? row : r));
+
+describe('data/csv: readCandleFile', function () {
+  before(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pyr-csv-test-'));
+  });
+  after(() => {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  describe('shared real files', () => {
+    it('loads BTCUSDT-15m.csv: 61,440 rows, documented first/last open, 15 m step, no gaps', async () => {
+      const { series, report } = await readCandleFile(shared('BTCUSDT-15m.csv'), { cache: false });
+      expect(series.length).to.equal(61_440);
+      expect(report.rows).to.equal(61_440);
+      expect(report.firstTime).to.equal(1701388800000);
+      expect(report.lastTime).to.equal(1756683900000);
+      expect(series.openTime[0]).to.equal(1701388800000);
+      expect(series.openTime[61_439]).to.equal(1756683900000);
+      expect(report.intervalMs).to.equal(15 * 60_000);
+      expect(report.gaps).to.deep.equal({ count: 0, largestMs: 0 });
+      expect(report.fromCache).to.equal(false);
+      expect(series.source).to.equal(shared('BTCUSDT-15m.csv'));
+      // turnover is empty in every row of the shared files
+      expect(series.turnover.every(Number.isNaN)).to.equal(true);
+    });
+
+    it('loads BTCUSDT-5m.csv: 17,336 rows, documented first/last open, no gaps', async () => {
+      const { report } = await readCandleFile(shared('BTCUSDT-5m.csv'), { cache: false });
+      expect(report.rows).to.equal(17_336);
+      expect(report.firstTime).to.equal(1750550400000);
+      expect(report.lastTime).to.equal(1755750900000);
+      expect(report.intervalMs).to.equal(5 * 60_000);
+      expect(report.gaps.count).to.equal(0);
+    });
+
+    it('loads the gzip file BTCUSDT-1m.csv.gz: 921,600 rows, documented range, no gaps', async () => {
+      const { report, series } = await readCandleFile(shared('BTCUSDT-1m.csv.gz'), { cache: false });
+      expect(report.rows).to.equal(921_600);
+      expect(report.firstTime).to.equal(1701388800000);
+      expect(report.lastTime).to.equal(1756684740000);
+      expect(report.intervalMs).to.equal(60_000);
+      expect(report.gaps.count).to.equal(0);
+      // spot checks from the data README: the 2024-01-01 00:00 and 2025-01-01 00:00 opens
+      const at = (t: number) => series.openTime.indexOf(t);
+      expect(series.open[at(Date.UTC(2024, 0, 1))]).to.equal(42283.58);
+      expect(series.open[at(Date.UTC(2025, 0, 1))]).to.equal(93576);
+    });
+
+    for (const name of ['BTCUSDT-15m.csv', 'BTCUSDT-5m.csv', 'BTCUSDT-1m.csv.gz']) {
+      it(`every value of ${name} equals Number(text) exactly`, async () => {
+        let buf = fs.readFileSync(shared(name));
+        if (name.endsWith('.gz')) buf = zlib.gunzipSync(buf);
+        const { series } = await readCandleFile(shared(name), { cache: false });
+        expectSameAsReference(series, referenceValues(buf.toString('latin1')));
+      });
+    }
+
+    it('reports progress a few times, ascending, ending at 1', async () => {
+      const seen: number[] = [];
+      await readCandleFile(shared('BTCUSDT-15m.csv'), { cache: false, onProgress: (f) => seen.push(f) });
+      expect(seen.length).to.be.within(2, 20);
+      expect(seen.at(-1)).to.equal(1);
+      for (let i = 1; i < seen.length; i++) expect(seen[i]!).to.be.greaterThan(seen[i - 1]!);
+      for (const f of seen) expect(f).to.be.within(0, 1);
+    });
+  });
+
+  describe('number parsing', () => {
+    it('matches Number(text) on unusual but valid numbers (exponents, 16+ digits, signs, bare dots)', async () => {
+      const values = [
+        '1', '0.1', '0.3', '5.', '.5', '+5', '1e2', '1.5E-3', '2.5e+1', '123456789012345', '1234567890.12345',
+        '1234567890.123456', '12345678901234567890', '0.000000000000000000001', '0.00000000000000000000000123',
+        '9007199254740993', '0.1000000000000000055511151231257827', '00042.4200', '99999.99999999999', '1.7976931348623157e308',
+      ];
+      const rows = values.map((v, i) => `${1_700_000_000_000 + i * 60_000},${v},${v},${v},${v},${v},${v}`);
+      const text = [HEADER, ...rows].join('\n') + '\n';
+      const f = write('numbers.csv', text);
+      const { series } = await readCandleFile(f, { cache: false });
+      const cols = columns(series);
+      values.forEach((v, i) => {
+        for (let k = 1; k < 7; k++) expect(Object.is(cols[k]![i], Number(v)), `${v} in column ${k}`).to.equal(true);
+      });
+    });
+
+    it('accepts \\r\\n line endings, a header without turnover, a BOM and blank lines', async () => {
+      const crlf = await readCandleFile(write('crlf.csv', good(GOOD_ROWS, '\r\n')), { cache: false });
+      const lf = await readCandleFile(write('lf.csv', good()), { cache: false });
+      expectSameAsReference(crlf.series, referenceValues(good()));
+      expectSameAsReference(lf.series, referenceValues(good()));
+
+      const six = ['timestamp,open,high,low,close,volume', '1700000000000,100,110,90,105,5', '1700000060000,105,106,104,105.5,1'].join('\n');
+      const r6 = await readCandleFile(write('six.csv', six), { cache: false });
+      expect(r6.series.length).to.equal(2);
+      expect(r6.series.close[1]).to.equal(105.5);
+      expect(Number.isNaN(r6.series.turnover[0])).to.equal(true);
+
+      const bom = await readCandleFile(write('bom.csv', '\ufeff' + good() + '\n\n'), { cache: false });
+      expectSameAsReference(bom.series, referenceValues(good()));
+    });
+  });
+
+  describe('validation errors name file, line and field', () => {
+    const cases: { name: string; text: string; line: number | undefined; field: string | undefined; msg: RegExp }[] = [
+      { name: 'bad header', text: good().replace('volume', 'vol'), line: 1, field: 'volume', msg: /missing/ },
+      { name: 'non-numeric open', text: good(withRow(1, '1700000060000,abc,106,104,105.5,1,')), line: 3, field: 'open', msg: /not a number/ },
+      { name: 'descending timestamp', text: good(withRow(2, '1700000030000,105.5,107,105,106,2,')), line: 4, field: 'timestamp', msg: /ascending/ },
+      { name: 'duplicate timestamp', text: good(withRow(2, '1700000060000,105.5,107,105,106,2,')), line: 4, field: 'timestamp', msg: /duplicate/ },
+      { name: 'high < close', text: good(withRow(1, '1700000060000,105,105.2,104,105.5,1,')), line: 3, field: 'high', msg: /below close/ },
+      { name: 'high < open', text: good(withRow(1, '1700000060000,105,104.9,104,104.5,1,')), line: 3, field: 'high', msg: /below open/ },
+      { name: 'low > open', text: good(withRow(0, '1700000000000,100,110,101,105,5,')), line: 2, field: 'low', msg: /above open/ },
+      { name: 'low > close', text: good(withRow(0, '1700000000000,100,110,90,89,5,')), line: 2, field: 'low', msg: /above close/ },
+      { name: 'NaN close', text: good(withRow(2, '1700000120000,105.5,107,105,NaN,2,')), line: 4, field: 'close', msg: /finite/ },
+      { name: 'Infinity high', text: good(withRow(2, '1700000120000,105.5,Infinity,105,106,2,')), line: 4, field: 'high', msg: /finite/ },
+      { name: 'overflowing exponent', text: good(withRow(2, '1700000120000,105.5,1e999,105,106,2,')), line: 4, field: 'high', msg: /finite/ },
+      { name: 'missing column', text: good(withRow(1, '1700000060000,105,106,104,105.5')), line: 3, field: 'volume', msg: /expected 7 columns, found 5/ },
+      { name: 'extra column', text: good(withRow(1, '1700000060000,105,106,104,105.5,1,,9')), line: 3, field: undefined, msg: /expected 7 columns, found 8/ },
+      { name: 'empty value', text: good(withRow(3, '1700000180000,106,,105.9,106.2,0.001,')), line: 5, field: 'high', msg: /empty/ },
+      { name: 'negative volume', text: good(withRow(3, '1700000180000,106,106.5,105.9,106.2,-0.001,')), line: 5, field: 'volume', msg: />= 0/ },
+      { name: 'negative turnover', text: good(withRow(1, '1700000060000,105,106,104,105.5,1,-3')), line: 3, field: 'turnover', msg: />= 0/ },
+      { name: 'zero price', text: good(withRow(0, '1700000000000,0,110,0,105,5,')), line: 2, field: 'open', msg: /> 0/ },
+      { name: 'fractional timestamp', text: good(withRow(0, '1700000000000.5,100,110,90,105,5,')), line: 2, field: 'timestamp', msg: /integer/ },
+      { name: 'header only', text: HEADER + '\n', line: 2, field: undefined, msg: /no candles/ },
+      { name: 'empty file', text: '', line: 1, field: undefined, msg: /empty file/ },
+    ];
+    for (const c of cases) {
+      it(`${c.name} (\\n and \\r\\n)`, async () => {
+        const e1 = await expectDataError(write(`bad-${c.name.replace(/\W+/g, '_')}.csv`, c.text), c.line, c.field);
+        expect(e1.message).to.match(c.msg);
+        const e2 = await expectDataError(write(`bad-crlf-${c.name.replace(/\W+/g, '_')}.csv`, c.text.replace(/\n/g, '\r\n')), c.line, c.field);
+        expect(e2.message).to.match(c.msg);
+      });
+    }
+
+    it('a missing file is a DataError naming it', async () => {
+      await expectDataError(path.join(tmp, 'nope.csv'), undefined, undefined);
+    });
+
+    it('errors from the csv-parse path (foreign layout) carry the same line and field', async () => {
+      const foreign = (rows: string[]) => ['"close","open","timestamp","high","low","volume"', ...rows].join('\n') + '\n';
+      const e = await expectDataError(write('foreign-bad.csv', foreign(['"105","100","1700000000000","110","90","5"', '"105.5","105","1700000060000","106","104","x"'])), 3, 'volume');
+      expect(e.message).to.match(/not a number/);
+      await expectDataError(write('foreign-desc.csv', foreign(['"105","100","1700000060000","110","90","5"', '"105.5","105","1700000000000","106","104","1"'])), 3, 'timestamp');
+      await expectDataError(write('foreign-cols.csv', foreign(['"105","100","1700000000000","110","90","5"', '"105.5","105","1700000060000","106","104"'])), 3, undefined);
+      await expectDataError(write('foreign-hl.csv', foreign(['"105","100","1700000000000","104","90","5"'])), 2, 'high');
+    });
+  });
+
+  describe('gaps', () => {
+    it('counts missing candles and reports the largest gap (never fatal)', async () => {
+      const m = 60_000;
+      const t0 = 1_700_000_000_000 - (1_700_000_000_000 % m);
+      // present at 0,1,2 | missing 3,4,5 | present 6,7 | missing 8,9 | present 10,11
+      const present = [0, 1, 2, 6, 7, 10, 11];
+      const rows = present.map((k) => `${t0 + k * m},100,101,99,100.5,1,`);
+      const { report } = await readCandleFile(write('gaps.csv', [HEADER, ...rows].join('\n')), { cache: false });
+      expect(report.rows).to.equal(7);
+      expect(report.intervalMs).to.equal(m);
+      expect(report.gaps.count).to.equal(5);
+      expect(report.gaps.largestMs).to.equal(3 * m);
+      expect(report.gaps.largestAt).to.equal(t0 + 3 * m);
+    });
+  });
+
+  describe('binary cache', () => {
+    const noTempFiles = (dir: string) => {
+      const all: string[] = [];
+      const walk = (d: string) => {
+        for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+          if (e.isDirectory()) walk(path.join(d, e.name));
+          else all.push(e.name);
+        }
+      };
+      walk(dir);
+      expect(all.filter((n) => n.endsWith('.tmp'))).to.deep.equal([]);
+    };
+
+    it('is written on the first read, used on the second (identical arrays), and lives in .pyr-cache/', async () => {
+      const dir = fs.mkdtempSync(path.join(tmp, 'cache-'));
+      const f = path.join(dir, 'c.csv');
+      fs.copyFileSync(shared('BTCUSDT-5m.csv'), f);
+      const a = await readCandleFile(f);
+      expect(a.report.fromCache).to.equal(false);
+      expect(candleCachePath(f)).to.equal(path.join(dir, '.pyr-cache', 'c.csv.pyrcache'));
+      expect(fs.existsSync(candleCachePath(f))).to.equal(true);
+      const b = await readCandleFile(f);
+      expect(b.report.fromCache).to.equal(true);
+      expect({ ...b.report, fromCache: false }).to.deep.equal(a.report);
+      columns(b.series).forEach((col, k) => expect(Buffer.from(col.buffer, col.byteOffset, col.byteLength).equals(Buffer.from(columns(a.series)[k]!.buffer, columns(a.series)[k]!.byteOffset, columns(a.series)[k]!.byteLength)), `column ${k}`).to.equal(true));
+      expect(b.series.length).to.equal(17_336);
+      // and it is still the file's data, not the program's opinion of it
+      expectSameAsReference(b.series, referenceValues(fs.readFileSync(shared('BTCUSDT-5m.csv'), 'latin1')));
+      noTempFiles(dir);
+    });
+
+    it('is invalidated when the CSV changes, even with the same size and the old mtime restored', async () => {
+      const dir = fs.mkdtempSync(path.join(tmp, 'inval-'));
+      const f = path.join(dir, 'c.csv');
+      fs.writeFileSync(f, good());
+      const first = await readCandleFile(f);
+      expect(first.series.close[0]).to.equal(105);
+      expect((await readCandleFile(f)).report.fromCache).to.equal(true);
+
+      // same size, different content, new mtime
+      const changed = good(withRow(0, '1700000000000,100,110,90,104,5,'));
+      expect(changed.length).to.equal(good().length);
+      fs.writeFileSync(f, changed);
+      fs.utimesSync(f, new Date(), new Date(Date.now() + 5_000));
+      const second = await readCandleFile(f);
+      expect(second.report.fromCache).to.equal(false);
+      expect(second.series.close[0]).to.equal(104);
+      expect((await readCandleFile(f)).report.fromCache).to.equal(true);
+
+      // same size, different content, old mtime put back: ctime still gives it away
+      const st = fs.statSync(f);
+      await new Promise((r) => setTimeout(r, 20));
+      fs.writeFileSync(f, good(withRow(0, '1700000000000,100,110,90,103,5,')));
+      fs.utimesSync(f, st.atime, st.mtime);
+      expect(fs.statSync(f).mtimeMs).to.equal(st.mtimeMs);
+      const third = await readCandleFile(f);
+      expect(third.report.fromCache).to.equal(false);
+      expect(third.series.close[0]).to.equal(103);
+      noTempFiles(dir);
+    });
+
+    it('ignores a corrupt or truncated cache file and rewrites it', async () => {
+      const dir = fs.mkdtempSync(path.join(tmp, 'corrupt-'));
+      const f = path.join(dir, 'c.csv');
+      fs.writeFileSync(f, good());
+      await readCandleFile(f);
+      const cp = candleCachePath(f);
+      const bytes = fs.readFileSync(cp);
+      fs.writeFileSync(cp, bytes.subarray(0, bytes.length - 8));
+      const r = await readCandleFile(f);
+      expect(r.report.fromCache).to.equal(false);
+      expectSameAsReference(r.series, referenceValues(good()));
+      expect(fs.statSync(cp).size).to.equal(bytes.length);
+      fs.writeFileSync(cp, 'garbage');
+      expect((await readCandleFile(f)).report.fromCache).to.equal(false);
+      expect((await readCandleFile(f)).report.fromCache).to.equal(true);
+      noTempFiles(dir);
+    });
+
+    it('cache: false neither reads nor writes a cache', async () => {
+      const dir = fs.mkdtempSync(path.join(tmp, 'nocache-'));
+      const f = path.join(dir, 'c.csv');
+      fs.writeFileSync(f, good());
+      await readCandleFile(f, { cache: false });
+      expect(fs.existsSync(path.join(dir, '.pyr-cache'))).to.equal(false);
+      await readCandleFile(f);
+      expect((await readCandleFile(f, { cache: false })).report.fromCache).to.equal(false);
+    });
+
+    it('caches gzip files too', async () => {
+      const dir = fs.mkdtempSync(path.join(tmp, 'gz-'));
+      const f = path.join(dir, 'c.csv.gz');
+      fs.writeFileSync(f, zlib.gzipSync(good()));
+      const a = await readCandleFile(f);
+      const b = await readCandleFile(f);
+      expect([a.report.fromCache, b.report.fromCache]).to.deep.equal([false, true]);
+      expectSameAsReference(b.series, referenceValues(good()));
+    });
+
+    it('uses a per-user temp location when the CSV folder is read-only', async function () {
+      const dir = fs.mkdtempSync(path.join(tmp, 'ro-'));
+      const f = path.join(dir, 'c.csv');
+      fs.writeFileSync(f, good());
+      fs.chmodSync(dir, 0o555);
+      try {
+        const fb = fallbackCachePath(f);
+        fs.rmSync(fb, { force: true });
+        const a = await readCandleFile(f);
+        const b = await readCandleFile(f);
+        expect([a.report.fromCache, b.report.fromCache]).to.deep.equal([false, true]);
+        expect(fs.existsSync(path.join(dir, '.pyr-cache'))).to.equal(false);
+        expect(fs.existsSync(fb)).to.equal(true);
+        fs.rmSync(fb, { force: true });
+      } finally {
+        fs.chmodSync(dir, 0o755);
+      }
+    });
+  });
+
+  describe('foreign layouts go through csv-parse', () => {
+    it('reordered, quoted columns with an extra column give the same numbers as pyr layout', async () => {
+      const ref = await readCandleFile(write('ref.csv', good()), { cache: false });
+      const ordered = ['volume', 'close', 'extra', 'timestamp', 'low', 'open', 'high', 'turnover'];
+      const lines = [ordered.map((c) => `"${c.toUpperCase()}"`).join(',')];
+      for (const r of GOOD_ROWS) {
+        const [timestamp, open, high, low, close, volume, turnover] = r.split(',');
+        const byName: Record<string, string> = { timestamp: timestamp!, open: open!, high: high!, low: low!, close: close!, volume: volume!, turnover: turnover!, extra: 'x,y' };
+        lines.push(ordered.map((c) => `"${byName[c]}"`).join(','));
+      }
+      const foreign = await readCandleFile(write('foreign.csv', lines.join('\r\n')), { cache: false });
+      expectSameAsReference(foreign.series, referenceValues(good()));
+      expect(foreign.report).to.deep.equal({ ...ref.report, file: path.join(tmp, 'foreign.csv') });
+    });
+
+    it('quoted values under pyr’s exact header fall back to csv-parse', async () => {
+      const text = [HEADER, ...GOOD_ROWS.map((r) => r.split(',').map((x) => `"${x}"`).join(','))].join('\n');
+      const r = await readCandleFile(write('quoted.csv', text), { cache: false });
+      expectSameAsReference(r.series, referenceValues(good()));
+    });
+  });
+});
