@@ -1,0 +1,323 @@
+/**
+ * Console output shared by backtest and live: the end-of-run report, the seed's trade statistics line,
+ * a levelled logger ([INFO]/[SUCCESS]/[WARNING]/[ERROR], coloured like the seed's color_codex) and a
+ * progress bar. Colours only on a TTY and never when NO_COLOR is set (https://no-color.org).
+ */
+import { D, intervalLabel, type RunRecord } from '../core/index.ts';
+import type { Metrics } from './metrics.ts';
+
+/** What the console helpers write to: process.stdout/stderr, or a test double. */
+export interface OutStream {
+  write(chunk: string): unknown;
+  readonly isTTY?: boolean;
+}
+
+/** True when `stream` is a terminal, NO_COLOR is unset or empty, and TERM is not "dumb". */
+export function useColor(stream: { readonly isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
+  if (env.TERM === 'dumb') return false;
+  return stream.isTTY === true;
+}
+
+const CODES = { bold: 1, dim: 2, red: 31, green: 32, yellow: 33, blue: 34, magenta: 35, cyan: 36 } as const;
+export type ColorName = keyof typeof CODES;
+
+/** Wraps `text` in an ANSI colour when `enabled`, else returns it untouched. */
+export function colorize(text: string, color: ColorName, enabled: boolean): string {
+  return enabled ? `\x1b[${CODES[color]}m${text}\x1b[0m` : text;
+}
+
+export type Palette = Record<ColorName, (text: string) => string>;
+
+/** One function per colour, each a no-op when `enabled` is false. */
+export function palette(enabled: boolean): Palette {
+  const p = {} as Record<ColorName, (text: string) => string>;
+  for (const name of Object.keys(CODES) as ColorName[]) p[name] = (text) => colorize(text, name, enabled);
+  return p;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Number formatting
+
+/** Seed-compatible money: `$5.23`, `$-1.23` (2 decimals, half up, from the exact value; never `$-0.00`). */
+export function formatUsd(value: string | number): string {
+  const s = new D(value).toFixed(2);
+  return `$${s === '-0.00' ? '0.00' : s}`;
+}
+
+/** Money for the report: 2 decimals, or 3 significant digits for tiny non-zero amounts (fees on dust). */
+function money(value: string | number | null): string {
+  if (value === null) return 'n/a';
+  const d = new D(value);
+  if (!d.isZero() && d.abs().lt(0.01)) return `$${d.toSignificantDigits(3).toFixed()}`;
+  return formatUsd(value);
+}
+
+function pct(value: number | null, digits = 2): string {
+  return value === null ? 'n/a' : `${value.toFixed(digits)}%`;
+}
+
+function fixed(value: number | null, digits = 2): string {
+  return value === null ? 'n/a' : value.toFixed(digits);
+}
+
+function int(value: number): string {
+  return value.toLocaleString('en-US');
+}
+
+/** "2d 3h 4m", "45m 10s", "12s". */
+export function formatDuration(ms: number | null): string {
+  if (ms === null || !Number.isFinite(ms)) return 'n/a';
+  let s = Math.round(ms / 1000);
+  const d = Math.floor(s / 86400);
+  s -= d * 86400;
+  const h = Math.floor(s / 3600);
+  s -= h * 3600;
+  const m = Math.floor(s / 60);
+  s -= m * 60;
+  const parts: string[] = [];
+  if (d) parts.push(`${d}d`);
+  if (h) parts.push(`${h}h`);
+  if (m) parts.push(`${m}m`);
+  if (s || parts.length === 0) parts.push(`${s}s`);
+  return parts.slice(0, 3).join(' ');
+}
+
+function formatParams(params: Readonly<Record<string, unknown>>): string {
+  const parts = Object.entries(params).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  return parts.length ? parts.join(', ') : '(defaults)';
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The seed's line and the report
+
+/** `Overall Trade Statistics: Total PnL: $5.23, Win Rate: 60.00% (3/5)`: the seed's line, verbatim. */
+export function formatTradeStatsLine(metrics: Pick<Metrics, 'netPnlExact' | 'wins' | 'trades'>): string {
+  const rate = metrics.trades > 0 ? (metrics.wins / metrics.trades) * 100 : 0;
+  return `Overall Trade Statistics: Total PnL: ${formatUsd(metrics.netPnlExact)}, Win Rate: ${rate.toFixed(2)}% (${metrics.wins}/${metrics.trades})`;
+}
+
+/** The sentence about exits whose candle touched both stop and target; '' when there were none. */
+export function formatAmbiguousLine(metrics: Pick<Metrics, 'ambiguousExits' | 'netPnlIfTargetFirstExact'>): string {
+  const n = metrics.ambiguousExits;
+  if (n === 0) return '';
+  return `${n} ${n === 1 ? 'exit' : 'exits'} touched both stop and target; the stop was assumed first. Net PnL had the target come first: ${formatUsd(metrics.netPnlIfTargetFirstExact)}`;
+}
+
+function profitFactorText(m: Metrics): string {
+  if (m.profitFactor !== null) return m.profitFactor.toFixed(2);
+  if (m.trades > 0 && m.grossLoss === 0 && m.grossProfit > 0) return '∞ (no losing trade)';
+  return 'n/a';
+}
+
+function day(t: number | null): string {
+  return t === null ? '?' : new Date(t).toISOString().slice(0, 16).replace('T', ' ');
+}
+
+/** The end-of-run report: header, metrics table, exits, ambiguous exits, notices, the seed's line. */
+export function formatReport(run: RunRecord, metrics: Metrics, opts: { color: boolean }): string {
+  const c = palette(opts.color);
+  const m = metrics;
+  const meta = run.meta;
+  const signed = (text: string, v: number | null): string => (v === null || v === 0 ? text : v > 0 ? c.green(text) : c.red(text));
+
+  const table = (rows: readonly (readonly [string, string])[]): string[] => {
+    const w = Math.max(...rows.map(([k]) => k.length));
+    return rows.map(([k, v]) => `  ${c.dim(k.padEnd(w))}  ${v}`);
+  };
+
+  const range = meta.from || meta.to ? `${meta.from ?? '…'} → ${meta.to ?? '…'} (UTC days), ` : '';
+  const fm = meta.fillModel;
+  const header = table([
+    ['Strategy', `${c.bold(meta.strategy)}  ${formatParams(meta.params)}`],
+    ['Symbol', `${meta.symbol} (${meta.category}), ${intervalLabel(meta.interval)} candles`],
+    ['Range', `${range}${day(m.firstCandle)} → ${day(m.lastCandle)}`],
+    ['Candles', `${int(m.candles)} (+${int(meta.warmupCandles)} warm-up) from ${meta.source}`],
+    [
+      'Rules',
+      `tick ${meta.rules.tickSize}, qty step ${meta.rules.qtyStep}, min qty ${meta.rules.minQty}, min notional ${meta.rules.minNotional} (${meta.rules.source})`,
+    ],
+    [
+      'Fill model',
+      `taker ${(fm.takerFee * 100).toFixed(4).replace(/\.?0+$/, '')}%, maker ${(fm.makerFee * 100).toFixed(4).replace(/\.?0+$/, '')}%, slippage ${fm.slippageBps} bps, below min qty: ${fm.minQtyPolicy}`,
+    ],
+    ['Funding', `${meta.funding.charged ? 'charged' : 'not charged'}: ${meta.funding.detail}`],
+  ]);
+
+  const ddPeak = m.maxDrawdown > 0 ? ` of peak ${money(m.maxDrawdownPeak)}` : '';
+  const ddLargest = m.largestDrawdownPct > m.maxDrawdownPct + 1e-9 ? `; largest ${pct(m.largestDrawdownPct)}` : '';
+  const body = table([
+    ['Trades', `${int(m.trades)} (${int(m.longs)} long, ${int(m.shorts)} short)`],
+    ['Wins / losses', `${int(m.wins)} / ${int(m.losses)} (break-even counts as a loss)`],
+    ['Win rate', pct(m.winRate)],
+    ['Net PnL', `${signed(money(m.netPnlExact), m.netPnl)} (${pct(m.returnPct)} of ${money(m.initialBalance)})`],
+    ['Gross PnL', signed(money(m.grossPnlExact), m.grossPnl)],
+    ['Fees', money(m.feesExact)],
+    ['Funding', `${money(m.fundingExact)} (positive = paid)`],
+    ['Avg PnL / trade', money(m.avgPnl)],
+    ['Avg win / loss', `${money(m.avgWin)} / ${money(m.avgLoss === null ? null : -m.avgLoss)}`],
+    ['Best / worst', `${money(m.bestTradeExact)} / ${money(m.worstTradeExact)}`],
+    ['Profit factor', profitFactorText(m)],
+    ['Expectancy', money(m.expectancy)],
+    ['Max drawdown', `${c.red(money(m.maxDrawdown))} (${pct(m.maxDrawdownPct)}${ddPeak}${ddLargest})`],
+    ['Sharpe / Sortino', `${fixed(m.sharpe)} / ${fixed(m.sortino)} (daily returns over ${int(m.tradingDays)} days, ×√365)`],
+    ['Exposure', pct(m.exposurePct)],
+    ['Avg duration', formatDuration(m.avgTradeDurationMs)],
+    ['Streaks', `${m.longestWinStreak} wins, ${m.longestLossStreak} losses in a row`],
+    ['Return', signed(pct(m.returnPct), m.returnPct)],
+    ['Buy & hold', pct(m.buyAndHoldPct)],
+    ['Final equity', money(m.finalEquity)],
+  ]);
+
+  const main = ['signal', 'stop_loss', 'take_profit', 'end_of_data'];
+  const exitParts = Object.entries(m.exits)
+    .filter(([k, v]) => main.includes(k) || v > 0)
+    .map(([k, v]) => `${k} ${v}`);
+
+  const lines = [c.bold(c.cyan(`Run ${meta.runId}`)), ...header, '', ...body, '', `  ${c.dim('Exits'.padEnd(16))}  ${exitParts.join(', ')}`];
+  const amb = formatAmbiguousLine(m);
+  if (amb) lines.push(c.yellow(amb));
+  if (meta.notices.length) {
+    lines.push('', c.bold('Notices'));
+    for (const n of meta.notices) lines.push(c.yellow(`  - ${n}`));
+  }
+  lines.push('', formatTradeStatsLine(m));
+  return lines.join('\n') + '\n';
+}
+
+/** The object `--json` prints: run identity, the output dir, and every metric. */
+export function formatSummaryJson(
+  run: RunRecord,
+  metrics: Metrics,
+  extra: { outDir?: string } = {},
+): { runId: string; strategy: string; symbol: string; interval: string; outDir: string | null } & Metrics {
+  return {
+    runId: run.meta.runId,
+    strategy: run.meta.strategy,
+    symbol: run.meta.symbol,
+    interval: run.meta.interval,
+    outDir: extra.outDir ?? null,
+    ...metrics,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Logger
+
+export type LogLevel = 'info' | 'success' | 'warn' | 'error';
+
+const LEVELS: Record<LogLevel, { tag: string; color: ColorName }> = {
+  info: { tag: 'INFO', color: 'cyan' },
+  success: { tag: 'SUCCESS', color: 'green' },
+  warn: { tag: 'WARNING', color: 'yellow' },
+  error: { tag: 'ERROR', color: 'red' },
+};
+
+export interface Logger {
+  info(message: string): void;
+  success(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+/**
+ * The seed's levelled console log: `[INFO] ...`, `[SUCCESS] ...`, `[WARNING] ...`, `[ERROR] ...`, each
+ * line in its level's colour when `color`. With `json`, one JSON object per line instead:
+ * `{"time":"<ISO>","level":"info","message":"..."}` (never coloured).
+ */
+export function createLogger(opts: { stream: OutStream; color: boolean; json?: boolean; now?: () => number }): Logger {
+  const now = opts.now ?? Date.now;
+  const emit = (level: LogLevel, message: string): void => {
+    if (opts.json) {
+      opts.stream.write(JSON.stringify({ time: new Date(now()).toISOString(), level, message }) + '\n');
+      return;
+    }
+    const { tag, color } = LEVELS[level];
+    opts.stream.write(colorize(`[${tag}] ${message}`, color, opts.color) + '\n');
+  };
+  return {
+    info: (m) => emit('info', m),
+    success: (m) => emit('success', m),
+    warn: (m) => emit('warn', m),
+    error: (m) => emit('error', m),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Progress bar
+
+export interface Progress {
+  update(done: number): void;
+  done(): void;
+}
+
+function rateText(perSecond: number): string {
+  if (!Number.isFinite(perSecond)) return '–/s';
+  if (perSecond >= 1e6) return `${(perSecond / 1e6).toFixed(1)}M/s`;
+  if (perSecond >= 1e3) return `${(perSecond / 1e3).toFixed(1)}k/s`;
+  return `${perSecond.toFixed(1)}/s`;
+}
+
+function clock(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '--:--';
+  const s = Math.round(seconds);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const ss = String(s % 60).padStart(2, '0');
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
+}
+
+/**
+ * A one-line progress bar (`label [#####-----]  45.0% 12,345/27,433 1.2k/s ETA 0:12`) redrawn in place.
+ * Draws only when `stream.isTTY`, at most once per `minIntervalMs` (100 ms: ~10 redraws/s); on a
+ * non-TTY (a pipe, a log file, CI) it writes nothing at all. `done()` draws the final state and ends
+ * the line, if anything was drawn.
+ */
+export function createProgress(opts: {
+  stream: OutStream;
+  label: string;
+  total: number;
+  now?: () => number;
+  minIntervalMs?: number;
+  width?: number;
+}): Progress {
+  const tty = opts.stream.isTTY === true;
+  const now = opts.now ?? Date.now;
+  const minInterval = opts.minIntervalMs ?? 100;
+  const width = opts.width ?? 24;
+  const total = Math.max(0, opts.total);
+  let start: number | null = null;
+  let lastDraw = -Infinity;
+  let drawn = false;
+  let finished = false;
+
+  const draw = (done: number, t: number): void => {
+    const frac = total > 0 ? Math.min(1, Math.max(0, done / total)) : 1;
+    const filled = Math.round(frac * width);
+    const elapsed = (t - (start ?? t)) / 1000;
+    const rate = elapsed > 0 ? done / elapsed : NaN;
+    const eta = rate > 0 ? (total - done) / rate : NaN;
+    const bar = '#'.repeat(filled) + '-'.repeat(width - filled);
+    const line = `${opts.label} [${bar}] ${(frac * 100).toFixed(1).padStart(5)}% ${int(done)}/${int(total)} ${rateText(rate)} ETA ${clock(eta)}`;
+    opts.stream.write(`\r${line}\x1b[K`);
+    lastDraw = t;
+    drawn = true;
+  };
+
+  return {
+    update(done: number): void {
+      if (!tty || finished) return;
+      const t = now();
+      if (start === null) start = t;
+      if (t - lastDraw < minInterval) return;
+      draw(done, t);
+    },
+    done(): void {
+      if (!tty || finished) return;
+      finished = true;
+      if (!drawn) return;
+      draw(total, now());
+      opts.stream.write('\n');
+    },
+  };
+}
