@@ -3,10 +3,13 @@
  * `D` is pyr's own decimal.js constructor (40 significant digits), so pyr never changes the global one.
  * These functions are pure and shared by the simulator and the live broker: both round the same way.
  */
-import DecimalJs from 'decimal.js';
+import DecimalDefault, { type Decimal as DecimalT } from 'decimal.js';
 
-export const D = DecimalJs.Decimal.clone({ precision: 40, rounding: DecimalJs.Decimal.ROUND_HALF_UP });
-export type Dec = InstanceType<typeof D>;
+// decimal.js's types describe a CommonJS module; at run time the ESM build's default export is the class.
+const Decimal = DecimalDefault as unknown as typeof import('decimal.js').Decimal;
+
+export const D = Decimal.clone({ precision: 40, rounding: Decimal.ROUND_HALF_UP });
+export type Dec = DecimalT;
 export type DecLike = Dec | number | string;
 
 export const ZERO = new D(0);

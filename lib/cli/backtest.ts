@@ -1,0 +1,208 @@
+/**
+ * `pyr backtest`: wires the candle store, the strategy, the simulator and the report together.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { Command } from 'commander';
+import {
+  ConfigError,
+  DAY_MS,
+  MissingDataError,
+  intervalMs,
+  parseInterval,
+  type Interval,
+  type RunRecord,
+} from '../core/index.ts';
+import { findCandleFile, candlePath, findFundingFile, readFundingFile, instrumentsPath, readInstrumentsSnapshot } from '../data/index.ts';
+import { readCandleFile } from '../data/csv.ts';
+import { SimBroker } from '../brokers/sim/index.ts';
+import { runBacktest } from '../engine/index.ts';
+import { loadStrategy, type StrategyDefinition } from '../strategy/index.ts';
+import { computeMetrics, createProgress, formatReport, formatSummaryJson, useColor, writeRunFiles } from '../report/index.ts';
+import { dayString, fillModelOf, parseDay, parseParamFlags, readConfigFile, resolveAllParams, resolveRules } from './config.ts';
+
+export interface BacktestFlags {
+  strategy?: string;
+  symbol?: string;
+  interval?: string;
+  from?: string;
+  to?: string;
+  category?: string;
+  config?: string;
+  param?: string[];
+  dataDir?: string;
+  candles?: string;
+  funding?: string;
+  out?: string;
+  json?: boolean;
+}
+
+export interface BacktestOutcome {
+  record: RunRecord;
+  metrics: ReturnType<typeof computeMetrics>;
+  dir: string;
+  files: { summary: string; trades: string; equity: string };
+}
+
+export interface CliIo {
+  readonly stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  readonly stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  readonly cwd: string;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+function runId(def: StrategyDefinition, symbol: string, interval: Interval): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  const rand = Math.random().toString(36).slice(2, 6);
+  return `${stamp}-${def.name}-${symbol}-${interval}-${rand}`;
+}
+
+/** Runs a backtest from flags; returns what it wrote. Throws PyrErrors for bad input. */
+export async function backtest(flags: BacktestFlags, io: CliIo): Promise<BacktestOutcome> {
+  const { file: configFile, config } = readConfigFile(flags.config, io.cwd);
+  const strategySpec = flags.strategy ?? config.strategy ?? 'stochrsi-scalper';
+  const symbol = (flags.symbol ?? config.symbol ?? 'BTCUSDT').toUpperCase();
+  if (!/^[A-Z0-9]{2,30}$/.test(symbol)) throw new ConfigError(`--symbol: "${symbol}" is not a symbol such as BTCUSDT`);
+  const interval = parseInterval(flags.interval ?? config.interval ?? '15');
+  const category = flags.category ?? config.category ?? 'linear';
+  if (!['linear', 'inverse', 'spot'].includes(category)) throw new ConfigError(`--category: "${category}" is not one of linear, inverse, spot`);
+  const dataDir = path.resolve(io.cwd, flags.dataDir ?? config.dataDir ?? 'data');
+  if (flags.candles && flags.dataDir) throw new ConfigError('--candles and --data-dir cannot be used together: --candles reads one file, --data-dir a candle store');
+  const fromText = flags.from ?? config.from;
+  const toText = flags.to ?? config.to;
+  const fromDay = fromText !== undefined ? parseDay(fromText, '--from') : undefined;
+  const toDay = toText !== undefined ? parseDay(toText, '--to') : undefined;
+  if (fromDay !== undefined && toDay !== undefined && fromDay > toDay) throw new ConfigError(`--from ${fromText} is after --to ${toText}`);
+
+  const { definition, file: strategyFile } = await loadStrategy(strategySpec, io.cwd);
+  const layers = [];
+  if (config.params) layers.push({ where: configFile ?? 'pyr.config.json', values: config.params });
+  if (flags.param?.length) layers.push({ where: '--param', values: parseParamFlags(flags.param, definition.params) });
+  const params = resolveAllParams(definition.params, layers);
+
+  // Candles
+  let candleFile: string;
+  if (flags.candles) {
+    candleFile = path.resolve(io.cwd, flags.candles);
+    if (!existsSync(candleFile)) throw new MissingDataError(`--candles: file not found: ${candleFile}`);
+  } else {
+    const found = findCandleFile(dataDir, category, symbol, interval);
+    if (!found) {
+      const range = fromText && toText ? ` --from ${fromText} --to ${toText}` : ' --from YYYY-MM-DD --to YYYY-MM-DD';
+      throw new MissingDataError(
+        `no ${symbol} ${interval} candles in ${candlePath(dataDir, category, symbol, interval)}; get them with \`pyr download --symbol ${symbol} --interval ${interval}${range}\`, or pass --candles <file>`,
+      );
+    }
+    candleFile = found;
+  }
+  const progress = flags.json ? undefined : createProgress({ stream: io.stderr, label: 'loading candles', total: 1 });
+  const { series, report: load } = await readCandleFile(candleFile, { onProgress: (f) => progress?.update(f) });
+  progress?.done();
+  const step = intervalMs(interval);
+  if (load.rows >= 2 && interval !== 'M' && load.intervalMs !== step) {
+    throw new ConfigError(`--interval ${interval}: ${candleFile} holds ${load.intervalMs / 60000}-minute candles, not ${step / 60000}-minute ones`);
+  }
+
+  // Range: inclusive UTC days; by default the whole file after the strategy's warm-up.
+  const first = series.openTime[0]!;
+  const last = series.openTime[series.length - 1]!;
+  const warmup = definition.warmup(params.strategy as never);
+  const coverage = `the data covers ${new Date(first).toISOString().slice(0, 16).replace('T', ' ')} to ${new Date(last).toISOString().slice(0, 16).replace('T', ' ')} UTC (${candleFile})`;
+  let from = fromDay;
+  if (from === undefined) {
+    const afterWarmup = series.openTime[Math.min(series.length - 1, warmup)]!;
+    from = Math.ceil(afterWarmup / DAY_MS) * DAY_MS;
+    if (from > last) from = Math.floor(first / DAY_MS) * DAY_MS;
+  }
+  const toExclusive = (toDay ?? Math.floor(last / DAY_MS) * DAY_MS) + DAY_MS;
+  if (from > last || toExclusive <= first) throw new MissingDataError(`the range ${dayString(from)} to ${dayString(toExclusive - DAY_MS)} is outside the data: ${coverage}`);
+  if (fromDay !== undefined && from + step <= first && first - from >= step) {
+    throw new MissingDataError(`--from ${fromText} is before the first candle: ${coverage}`);
+  }
+  if (toDay !== undefined && last + step < toExclusive) throw new MissingDataError(`--to ${toText} is after the last candle: ${coverage}`);
+
+  // Instrument rules and funding
+  const snapshotFile = instrumentsPath(dataDir, category);
+  const snapshot = existsSync(snapshotFile) ? await readInstrumentsSnapshot(snapshotFile) : undefined;
+  const rules = resolveRules(symbol, category, snapshot ? { file: snapshotFile, rules: snapshot[symbol] } : undefined, params.run);
+  const fundingFile = flags.funding ? path.resolve(io.cwd, flags.funding) : findFundingFile(flags.candles ? path.dirname(candleFile) : dataDir, category, symbol);
+  if (flags.funding && !existsSync(fundingFile!)) throw new MissingDataError(`--funding: file not found: ${fundingFile}`);
+  const funding = fundingFile ? await readFundingFile(fundingFile) : undefined;
+
+  const broker = new SimBroker({ rules, fillModel: fillModelOf(params.run), initialBalance: params.run.initialBalance, funding });
+  const id = runId(definition, symbol, interval);
+  const notices: string[] = [];
+  if (load.gaps.count > 0) {
+    notices.push(`the candle file has ${load.gaps.count} missing candles; the largest gap is ${(load.gaps.largestMs / 60000).toFixed(0)} minutes${load.gaps.largestAt !== undefined ? ` from ${new Date(load.gaps.largestAt).toISOString()}` : ''}`);
+  }
+  const bar = flags.json ? undefined : createProgress({ stream: io.stderr, label: 'backtest', total: 1 });
+  const { record } = runBacktest({
+    definition,
+    params: params.strategy,
+    series,
+    broker,
+    from,
+    to: toExclusive,
+    warmup,
+    onProgress: bar ? (f) => bar.update(f) : undefined,
+    meta: {
+      runId: id,
+      strategy: definition.name === path.basename(strategyFile).replace(/\.(ts|js|mjs)$/, '') ? definition.name : `${definition.name} (${strategyFile})`,
+      symbol,
+      category,
+      interval,
+      from: dayString(from),
+      to: dayString(toExclusive - DAY_MS),
+      params: { ...params.strategy, ...params.run },
+      rules: { tickSize: rules.tickSize.toString(), qtyStep: rules.qtyStep.toString(), minQty: rules.minQty.toString(), minNotional: rules.minNotional.toString(), source: rules.source },
+      fillModel: fillModelOf(params.run),
+      initialBalance: params.run.initialBalance,
+      // With a funding file the detail is written after the run, when the totals are known.
+      funding: funding
+        ? { charged: true, detail: '' }
+        : { charged: false, detail: `funding was not charged: no funding history ${flags.candles ? `next to ${candleFile} (funding.csv) or given with --funding` : `at ${path.join(path.dirname(candlePath(dataDir, category, symbol, interval)), 'funding.csv')}`}` },
+      notices,
+      source: candleFile,
+    },
+  });
+  bar?.done();
+  if (broker.droppedAtEnd > 0) (record.meta.notices as string[]).push(`${broker.droppedAtEnd} order decided on the last candle was not filled: the data ended`);
+  // The funding line is only final after the run.
+  if (funding) {
+    (record.meta as { funding: RunRecord['meta']['funding'] }).funding = {
+      charged: true,
+      detail: `charged from ${fundingFile}: ${broker.fundingSettlements} settlements while a position was open, net ${broker.fundingPaid.toFixed()} USDT paid`,
+    };
+  }
+  const metrics = computeMetrics(record);
+  const dir = flags.out ? path.resolve(io.cwd, flags.out) : path.resolve(io.cwd, 'backtests', id);
+  const files = await writeRunFiles(dir, record, metrics);
+  if (flags.json) {
+    io.stdout.write(`${JSON.stringify(formatSummaryJson(record, metrics, { outDir: dir }), null, 2)}\n`);
+  } else {
+    io.stdout.write(formatReport(record, metrics, { color: useColor(io.stdout, io.env) }));
+    io.stdout.write(`\nFiles: ${path.relative(io.cwd, files.summary) || files.summary}, trades.csv, equity.csv in ${path.relative(io.cwd, dir) || dir}\n`);
+  }
+  return { record, metrics, dir, files };
+}
+
+export function backtestCommand(io: CliIo): Command {
+  return new Command('backtest')
+    .description('Backtest a strategy on downloaded candles with realistic fills, fees and funding')
+    .option('--strategy <name|file>', 'built-in or local strategy name, or a path to a .ts/.js strategy file', undefined)
+    .option('--symbol <symbol>', 'symbol, e.g. BTCUSDT (default BTCUSDT)')
+    .option('--interval <interval>', "Bybit interval: 1 3 5 15 30 60 120 240 360 720 D W M (default 15)")
+    .option('--from <YYYY-MM-DD>', 'first UTC day traded, inclusive (default: the first day after warm-up)')
+    .option('--to <YYYY-MM-DD>', 'last UTC day traded, inclusive (default: the last day of the data)')
+    .option('--category <category>', 'Bybit category (default linear)')
+    .option('--config <file>', 'config file (default: pyr.config.json when present)')
+    .option('--param <key=value...>', 'set a strategy or run parameter (repeatable; several per flag)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--data-dir <dir>', 'candle store folder (default data)')
+    .option('--candles <file>', 'read this one candle file (.csv or .csv.gz) instead of the store')
+    .option('--funding <file>', 'funding-rate history (timestamp,fundingRate) to charge')
+    .option('--out <dir>', 'write the run files here (default backtests/<run-id>)')
+    .option('--json', 'print the summary as JSON on stdout and nothing else')
+    .action(async (opts: BacktestFlags) => {
+      await backtest(opts, io);
+    });
+}

@@ -1,0 +1,184 @@
+/**
+ * Configuration layers for a run: built-in defaults (the seed's config), then a config file
+ * (`pyr.config.json` in the working directory, or `--config`), then `--param key=value`.
+ * Parameters are either the strategy's (its schema) or the run's (fill model, balance, instrument rules);
+ * an unknown key is rejected with the closest known name.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { ConfigError, D, DAY_MS, type Dec, type FillModel, type InstrumentRules } from '../core/index.ts';
+import { resolveParams, suggest, parseParamText, type ParamSchema, type ParamValues } from '../strategy/index.ts';
+
+/** Parameters of the run itself, shared by every strategy. */
+export const RUN_PARAMS = {
+  slippageBps: { type: 'number', default: 0, min: 0, max: 1000, description: 'Basis points added against the trader on every market fill' },
+  takerFee: { type: 'number', default: 0.00055, min: 0, max: 0.01, description: "Taker fee, fraction of notional (Bybit's 0.055%)" },
+  makerFee: { type: 'number', default: 0.0002, min: -0.01, max: 0.01, description: 'Maker fee, fraction of notional (kept for limit orders)' },
+  minQtyPolicy: { type: 'string', default: 'raise', choices: ['raise', 'skip'], description: 'Below the minimum qty: raise to it (the seed) or skip the entry' },
+  initialBalance: { type: 'number', default: 1000, min: 0.000001, description: 'Starting equity (USDT) for returns, drawdown %, Sharpe and Sortino' },
+  tickSize: { type: 'string', default: '', description: 'Override the instrument tick size (e.g. 0.1)' },
+  qtyStep: { type: 'string', default: '', description: 'Override the instrument qty step (e.g. 0.001)' },
+  minQty: { type: 'string', default: '', description: 'Override the instrument minimum order qty' },
+  minNotional: { type: 'string', default: '', description: 'Override the instrument minimum order value (USDT)' },
+} as const satisfies ParamSchema;
+
+export type RunParams = ParamValues<typeof RUN_PARAMS>;
+
+/** Top-level keys a config file may hold. */
+export const CONFIG_KEYS = ['strategy', 'symbol', 'interval', 'category', 'dataDir', 'from', 'to', 'out', 'params'] as const;
+export interface ConfigFile {
+  strategy?: string;
+  symbol?: string;
+  interval?: string;
+  category?: string;
+  dataDir?: string;
+  from?: string;
+  to?: string;
+  out?: string;
+  params?: Record<string, unknown>;
+}
+
+/** Reads `--config file`, or `pyr.config.json` in `cwd` when present. */
+export function readConfigFile(explicit: string | undefined, cwd: string): { file?: string; config: ConfigFile } {
+  const file = explicit ? path.resolve(cwd, explicit) : path.join(cwd, 'pyr.config.json');
+  if (!existsSync(file)) {
+    if (explicit) throw new ConfigError(`--config: file not found: ${file}`);
+    return { config: {} };
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`${file}: not valid JSON: ${(err as Error).message}`);
+  }
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`${file}: must hold a JSON object`);
+  for (const [k, v] of Object.entries(raw)) {
+    if (!(CONFIG_KEYS as readonly string[]).includes(k)) throw new ConfigError(`${file}: unknown key "${k}"${suggest(k, CONFIG_KEYS)}; known: ${CONFIG_KEYS.join(', ')}`);
+    if (k === 'params') {
+      if (!v || typeof v !== 'object' || Array.isArray(v)) throw new ConfigError(`${file}: "params" must be an object`);
+    } else if (typeof v !== 'string') throw new ConfigError(`${file}: "${k}" must be a string`);
+  }
+  return { file, config: raw as ConfigFile };
+}
+
+/** Parses `--param` values ("key=value", possibly several per flag) against both schemas. */
+export function parseParamFlags(items: readonly string[], strategySchema: ParamSchema): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const known = [...Object.keys(strategySchema), ...Object.keys(RUN_PARAMS)];
+  for (const item of items) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new ConfigError(`--param: expected key=value, got "${item}"`);
+    const key = item.slice(0, eq).trim();
+    const spec = strategySchema[key] ?? (RUN_PARAMS as ParamSchema)[key];
+    if (!spec) throw new ConfigError(`--param: unknown parameter "${key}"${suggest(key, known)}; see \`pyr strategies\` for the list`);
+    out[key] = parseParamText(key, spec, item.slice(eq + 1), '--param');
+  }
+  return out;
+}
+
+/** Splits merged parameter layers into the strategy's and the run's, validating each. */
+export function resolveAllParams<S extends ParamSchema>(
+  strategySchema: S,
+  layers: readonly { where: string; values: Readonly<Record<string, unknown>> }[],
+): { strategy: ParamValues<S>; run: RunParams } {
+  const known = [...Object.keys(strategySchema), ...Object.keys(RUN_PARAMS)];
+  const sLayers = [];
+  const rLayers = [];
+  for (const layer of layers) {
+    const s: Record<string, unknown> = {};
+    const r: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(layer.values)) {
+      if (k in strategySchema) s[k] = v;
+      else if (k in RUN_PARAMS) r[k] = v;
+      else throw new ConfigError(`${layer.where}: unknown parameter "${k}"${suggest(k, known)}; see \`pyr strategies\` for the list`);
+    }
+    sLayers.push({ where: layer.where, values: s });
+    rLayers.push({ where: layer.where, values: r });
+  }
+  const run = resolveParams(RUN_PARAMS, rLayers);
+  for (const key of ['tickSize', 'qtyStep', 'minQty', 'minNotional'] as const) {
+    const v = run[key];
+    if (v !== '' && !(/^\d+(\.\d+)?$/.test(v) && Number(v) >= 0)) throw new ConfigError(`--param: ${key} must be a plain non-negative decimal such as 0.001, got "${v}"`);
+    if (v !== '' && key !== 'minNotional' && key !== 'minQty' && Number(v) === 0) throw new ConfigError(`--param: ${key} must be positive, got "${v}"`);
+  }
+  return { strategy: resolveParams(strategySchema, sLayers), run };
+}
+
+export function fillModelOf(run: RunParams): FillModel {
+  return { slippageBps: run.slippageBps, takerFee: run.takerFee, makerFee: run.makerFee, minQtyPolicy: run.minQtyPolicy as 'raise' | 'skip' };
+}
+
+/**
+ * Built-in instrument rules for the main Bybit linear symbols (tick size, qty step, min qty, min
+ * notional), used when no instruments snapshot was saved. Exchange values change: `pyr download` saves
+ * the exchange's own snapshot, which wins.
+ */
+export const BUILTIN_RULES: Readonly<Record<string, { tickSize: string; qtyStep: string; minQty: string; minNotional: string }>> = {
+  BTCUSDT: { tickSize: '0.1', qtyStep: '0.001', minQty: '0.001', minNotional: '5' },
+  ETHUSDT: { tickSize: '0.01', qtyStep: '0.01', minQty: '0.01', minNotional: '5' },
+  SOLUSDT: { tickSize: '0.01', qtyStep: '0.1', minQty: '0.1', minNotional: '5' },
+  XRPUSDT: { tickSize: '0.0001', qtyStep: '1', minQty: '1', minNotional: '5' },
+  DOGEUSDT: { tickSize: '0.00001', qtyStep: '1', minQty: '1', minNotional: '5' },
+  BNBUSDT: { tickSize: '0.1', qtyStep: '0.01', minQty: '0.01', minNotional: '5' },
+};
+
+/** Picks instrument rules: snapshot, else built-in, else `--param`; `--param` values override any source. */
+export function resolveRules(
+  symbol: string,
+  category: string,
+  snapshot: { file: string; rules?: { tickSize: string; qtyStep: string; minQty: string; minNotional: string; maxQty?: string } } | undefined,
+  run: RunParams,
+): InstrumentRules {
+  let base: { tickSize: string; qtyStep: string; minQty: string; minNotional: string; maxQty?: string } | undefined;
+  let source: string;
+  if (snapshot?.rules) {
+    base = snapshot.rules;
+    source = `instruments snapshot ${snapshot.file}`;
+  } else if (BUILTIN_RULES[symbol]) {
+    base = BUILTIN_RULES[symbol];
+    source = `built-in rules for ${symbol}`;
+  } else {
+    source = '--param';
+  }
+  const pick = (key: 'tickSize' | 'qtyStep' | 'minQty' | 'minNotional'): Dec => {
+    const v = run[key] !== '' ? run[key] : base?.[key];
+    if (v === undefined) {
+      throw new ConfigError(`no instrument rules for ${symbol}: run \`pyr download\` to save the exchange's snapshot, or pass --param tickSize=.. qtyStep=.. minQty=..`);
+    }
+    return new D(v);
+  };
+  const overridden = (['tickSize', 'qtyStep', 'minQty', 'minNotional'] as const).filter((k) => run[k] !== '');
+  if (overridden.length > 0 && base) source += ` with --param ${overridden.join(', ')}`;
+  return {
+    symbol,
+    category,
+    tickSize: pick('tickSize'),
+    qtyStep: pick('qtyStep'),
+    // Without a source, the minimum qty defaults to one step and the minimum notional to none.
+    minQty: run.minQty !== '' || base ? pick('minQty') : pick('qtyStep'),
+    minNotional: run.minNotional !== '' || base ? pick('minNotional') : new D(0),
+    maxQty: base?.maxQty ? new D(base.maxQty) : undefined,
+    source,
+  };
+}
+
+/** Parses a YYYY-MM-DD day (UTC) for a flag; returns its start in epoch ms. */
+export function parseDay(text: string, flag: string): number {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text.trim());
+  if (!m) throw new ConfigError(`${flag}: expected a date as YYYY-MM-DD, got "${text}"`);
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const t = Date.UTC(y, mo - 1, d);
+  const back = new Date(t);
+  if (back.getUTCFullYear() !== y || back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d) {
+    throw new ConfigError(`${flag}: "${text}" is not a real date`);
+  }
+  return t;
+}
+
+export function dayString(t: number): string {
+  return new Date(t).toISOString().slice(0, 10);
+}
+
+export function dayStart(t: number): number {
+  return Math.floor(t / DAY_MS) * DAY_MS;
+}

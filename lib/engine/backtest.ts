@@ -1,0 +1,91 @@
+/**
+ * The backtest driver: walks a candle series through the engine, feeding warm-up candles before the
+ * range, and records per-candle equity and exposure for the report. The broker it is given decides the
+ * fills; the driver only needs it to value the account at a price.
+ */
+import { InvariantError, intervalMs, lowerBound, type Broker, type CandleSeries, type RunRecord } from '../core/index.ts';
+import type { StrategyDefinition } from '../strategy/index.ts';
+import { Engine, type Decision } from './engine.ts';
+
+export interface ValuedBroker extends Broker {
+  /** Mark-to-market equity at a price. */
+  equity(mark: number): number;
+}
+
+export interface BacktestInput {
+  readonly definition: StrategyDefinition;
+  readonly params: Readonly<Record<string, unknown>>;
+  readonly series: CandleSeries;
+  readonly broker: ValuedBroker;
+  /** First candle open time that may trade (inclusive). */
+  readonly from: number;
+  /** Candles opening at or after this time are not used. */
+  readonly to: number;
+  /** How many candles before `from` to feed for warm-up (at most; fewer when the data starts later). */
+  readonly warmup: number;
+  readonly meta: Omit<RunRecord['meta'], 'warmupCandles' | 'notices'> & { readonly notices?: readonly string[] };
+  readonly onDecision?: (d: Decision) => void;
+  /** Progress callback, fraction 0..1, called rarely. */
+  readonly onProgress?: (fraction: number) => void;
+}
+
+export function runBacktest(input: BacktestInput): { record: RunRecord; engine: Engine } {
+  const s = input.series;
+  const start = lowerBound(s, input.from);
+  const end = lowerBound(s, input.to);
+  if (end <= start) throw new InvariantError('runBacktest: empty range (the caller checks the range against the data)');
+  const warmStart = Math.max(0, start - Math.max(0, input.warmup));
+  const engine = new Engine({
+    definition: input.definition,
+    params: input.params,
+    broker: input.broker,
+    symbol: input.meta.symbol,
+    interval: input.meta.interval,
+    tradeFrom: input.from,
+    orderIdPrefix: 'bt',
+    onDecision: input.onDecision,
+  });
+  const n = end - start;
+  const equity = new Float64Array(n);
+  const exposure = new Uint8Array(n);
+  const broker = input.broker;
+  const { openTime, open, high, low, close, volume, turnover } = s;
+  const progressEvery = Math.max(1, Math.floor((end - warmStart) / 50));
+  let tradesSeen = 0;
+  for (let i = warmStart; i < end; i++) {
+    engine.onCandle({ openTime: openTime[i]!, open: open[i]!, high: high[i]!, low: low[i]!, close: close[i]!, volume: volume[i]!, turnover: turnover[i]! });
+    if (i >= start) {
+      const j = i - start;
+      equity[j] = broker.equity(close[i]!);
+      // Exposed during this candle: a position is open at its close, or one was closed inside it.
+      const traded = engine.trades.length !== tradesSeen;
+      tradesSeen = engine.trades.length;
+      exposure[j] = broker.position().side !== 'flat' || traded ? 1 : 0;
+    }
+    if (input.onProgress && (i - warmStart) % progressEvery === 0) input.onProgress((i - warmStart) / (end - warmStart));
+  }
+  const last = end - 1;
+  broker.finish?.({ openTime: openTime[last]!, open: open[last]!, high: high[last]!, low: low[last]!, close: close[last]!, volume: volume[last]!, turnover: turnover[last]! });
+  equity[n - 1] = broker.equity(close[last]!);
+  engine.close();
+  input.onProgress?.(1);
+
+  const notices: string[] = [...(input.meta.notices ?? [])];
+  const raised = engine.trades.filter((t) => t.qtyRaisedToMin).length;
+  if (raised > 0) notices.push(`qty was below the instrument minimum on ${raised} of ${engine.trades.length} entries and was raised to the minimum ${input.meta.rules.minQty} (minQtyPolicy "raise")`);
+  for (const [reason, count] of engine.skipped) notices.push(`${count} x ${reason}`);
+  if (start - warmStart < input.warmup) {
+    notices.push(`only ${start - warmStart} of the ${input.warmup} warm-up candles the strategy declares were available before the range; early decisions use unsettled indicators`);
+  }
+  const record: RunRecord = {
+    meta: { ...input.meta, warmupCandles: start - warmStart, notices },
+    times: s.openTime.subarray(start, end),
+    closes: s.close.subarray(start, end),
+    firstOpen: s.open[start]!,
+    equity,
+    exposure,
+    intervalMs: intervalMs(input.meta.interval),
+    trades: engine.trades,
+  };
+  return { record, engine };
+}

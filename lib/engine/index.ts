@@ -1,0 +1,3 @@
+export * from './intents.ts';
+export * from './engine.ts';
+export * from './backtest.ts';

@@ -1,0 +1,63 @@
+/**
+ * The user API. A strategy sees closed candles only, keeps its own indicator state, and answers each
+ * candle with intents (enter, exit) from a synchronous call: no clock, no I/O, no broker. The engine
+ * builds a fresh instance per run, so no state leaks between runs.
+ */
+import type { Candle, Intent, Interval, PositionSide } from '../core/index.ts';
+import type { ParamSchema, ParamValues } from './params.ts';
+
+/** What a strategy may know besides the candle: its own position, as the broker reports it. */
+export interface StrategyContext {
+  readonly position: { readonly side: PositionSide | 'flat'; readonly qty: number; readonly entryPrice: number };
+  readonly symbol: string;
+  readonly interval: Interval;
+}
+
+/** Values a strategy shows on the console in live mode (and in reports): indicators and levels. */
+export interface StrategyStatus {
+  readonly indicators?: Readonly<Record<string, number>>;
+  readonly supports?: readonly { readonly price: number; readonly label: string }[];
+  readonly resistances?: readonly { readonly price: number; readonly label: string }[];
+}
+
+export type StrategyOutput = Intent | readonly Intent[] | null | undefined | void;
+
+export interface Strategy {
+  /** Called once per closed candle, in order. Returns what it wants done after this candle's close. */
+  onCandle(candle: Candle, ctx: StrategyContext): StrategyOutput;
+  /** Current indicator values and levels, for display. */
+  status?(): StrategyStatus;
+}
+
+export interface StrategyEnv {
+  readonly symbol: string;
+  readonly interval: Interval;
+  readonly intervalMs: number;
+  /** 'live' when a person watches the console: worth computing display-only values such as levels. */
+  readonly mode: 'backtest' | 'live';
+}
+
+export interface StrategyDefinition<S extends ParamSchema = ParamSchema> {
+  readonly name: string;
+  readonly description: string;
+  readonly params: S;
+  /** Closed candles to feed before decisions count (indicator warm-up). */
+  warmup(params: ParamValues<S>): number;
+  /** A fresh strategy with fresh state. */
+  create(params: ParamValues<S>, env: StrategyEnv): Strategy;
+}
+
+/** Declares a strategy; returns it unchanged, typed. A strategy file's default export. */
+export function defineStrategy<S extends ParamSchema>(def: StrategyDefinition<S>): StrategyDefinition<S> {
+  return def;
+}
+
+/** a crossed above b between the previous and this candle. */
+export function crossedAbove(prevA: number, prevB: number, a: number, b: number): boolean {
+  return prevA <= prevB && a > b;
+}
+
+/** a crossed below b between the previous and this candle. */
+export function crossedBelow(prevA: number, prevB: number, a: number, b: number): boolean {
+  return prevA >= prevB && a < b;
+}

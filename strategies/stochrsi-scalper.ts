@@ -1,0 +1,103 @@
+/**
+ * The seed strategy: Pyrmethus's StochRSI scalper, rule for rule (README, "The seed strategy").
+ *
+ * Flat: BUY when K and D are both below `oversold` and K crosses above D (with `useCrossover`), or K is
+ * rising (without). SELL mirrors it above `overbought`. Long: EXIT when K is above `overbought` and K
+ * crosses below D (without crossover: K and D above overbought and K falling). Short: mirrored.
+ * An exit never reverses the position. Entries carry a stop loss and a take profit as fractions of the
+ * entry fill price. With `usePivotFilter`, a BUY must be within `pivotTolerancePct` of a support level
+ * (Fibonacci S1-S3 or a swing low), a SELL near a resistance level.
+ */
+import { FibonacciPivots, StochRsi, SwingPivots, nearLevel } from '../lib/indicators/index.ts';
+import { crossedAbove, crossedBelow, defineStrategy, type Strategy } from '../lib/strategy/index.ts';
+
+export default defineStrategy({
+  name: 'stochrsi-scalper',
+  description: "The seed's StochRSI crossover scalper with optional pivot filter, fixed-fraction stop loss and take profit.",
+  params: {
+    rsiPeriod: { type: 'number', default: 14, min: 2, max: 500, integer: true, description: 'RSI length (Wilder smoothing)' },
+    stochPeriod: { type: 'number', default: 14, min: 1, max: 500, integer: true, description: "Stochastic window over RSI values (the seed's STOCHRSI_K_PERIOD)" },
+    kSmoothing: { type: 'number', default: 3, min: 1, max: 100, integer: true, description: 'SMA length turning the raw stochastic into K' },
+    dSmoothing: { type: 'number', default: 3, min: 1, max: 100, integer: true, description: "SMA length turning K into D (the seed's STOCHRSI_D_PERIOD)" },
+    oversold: { type: 'number', default: 20, min: 0, max: 100, description: 'StochRSI level considered oversold' },
+    overbought: { type: 'number', default: 80, min: 0, max: 100, description: 'StochRSI level considered overbought' },
+    useCrossover: { type: 'boolean', default: true, description: 'Require a K/D crossover for signals (else K rising/falling)' },
+    usePivotFilter: { type: 'boolean', default: false, description: 'Enter only near a support (BUY) or resistance (SELL) level' },
+    pivotLeftBars: { type: 'number', default: 2, min: 1, max: 100, integer: true, description: 'Bars left of a swing pivot' },
+    pivotRightBars: { type: 'number', default: 2, min: 1, max: 100, integer: true, description: 'Bars right of a swing pivot (its confirmation delay)' },
+    pivotTolerancePct: { type: 'number', default: 0.0005, min: 0, max: 0.1, description: 'How near (fraction of price) counts as at a level; also merges swing levels' },
+    pivotPeriod: { type: 'string', default: 'auto', choices: ['auto', 'D', 'W', 'M'], description: 'Period of the Fibonacci pivot points (auto: a day for intraday intervals, a week for D, a month for W and M)' },
+    stopLossPct: { type: 'number', default: 0.005, min: 0, max: 0.5, description: 'Stop loss as a fraction of the entry fill price (0 = none)' },
+    takeProfitPct: { type: 'number', default: 0.01, min: 0, max: 5, description: 'Take profit as a fraction of the entry fill price (0 = none)' },
+    usdtAmountPerTrade: { type: 'number', default: 10, min: 0.000001, description: 'USDT value of each entry' },
+  },
+  // Wilder's RSI never forgets its seed; 300 extra candles shrink that memory to (13/14)^300 < 1e-9,
+  // so decisions after the warm-up do not depend on where the data started.
+  warmup: (p) => p.rsiPeriod + p.stochPeriod + p.kSmoothing + p.dSmoothing + 300,
+  create(p, env): Strategy {
+    const srsi = new StochRsi({ rsiPeriod: p.rsiPeriod, stochPeriod: p.stochPeriod, kSmoothing: p.kSmoothing, dSmoothing: p.dSmoothing });
+    const period = p.pivotPeriod !== 'auto' ? p.pivotPeriod : env.interval === 'D' ? 'W' : env.interval === 'W' || env.interval === 'M' ? 'M' : 'D';
+    const fib = new FibonacciPivots({ period: period as 'D' | 'W' | 'M' });
+    const swing = new SwingPivots({ leftBars: p.pivotLeftBars, rightBars: p.pivotRightBars, tolerancePct: p.pivotTolerancePct });
+    const { oversold, overbought, useCrossover, usePivotFilter, pivotTolerancePct: tol } = p;
+    const stopLoss = p.stopLossPct > 0 ? { pct: p.stopLossPct } : undefined;
+    const takeProfit = p.takeProfitPct > 0 ? { pct: p.takeProfitPct } : undefined;
+    const size = { unit: 'quote', amount: p.usdtAmountPerTrade } as const;
+    // Levels cost time on every candle: kept when the filter needs them or a person watches the console.
+    const trackLevels = usePivotFilter || env.mode === 'live';
+
+    const supports = (): number[] => [...(fib.levels ? [fib.levels.s1, fib.levels.s2, fib.levels.s3] : []), ...swing.supports()];
+    const resistances = (): number[] => [...(fib.levels ? [fib.levels.r1, fib.levels.r2, fib.levels.r3] : []), ...swing.resistances()];
+
+    return {
+      onCandle(c, ctx) {
+        if (trackLevels) {
+          fib.update(c);
+          swing.update(c);
+        }
+        if (!srsi.update(c.close)) return;
+        const k = srsi.k;
+        const d = srsi.d;
+        const pk = srsi.prevK;
+        const pd = srsi.prevD;
+        if (pk !== pk || pd !== pd) return; // the first K/D pair has no previous one to cross
+        const side = ctx.position.side;
+        if (side === 'flat') {
+          if (k < oversold && d < oversold && (useCrossover ? crossedAbove(pk, pd, k, d) : k > pk)) {
+            if (usePivotFilter && nearLevel(c.close, supports(), tol) === undefined) return;
+            return { kind: 'enter', side: 'long', size, stopLoss, takeProfit, reason: useCrossover ? 'StochRSI Crossover' : 'StochRSI Oversold Rising' };
+          }
+          if (k > overbought && d > overbought && (useCrossover ? crossedBelow(pk, pd, k, d) : k < pk)) {
+            if (usePivotFilter && nearLevel(c.close, resistances(), tol) === undefined) return;
+            return { kind: 'enter', side: 'short', size, stopLoss, takeProfit, reason: useCrossover ? 'StochRSI Crossover' : 'StochRSI Overbought Falling' };
+          }
+          return;
+        }
+        if (side === 'long') {
+          if (useCrossover ? k > overbought && crossedBelow(pk, pd, k, d) : k > overbought && d > overbought && k < pk) {
+            return { kind: 'exit', reason: 'StochRSI Overbought Reversal' };
+          }
+          return;
+        }
+        if (useCrossover ? k < oversold && crossedAbove(pk, pd, k, d) : k < oversold && d < oversold && k > pk) {
+          return { kind: 'exit', reason: 'StochRSI Oversold Reversal' };
+        }
+      },
+      status() {
+        if (!trackLevels) return { indicators: { k: srsi.k, d: srsi.d, rsi: srsi.rsi } };
+        const lv = fib.levels;
+        return {
+          indicators: { k: srsi.k, d: srsi.d, rsi: srsi.rsi },
+          resistances: [
+            ...(lv ? [{ price: lv.r1, label: 'R1' }, { price: lv.r2, label: 'R2' }, { price: lv.r3, label: 'R3' }] : []),
+            ...swing.resistances().map((price) => ({ price, label: 'swing high' })),
+          ],
+          supports: [
+            ...(lv ? [{ price: lv.s1, label: 'S1' }, { price: lv.s2, label: 'S2' }, { price: lv.s3, label: 'S3' }] : []),
+            ...swing.supports().map((price) => ({ price, label: 'swing low' })),
+          ],
+        };
+      },
+    };
+  },
+});

@@ -1,0 +1,48 @@
+/** Shared test helpers: paths to the shared real data, temp dirs, an in-memory CLI. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Writable } from 'node:stream';
+
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const SHARED = path.resolve(REPO, '../shared');
+export const DATA_15M = path.join(SHARED, 'data/BTCUSDT-15m.csv');
+export const DATA_5M = path.join(SHARED, 'data/BTCUSDT-5m.csv');
+export const DATA_1M_GZ = path.join(SHARED, 'data/BTCUSDT-1m.csv.gz');
+export const FUNDING = path.join(SHARED, 'data/BTCUSDT-funding.csv');
+export const REF_TRADES = path.join(SHARED, 'reference/BTCUSDT-15m-trades.csv');
+export const REF_STOCHRSI = path.join(SHARED, 'reference/BTCUSDT-15m-stochrsi.csv');
+
+export function tempDir(prefix = 'pyr-test-'): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+class Capture extends Writable {
+  text = '';
+  isTTY = false;
+  override _write(chunk: Buffer | string, _enc: BufferEncoding, cb: () => void): void {
+    this.text += chunk.toString();
+    cb();
+  }
+}
+
+/** Runs the pyr CLI in-process with captured output. */
+export async function runCli(argv: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  const { main } = await import('../lib/cli/main.ts');
+  const stdout = new Capture();
+  const stderr = new Capture();
+  const code = await main(argv, { stdout, stderr, cwd, env: { NO_COLOR: '1', ...env } });
+  return { code, stdout: stdout.text, stderr: stderr.text };
+}
+
+/** Parses a small CSV with a header into records of strings (test-side, independent of lib/data). */
+export function parseCsv(text: string): Record<string, string>[] {
+  const lines = text.trim().split('\n');
+  const header = lines[0]!.split(',');
+  return lines.slice(1).map((line) => {
+    const cells = line.split(',');
+    return Object.fromEntries(header.map((h, i) => [h, cells[i] ?? '']));
+  });
+}
