@@ -121,14 +121,12 @@ export function formatReport(run: RunRecord, metrics: Metrics, opts: { color: bo
   const meta = run.meta;
   const signed = (text: string, v: number | null): string => (v === null || v === 0 ? text : v > 0 ? c.green(text) : c.red(text));
 
-  const table = (rows: readonly (readonly [string, string])[]): string[] => {
-    const w = Math.max(...rows.map(([k]) => k.length));
-    return rows.map(([k, v]) => `  ${c.dim(k.padEnd(w))}  ${v}`);
-  };
+  type Row = readonly [string, string];
+  const table = (rows: readonly Row[], w: number): string[] => rows.map(([k, v]) => `  ${c.dim(k.padEnd(w))}  ${v}`);
 
   const range = meta.from || meta.to ? `${meta.from ?? '…'} → ${meta.to ?? '…'} (UTC days), ` : '';
   const fm = meta.fillModel;
-  const header = table([
+  const headerRows: Row[] = [
     ['Strategy', `${c.bold(meta.strategy)}  ${formatParams(meta.params)}`],
     ['Symbol', `${meta.symbol} (${meta.category}), ${intervalLabel(meta.interval)} candles`],
     ['Range', `${range}${day(m.firstCandle)} → ${day(m.lastCandle)}`],
@@ -142,11 +140,11 @@ export function formatReport(run: RunRecord, metrics: Metrics, opts: { color: bo
       `taker ${(fm.takerFee * 100).toFixed(4).replace(/\.?0+$/, '')}%, maker ${(fm.makerFee * 100).toFixed(4).replace(/\.?0+$/, '')}%, slippage ${fm.slippageBps} bps, below min qty: ${fm.minQtyPolicy}`,
     ],
     ['Funding', `${meta.funding.charged ? 'charged' : 'not charged'}: ${meta.funding.detail}`],
-  ]);
+  ];
 
   const ddPeak = m.maxDrawdown > 0 ? ` of peak ${money(m.maxDrawdownPeak)}` : '';
   const ddLargest = m.largestDrawdownPct > m.maxDrawdownPct + 1e-9 ? `; largest ${pct(m.largestDrawdownPct)}` : '';
-  const body = table([
+  const bodyRows: Row[] = [
     ['Trades', `${int(m.trades)} (${int(m.longs)} long, ${int(m.shorts)} short)`],
     ['Wins / losses', `${int(m.wins)} / ${int(m.losses)} (break-even counts as a loss)`],
     ['Win rate', pct(m.winRate)],
@@ -159,22 +157,31 @@ export function formatReport(run: RunRecord, metrics: Metrics, opts: { color: bo
     ['Best / worst', `${money(m.bestTradeExact)} / ${money(m.worstTradeExact)}`],
     ['Profit factor', profitFactorText(m)],
     ['Expectancy', money(m.expectancy)],
-    ['Max drawdown', `${c.red(money(m.maxDrawdown))} (${pct(m.maxDrawdownPct)}${ddPeak}${ddLargest})`],
-    ['Sharpe / Sortino', `${fixed(m.sharpe)} / ${fixed(m.sortino)} (daily returns over ${int(m.tradingDays)} days, ×√365)`],
+    ['Max drawdown', `${m.maxDrawdown > 0 ? c.red(money(m.maxDrawdown)) : money(m.maxDrawdown)} (${pct(m.maxDrawdownPct)}${ddPeak}${ddLargest})`],
+    ['Sharpe / Sortino', `${fixed(m.sharpe)} / ${fixed(m.sortino)} (daily returns over ${int(m.tradingDays)} ${m.tradingDays === 1 ? 'day' : 'days'}, ×√365)`],
     ['Exposure', pct(m.exposurePct)],
     ['Avg duration', formatDuration(m.avgTradeDurationMs)],
     ['Streaks', `${m.longestWinStreak} wins, ${m.longestLossStreak} losses in a row`],
     ['Return', signed(pct(m.returnPct), m.returnPct)],
     ['Buy & hold', pct(m.buyAndHoldPct)],
     ['Final equity', money(m.finalEquity)],
-  ]);
+  ];
 
   const main = ['signal', 'stop_loss', 'take_profit', 'end_of_data'];
   const exitParts = Object.entries(m.exits)
     .filter(([k, v]) => main.includes(k) || v > 0)
     .map(([k, v]) => `${k} ${v}`);
 
-  const lines = [c.bold(c.cyan(`Run ${meta.runId}`)), ...header, '', ...body, '', `  ${c.dim('Exits'.padEnd(16))}  ${exitParts.join(', ')}`];
+  const exitRows: Row[] = [['Exits', exitParts.join(', ')]];
+  const w = Math.max(...[...headerRows, ...bodyRows, ...exitRows].map(([k]) => k.length));
+  const lines = [
+    c.bold(c.cyan(`Run ${meta.runId}`)),
+    ...table(headerRows, w),
+    '',
+    ...table(bodyRows, w),
+    '',
+    ...table(exitRows, w),
+  ];
   const amb = formatAmbiguousLine(m);
   if (amb) lines.push(c.yellow(amb));
   if (meta.notices.length) {

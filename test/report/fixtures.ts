@@ -70,7 +70,6 @@ export interface RunSpec {
 }
 
 export function makeRun(s: RunSpec): RunRecord {
-  const n = s.times.length;
   return {
     meta: {
       runId: 'test-run-1',

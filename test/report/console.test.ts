@@ -1,0 +1,220 @@
+import { expect } from 'chai';
+import {
+  colorize,
+  computeMetrics,
+  createLogger,
+  createProgress,
+  formatAmbiguousLine,
+  formatDuration,
+  formatReport,
+  formatSummaryJson,
+  formatTradeStatsLine,
+  formatUsd,
+  useColor,
+  type OutStream,
+} from '../../lib/report/index.ts';
+import { MIN, T0, makeRun, seedRun, trade } from './fixtures.ts';
+
+const ESC = '\x1b[';
+
+function sink(isTTY: boolean): OutStream & { out: string[] } {
+  const out: string[] = [];
+  return { isTTY, out, write: (s: string) => out.push(s) };
+}
+
+describe('report/console', () => {
+  const run = seedRun();
+  const m = computeMetrics(run);
+
+  describe('the seed line', () => {
+    it('is exact for the seed example', () => {
+      expect(formatTradeStatsLine(m)).to.equal('Overall Trade Statistics: Total PnL: $5.23, Win Rate: 60.00% (3/5)');
+    });
+
+    it('prints a loss as $-1.23 and rounds half up from the exact value', () => {
+      const lossRun = makeRun({ times: [T0], equity: [998], trades: [trade(1, { net: '-1.225' }), trade(2, { net: '0' }), trade(3, { net: '0.5' })] });
+      // −1.225 + 0 + 0.5 = −0.725 → $-0.73 (half away from zero); 1 win of 3 = 33.33%
+      expect(formatTradeStatsLine(computeMetrics(lossRun))).to.equal('Overall Trade Statistics: Total PnL: $-0.73, Win Rate: 33.33% (1/3)');
+      expect(formatUsd('-1.23')).to.equal('$-1.23');
+      expect(formatUsd('-0.004')).to.equal('$0.00');
+      expect(formatUsd('1.005')).to.equal('$1.01'); // 1.005.toFixed(2) would give 1.00
+    });
+
+    it('handles zero trades', () => {
+      const empty = computeMetrics(makeRun({ times: [T0], equity: [1000] }));
+      expect(formatTradeStatsLine(empty)).to.equal('Overall Trade Statistics: Total PnL: $0.00, Win Rate: 0.00% (0/0)');
+    });
+  });
+
+  describe('formatReport', () => {
+    it('has no ANSI escapes when color is false, and some when true', () => {
+      const plain = formatReport(run, m, { color: false });
+      expect(plain).not.to.contain(ESC);
+      expect(formatReport(run, m, { color: true })).to.contain(ESC);
+    });
+
+    it('contains the header, the table, exits, the ambiguous line, notices and the seed line', () => {
+      const text = formatReport(run, m, { color: false });
+      const lines = text.split('\n');
+      expect(text).to.contain('Run test-run-1');
+      expect(text).to.match(/Strategy +stoch_rsi {2}k=14, d=3/);
+      expect(text).to.match(/Symbol +BTCUSDT \(linear\), 1m candles/);
+      expect(text).to.match(/Range +2024-01-01 → 2024-01-01 \(UTC days\), 2024-01-01 00:00 → 2024-01-01 00:59/);
+      expect(text).to.match(/Candles +60 \(\+0 warm-up\) from data\/test\.csv/);
+      expect(text).to.contain('tick 0.1, qty step 0.001, min qty 0.001, min notional 5 (test rules)');
+      expect(text).to.contain('taker 0.055%, maker 0.02%, slippage 2 bps, below min qty: raise');
+      expect(text).to.match(/Funding +not charged: no funding file/);
+      expect(text).to.match(/Win rate +60\.00%/);
+      expect(text).to.match(/Net PnL +\$5\.23 \(0\.52% of \$1000\.00\)/);
+      expect(text).to.match(/Profit factor +6\.23/);
+      expect(text).to.match(/Avg duration +6m/);
+      expect(text).to.match(/Exits +signal 2, stop_loss 1, take_profit 1, end_of_data 1/);
+      expect(text).to.contain(
+        '1 exit touched both stop and target; the stop was assumed first. Net PnL had the target come first: $8.13',
+      );
+      expect(text).to.contain('  - qty raised to the minimum 0.001 on 1 entry');
+      expect(lines.filter((l) => l.length > 0).at(-1)).to.equal('Overall Trade Statistics: Total PnL: $5.23, Win Rate: 60.00% (3/5)');
+    });
+
+    it('aligns the metric table values in one column', () => {
+      const text = formatReport(run, m, { color: false });
+      const starts = ['Trades', 'Win rate', 'Max drawdown', 'Sharpe / Sortino', 'Final equity'].map((k) => {
+        const line = text.split('\n').find((l) => l.startsWith(`  ${k} `))!;
+        const value = /^ {2}\S.*? {2,}(\S.*)$/.exec(line)![1]!;
+        return line.length - value.length;
+      });
+      expect(starts[0]).to.be.greaterThan(10);
+      expect(new Set(starts).size).to.equal(1);
+    });
+
+    it('works with zero trades and zero candles', () => {
+      const text = formatReport(makeRun({ times: [], equity: [] }), computeMetrics(makeRun({ times: [], equity: [] })), { color: false });
+      expect(text).not.to.match(/NaN|undefined|Infinity/);
+      expect(text).to.contain('Overall Trade Statistics: Total PnL: $0.00, Win Rate: 0.00% (0/0)');
+      expect(text).not.to.contain('touched both stop and target');
+    });
+  });
+
+  it('formatAmbiguousLine uses the plural and is empty without ambiguous exits', () => {
+    expect(formatAmbiguousLine({ ambiguousExits: 3, netPnlIfTargetFirstExact: '-12.345' })).to.equal(
+      '3 exits touched both stop and target; the stop was assumed first. Net PnL had the target come first: $-12.35',
+    );
+    expect(formatAmbiguousLine({ ambiguousExits: 0, netPnlIfTargetFirstExact: '0' })).to.equal('');
+  });
+
+  it('formatSummaryJson carries the run id, output dir and every metric', () => {
+    const j = formatSummaryJson(run, m, { outDir: 'backtests/x' });
+    expect(j.runId).to.equal('test-run-1');
+    expect(j.outDir).to.equal('backtests/x');
+    for (const k of ['trades', 'wins', 'losses', 'winRate', 'netPnl', 'grossPnl', 'fees', 'maxDrawdown', 'maxDrawdownPct', 'sharpe', 'sortino', 'profitFactor', 'firstCandle', 'lastCandle', 'candles']) {
+      expect(j, k).to.have.property(k);
+    }
+    expect(j.trades).to.equal(5);
+    expect(j.netPnlExact).to.equal('5.23');
+    expect(formatSummaryJson(run, m).outDir).to.equal(null);
+    expect(JSON.stringify(j)).not.to.match(/NaN|Infinity/);
+  });
+
+  it('formatDuration', () => {
+    expect(formatDuration(6 * MIN)).to.equal('6m');
+    expect(formatDuration(90_061_000)).to.equal('1d 1h 1m'); // 1d + 1h + 1m + 1s, 3 parts
+    expect(formatDuration(12_000)).to.equal('12s');
+    expect(formatDuration(0)).to.equal('0s');
+    expect(formatDuration(null)).to.equal('n/a');
+  });
+
+  describe('useColor and colorize', () => {
+    it('needs a TTY and respects NO_COLOR and TERM=dumb', () => {
+      expect(useColor({ isTTY: true }, {})).to.equal(true);
+      expect(useColor({ isTTY: false }, {})).to.equal(false);
+      expect(useColor({}, {})).to.equal(false);
+      expect(useColor({ isTTY: true }, { NO_COLOR: '1' })).to.equal(false);
+      expect(useColor({ isTTY: true }, { NO_COLOR: '' })).to.equal(true); // no-color.org: empty means unset
+      expect(useColor({ isTTY: true }, { TERM: 'dumb' })).to.equal(false);
+    });
+
+    it('reads process.env by default', () => {
+      const saved = process.env.NO_COLOR;
+      try {
+        process.env.NO_COLOR = '1';
+        expect(useColor({ isTTY: true })).to.equal(false);
+      } finally {
+        if (saved === undefined) delete process.env.NO_COLOR;
+        else process.env.NO_COLOR = saved;
+      }
+    });
+
+    it('colorize wraps only when enabled', () => {
+      expect(colorize('x', 'red', false)).to.equal('x');
+      expect(colorize('x', 'red', true)).to.equal('\x1b[31mx\x1b[0m');
+    });
+  });
+
+  describe('createLogger', () => {
+    it('prints the seed levels without colour', () => {
+      const s = sink(false);
+      const log = createLogger({ stream: s, color: false });
+      log.info('Overall Trade Statistics: x');
+      log.success('Position opened');
+      log.warn('Insufficient data');
+      log.error('API failure');
+      expect(s.out.join('')).to.equal('[INFO] Overall Trade Statistics: x\n[SUCCESS] Position opened\n[WARNING] Insufficient data\n[ERROR] API failure\n');
+    });
+
+    it('colours info cyan, success green, warning yellow, error red', () => {
+      const s = sink(true);
+      const log = createLogger({ stream: s, color: true });
+      log.info('a');
+      log.success('b');
+      log.warn('c');
+      log.error('d');
+      expect(s.out).to.deep.equal(['\x1b[36m[INFO] a\x1b[0m\n', '\x1b[32m[SUCCESS] b\x1b[0m\n', '\x1b[33m[WARNING] c\x1b[0m\n', '\x1b[31m[ERROR] d\x1b[0m\n']);
+    });
+
+    it('prints one JSON object per line with json: true', () => {
+      const s = sink(true);
+      const log = createLogger({ stream: s, color: true, json: true, now: () => T0 });
+      log.warn('careful, "quoted"');
+      expect(s.out).to.have.length(1);
+      expect(s.out[0]!.endsWith('\n')).to.equal(true);
+      expect(JSON.parse(s.out[0]!)).to.deep.equal({ time: '2024-01-01T00:00:00.000Z', level: 'warn', message: 'careful, "quoted"' });
+    });
+  });
+
+  describe('createProgress', () => {
+    it('writes nothing on a non-TTY', () => {
+      const s = sink(false);
+      const p = createProgress({ stream: s, label: 'backtest', total: 100 });
+      for (let i = 0; i <= 100; i++) p.update(i);
+      p.done();
+      expect(s.out).to.deep.equal([]);
+    });
+
+    it('throttles redraws to one per 100 ms and shows %, rate and ETA', () => {
+      const s = sink(true);
+      let t = 1_000_000;
+      const p = createProgress({ stream: s, label: 'backtest', total: 1000, now: () => t });
+      p.update(0); // first call draws
+      t += 50;
+      p.update(100); // 50 ms later: skipped
+      t += 50;
+      p.update(250); // 100 ms after the first draw: drawn. 250 in 0.1 s = 2500/s; 750 left → 0.3 s
+      expect(s.out).to.have.length(2);
+      expect(s.out[1]).to.match(/^\rbacktest \[#{6}-{18}\] +25\.0% 250\/1,000 2\.5k\/s ETA 0:00\x1b\[K$/);
+      for (let i = 0; i < 20; i++) p.update(300 + i); // same instant: all skipped
+      expect(s.out).to.have.length(2);
+      t += 400;
+      p.done(); // final 100% line, then a newline
+      expect(s.out.at(-2)).to.contain('100.0% 1,000/1,000');
+      expect(s.out.at(-1)).to.equal('\n');
+      p.update(5);
+      expect(s.out.at(-1)).to.equal('\n'); // nothing after done()
+    });
+
+    it('done() without any draw writes nothing', () => {
+      const s = sink(true);
+      createProgress({ stream: s, label: 'x', total: 10 }).done();
+      expect(s.out).to.deep.equal([]);
+    });
+  });
+});
