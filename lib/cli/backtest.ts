@@ -153,14 +153,14 @@ export async function backtest(flags: BacktestFlags, io: CliIo): Promise<Backtes
       interval,
       from: dayString(from),
       to: dayString(toExclusive - DAY_MS),
-      params: { ...params.strategy, ...params.run },
+      params: { ...params.strategy, ...Object.fromEntries(Object.entries(params.run).filter(([, v]) => v !== '')) },
       rules: { tickSize: rules.tickSize.toString(), qtyStep: rules.qtyStep.toString(), minQty: rules.minQty.toString(), minNotional: rules.minNotional.toString(), source: rules.source },
       fillModel: fillModelOf(params.run),
       initialBalance: params.run.initialBalance,
       // With a funding file the detail is written after the run, when the totals are known.
       funding: funding
         ? { charged: true, detail: '' }
-        : { charged: false, detail: `funding was not charged: no funding history ${flags.candles ? `next to ${candleFile} (funding.csv) or given with --funding` : `at ${path.join(path.dirname(candlePath(dataDir, category, symbol, interval)), 'funding.csv')}`}` },
+        : { charged: false, detail: `no funding history ${flags.candles ? `next to ${candleFile} (funding.csv) or given with --funding` : `at ${path.join(path.dirname(candlePath(dataDir, category, symbol, interval)), 'funding.csv')}`}` },
       notices,
       source: candleFile,
     },
@@ -181,7 +181,8 @@ export async function backtest(flags: BacktestFlags, io: CliIo): Promise<Backtes
     io.stdout.write(`${JSON.stringify(formatSummaryJson(record, metrics, { outDir: dir }), null, 2)}\n`);
   } else {
     io.stdout.write(formatReport(record, metrics, { color: useColor(io.stdout, io.env) }));
-    io.stdout.write(`\nFiles: ${path.relative(io.cwd, files.summary) || files.summary}, trades.csv, equity.csv in ${path.relative(io.cwd, dir) || dir}\n`);
+    const rel = path.relative(io.cwd, dir);
+    io.stdout.write(`\nWrote summary.json, trades.csv and equity.csv to ${rel && !rel.startsWith('..') ? rel : dir}\n`);
   }
   return { record, metrics, dir, files };
 }

@@ -58,11 +58,25 @@ function isDefinition(x: unknown): x is StrategyDefinition {
   return !!d && typeof d === 'object' && typeof d.name === 'string' && typeof d.create === 'function' && typeof d.warmup === 'function' && typeof d.params === 'object';
 }
 
+let tsxRegistered = false;
+
+/**
+ * A TypeScript strategy needs tsx when pyr itself runs as compiled JavaScript (dist/): register it once,
+ * only then, so runs of built-in strategies do not pay its start-up.
+ */
+async function ensureTypeScript(file: string): Promise<void> {
+  if (tsxRegistered || !/\.(ts|mts)$/.test(file) || import.meta.url.endsWith('.ts')) return;
+  const { register } = await import('tsx/esm/api');
+  register();
+  tsxRegistered = true;
+}
+
 /** Imports a strategy file and checks its default export. */
 export async function loadStrategy(spec: string, cwd = process.cwd()): Promise<{ definition: StrategyDefinition; file: string }> {
   const file = resolveStrategyFile(spec, cwd);
   let mod: { default?: unknown };
   try {
+    await ensureTypeScript(file);
     mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
   } catch (err) {
     throw new StrategyError(`strategy ${file} failed to load: ${(err as Error).message}`, { cause: err });
