@@ -96,7 +96,10 @@ export async function readCandleFile(
   let buf: Buffer = fs.readFileSync(file);
   if (buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) {
     try {
-      buf = zlib.gunzipSync(buf);
+      // The gzip trailer holds the uncompressed size (mod 2^32, last member only): sized to it, the
+      // output comes out as one chunk instead of thousands of 16 KB ones that are then joined (2x faster).
+      const isize = buf.readUInt32LE(buf.length - 4);
+      buf = zlib.gunzipSync(buf, { chunkSize: Math.min(Math.max(isize + 64, 64 * 1024), 256 * 1024 * 1024) });
     } catch (err) {
       throw new DataError(`cannot decompress gzip: ${(err as Error).message}`, { file }, { cause: err });
     }
@@ -475,9 +478,12 @@ export function fallbackCachePath(file: string): string {
 }
 
 function readCache(file: string, key: CacheKey): { series: CandleSeries; report: LoadReport } | undefined {
+  const uid = typeof process.getuid === 'function' ? process.getuid() : undefined;
   for (const p of [candleCachePath(file), fallbackCachePath(file)]) {
     let buf: Buffer;
     try {
+      // the shared temp folder: only trust a cache file this user wrote
+      if (p !== candleCachePath(file) && uid !== undefined && fs.statSync(p).uid !== uid) continue;
       buf = fs.readFileSync(p);
     } catch {
       continue;
@@ -495,7 +501,7 @@ function decodeCache(buf: Buffer, file: string, key: CacheKey): { series: Candle
   if (buf.readDoubleLE(16) !== key.size || buf.readDoubleLE(24) !== key.mtimeMs || buf.readDoubleLE(32) !== key.ctimeMs) return undefined;
   if (buf.length !== CACHE_HEADER_BYTES + n * 8 * NCOL) return undefined;
   // Float64Array views need an 8-byte aligned offset; large reads have their own ArrayBuffer (offset 0)
-  const b = buf.byteOffset % 8 === 0 ? buf : Buffer.from(buf);
+  const b = buf.byteOffset % 8 === 0 ? buf : new Uint8Array(buf);
   const cols: Float64Array[] = [];
   for (let k = 0; k < NCOL; k++) cols.push(new Float64Array(b.buffer, b.byteOffset + CACHE_HEADER_BYTES + k * n * 8, n));
   const t = cols[0]!;

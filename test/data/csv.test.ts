@@ -208,6 +208,12 @@ describe('data/csv: readCandleFile', function () {
       });
     }
 
+    it('a truncated gzip file is a DataError naming it', async () => {
+      const gz = zlib.gzipSync(good());
+      const e = await expectDataError(write('trunc.csv.gz', gz.subarray(0, gz.length - 12)), undefined, undefined);
+      expect(e.message).to.match(/gzip/);
+    });
+
     it('a missing file is a DataError naming it', async () => {
       await expectDataError(path.join(tmp, 'nope.csv'), undefined, undefined);
     });
