@@ -114,6 +114,13 @@ function day(t: number | null): string {
   return t === null ? '?' : new Date(t).toISOString().slice(0, 16).replace('T', ' ');
 }
 
+/** The detail alone when it already says whether funding was charged, else "charged: detail". */
+function fundingText(f: { readonly charged: boolean; readonly detail: string }): string {
+  const state = f.charged ? 'charged' : 'not charged';
+  if (!f.detail) return state;
+  return /\bcharged\b/i.test(f.detail) ? f.detail : `${state}: ${f.detail}`;
+}
+
 /** The end-of-run report: header, metrics table, exits, ambiguous exits, notices, the seed's line. */
 export function formatReport(run: RunRecord, metrics: Metrics, opts: { color: boolean }): string {
   const c = palette(opts.color);
@@ -139,7 +146,7 @@ export function formatReport(run: RunRecord, metrics: Metrics, opts: { color: bo
       'Fill model',
       `taker ${(fm.takerFee * 100).toFixed(4).replace(/\.?0+$/, '')}%, maker ${(fm.makerFee * 100).toFixed(4).replace(/\.?0+$/, '')}%, slippage ${fm.slippageBps} bps, below min qty: ${fm.minQtyPolicy}`,
     ],
-    ['Funding', `${meta.funding.charged ? 'charged' : 'not charged'}: ${meta.funding.detail}`],
+    ['Funding', fundingText(meta.funding)],
   ];
 
   const ddPeak = m.maxDrawdown > 0 ? ` of peak ${money(m.maxDrawdownPeak)}` : '';
@@ -160,7 +167,10 @@ export function formatReport(run: RunRecord, metrics: Metrics, opts: { color: bo
     ['Max drawdown', `${m.maxDrawdown > 0 ? c.red(money(m.maxDrawdown)) : money(m.maxDrawdown)} (${pct(m.maxDrawdownPct)}${ddPeak}${ddLargest})`],
     ['Sharpe / Sortino', `${fixed(m.sharpe)} / ${fixed(m.sortino)} (daily returns over ${int(m.tradingDays)} ${m.tradingDays === 1 ? 'day' : 'days'}, ×√365)`],
     ['Exposure', pct(m.exposurePct)],
-    ['Avg duration', formatDuration(m.avgTradeDurationMs)],
+    [
+      'Avg duration',
+      m.avgBarsHeld === null ? 'n/a' : `${formatDuration(m.avgTradeDurationMs)} (${m.avgBarsHeld.toFixed(1)} candles from entry to exit candle)`,
+    ],
     ['Streaks', `${m.longestWinStreak} wins, ${m.longestLossStreak} losses in a row`],
     ['Return', signed(pct(m.returnPct), m.returnPct)],
     ['Buy & hold', pct(m.buyAndHoldPct)],
@@ -276,6 +286,7 @@ function clock(seconds: number): string {
 
 /**
  * A one-line progress bar (`label [#####-----]  45.0% 12,345/27,433 1.2k/s ETA 0:12`) redrawn in place.
+ * `total: 1` with `update(fraction)` works too (then the counts and the rate are left out).
  * Draws only when `stream.isTTY`, at most once per `minIntervalMs` (100 ms: ~10 redraws/s); on a
  * non-TTY (a pipe, a log file, CI) it writes nothing at all. `done()` draws the final state and ends
  * the line, if anything was drawn.
@@ -305,7 +316,9 @@ export function createProgress(opts: {
     const rate = elapsed > 0 ? done / elapsed : NaN;
     const eta = rate > 0 ? (total - done) / rate : NaN;
     const bar = '#'.repeat(filled) + '-'.repeat(width - filled);
-    const line = `${opts.label} [${bar}] ${(frac * 100).toFixed(1).padStart(5)}% ${int(done)}/${int(total)} ${rateText(rate)} ETA ${clock(eta)}`;
+    // With total 1 the caller reports a fraction: counts and a rate of "0.3/s" would mean nothing.
+    const counts = total > 1 ? ` ${int(Math.round(done))}/${int(total)} ${rateText(rate)}` : '';
+    const line = `${opts.label} [${bar}] ${(frac * 100).toFixed(1).padStart(5)}%${counts} ETA ${clock(eta)}`;
     opts.stream.write(`\r${line}\x1b[K`);
     lastDraw = t;
     drawn = true;

@@ -28,6 +28,7 @@
  *   time) and the position is held until the exit. Exits that happen inside a candle (stop loss, take
  *   profit, liquidation, end of data at the last close) hold that candle too, so the duration is
  *   exitTime − entryTime + intervalMs; exits at a candle's open (signal, manual) last exitTime − entryTime.
+ *   `avgBarsHeld` is the plain candle count exit − entry (the reference implementation's bars_held).
  * - Streaks follow the order of `run.trades` (closing order).
  * - Every value that cannot be computed (no trades, no candles, division by zero) is `null`, never NaN
  *   or Infinity, so JSON.stringify keeps it.
@@ -105,6 +106,8 @@ export interface Metrics {
   /** % of candles with a position open. */
   readonly exposurePct: number | null;
   readonly avgTradeDurationMs: number | null;
+  /** Mean of (exitTime − entryTime) / intervalMs: candles from the entry candle to the exit candle (the reference's bars_held). */
+  readonly avgBarsHeld: number | null;
 
   /** Net PnL / initialBalance × 100. */
   readonly returnPct: number | null;
@@ -277,6 +280,7 @@ export function computeMetrics(run: RunRecord): Metrics {
   let longs = 0;
   let ambiguous = 0;
   let durationSum = 0;
+  let barsSum = 0;
   let winStreak = 0;
   let lossStreak = 0;
   let longestWin = 0;
@@ -314,6 +318,7 @@ export function computeMetrics(run: RunRecord): Metrics {
     }
     exits[t.exitReason] = (exits[t.exitReason] ?? 0) + 1;
     durationSum += tradeDurationMs(t, run.intervalMs);
+    barsSum += t.exitTime - t.entryTime;
   }
 
   const losses = n - wins;
@@ -380,6 +385,7 @@ export function computeMetrics(run: RunRecord): Metrics {
     sortino,
     exposurePct: candles > 0 ? (exposed / candles) * 100 : null,
     avgTradeDurationMs: n > 0 ? durationSum / n : null,
+    avgBarsHeld: n > 0 && run.intervalMs > 0 ? barsSum / run.intervalMs / n : null,
     returnPct: initial > 0 ? num(net.div(initialDec).mul(100)) : null,
     buyAndHoldPct: finiteOrNull(buyAndHold),
     exits,

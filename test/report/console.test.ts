@@ -64,10 +64,14 @@ describe('report/console', () => {
       expect(text).to.contain('tick 0.1, qty step 0.001, min qty 0.001, min notional 5 (test rules)');
       expect(text).to.contain('taker 0.055%, maker 0.02%, slippage 2 bps, below min qty: raise');
       expect(text).to.match(/Funding +not charged: no funding file/);
+      const charged = makeRun({ times: [T0], equity: [1000] });
+      (charged.meta as { funding: unknown }).funding = { charged: true, detail: 'charged from data/f.csv: 3 settlements' };
+      const chargedText = formatReport(charged, computeMetrics(charged), { color: false });
+      expect(chargedText).to.match(/Funding +charged from data\/f\.csv: 3 settlements\n/);
       expect(text).to.match(/Win rate +60\.00%/);
       expect(text).to.match(/Net PnL +\$5\.23 \(0\.52% of \$1000\.00\)/);
       expect(text).to.match(/Profit factor +6\.23/);
-      expect(text).to.match(/Avg duration +6m/);
+      expect(text).to.match(/Avg duration +6m \(5\.4 candles from entry to exit candle\)/);
       expect(text).to.match(/Exits +signal 2, stop_loss 1, take_profit 1, end_of_data 1/);
       expect(text).to.contain(
         '1 exit touched both stop and target; the stop was assumed first. Net PnL had the target come first: $8.13',
@@ -209,6 +213,16 @@ describe('report/console', () => {
       expect(s.out.at(-1)).to.equal('\n');
       p.update(5);
       expect(s.out.at(-1)).to.equal('\n'); // nothing after done()
+    });
+
+    it('accepts fractions with total 1 (no counts, no rate)', () => {
+      const s = sink(true);
+      let t = 0;
+      const p = createProgress({ stream: s, label: 'backtest', total: 1, now: () => t });
+      p.update(0);
+      t = 2000;
+      p.update(0.4); // 40% in 2 s → 60% left takes 3 s
+      expect(s.out[1]).to.equal('\rbacktest [##########--------------]  40.0% ETA 0:03\x1b[K');
     });
 
     it('done() without any draw writes nothing', () => {

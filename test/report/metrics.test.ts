@@ -72,6 +72,8 @@ describe('report/metrics computeMetrics', () => {
       expect(m.exposurePct).to.equal(25); // 15 / 60
       // durations: tp 4m+1m, signal 10m, stop 1m+1m, signal 3m, end_of_data 9m+1m = 30m over 5 trades
       expect(m.avgTradeDurationMs).to.equal(6 * MIN);
+      // exit − entry in candles: 4 + 10 + 1 + 3 + 9 = 27 over 5 trades
+      expect(m.avgBarsHeld).to.be.closeTo(5.4, 1e-12);
       expect(m.returnPct).to.be.closeTo(0.523, 1e-12); // 5.23 / 1000 × 100
       expect(m.buyAndHoldPct).to.be.closeTo(10, 1e-12); // 110 / 100 − 1
       expect(m.candles).to.equal(60);
@@ -195,6 +197,7 @@ describe('report/metrics computeMetrics', () => {
     expect(m.expectancy).to.equal(null);
     expect(m.bestTrade).to.equal(null);
     expect(m.avgTradeDurationMs).to.equal(null);
+    expect(m.avgBarsHeld).to.equal(null);
     expect(m.netPnlExact).to.equal('0');
     expect(m.returnPct).to.equal(0);
     const json = JSON.stringify(m);
