@@ -286,7 +286,7 @@ function clock(seconds: number): string {
 
 /**
  * A one-line progress bar (`label [#####-----]  45.0% 12,345/27,433 1.2k/s ETA 0:12`) redrawn in place.
- * `total: 1` with `update(fraction)` works too (then the counts and the rate are left out).
+ * `total: 1` with `update(fraction)` works too (then without counts, and the rate in %/s).
  * Draws only when `stream.isTTY`, at most once per `minIntervalMs` (100 ms: ~10 redraws/s); on a
  * non-TTY (a pipe, a log file, CI) it writes nothing at all. `done()` draws the final state and ends
  * the line, if anything was drawn.
@@ -316,8 +316,8 @@ export function createProgress(opts: {
     const rate = elapsed > 0 ? done / elapsed : NaN;
     const eta = rate > 0 ? (total - done) / rate : NaN;
     const bar = '#'.repeat(filled) + '-'.repeat(width - filled);
-    // With total 1 the caller reports a fraction: counts and a rate of "0.3/s" would mean nothing.
-    const counts = total > 1 ? ` ${int(Math.round(done))}/${int(total)} ${rateText(rate)}` : '';
+    // With total 1 the caller reports a fraction: no counts, and the rate in % per second.
+    const counts = total > 1 ? ` ${int(Math.round(done))}/${int(total)} ${rateText(rate)}` : ` ${Number.isFinite(rate) ? (rate * 100).toFixed(1) : '–'}%/s`;
     const line = `${opts.label} [${bar}] ${(frac * 100).toFixed(1).padStart(5)}%${counts} ETA ${clock(eta)}`;
     opts.stream.write(`\r${line}\x1b[K`);
     lastDraw = t;

@@ -31,11 +31,21 @@ function csvRow(fields: readonly string[]): string {
   return fields.map(csvField).join(',');
 }
 
-/** A float as a plain decimal string (no exponent); '' for NaN/Infinity. */
-export function plainNumber(x: number): string {
+/**
+ * A float as a plain decimal string (no exponent); '' for NaN/Infinity. With `decimals`, rounded (half
+ * up) to that many places and without trailing zeros.
+ */
+export function plainNumber(x: number, decimals?: number): string {
   if (!Number.isFinite(x)) return '';
-  return exact(new D(x));
+  const d = new D(x);
+  return exact(decimals === undefined ? d : d.toDecimalPlaces(decimals));
 }
+
+/**
+ * equity.csv values are floats (the engine values the position at float closes); 10 decimals keep every
+ * real digit (fees are exact to 1e-9) and drop float noise such as 1001.0638830099999.
+ */
+const EQUITY_DECIMALS = 10;
 
 function money(x: Dec | undefined): string {
   return x === undefined ? '' : exact(x);
@@ -93,7 +103,7 @@ function tradeFields(t: Trade, equityAfter: Dec): string[] {
  *   file is the summary's maxDrawdown), in quote and in % of the peak it fell from;
  * - dailyReturn: equity / previous day's equity − 1 as a fraction (the first day against the initial
  *   balance); the returns Sharpe and Sortino are computed from.
- * Days without any candle have no row.
+ * Days without any candle have no row. Values are rounded to 10 decimals (see EQUITY_DECIMALS).
  */
 export function equityCsv(run: RunRecord): string {
   const lines = [csvRow(EQUITY_COLUMNS)];
@@ -101,10 +111,10 @@ export function equityCsv(run: RunRecord): string {
     lines.push(
       csvRow([
         String(d.dayStart),
-        plainNumber(d.equity),
-        plainNumber(d.drawdown),
-        plainNumber(d.drawdownPct),
-        d.dailyReturn === null ? '' : plainNumber(d.dailyReturn),
+        plainNumber(d.equity, EQUITY_DECIMALS),
+        plainNumber(d.drawdown, EQUITY_DECIMALS),
+        plainNumber(d.drawdownPct, EQUITY_DECIMALS),
+        d.dailyReturn === null ? '' : plainNumber(d.dailyReturn, EQUITY_DECIMALS),
       ]),
     );
   }

@@ -215,14 +215,14 @@ describe('report/console', () => {
       expect(s.out.at(-1)).to.equal('\n'); // nothing after done()
     });
 
-    it('accepts fractions with total 1 (no counts, no rate)', () => {
+    it('accepts fractions with total 1 (no counts, rate in %/s)', () => {
       const s = sink(true);
       let t = 0;
       const p = createProgress({ stream: s, label: 'backtest', total: 1, now: () => t });
       p.update(0);
       t = 2000;
-      p.update(0.4); // 40% in 2 s → 60% left takes 3 s
-      expect(s.out[1]).to.equal('\rbacktest [##########--------------]  40.0% ETA 0:03\x1b[K');
+      p.update(0.4); // 40% in 2 s = 20%/s → 60% left takes 3 s
+      expect(s.out[1]).to.equal('\rbacktest [##########--------------]  40.0% 20.0%/s ETA 0:03\x1b[K');
     });
 
     it('done() without any draw writes nothing', () => {

@@ -105,16 +105,18 @@ describe('report/files writeRunFiles', () => {
     const rows = lines.slice(1).map((l) => l.split(','));
     expect(rows.map((r) => Number(r[0]))).to.deep.equal([T0, T0 + DAY, T0 + 2 * DAY]);
     // Day 1: hourly 1000, 999, …, 977 → ends at 977; peak is the initial 1000 → drawdown 23 (2.3%)
-    expect(rows[0]!.slice(1)).to.deep.equal(['977', '23', '2.3', plainNumber(977 / 1000 - 1)]);
+    expect(rows[0]!.slice(1)).to.deep.equal(['977', '23', '2.3', '-0.023']); // 977 / 1000 − 1
     // Day 2: 990 … 1013; the running peak stays 1000 until 1000 is reached again; deepest fall
     // that day is at its first candle: 1000 − 990 = 10 (1%)
     expect(rows[1]![1]).to.equal('1013');
     expect(rows[1]![2]).to.equal('10');
     expect(rows[1]![3]).to.equal('1');
-    expect(Number(rows[1]![4])).to.be.closeTo(1013 / 977 - 1, 1e-15);
-    // Day 3: flat 1001.765432109876, below the day-2 peak 1013 by 11.234567890124
-    expect(rows[2]![1]).to.equal('1001.765432109876');
-    expect(Number(rows[2]![2])).to.be.closeTo(1013 - 1001.765432109876, 1e-9);
+    // 1013 / 977 − 1 = 36 / 977 = 0.036847492323439… → 10 decimals
+    expect(rows[1]![4]).to.equal('0.0368474923');
+    // Day 3: flat 1001.765432109876 → 10 decimals 1001.7654321099 (float noise dropped);
+    // below the day-2 peak 1013 by 11.234567890124 → 11.2345678901
+    expect(rows[2]![1]).to.equal('1001.7654321099');
+    expect(rows[2]![2]).to.equal('11.2345678901');
   });
 
   it('summary.json holds the metrics and the run meta', async () => {
@@ -152,5 +154,7 @@ describe('report/files writeRunFiles', () => {
     expect(plainNumber(5.5e-8)).to.equal('0.000000055');
     expect(plainNumber(1e21)).to.equal('1000000000000000000000');
     expect(plainNumber(NaN)).to.equal('');
+    expect(plainNumber(0.17470000000002983, 10)).to.equal('0.1747');
+    expect(plainNumber(1001.0638830099999, 10)).to.equal('1001.06388301');
   });
 });
