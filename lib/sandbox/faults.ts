@@ -1,0 +1,144 @@
+/**
+ * Fault injection: what a flaky exchange does to a client, switchable at run time from tests (the
+ * `faults` object of a running sandbox) and from `pyr sandbox` flags.
+ *
+ * "Next N" faults are consumed one per REST request; "every N" faults hit every Nth REST request (counted
+ * from when they were set). When several apply to one request, refusal wins over 5xx, 5xx over 10006.
+ */
+
+export type RestFault = { readonly kind: 'refuse' } | { readonly kind: 'status'; readonly status: number } | { readonly kind: 'rateLimit' };
+
+export interface OrderRejection {
+  readonly retCode: number;
+  readonly retMsg: string;
+}
+
+export interface FaultHooks {
+  /** Closes every WebSocket connection from the server side. */
+  dropWebSockets(): number;
+}
+
+export class Faults {
+  /** Milliseconds added before every REST answer. */
+  restDelayMs = 0;
+  /** Added to the server's wall clock (auth checks, market/time, envelope `time`): simulates clock drift. */
+  clockSkewMs = 0;
+  private refuseLeft = 0;
+  private statusLeft = 0;
+  private status = 503;
+  private rateLimitLeft = 0;
+  private every = { refuse: 0, status: 0, rateLimit: 0 };
+  private counters = { refuse: 0, status: 0, rateLimit: 0 };
+  private everyStatus = 503;
+  private rejections: OrderRejection[] = [];
+  private dropTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly hooks: FaultHooks) {}
+
+  /** Closes all WebSocket connections now (clients see a server-side close and reconnect). Returns how many. */
+  dropWebSockets(): number {
+    return this.hooks.dropWebSockets();
+  }
+
+  /** Closes all WebSocket connections every `seconds` (0 stops). */
+  dropWebSocketsEvery(seconds: number): void {
+    if (this.dropTimer) clearInterval(this.dropTimer);
+    this.dropTimer = undefined;
+    if (seconds > 0) {
+      this.dropTimer = setInterval(() => this.hooks.dropWebSockets(), seconds * 1000);
+      this.dropTimer.unref();
+    }
+  }
+
+  /** Delays every REST answer by `ms` (0 stops). */
+  delayRest(ms: number): void {
+    this.restDelayMs = Math.max(0, ms);
+  }
+
+  /** Destroys the socket of the next `n` REST requests without answering. */
+  refuseRest(n = 1): void {
+    this.refuseLeft = n;
+  }
+
+  /** Answers retCode 10006 "Too many visits!" to the next `n` REST requests. */
+  rateLimit(n = 1): void {
+    this.rateLimitLeft = n;
+  }
+
+  /** Answers HTTP `status` (default 503) to the next `n` REST requests. */
+  serverError(n = 1, status = 503): void {
+    this.statusLeft = n;
+    this.status = status;
+  }
+
+  /** Periodic variants (0 stops): every Nth REST request is refused / answered 5xx / rate limited. */
+  refuseEvery(n: number): void {
+    this.every.refuse = n;
+    this.counters.refuse = 0;
+  }
+  serverErrorEvery(n: number, status = 503): void {
+    this.every.status = n;
+    this.counters.status = 0;
+    this.everyStatus = status;
+  }
+  rateLimitEvery(n: number): void {
+    this.every.rateLimit = n;
+    this.counters.rateLimit = 0;
+  }
+
+  /** Rejects the next order/create with this retCode (HTTP 200), before it reaches the matching engine. */
+  rejectNextOrder(retCode: number, retMsg = 'Rejected by sandbox fault injection'): void {
+    this.rejections.push({ retCode, retMsg });
+  }
+
+  /** Shifts the server's wall clock by `ms` (signatures then look expired or early to it). */
+  clockSkew(ms: number): void {
+    this.clockSkewMs = ms;
+  }
+
+  /** Turns every fault off. */
+  clear(): void {
+    this.restDelayMs = 0;
+    this.clockSkewMs = 0;
+    this.refuseLeft = this.statusLeft = this.rateLimitLeft = 0;
+    this.every = { refuse: 0, status: 0, rateLimit: 0 };
+    this.rejections = [];
+    this.dropWebSocketsEvery(0);
+  }
+
+  /** @internal Which fault, if any, applies to the REST request arriving now (consumes counters). */
+  takeRestFault(): RestFault | undefined {
+    const tick = (k: 'refuse' | 'status' | 'rateLimit'): boolean => {
+      if (this.every[k] <= 0) return false;
+      this.counters[k] += 1;
+      return this.counters[k] % this.every[k] === 0;
+    };
+    const periodicRefuse = tick('refuse');
+    const periodicStatus = tick('status');
+    const periodicRate = tick('rateLimit');
+    if (this.refuseLeft > 0 || periodicRefuse) {
+      if (this.refuseLeft > 0) this.refuseLeft--;
+      return { kind: 'refuse' };
+    }
+    if (this.statusLeft > 0) {
+      this.statusLeft--;
+      return { kind: 'status', status: this.status };
+    }
+    if (periodicStatus) return { kind: 'status', status: this.everyStatus };
+    if (this.rateLimitLeft > 0 || periodicRate) {
+      if (this.rateLimitLeft > 0) this.rateLimitLeft--;
+      return { kind: 'rateLimit' };
+    }
+    return undefined;
+  }
+
+  /** @internal The rejection queued for the next order, if any (consumed). */
+  takeOrderRejection(): OrderRejection | undefined {
+    return this.rejections.shift();
+  }
+
+  /** @internal Stops timers (sandbox shutdown). */
+  dispose(): void {
+    this.dropWebSocketsEvery(0);
+  }
+}
