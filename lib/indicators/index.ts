@@ -1,0 +1,5 @@
+export * from './rsi.ts';
+export * from './sma.ts';
+export * from './stochrsi.ts';
+export * from './pivots.ts';
+export * from './swing.ts';

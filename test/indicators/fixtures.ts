@@ -1,0 +1,45 @@
+/** Test-side readers for the shared 15-minute candles and the StochRSI reference file (plain fs + split). */
+import { readFileSync } from 'node:fs';
+import type { Candle } from '../../lib/core/index.ts';
+import { DATA_15M, REF_STOCHRSI } from '../helpers.ts';
+
+export interface Reference {
+  readonly timestamp: number[];
+  /** NaN where the file's cell is empty. */
+  readonly rsi: number[];
+  readonly stoch: number[];
+  readonly k: number[];
+  readonly d: number[];
+}
+
+let candles: { timestamp: number[]; close: number[] } | undefined;
+let reference: Reference | undefined;
+
+function rows(file: string, header: string): string[][] {
+  const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
+  if (lines[0] !== header) throw new Error(`${file}: unexpected header ${lines[0]}`);
+  return lines.slice(1).map((l) => l.split(','));
+}
+
+/** Open times and closes of `BTCUSDT-15m.csv`, read once per test run. */
+export function realCandles(): { timestamp: number[]; close: number[] } {
+  if (!candles) {
+    const r = rows(DATA_15M, 'timestamp,open,high,low,close,volume,turnover');
+    candles = { timestamp: r.map((c) => Number(c[0])), close: r.map((c) => Number(c[4])) };
+  }
+  return candles;
+}
+
+export function realReference(): Reference {
+  if (!reference) {
+    const r = rows(REF_STOCHRSI, 'timestamp,rsi,stoch,k,d');
+    const col = (i: number): number[] => r.map((c) => (c[i] === '' ? NaN : Number(c[i])));
+    reference = { timestamp: col(0), rsi: col(1), stoch: col(2), k: col(3), d: col(4) };
+  }
+  return reference;
+}
+
+/** A candle from the fields a test cares about; the rest are filler. */
+export function candle(openTime: number, high: number, low: number, close = (high + low) / 2): Candle {
+  return { openTime, open: close, high, low, close, volume: 1, turnover: NaN };
+}

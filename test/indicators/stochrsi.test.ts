@@ -1,0 +1,381 @@
+import { expect } from 'chai';
+import { RSI, StochasticRSI } from 'technicalindicators';
+import { ConfigError, DataError } from '../../lib/core/index.ts';
+import { Rsi, Sma, StochRsi, stochRsiBatch, type StochRsiOptions } from '../../lib/indicators/index.ts';
+import { realCandles, realReference } from './fixtures.ts';
+
+type Series = { rsi: number[]; stoch: number[]; k: number[]; d: number[] };
+const COLUMNS = ['rsi', 'stoch', 'k', 'd'] as const;
+
+/**
+ * The definition written out a second way, for comparison: plain arrays, whole-window slices, Wilder's
+ * average in its textbook form (prev * (n - 1) + x) / n and RSI as 100 * gain / (gain + loss). Algebraically
+ * the same as the library, numerically a few ulps apart, so agreement to 1e-9 tests the formula, not the code.
+ */
+function naiveStochRsi(closes: readonly number[], { rsiPeriod = 14, stochPeriod = 14, kSmoothing = 3, dSmoothing = 3 }: StochRsiOptions = {}): Series {
+  const n = closes.length;
+  const out: Series = { rsi: Array(n).fill(NaN), stoch: Array(n).fill(NaN), k: Array(n).fill(NaN), d: Array(n).fill(NaN) };
+  const gain = (i: number): number => Math.max(closes[i]! - closes[i - 1]!, 0);
+  const loss = (i: number): number => Math.max(closes[i - 1]! - closes[i]!, 0);
+  let avgGain = 0;
+  let avgLoss = 0;
+  for (let i = rsiPeriod; i < n; i++) {
+    if (i === rsiPeriod) {
+      for (let m = 1; m <= rsiPeriod; m++) {
+        avgGain += gain(m);
+        avgLoss += loss(m);
+      }
+      avgGain /= rsiPeriod;
+      avgLoss /= rsiPeriod;
+    } else {
+      avgGain = (avgGain * (rsiPeriod - 1) + gain(i)) / rsiPeriod;
+      avgLoss = (avgLoss * (rsiPeriod - 1) + loss(i)) / rsiPeriod;
+    }
+    out.rsi[i] = avgLoss === 0 ? 100 : (100 * avgGain) / (avgGain + avgLoss);
+  }
+  for (let i = rsiPeriod + stochPeriod - 1; i < n; i++) {
+    const win = out.rsi.slice(i - stochPeriod + 1, i + 1);
+    const lo = Math.min(...win);
+    const hi = Math.max(...win);
+    out.stoch[i] = hi === lo ? 0 : 100 * ((out.rsi[i]! - lo) / (hi - lo));
+  }
+  const mean = (xs: number[], from: number, len: number): number => {
+    let s = 0;
+    for (let j = from; j < from + len; j++) s += xs[j]!;
+    return s / len;
+  };
+  for (let i = rsiPeriod + stochPeriod + kSmoothing - 2; i < n; i++) out.k[i] = mean(out.stoch, i - kSmoothing + 1, kSmoothing);
+  for (let i = rsiPeriod + stochPeriod + kSmoothing + dSmoothing - 3; i < n; i++) out.d[i] = mean(out.k, i - dSmoothing + 1, dSmoothing);
+  return out;
+}
+
+/** Largest |a - b| over the positions where both have values; throws if only one side has a value. */
+function maxAbsDiff(name: string, a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length, `${name}: lengths`).to.equal(b.length);
+  let max = 0;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (Number.isNaN(x) || Number.isNaN(y)) {
+      expect(Number.isNaN(x), `${name}[${i}]: one side is empty (${x} vs ${y})`).to.equal(Number.isNaN(y));
+      continue;
+    }
+    max = Math.max(max, Math.abs(x - y));
+  }
+  return max;
+}
+
+function firstIndex(xs: ArrayLike<number>): number {
+  for (let i = 0; i < xs.length; i++) if (!Number.isNaN(xs[i]!)) return i;
+  return -1;
+}
+
+describe('StochRsi', () => {
+  describe('golden: BTCUSDT-15m reference file (independent Python implementation)', () => {
+    const ref = realReference();
+    const { timestamp, close } = realCandles();
+    const ours = stochRsiBatch(close);
+
+    it('covers the same 61,440 candles as the data file', () => {
+      expect(ref.timestamp.length).to.equal(61_440);
+      expect(ref.timestamp).to.deep.equal(timestamp);
+    });
+
+    it('has values exactly where the reference does: rsi from 14, stoch 27, k 29, d 31', () => {
+      const expectedFirst = { rsi: 14, stoch: 27, k: 29, d: 31 };
+      for (const c of COLUMNS) {
+        expect(firstIndex(ref[c]), `reference ${c} first index`).to.equal(expectedFirst[c]);
+        for (let i = 0; i < ref[c].length; i++) {
+          if (Number.isNaN(ref[c][i]!) !== Number.isNaN(ours[c][i]!)) {
+            expect.fail(`${c}[${i}]: reference ${ref[c][i]}, ours ${ours[c][i]}`);
+          }
+        }
+      }
+    });
+
+    it('matches every value within 1e-9', () => {
+      for (const c of COLUMNS) {
+        for (let i = 0; i < ref[c].length; i++) {
+          const r = ref[c][i]!;
+          if (Number.isNaN(r)) continue;
+          if (!(Math.abs(ours[c][i]! - r) <= 1e-9)) expect.fail(`${c}[${i}] (t=${ref.timestamp[i]}): reference ${r}, ours ${ours[c][i]}`);
+        }
+      }
+    });
+
+    it('matches every value bit for bit, so K/D crossover decisions cannot differ from the reference trades', () => {
+      for (const c of COLUMNS) {
+        let unequal = 0;
+        for (let i = 0; i < ref[c].length; i++) if (!Number.isNaN(ref[c][i]!) && ours[c][i] !== ref[c][i]) unequal++;
+        expect(unequal, `${c}: values not bit-identical to the reference`).to.equal(0);
+      }
+    });
+  });
+
+  describe('against an independent implementation written in this test', () => {
+    const { close } = realCandles();
+
+    it('agrees on the real closes within 1e-9 (default periods)', () => {
+      const ours = stochRsiBatch(close);
+      const naive = naiveStochRsi(close);
+      for (const c of COLUMNS) expect(maxAbsDiff(c, ours[c], naive[c]), c).to.be.at.most(1e-9);
+    });
+
+    it('agrees on the real closes within 1e-9 with other periods (rsi 7, stoch 21, k 5, d 2)', () => {
+      const opts = { rsiPeriod: 7, stochPeriod: 21, kSmoothing: 5, dSmoothing: 2 };
+      const ours = stochRsiBatch(close, opts);
+      const naive = naiveStochRsi(close, opts);
+      for (const c of COLUMNS) expect(maxAbsDiff(c, ours[c], naive[c]), c).to.be.at.most(1e-9);
+      expect(firstIndex(ours.d), 'first D').to.equal(7 + 21 + 5 + 2 - 3);
+      expect(new StochRsi(opts).warmup).to.equal(7 + 21 + 5 + 2 - 2);
+    });
+
+    it('flat prices: RSI 100 (no loss, and no gain either), flat window so stoch, K and D are 0', () => {
+      const closes = Array<number>(40).fill(100);
+      const ours = stochRsiBatch(closes);
+      const naive = naiveStochRsi(closes);
+      for (let i = 14; i < 40; i++) expect(ours.rsi[i], `rsi[${i}]`).to.equal(100);
+      for (let i = 27; i < 40; i++) expect(ours.stoch[i], `stoch[${i}]`).to.equal(0);
+      for (let i = 31; i < 40; i++) expect([ours.k[i], ours.d[i]], `k,d[${i}]`).to.deep.equal([0, 0]);
+      for (const c of COLUMNS) expect(maxAbsDiff(c, ours[c], naive[c]), c).to.equal(0);
+    });
+
+    it('a steady rise: RSI 100, stoch 0; a steady fall: RSI 0, stoch 0', () => {
+      const up = Array.from({ length: 40 }, (_, i) => 100 + i);
+      const down = Array.from({ length: 40 }, (_, i) => 200 - i);
+      for (const [name, closes, rsi] of [['rise', up, 100], ['fall', down, 0]] as const) {
+        const ours = stochRsiBatch(closes);
+        for (let i = 14; i < 40; i++) expect(ours.rsi[i], `${name} rsi[${i}]`).to.equal(rsi);
+        for (let i = 31; i < 40; i++) expect([ours.stoch[i], ours.k[i], ours.d[i]], `${name} [${i}]`).to.deep.equal([0, 0, 0]);
+        for (const c of COLUMNS) expect(maxAbsDiff(`${name} ${c}`, ours[c], naiveStochRsi(closes)[c]), c).to.be.at.most(1e-9);
+      }
+    });
+
+    it('a single dip and recovery, checked against values worked out by hand', () => {
+      // 30 closes at 100, a dip to 90 at index 30, back to 100 at 31, then flat.
+      // RSI: 100 up to 29 (no moves); 0 at 30 (only a loss); at 31 avgGain = 10/14 and
+      // avgLoss = 13/14 * 10/14, so RSI = 100 - 100 / (1 + 14/13) = 1400/27, and it stays there (both decay alike).
+      // Stoch: window 100s and the 0 → stoch = RSI itself until the 100s leave the window (index 42);
+      // at 43 the window is [0, 1400/27, ...] and the RSI sits at its high → 100.
+      const closes = [...Array<number>(30).fill(100), 90, ...Array<number>(13).fill(100)];
+      const s = 1400 / 27;
+      const expected: Record<number, Partial<Record<(typeof COLUMNS)[number], number>>> = {
+        29: { rsi: 100, stoch: 0, k: 0 },
+        30: { rsi: 0, stoch: 0, k: 0 },
+        31: { rsi: s, stoch: s, k: s / 3, d: s / 9 },
+        32: { rsi: s, stoch: s, k: (2 * s) / 3, d: s / 3 },
+        33: { rsi: s, stoch: s, k: s, d: (2 * s) / 3 },
+        34: { rsi: s, stoch: s, k: s, d: ((2 / 3 + 1 + 1) * s) / 3 },
+        42: { rsi: s, stoch: s, k: s, d: s },
+        43: { rsi: s, stoch: 100, k: (2 * s + 100) / 3, d: (8 * s + 100) / 9 },
+      };
+      const ours = stochRsiBatch(closes);
+      for (const [i, want] of Object.entries(expected)) {
+        for (const [c, v] of Object.entries(want)) {
+          expect(ours[c as (typeof COLUMNS)[number]][Number(i)], `${c}[${i}]`).to.be.closeTo(v, 1e-9);
+        }
+      }
+      for (const c of COLUMNS) expect(maxAbsDiff(c, ours[c], naiveStochRsi(closes)[c]), c).to.be.at.most(1e-9);
+    });
+
+    it('an RSI at its window high gives exactly 100, and equal K and D stay exactly equal', () => {
+      // After a dip the RSI climbs on every candle of a steady rise, so once the pre-dip RSI values of 100 have
+      // left the window, each RSI is the window's high.
+      const closes = [...Array<number>(30).fill(100), 90, ...Array.from({ length: 25 }, (_, i) => 91 + i)];
+      const ours = stochRsiBatch(closes);
+      for (let i = 43; i < closes.length; i++) {
+        expect(ours.rsi[i], `rsi[${i}] below 100`).to.be.below(100);
+        expect(ours.stoch[i], `stoch[${i}]`).to.equal(100);
+      }
+      for (let i = 47; i < closes.length; i++) expect([ours.k[i], ours.d[i]], `k,d[${i}]`).to.deep.equal([100, 100]);
+      for (const c of COLUMNS) expect(maxAbsDiff(c, ours[c], naiveStochRsi(closes)[c]), c).to.be.at.most(1e-9);
+    });
+  });
+
+  describe('cross-check with the technicalindicators package', () => {
+    const { close } = realCandles();
+    const ours = stochRsiBatch(close);
+
+    it('RSI agrees to its 2-decimal rounding (max |diff| 0.005)', () => {
+      const theirs = RSI.calculate({ values: close, period: 14 });
+      const offset = close.length - theirs.length;
+      expect(offset, 'their first RSI is at index 14 too').to.equal(14);
+      let max = 0;
+      for (let i = 0; i < theirs.length; i++) max = Math.max(max, Math.abs(theirs[i]! - ours.rsi[i + offset]!));
+      expect(max).to.be.at.most(0.005 + 1e-9);
+    });
+
+    it('StochRSI agrees within the drift its rounded RSI causes', () => {
+      const theirs = StochasticRSI.calculate({ values: close, rsiPeriod: 14, stochasticPeriod: 14, kPeriod: 3, dPeriod: 3 });
+      const offset = close.length - theirs.length;
+      expect(offset, 'their first output is at index 31, with the first D').to.equal(31);
+      let maxStoch = 0;
+      let maxK = 0;
+      let maxD = 0;
+      let sumK = 0;
+      for (let i = 0; i < theirs.length; i++) {
+        const t = theirs[i]!;
+        const j = i + offset;
+        maxStoch = Math.max(maxStoch, Math.abs(t.stochRSI - ours.stoch[j]!));
+        const dk = Math.abs(t.k - ours.k[j]!);
+        maxK = Math.max(maxK, dk);
+        sumK += dk;
+        maxD = Math.max(maxD, Math.abs(t.d - ours.d[j]!));
+      }
+      // Measured on these 61,409 values: max |diff| stoch 0.1633, K 0.1237, D 0.1102; mean |diff| K 0.0105.
+      // Their RSI is rounded to 2 decimals before the stochastic divides by the RSI range, hence the drift.
+      expect(maxStoch, 'stoch').to.be.at.most(0.17);
+      expect(maxK, 'K').to.be.at.most(0.13);
+      expect(maxD, 'D').to.be.at.most(0.12);
+      expect(sumK / theirs.length, 'mean K').to.be.at.most(0.012);
+    });
+  });
+
+  describe('streaming contract', () => {
+    const { close } = realCandles();
+
+    it('streaming and batch give identical numbers', () => {
+      const batch = stochRsiBatch(close);
+      const ind = new StochRsi();
+      for (let i = 0; i < close.length; i++) {
+        ind.update(close[i]!);
+        const got = [ind.rsi, ind.stoch, ind.k, ind.d];
+        const want = [batch.rsi[i]!, batch.stoch[i]!, batch.k[i]!, batch.d[i]!];
+        if (!got.every((v, c) => Object.is(v, want[c]))) expect.fail(`index ${i}: streaming ${got}, batch ${want}`);
+      }
+    });
+
+    it('reports nothing before the warm-up: update is false and isStable unset for the first 31 closes', () => {
+      const ind = new StochRsi();
+      expect(ind.warmup).to.equal(32);
+      const firstValue = { rsi: 14, stoch: 27, k: 29, d: 31 };
+      for (let i = 0; i < 40; i++) {
+        const ready = ind.update(close[i]!);
+        expect(ready, `update #${i}`).to.equal(i >= 31);
+        expect(ind.isStable, `isStable #${i}`).to.equal(i >= 31);
+        for (const c of COLUMNS) expect(Number.isNaN(ind[c]), `${c} empty at #${i}`).to.equal(i < firstValue[c]);
+      }
+    });
+
+    it('prevK and prevD are the previous close\'s K and D', () => {
+      const ind = new StochRsi();
+      let k = NaN;
+      let d = NaN;
+      for (let i = 0; i < 2000; i++) {
+        ind.update(close[i]!);
+        expect(Object.is(ind.prevK, k) && Object.is(ind.prevD, d), `#${i}: prev (${ind.prevK}, ${ind.prevD}) vs (${k}, ${d})`).to.equal(true);
+        k = ind.k;
+        d = ind.d;
+      }
+      const fresh = new StochRsi();
+      for (let i = 0; i < 30; i++) fresh.update(close[i]!);
+      const k29 = fresh.k;
+      expect(Number.isNaN(k29), 'K exists from index 29').to.equal(false);
+      expect(Number.isNaN(fresh.prevK), 'prevK at index 29').to.equal(true);
+      fresh.update(close[30]!);
+      expect(fresh.prevK, 'prevK at index 30 is K at 29').to.equal(k29);
+      expect(Number.isNaN(fresh.prevD), 'prevD at index 30 (D starts at 31)').to.equal(true);
+    });
+
+    it('reset() restores the initial state', () => {
+      const ind = new StochRsi();
+      for (let i = 0; i < 500; i++) ind.update(close[i]!);
+      ind.reset();
+      for (const key of ['rsi', 'stoch', 'k', 'd', 'prevK', 'prevD'] as const) expect(Number.isNaN(ind[key]), key).to.equal(true);
+      expect(ind.isStable).to.equal(false);
+      const fresh = new StochRsi();
+      for (let i = 1000; i < 1500; i++) {
+        expect(ind.update(close[i]!), `update #${i}`).to.equal(fresh.update(close[i]!));
+        expect([ind.rsi, ind.stoch, ind.k, ind.d, ind.prevK, ind.prevD]).to.deep.equal([fresh.rsi, fresh.stoch, fresh.k, fresh.d, fresh.prevK, fresh.prevD]);
+      }
+    });
+
+    it('a window of equal raw values gives K === D exactly (no running-sum drift) on the real data', () => {
+      const s = stochRsiBatch(close);
+      let equalRuns = 0;
+      for (let i = 35; i < close.length; i++) {
+        const w = [s.stoch[i - 4]!, s.stoch[i - 3]!, s.stoch[i - 2]!, s.stoch[i - 1]!, s.stoch[i]!];
+        if (w.every((v) => v === w[0])) {
+          equalRuns++;
+          if (!(s.k[i] === w[0] && s.d[i] === w[0])) expect.fail(`index ${i}: stoch ${w[0]} x5 but K ${s.k[i]}, D ${s.d[i]}`);
+        }
+      }
+      // 627 such windows in this file, nearly all stoch pinned at 0 or 100.
+      expect(equalRuns, 'windows of five equal stoch values').to.be.above(500);
+    });
+
+    it('its RSI equals the standalone Rsi bit for bit', () => {
+      const ind = new StochRsi();
+      const rsi = new Rsi();
+      for (let i = 0; i < close.length; i++) {
+        ind.update(close[i]!);
+        expect(rsi.update(close[i]!), `Rsi ready #${i}`).to.equal(i >= 14);
+        if (!Object.is(ind.rsi, rsi.value)) expect.fail(`#${i}: StochRsi.rsi ${ind.rsi}, Rsi ${rsi.value}`);
+      }
+    });
+
+    it('rejects bad periods with a ConfigError naming the option, and a non-finite close with a DataError', () => {
+      for (const [key, bad] of [['rsiPeriod', 0], ['stochPeriod', -1], ['kSmoothing', 1.5], ['dSmoothing', NaN]] as const) {
+        expect(() => new StochRsi({ [key]: bad }), `${key} = ${bad}`).to.throw(ConfigError, key);
+      }
+      const ind = new StochRsi();
+      expect(() => ind.update(NaN)).to.throw(DataError);
+      expect(() => ind.update(Infinity)).to.throw(DataError);
+    });
+  });
+});
+
+describe('Sma', () => {
+  it('is the plain mean of the last `period` inputs, NaN before', () => {
+    const sma = new Sma({ period: 4 });
+    const xs = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3];
+    xs.forEach((x, i) => {
+      expect(sma.update(x), `ready #${i}`).to.equal(i >= 3);
+      if (i < 3) expect(Number.isNaN(sma.value)).to.equal(true);
+      else expect(sma.value, `#${i}`).to.equal((xs[i - 3]! + xs[i - 2]! + xs[i - 1]! + xs[i]!) / 4);
+    });
+    sma.reset();
+    expect(Number.isNaN(sma.value)).to.equal(true);
+    expect(sma.update(1)).to.equal(false);
+    expect(() => new Sma({ period: 0 })).to.throw(ConfigError, 'period');
+  });
+
+  it('does not drift: 100 repeated gives exactly 100 after a million mixed inputs', () => {
+    const sma = new Sma({ period: 3 });
+    for (let i = 0; i < 1_000_000; i++) sma.update((i * 0.1) % 7.3);
+    for (let i = 0; i < 3; i++) sma.update(100);
+    expect(sma.value).to.equal(100);
+  });
+});
+
+describe('Rsi', () => {
+  it('matches the independent implementation on the real closes within 1e-9', () => {
+    const { close } = realCandles();
+    const naive = naiveStochRsi(close).rsi;
+    const rsi = new Rsi();
+    let max = 0;
+    close.forEach((c, i) => {
+      rsi.update(c);
+      expect(Number.isNaN(rsi.value), `empty #${i}`).to.equal(i < 14);
+      if (i >= 14) max = Math.max(max, Math.abs(rsi.value - naive[i]!));
+    });
+    expect(max).to.be.at.most(1e-9);
+  });
+
+  it('is 100 on flat prices and after only gains, 0 after only losses; reset() starts over', () => {
+    const flat = new Rsi({ period: 3 });
+    const up = new Rsi({ period: 3 });
+    const down = new Rsi({ period: 3 });
+    for (let i = 0; i < 10; i++) {
+      flat.update(5);
+      up.update(5 + i);
+      down.update(5 - i);
+    }
+    expect([flat.value, up.value, down.value]).to.deep.equal([100, 100, 0]);
+    up.reset();
+    expect(Number.isNaN(up.value)).to.equal(true);
+    expect([up.update(1), up.update(2), up.update(3), up.update(2)]).to.deep.equal([false, false, false, true]);
+    // Seed: moves +1, +1, -1 → avgGain 2/3, avgLoss 1/3 → RS 2 → RSI 100 - 100/3.
+    expect(up.value).to.be.closeTo(100 - 100 / 3, 1e-12);
+  });
+});
