@@ -3,8 +3,8 @@
  * a levelled logger ([INFO]/[SUCCESS]/[WARNING]/[ERROR], coloured like the seed's color_codex) and a
  * progress bar. Colours only on a TTY and never when NO_COLOR is set (https://no-color.org).
  */
-import { D, intervalLabel, type RunRecord } from '../core/index.ts';
-import type { Metrics } from './metrics.ts';
+import { D, intervalLabel, ZERO, type RunRecord, type Trade } from '../core/index.ts';
+import { exact, type Metrics } from './metrics.ts';
 
 /** What the console helpers write to: process.stdout/stderr, or a test double. */
 export interface OutStream {
@@ -95,6 +95,20 @@ function formatParams(params: Readonly<Record<string, unknown>>): string {
 export function formatTradeStatsLine(metrics: Pick<Metrics, 'netPnlExact' | 'wins' | 'trades'>): string {
   const rate = metrics.trades > 0 ? (metrics.wins / metrics.trades) * 100 : 0;
   return `Overall Trade Statistics: Total PnL: ${formatUsd(metrics.netPnlExact)}, Win Rate: ${rate.toFixed(2)}% (${metrics.wins}/${metrics.trades})`;
+}
+
+/**
+ * What the seed's line needs, straight from a list of closed trades (live mode logs the line after each
+ * close without building a RunRecord). Same win rule as computeMetrics: net PnL > 0.
+ */
+export function tradeStats(trades: readonly Trade[]): Pick<Metrics, 'netPnlExact' | 'wins' | 'trades'> {
+  let net = ZERO;
+  let wins = 0;
+  for (const t of trades) {
+    net = net.plus(t.netPnl);
+    if (t.netPnl.gt(0)) wins++;
+  }
+  return { netPnlExact: exact(net), wins, trades: trades.length };
 }
 
 /** The sentence about exits whose candle touched both stop and target; '' when there were none. */

@@ -10,6 +10,7 @@ import {
   formatSummaryJson,
   formatTradeStatsLine,
   formatUsd,
+  tradeStats,
   useColor,
   type OutStream,
 } from '../../lib/report/index.ts';
@@ -38,6 +39,12 @@ describe('report/console', () => {
       expect(formatUsd('-1.23')).to.equal('$-1.23');
       expect(formatUsd('-0.004')).to.equal('$0.00');
       expect(formatUsd('1.005')).to.equal('$1.01'); // 1.005.toFixed(2) would give 1.00
+    });
+
+    it('tradeStats gives the same line straight from trades (live mode)', () => {
+      expect(tradeStats(run.trades)).to.deep.equal({ netPnlExact: '5.23', wins: 3, trades: 5 });
+      expect(formatTradeStatsLine(tradeStats(run.trades))).to.equal('Overall Trade Statistics: Total PnL: $5.23, Win Rate: 60.00% (3/5)');
+      expect(formatTradeStatsLine(tradeStats([]))).to.equal('Overall Trade Statistics: Total PnL: $0.00, Win Rate: 0.00% (0/0)');
     });
 
     it('handles zero trades', () => {
