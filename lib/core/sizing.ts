@@ -62,3 +62,38 @@ export function slippedPrice(side: 'Buy' | 'Sell', price: DecLike, bps: number, 
   const p = dec(price).mul(side === 'Buy' ? D.add(1, f) : D.sub(1, f));
   return roundToTick(p, tick);
 }
+
+/**
+ * Fast exact helpers for hot paths. Each decides with float arithmetic only where the float result
+ * provably cannot differ from the exact decimal one (far from a rounding boundary), and tells the
+ * caller to fall back to Decimal otherwise. They return the integer multiple of the step or tick.
+ */
+const SAFE = 1e-7;
+
+/** floor(amount / price / step) when it is certain; undefined near an integer boundary or out of range. */
+export function fastFloorSteps(amount: number, price: number, step: number): number | undefined {
+  const x = amount / price / step;
+  if (!(x >= 0 && x < 1e7)) return undefined;
+  const q = Math.floor(x);
+  return x - q > SAFE && q + 1 - x > SAFE ? q : undefined;
+}
+
+/** round-half-up(value / tick) when it is certain; undefined near a half or out of range. */
+export function fastRoundTicks(value: number, tick: number): number | undefined {
+  const y = value / tick;
+  if (!(y >= 0 && y < 1e12)) return undefined;
+  // Float error here is a few ulps of y (< y * 1e-15); keep a margin 10x that from the half.
+  return Math.abs(y - Math.floor(y) - 0.5) > 1e-9 + y * 1e-14 ? Math.round(y) : undefined;
+}
+
+/** A step or tick as m x 10^-k (m, k integers), to turn integer multiples into exact doubles. */
+export function decimalScale(step: Dec): { m: number; k: number; pow: number } {
+  const k = step.decimalPlaces();
+  return { m: step.mul(new D(10).pow(k)).toNumber(), k, pow: 10 ** k };
+}
+
+/** n multiples of a step as the double nearest the exact decimal (what Number(text) gives). */
+export function multipleToNumber(n: number, s: { m: number; pow: number }): number {
+  const a = n * s.m;
+  return Number.isSafeInteger(a) && s.pow <= 1e22 ? a / s.pow : Number(new D(n).mul(s.m).div(s.pow).toString());
+}

@@ -52,14 +52,15 @@ export function runBacktest(input: BacktestInput): { record: RunRecord; engine: 
   const { openTime, open, high, low, close, volume, turnover } = s;
   const progressEvery = Math.max(1, Math.floor((end - warmStart) / 50));
   let tradesSeen = 0;
+  const trades = engine.trades;
   for (let i = warmStart; i < end; i++) {
     engine.onCandle({ openTime: openTime[i]!, open: open[i]!, high: high[i]!, low: low[i]!, close: close[i]!, volume: volume[i]!, turnover: turnover[i]! });
     if (i >= start) {
       const j = i - start;
       equity[j] = broker.equity(close[i]!);
       // Exposed during this candle: a position is open at its close, or one was closed inside it.
-      const traded = engine.trades.length !== tradesSeen;
-      tradesSeen = engine.trades.length;
+      const traded = trades.length !== tradesSeen;
+      tradesSeen = trades.length;
       exposure[j] = broker.position().side !== 'flat' || traded ? 1 : 0;
     }
     if (input.onProgress && (i - warmStart) % progressEvery === 0) input.onProgress((i - warmStart) / (end - warmStart));

@@ -54,7 +54,24 @@ export class Engine {
 
   readonly #opts: EngineOptions;
   readonly #broker: Broker;
-  readonly #ctxPosition: { side: Position['side']; qty: number; entryPrice: number } = { side: 'flat', qty: 0, entryPrice: NaN };
+  // The strategy's view of the position; qty and entry price become numbers only when read.
+  #position!: Position;
+  #qty = NaN;
+  #entryPrice = NaN;
+  readonly #ctxPosition: { side: Position['side']; readonly qty: number; readonly entryPrice: number } = (() => {
+    const self = this;
+    return {
+      side: 'flat' as Position['side'],
+      get qty(): number {
+        if (self.#qty !== self.#qty) self.#qty = self.#position.side === 'flat' ? 0 : self.#position.qty.toNumber();
+        return self.#qty;
+      },
+      get entryPrice(): number {
+        if (self.#entryPrice !== self.#entryPrice && self.#position.side !== 'flat') self.#entryPrice = self.#position.entryPrice.toNumber();
+        return self.#entryPrice;
+      },
+    };
+  })();
   readonly #ctx: StrategyContext;
   readonly #tradeFrom: number;
   readonly #intervalMs: number;
@@ -80,9 +97,10 @@ export class Engine {
   }
 
   #syncPosition(p: Position): void {
+    this.#position = p;
     this.#ctxPosition.side = p.side;
-    this.#ctxPosition.qty = p.side === 'flat' ? 0 : p.qty.toNumber();
-    this.#ctxPosition.entryPrice = p.side === 'flat' ? NaN : p.entryPrice.toNumber();
+    this.#qty = NaN;
+    this.#entryPrice = NaN;
   }
 
   #onEvent(e: BrokerEvent): void {

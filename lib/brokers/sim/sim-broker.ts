@@ -15,6 +15,10 @@ import {
   D,
   ZERO,
   dec,
+  decimalScale,
+  fastFloorSteps,
+  fastRoundTicks,
+  multipleToNumber,
   sizeQty,
   slippedPrice,
   stopPrice,
@@ -30,6 +34,8 @@ import {
   type OrderRequest,
   type Position,
   type PositionSide,
+  type PriceLevel,
+  type SizeResult,
   type Trade,
 } from '../../core/index.ts';
 
@@ -68,6 +74,7 @@ interface OpenPosition {
   readonly raised: boolean;
 }
 
+const AMBIGUOUS = 'stop and target touched in one candle: stop assumed first';
 const FLAT: Position = Object.freeze({ side: 'flat', qty: ZERO, entryPrice: ZERO });
 
 export class SimBroker implements Broker {
@@ -86,6 +93,17 @@ export class SimBroker implements Broker {
   #realized: Dec = ZERO;
   #realizedNum = 0;
   readonly #initial: number;
+  // Hot-path constants: the instrument's steps as numbers and exact scales, and decimals already made.
+  readonly #noSlip: boolean;
+  readonly #tickNum: number;
+  readonly #tickScale: { m: number; k: number; pow: number };
+  readonly #stepNum: number;
+  readonly #stepScale: { m: number; k: number; pow: number };
+  readonly #minSteps: number | undefined;
+  readonly #minNotionalNum: number;
+  readonly #qtyCache = new Map<number, Dec>();
+  readonly #qtyNums = new Map<Dec, number>();
+  readonly #qtyTaker = new Map<Dec, Dec>();
   /** Entries whose qty was raised to the minimum. */
   raisedToMin = 0;
   /** Funding charged in total (positive = paid). */
@@ -99,6 +117,16 @@ export class SimBroker implements Broker {
     this.#fm = opts.fillModel;
     this.#taker = new D(opts.fillModel.takerFee);
     this.#initial = opts.initialBalance;
+    const r = opts.rules;
+    this.#noSlip = opts.fillModel.slippageBps === 0;
+    this.#tickNum = r.tickSize.toNumber();
+    this.#tickScale = decimalScale(r.tickSize);
+    this.#stepNum = r.qtyStep.toNumber();
+    this.#stepScale = decimalScale(r.qtyStep);
+    const minSteps = r.minQty.div(r.qtyStep);
+    // The fast sizing path needs the minimum to be a whole number of steps and no maximum to check.
+    this.#minSteps = minSteps.isInteger() && !r.maxQty && opts.fillModel.minQtyPolicy === 'raise' ? minSteps.toNumber() : undefined;
+    this.#minNotionalNum = r.minNotional.toNumber();
     if (opts.funding) {
       this.#fundingTimes = opts.funding.times;
       this.#fundingRates = opts.funding.rates.map((r) => new D(r));
@@ -147,7 +175,7 @@ export class SimBroker implements Broker {
     if (order !== undefined) {
       this.#pending = undefined;
       if (order.purpose === 'entry') this.#fillEntry(order, c);
-      else if (this.#pos) this.#close(c.openTime, slippedPrice(order.side, dec(c.open), this.#fm.slippageBps, this.#rules.tickSize), 'signal', order.reason);
+      else if (this.#pos) this.#close(c.openTime, this.#slip(this.#pos, new D(c.open)), 'signal', order.reason);
     }
     const p = this.#pos;
     if (p !== undefined && (p.slNum === p.slNum || p.tpNum === p.tpNum)) this.#checkStops(p, c);
@@ -174,74 +202,117 @@ export class SimBroker implements Broker {
   #fillEntry(order: OrderRequest, c: Candle): void {
     if (this.#pos) return; // one position at a time; the engine never asks otherwise
     const side = order.positionSide;
-    const price = slippedPrice(order.side, dec(c.open), this.#fm.slippageBps, this.#rules.tickSize);
-    const sized = sizeQty(order.size!, price, this.#rules, this.#fm.minQtyPolicy);
+    const price = this.#noSlip ? new D(c.open) : slippedPrice(order.side, dec(c.open), this.#fm.slippageBps, this.#rules.tickSize);
+    const priceNum = this.#noSlip ? c.open : price.toNumber();
+    const sized = this.#size(order, price, priceNum);
     if (!sized.ok) {
       this.#emit({ type: 'rejected', order, reason: sized.reason });
       return;
     }
     const qty = sized.qty;
     if (sized.raisedToMin) this.raisedToMin++;
-    const fee = qty.mul(price).mul(this.#taker);
-    const sl = order.stopLoss ? stopPrice(side, price, order.stopLoss, this.#rules.tickSize) : undefined;
-    const tp = order.takeProfit ? targetPrice(side, price, order.takeProfit, this.#rules.tickSize) : undefined;
+    const fee = this.#feeOf(qty, price);
+    const sl = order.stopLoss ? this.#level(side, true, order.stopLoss, price, priceNum) : undefined;
+    const tp = order.takeProfit ? this.#level(side, false, order.takeProfit, price, priceNum) : undefined;
+    let qtyNum = this.#qtyNums.get(qty);
+    if (qtyNum === undefined) this.#qtyNums.set(qty, (qtyNum = qty.toNumber()));
     const p: OpenPosition = {
       side,
       dir: side === 'long' ? 1 : -1,
       qty,
-      qtyNum: qty.toNumber(),
+      qtyNum,
       entry: price,
-      entryNum: price.toNumber(),
-      sl,
-      tp,
-      slNum: sl ? sl.toNumber() : NaN,
-      tpNum: tp ? tp.toNumber() : NaN,
+      entryNum: priceNum,
+      sl: sl?.dec,
+      tp: tp?.dec,
+      slNum: sl ? sl.num : NaN,
+      tpNum: tp ? tp.num : NaN,
       entryTime: c.openTime,
       signalTime: order.signalTime,
       entryFee: fee,
-      entryFeeNum: fee.toNumber(),
+      entryFeeNum: qtyNum * priceNum * this.#fm.takerFee,
       funding: ZERO,
       fundingNum: 0,
       reason: order.reason,
       raised: sized.raisedToMin,
     };
     this.#pos = p;
-    this.#position = { side, qty, entryPrice: price, stopLoss: sl, takeProfit: tp, openedAt: c.openTime };
+    this.#position = { side, qty, entryPrice: price, stopLoss: p.sl, takeProfit: p.tp, openedAt: c.openTime };
     this.#emit({ type: 'fill', fill: { orderId: order.id, time: c.openTime, side: order.side, qty, price, fee, liquidity: 'taker', purpose: 'entry' } });
     this.#emit({ type: 'position', position: this.#position });
+  }
+
+  /** Taker fee of a fill: qty x price x rate, with qty x rate kept per quantity (entries repeat sizes). */
+  #feeOf(qty: Dec, price: Dec): Dec {
+    let qr = this.#qtyTaker.get(qty);
+    if (!qr) this.#qtyTaker.set(qty, (qr = qty.mul(this.#taker)));
+    return qr.mul(price);
+  }
+
+  /** sizeQty, with an exact float shortcut for the common case (quote size far from a step boundary). */
+  #size(order: OrderRequest, price: Dec, priceNum: number): SizeResult {
+    const size = order.size!;
+    if (size.unit === 'quote' && this.#minSteps !== undefined) {
+      const q = fastFloorSteps(size.amount, priceNum, this.#stepNum);
+      if (q !== undefined) {
+        const steps = Math.max(q, this.#minSteps);
+        const notional = multipleToNumber(steps, this.#stepScale) * priceNum;
+        if (this.#minNotionalNum === 0 || notional > this.#minNotionalNum * (1 + 1e-9)) {
+          let qty = this.#qtyCache.get(steps);
+          if (!qty) this.#qtyCache.set(steps, (qty = this.#rules.qtyStep.mul(steps)));
+          return { ok: true, qty, raisedToMin: q < this.#minSteps };
+        }
+      }
+    }
+    return sizeQty(size, price, this.#rules, this.#fm.minQtyPolicy);
+  }
+
+  /** A stop (or target) price as a decimal and as the exact double, rounded to the tick half up. */
+  #level(side: PositionSide, isStop: boolean, level: PriceLevel, price: Dec, priceNum: number): { dec: Dec; num: number } {
+    if ('pct' in level) {
+      const below = isStop === (side === 'long');
+      const r = fastRoundTicks(priceNum * (below ? 1 - level.pct : 1 + level.pct), this.#tickNum);
+      if (r !== undefined) return { dec: this.#rules.tickSize.mul(r), num: multipleToNumber(r, this.#tickScale) };
+    }
+    const d = isStop ? stopPrice(side, price, level, this.#rules.tickSize) : targetPrice(side, price, level, this.#rules.tickSize);
+    return { dec: d, num: d.toNumber() };
   }
 
   #checkStops(p: OpenPosition, c: Candle): void {
     const sl = p.slNum;
     const tp = p.tpNum;
-    const exitSide = p.dir === 1 ? 'Sell' : 'Buy';
-    const slip = (x: Dec) => slippedPrice(exitSide, x, this.#fm.slippageBps, this.#rules.tickSize);
     if (p.dir === 1) {
-      if (c.open <= sl) return this.#close(c.openTime, slip(dec(c.open)), 'stop_loss', 'opened through the stop loss');
-      if (c.open >= tp) return this.#close(c.openTime, slip(dec(c.open)), 'take_profit', 'opened through the take profit');
+      if (c.open <= sl) return this.#close(c.openTime, this.#slip(p, dec(c.open)), 'stop_loss', 'opened through the stop loss');
+      if (c.open >= tp) return this.#close(c.openTime, this.#slip(p, dec(c.open)), 'take_profit', 'opened through the take profit');
       const slHit = c.low <= sl;
       const tpHit = c.high >= tp;
-      if (slHit) return this.#close(c.openTime, slip(p.sl!), 'stop_loss', tpHit ? 'stop and target touched in one candle: stop assumed first' : 'stop loss touched', tpHit ? slip(p.tp!) : undefined);
-      if (tpHit) return this.#close(c.openTime, slip(p.tp!), 'take_profit', 'take profit touched');
+      if (slHit) return this.#close(c.openTime, this.#slip(p, p.sl!), 'stop_loss', tpHit ? AMBIGUOUS : 'stop loss touched', tpHit ? this.#slip(p, p.tp!) : undefined);
+      if (tpHit) return this.#close(c.openTime, this.#slip(p, p.tp!), 'take_profit', 'take profit touched');
     } else {
-      if (c.open >= sl) return this.#close(c.openTime, slip(dec(c.open)), 'stop_loss', 'opened through the stop loss');
-      if (c.open <= tp) return this.#close(c.openTime, slip(dec(c.open)), 'take_profit', 'opened through the take profit');
+      if (c.open >= sl) return this.#close(c.openTime, this.#slip(p, dec(c.open)), 'stop_loss', 'opened through the stop loss');
+      if (c.open <= tp) return this.#close(c.openTime, this.#slip(p, dec(c.open)), 'take_profit', 'opened through the take profit');
       const slHit = c.high >= sl;
       const tpHit = c.low <= tp;
-      if (slHit) return this.#close(c.openTime, slip(p.sl!), 'stop_loss', tpHit ? 'stop and target touched in one candle: stop assumed first' : 'stop loss touched', tpHit ? slip(p.tp!) : undefined);
-      if (tpHit) return this.#close(c.openTime, slip(p.tp!), 'take_profit', 'take profit touched');
+      if (slHit) return this.#close(c.openTime, this.#slip(p, p.sl!), 'stop_loss', tpHit ? AMBIGUOUS : 'stop loss touched', tpHit ? this.#slip(p, p.tp!) : undefined);
+      if (tpHit) return this.#close(c.openTime, this.#slip(p, p.tp!), 'take_profit', 'take profit touched');
     }
+  }
+
+  /** A stop or target is a market order once triggered: it slips like any market fill. */
+  #slip(p: OpenPosition, price: Dec): Dec {
+    return this.#noSlip ? price : slippedPrice(p.dir === 1 ? 'Sell' : 'Buy', price, this.#fm.slippageBps, this.#rules.tickSize);
   }
 
   #close(time: number, price: Dec, reason: ExitReason, detail: string, altTargetPrice?: Dec): void {
     const p = this.#pos!;
-    const exitFee = p.qty.mul(price).mul(this.#taker);
-    const gross = price.sub(p.entry).mul(p.qty).mul(p.dir);
+    const exitFee = this.#feeOf(p.qty, price);
+    const diff = price.sub(p.entry).mul(p.qty);
+    const gross = p.dir === 1 ? diff : diff.neg();
     const fees = p.entryFee.add(exitFee);
-    const net = gross.sub(fees).sub(p.funding);
+    const net = p.fundingNum === 0 && p.funding.isZero() ? gross.sub(fees) : gross.sub(fees).sub(p.funding);
     let alt: Dec | undefined;
     if (altTargetPrice) {
-      const altFee = p.qty.mul(altTargetPrice).mul(this.#taker);
+      const altFee = this.#feeOf(p.qty, altTargetPrice);
       alt = altTargetPrice.sub(p.entry).mul(p.qty).mul(p.dir).sub(p.entryFee).sub(altFee).sub(p.funding);
     }
     const trade: Trade = {
