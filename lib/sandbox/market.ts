@@ -47,6 +47,11 @@ export interface FundingRow {
   readonly rate: string;
 }
 
+/** Funding rows from lib/data's `readFundingFile` columns. */
+export function fundingRows(cols: { readonly times: ArrayLike<number>; readonly rates: readonly string[] }): FundingRow[] {
+  return Array.from({ length: cols.times.length }, (_, i) => ({ time: cols.times[i]!, rate: cols.rates[i]! }));
+}
+
 export type MarketEvent =
   | {
       readonly type: 'price';
