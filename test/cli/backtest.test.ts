@@ -1,0 +1,191 @@
+/**
+ * `pyr backtest` as a user runs it: defaults, flags, config layering, errors, determinism, no look-ahead,
+ * warm-up independence, strategy files given by path.
+ */
+import { expect } from 'chai';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { D, lowerBound, type InstrumentRules } from '../../lib/core/index.ts';
+import { readCandleFile } from '../../lib/data/csv.ts';
+import { SimBroker } from '../../lib/brokers/sim/index.ts';
+import { runBacktest } from '../../lib/engine/index.ts';
+import { defaultsOf } from '../../lib/strategy/index.ts';
+import seed from '../../strategies/stochrsi-scalper.ts';
+import { DATA_15M, REPO, parseCsv, runCli, tempDir } from '../helpers.ts';
+
+const tmp = tempDir();
+after(() => tmp.cleanup());
+let n = 0;
+const outDir = () => path.join(tmp.dir, `run-${++n}`);
+
+async function bt(args: string[], cwd = tmp.dir) {
+  return runCli(['backtest', '--candles', DATA_15M, ...args], cwd);
+}
+
+describe('pyr backtest (CLI)', function () {
+  this.timeout(120_000);
+
+  it('--json prints only the JSON summary, with the documented fields', async () => {
+    const r = await bt(['--from', '2024-02-01', '--to', '2024-02-29', '--out', outDir(), '--json']);
+    expect(r.code, r.stderr).to.equal(0);
+    const j = JSON.parse(r.stdout);
+    for (const k of ['trades', 'wins', 'losses', 'winRate', 'netPnl', 'grossPnl', 'fees', 'maxDrawdown', 'maxDrawdownPct', 'sharpe', 'sortino', 'profitFactor', 'firstCandle', 'lastCandle', 'candles']) {
+      expect(j, k).to.have.property(k);
+    }
+    expect(j.firstCandle).to.equal(Date.UTC(2024, 1, 1));
+    expect(j.lastCandle).to.equal(Date.UTC(2024, 1, 29, 23, 45));
+    expect(j.candles).to.equal(29 * 96);
+    expect(j.wins + j.losses).to.equal(j.trades);
+  });
+
+  it('writes summary.json, trades.csv and equity.csv with the required columns', async () => {
+    const dir = outDir();
+    const r = await bt(['--from', '2024-03-01', '--to', '2024-03-10', '--out', dir]);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.match(/Overall Trade Statistics: Total PnL: \$-?\d+\.\d\d, Win Rate: \d+\.\d\d% \(\d+\/\d+\)/);
+    expect(r.stdout).to.not.match(/\x1b\[/);
+    expect(readdirSync(dir).sort()).to.deep.equal(['equity.csv', 'summary.json', 'trades.csv']);
+    const header = readFileSync(path.join(dir, 'trades.csv'), 'utf8').split('\n')[0]!.split(',');
+    expect(header.slice(0, 13)).to.deep.equal(['id', 'side', 'entryTime', 'exitTime', 'entryPrice', 'exitPrice', 'qty', 'stopLoss', 'takeProfit', 'exitReason', 'fees', 'grossPnl', 'netPnl']);
+    const trades = parseCsv(readFileSync(path.join(dir, 'trades.csv'), 'utf8'));
+    expect(trades.length).to.be.greaterThan(5);
+    for (const t of trades) {
+      expect(['long', 'short']).to.include(t.side);
+      expect(['signal', 'stop_loss', 'take_profit', 'end_of_data']).to.include(t.exitReason);
+      expect(Number(t.entryTime)).to.be.at.least(Date.UTC(2024, 2, 1));
+      // netPnl = grossPnl - fees (no funding file next to the shared candles)
+      expect(new D(t.grossPnl!).sub(t.fees!).toString()).to.equal(new D(t.netPnl!).toString());
+    }
+    const equity = parseCsv(readFileSync(path.join(dir, 'equity.csv'), 'utf8'));
+    expect(equity).to.have.length(10);
+  });
+
+  it('two runs give identical results', async () => {
+    const a = outDir();
+    const b = outDir();
+    await bt(['--from', '2024-04-01', '--to', '2024-04-30', '--out', a, '--json']);
+    await bt(['--from', '2024-04-01', '--to', '2024-04-30', '--out', b, '--json']);
+    expect(readFileSync(path.join(a, 'trades.csv'), 'utf8')).to.equal(readFileSync(path.join(b, 'trades.csv'), 'utf8'));
+    expect(readFileSync(path.join(a, 'equity.csv'), 'utf8')).to.equal(readFileSync(path.join(b, 'equity.csv'), 'utf8'));
+  });
+
+  it('layers parameters: defaults, then pyr.config.json, then --param', async () => {
+    const cwd = path.join(tmp.dir, 'layered');
+    mkdirSync(cwd);
+    writeFileSync(path.join(cwd, 'pyr.config.json'), JSON.stringify({ params: { oversold: 25, stopLossPct: 0.004 } }));
+    const dir = outDir();
+    const r = await bt(['--from', '2024-05-01', '--to', '2024-05-05', '--out', dir, '--json', '--param', 'stopLossPct=0.003', 'takeProfitPct=0.02'], cwd);
+    expect(r.code, r.stderr).to.equal(0);
+    const s = JSON.parse(readFileSync(path.join(dir, 'summary.json'), 'utf8'));
+    const params = s.meta?.params ?? s.params;
+    expect(params.oversold).to.equal(25);
+    expect(params.stopLossPct).to.equal(0.003);
+    expect(params.takeProfitPct).to.equal(0.02);
+    expect(params.overbought).to.equal(80);
+    // Stops sit 0.3% from the entry, rounded to the 0.1 tick.
+    for (const t of parseCsv(readFileSync(path.join(dir, 'trades.csv'), 'utf8'))) {
+      const e = Number(t.entryPrice);
+      const expected = t.side === 'long' ? e * 0.997 : e * 1.003;
+      expect(Math.abs(Number(t.stopLoss) - expected)).to.be.at.most(0.05 + 1e-6);
+    }
+  });
+
+  const errors: [string, string[], RegExp][] = [
+    ['an unknown strategy', ['--strategy', 'stochrsi-scalpr'], /unknown strategy "stochrsi-scalpr" \(did you mean "stochrsi-scalper"\?\)/],
+    ['an unknown parameter', ['--param', 'stopLosPct=0.01'], /unknown parameter "stopLosPct" \(did you mean "stopLossPct"\?\)/],
+    ['a parameter of the wrong type', ['--param', 'oversold=low'], /oversold must be a number, got "low"/],
+    ['a parameter out of range', ['--param', 'oversold=120'], /oversold must be <= 100/],
+    ['--from after --to', ['--from', '2024-02-01', '--to', '2024-01-01'], /--from 2024-02-01 is after --to 2024-01-01/],
+    ['a bad date', ['--from', '2024-02-30'], /--from: "2024-02-30" is not a real date/],
+    ['a malformed date', ['--to', '01/02/2024'], /--to: expected a date as YYYY-MM-DD/],
+    ['a range outside the data', ['--from', '2026-01-01', '--to', '2026-01-31'], /outside the data: the data covers 2023-12-01 00:00 to 2025-08-31 23:45 UTC/],
+    ['a range starting before the data', ['--from', '2023-11-01', '--to', '2023-12-31'], /--from 2023-11-01 is before the first candle/],
+    ['an unknown interval', ['--interval', '7'], /--interval: unknown interval "7"/],
+    ['a wrong interval for the file', ['--interval', '5'], /holds 15-minute candles, not 5-minute ones/],
+  ];
+  for (const [what, args, message] of errors) {
+    it(`rejects ${what} with one clear line and a non-zero exit`, async () => {
+      const out = outDir();
+      const r = await bt([...args, '--out', out]);
+      expect(r.code).to.not.equal(0);
+      expect(r.stderr).to.match(message);
+      expect(r.stderr.trim().split('\n')).to.have.length(1);
+      expect(existsSync(out), 'nothing written').to.equal(false);
+    });
+  }
+
+  it('says how to get missing data', async () => {
+    const r = await runCli(['backtest', '--symbol', 'ETHUSDT', '--from', '2024-01-01', '--to', '2024-01-31', '--data-dir', path.join(tmp.dir, 'empty')], tmp.dir);
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.match(/no ETHUSDT 15 candles in .*bybit\/linear\/ETHUSDT\/15\.csv; get them with `pyr download --symbol ETHUSDT --interval 15 --from 2024-01-01 --to 2024-01-31`/);
+  });
+
+  it('runs a strategy given as a path to a .ts file, with no build step', async () => {
+    const file = path.join(tmp.dir, 'always-long.ts');
+    const lib = path.join(REPO, 'lib/strategy/index.ts');
+    writeFileSync(
+      file,
+      `import { defineStrategy } from ${JSON.stringify(lib)};
+export default defineStrategy({
+  name: 'always-long',
+  description: 'enters long whenever flat, every 10th candle',
+  params: { every: { type: 'number', default: 10, min: 1, integer: true, description: 'candles between entries' } },
+  warmup: () => 0,
+  create(p) {
+    let i = 0;
+    return {
+      onCandle(c, ctx) {
+        i++;
+        if (ctx.position.side === 'flat' && i % p.every === 0) return { kind: 'enter', side: 'long', size: { unit: 'quote', amount: 100 }, stopLoss: { pct: 0.01 }, takeProfit: { pct: 0.01 }, reason: 'every ' + p.every };
+      },
+    };
+  },
+});
+`,
+    );
+    const dir = outDir();
+    const r = await bt(['--strategy', file, '--from', '2024-01-01', '--to', '2024-01-07', '--out', dir, '--json', '--param', 'every=20']);
+    expect(r.code, r.stderr).to.equal(0);
+    const trades = parseCsv(readFileSync(path.join(dir, 'trades.csv'), 'utf8'));
+    expect(trades.length).to.be.greaterThan(3);
+    expect(trades.every((t) => t.side === 'long' && t.qty === '0.002')).to.equal(true); // 100 USDT / ~43k, rounded down to 0.001
+  });
+});
+
+describe('decisions: no look-ahead and no dependence on history length', function () {
+  this.timeout(120_000);
+  const rules: InstrumentRules = { symbol: 'BTCUSDT', category: 'linear', tickSize: new D('0.1'), qtyStep: new D('0.001'), minQty: new D('0.001'), minNotional: new D(5), source: 'test' };
+  const fillModel = { slippageBps: 0, takerFee: 0.00055, makerFee: 0.0002, minQtyPolicy: 'raise' } as const;
+  const params = defaultsOf(seed.params);
+  const meta = { runId: 't', strategy: seed.name, symbol: 'BTCUSDT', category: 'linear', interval: '15' as const, params, rules: { tickSize: '0.1', qtyStep: '0.001', minQty: '0.001', minNotional: '5', source: 'test' }, fillModel, initialBalance: 1000, funding: { charged: false, detail: '' }, source: 'x' };
+
+  function decisions(series: Awaited<ReturnType<typeof readCandleFile>>['series'], from: number, to: number, warmup: number): string[] {
+    const out: string[] = [];
+    runBacktest({ definition: seed, params, series, broker: new SimBroker({ rules, fillModel, initialBalance: 1000 }), from, to, warmup, meta, onDecision: (d) => out.push(JSON.stringify(d)) });
+    return out;
+  }
+
+  it('adding candles after a point never changes decisions before it', async () => {
+    const { series } = await readCandleFile(DATA_15M);
+    const from = Date.UTC(2024, 0, 1);
+    const cut = Date.UTC(2024, 3, 1);
+    const short = decisions(series, from, cut, 400);
+    const long = decisions(series, from, Date.UTC(2024, 6, 1), 400);
+    expect(short.length).to.be.greaterThan(100);
+    expect(long.slice(0, short.length)).to.deep.equal(short);
+    expect(long.length).to.be.greaterThan(short.length);
+  });
+
+  it('more history before --from does not change decisions after the declared warm-up', async () => {
+    const { series } = await readCandleFile(DATA_15M);
+    const from = Date.UTC(2024, 5, 1);
+    const to = Date.UTC(2024, 8, 1);
+    const declared = seed.warmup(params);
+    const all = lowerBound(series, from); // every candle since 2023-12-01
+    expect(all).to.be.greaterThan(declared * 10);
+    const a = decisions(series, from, to, declared);
+    const b = decisions(series, from, to, all);
+    expect(a.length).to.be.greaterThan(100);
+    expect(a).to.deep.equal(b);
+  });
+});
