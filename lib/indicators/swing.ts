@@ -155,7 +155,8 @@ export class SwingPivots {
 
 /**
  * The level nearest to `price` among those within `tolerancePct` of it (|price − level| <= tolerancePct × level),
- * or undefined when none is. Used to ask "is price at a support/resistance?".
+ * or undefined when none is; ties go to the earlier level in `levels`. Used to ask "is price at a
+ * support/resistance?".
  */
 export function nearLevel(price: number, levels: readonly number[], tolerancePct: number): number | undefined {
   let best: number | undefined;

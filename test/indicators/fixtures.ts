@@ -12,7 +12,14 @@ export interface Reference {
   readonly d: number[];
 }
 
-let candles: { timestamp: number[]; close: number[] } | undefined;
+export interface RealCandles {
+  readonly timestamp: number[];
+  readonly high: number[];
+  readonly low: number[];
+  readonly close: number[];
+}
+
+let candles: RealCandles | undefined;
 let reference: Reference | undefined;
 
 function rows(file: string, header: string): string[][] {
@@ -21,11 +28,12 @@ function rows(file: string, header: string): string[][] {
   return lines.slice(1).map((l) => l.split(','));
 }
 
-/** Open times and closes of `BTCUSDT-15m.csv`, read once per test run. */
-export function realCandles(): { timestamp: number[]; close: number[] } {
+/** Open times, highs, lows and closes of `BTCUSDT-15m.csv`, read once per test run. */
+export function realCandles(): RealCandles {
   if (!candles) {
     const r = rows(DATA_15M, 'timestamp,open,high,low,close,volume,turnover');
-    candles = { timestamp: r.map((c) => Number(c[0])), close: r.map((c) => Number(c[4])) };
+    const col = (i: number): number[] => r.map((c) => Number(c[i]));
+    candles = { timestamp: col(0), high: col(2), low: col(3), close: col(4) };
   }
   return candles;
 }
