@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { PyrError } from '../core/index.ts';
 import { backtestCommand, type CliIo } from './backtest.ts';
 import { strategiesCommand } from './strategies.ts';
+import { sandboxCommand } from './sandbox.ts';
 
 export function buildProgram(io: CliIo): Command {
   const program = new Command('pyr')
@@ -17,7 +18,7 @@ export function buildProgram(io: CliIo): Command {
       writeErr: (s) => io.stderr.write(s),
     })
     .exitOverride();
-  for (const cmd of [backtestCommand(io), strategiesCommand(io)]) {
+  for (const cmd of [backtestCommand(io), strategiesCommand(io), sandboxCommand()]) {
     cmd.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
     program.addCommand(cmd);
   }
