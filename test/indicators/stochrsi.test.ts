@@ -130,6 +130,22 @@ describe('StochRsi', () => {
       expect(new StochRsi(opts).warmup).to.equal(7 + 21 + 5 + 2 - 2);
     });
 
+    it('agrees at small window sizes (stoch 1 and 3, K and D 1) and with long smoothing', () => {
+      // Not stochPeriod 2: a close equal to the previous one leaves the RSI unchanged in exact arithmetic, and a
+      // 2-wide window of such a pair is flat only up to rounding (range 7e-15 at index 335 with rsiPeriod 3),
+      // so the stochastic of rounding noise is 0 or 100 depending on the last bits. Any implementation has this.
+      for (const opts of [
+        { rsiPeriod: 2, stochPeriod: 1, kSmoothing: 1, dSmoothing: 1 },
+        { rsiPeriod: 3, stochPeriod: 3, kSmoothing: 1, dSmoothing: 4 },
+        { rsiPeriod: 14, stochPeriod: 3, kSmoothing: 10, dSmoothing: 7 },
+      ]) {
+        const ours = stochRsiBatch(close.slice(0, 5000), opts);
+        const naive = naiveStochRsi(close.slice(0, 5000), opts);
+        for (const c of COLUMNS) expect(maxAbsDiff(`${JSON.stringify(opts)} ${c}`, ours[c], naive[c]), `${JSON.stringify(opts)} ${c}`).to.be.at.most(1e-9);
+        expect(firstIndex(ours.d), 'first D').to.equal(new StochRsi(opts).warmup - 1);
+      }
+    });
+
     it('flat prices: RSI 100 (no loss, and no gain either), flat window so stoch, K and D are 0', () => {
       const closes = Array<number>(40).fill(100);
       const ours = stochRsiBatch(closes);
