@@ -90,6 +90,9 @@ export class FibonacciPivots {
   /** Adds one closed candle; true when levels exist. Candles must arrive in ascending openTime order. */
   update(candle: Candle): boolean {
     const t = candle.openTime;
+    if (!Number.isFinite(candle.high) || !Number.isFinite(candle.low) || !Number.isFinite(candle.close)) {
+      throw new DataError(`FibonacciPivots: candle at ${t} has a non-finite high, low or close`);
+    }
     if (!(t >= this.#start && t < this.#end)) {
       if (!Number.isFinite(t)) throw new DataError(`FibonacciPivots: candle openTime must be finite, got ${String(t)}`);
       if (t < this.#start) {

@@ -1,4 +1,4 @@
-import { type Candle } from '../core/index.ts';
+import { DataError, type Candle } from '../core/index.ts';
 import { nonNegativeFinite, positiveInt } from './args.ts';
 
 export interface SwingPivotsOptions {
@@ -96,6 +96,9 @@ export class SwingPivots {
 
   /** Adds one closed candle; true when it confirmed a pivot (high or low) `rightBars` bars back. */
   update(candle: Candle): boolean {
+    if (!Number.isFinite(candle.high) || !Number.isFinite(candle.low)) {
+      throw new DataError(`SwingPivots: candle at ${candle.openTime} has a non-finite high or low (${candle.high}, ${candle.low})`);
+    }
     const span = this.#span;
     const at = this.#next;
     this.#highs[at] = candle.high;

@@ -119,6 +119,7 @@ describe('FibonacciPivots', () => {
     const fib = new FibonacciPivots();
     for (const c of [...day1, ...day2]) fib.update(c);
     expect(() => fib.update(day1[0]!)).to.throw(DataError, 'older');
+    expect(() => fib.update(candle(MON + 9 * DAY_MS, NaN, 1, 1))).to.throw(DataError, 'non-finite');
     fib.reset();
     expect(fib.levels).to.equal(undefined);
     expect(fib.update(day1[0]!), 'accepts an old candle after reset').to.equal(false);

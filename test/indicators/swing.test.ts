@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { ConfigError } from '../../lib/core/index.ts';
+import { ConfigError, DataError } from '../../lib/core/index.ts';
 import { SwingPivots, nearLevel, type SwingPoint } from '../../lib/indicators/index.ts';
 import { candle, realCandles } from './fixtures.ts';
 
@@ -170,6 +170,7 @@ describe('SwingPivots', () => {
     // Only two bars after the reset: no pivot can be known yet.
     expect(sw.update(candle(T0, 200, 100))).to.equal(false);
     expect(sw.update(candle(T0 + BAR, 100, 90))).to.equal(false);
+    expect(() => sw.update(candle(T0 + 2 * BAR, NaN, 90)), 'a NaN high').to.throw(DataError, 'non-finite');
     for (const [key, bad] of [['leftBars', 0], ['rightBars', 1.5], ['maxLevels', -1], ['tolerancePct', -0.1], ['tolerancePct', NaN]] as const) {
       expect(() => new SwingPivots({ [key]: bad }), `${key} = ${bad}`).to.throw(ConfigError, key);
     }
