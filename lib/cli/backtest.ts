@@ -19,7 +19,7 @@ import { SimBroker } from '../brokers/sim/index.ts';
 import { runBacktest } from '../engine/index.ts';
 import { loadStrategy, type StrategyDefinition } from '../strategy/index.ts';
 import { computeMetrics, createProgress, formatReport, formatSummaryJson, useColor, writeRunFiles } from '../report/index.ts';
-import { dayString, fillModelOf, parseDay, parseParamFlags, readConfigFile, resolveAllParams, resolveRules } from './config.ts';
+import { dayString, fillModelOf, guardsOf, parseDay, parseParamFlags, readConfigFile, resolveAllParams, resolveRules } from './config.ts';
 
 export interface BacktestFlags {
   strategy?: string;
@@ -144,6 +144,7 @@ export async function backtest(flags: BacktestFlags, io: CliIo): Promise<Backtes
     from,
     to: toExclusive,
     warmup,
+    guards: guardsOf(params.run),
     onProgress: bar ? (f) => bar.update(f) : undefined,
     meta: {
       runId: id,

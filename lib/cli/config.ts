@@ -7,6 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, D, DAY_MS, type Dec, type FillModel, type InstrumentRules } from '../core/index.ts';
+import type { Guards } from '../engine/index.ts';
 import { resolveParams, suggest, parseParamText, type ParamSchema, type ParamValues } from '../strategy/index.ts';
 
 /** Parameters of the run itself, shared by every strategy. */
@@ -16,6 +17,9 @@ export const RUN_PARAMS = {
   makerFee: { type: 'number', default: 0.0002, min: -0.01, max: 0.01, description: 'Maker fee, fraction of notional (kept for limit orders)' },
   minQtyPolicy: { type: 'string', default: 'raise', choices: ['raise', 'skip'], description: 'Below the minimum qty: raise to it (the seed) or skip the entry' },
   initialBalance: { type: 'number', default: 1000, min: 0.000001, description: 'Starting equity (USDT) for returns, drawdown %, Sharpe and Sortino' },
+  maxDailyLoss: { type: 'number', default: 0, min: 0, description: 'Guard: no entries for the rest of the UTC day once the day lost this much (USDT; 0 = off)' },
+  maxConsecutiveLosses: { type: 'number', default: 0, min: 0, integer: true, description: 'Guard: no entries for the rest of the UTC day after this many losses in a row (0 = off)' },
+  maxPositionNotional: { type: 'number', default: 0, min: 0, description: 'Guard: refuse entries above this notional (USDT; 0 = off)' },
   tickSize: { type: 'string', default: '', description: 'Override the instrument tick size (e.g. 0.1)' },
   qtyStep: { type: 'string', default: '', description: 'Override the instrument qty step (e.g. 0.001)' },
   minQty: { type: 'string', default: '', description: 'Override the instrument minimum order qty' },
@@ -102,6 +106,14 @@ export function resolveAllParams<S extends ParamSchema>(
     if (v !== '' && key !== 'minNotional' && key !== 'minQty' && Number(v) === 0) throw new ConfigError(`--param: ${key} must be positive, got "${v}"`);
   }
   return { strategy: resolveParams(strategySchema, sLayers), run };
+}
+
+export function guardsOf(run: RunParams): Guards {
+  return {
+    maxDailyLoss: run.maxDailyLoss > 0 ? run.maxDailyLoss : undefined,
+    maxConsecutiveLosses: run.maxConsecutiveLosses > 0 ? run.maxConsecutiveLosses : undefined,
+    maxPositionNotional: run.maxPositionNotional > 0 ? run.maxPositionNotional : undefined,
+  };
 }
 
 export function fillModelOf(run: RunParams): FillModel {

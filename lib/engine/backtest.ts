@@ -5,7 +5,7 @@
  */
 import { InvariantError, intervalMs, lowerBound, type Broker, type CandleSeries, type RunRecord } from '../core/index.ts';
 import type { StrategyDefinition } from '../strategy/index.ts';
-import { Engine, type Decision } from './engine.ts';
+import { Engine, type Decision, type Guards } from './engine.ts';
 
 export interface ValuedBroker extends Broker {
   /** Mark-to-market equity at a price. */
@@ -25,6 +25,7 @@ export interface BacktestInput {
   readonly warmup: number;
   readonly meta: Omit<RunRecord['meta'], 'warmupCandles' | 'notices'> & { readonly notices?: readonly string[] };
   readonly onDecision?: (d: Decision) => void;
+  readonly guards?: Guards;
   /** Progress callback, fraction 0..1, called rarely. */
   readonly onProgress?: (fraction: number) => void;
 }
@@ -44,6 +45,7 @@ export function runBacktest(input: BacktestInput): { record: RunRecord; engine: 
     tradeFrom: input.from,
     orderIdPrefix: 'bt',
     onDecision: input.onDecision,
+    guards: input.guards,
   });
   const n = end - start;
   const equity = new Float64Array(n);

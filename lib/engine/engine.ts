@@ -24,7 +24,27 @@ export interface Decision {
   readonly outcomes: readonly IntentOutcome[];
 }
 
+/**
+ * Optional risk guards. When one trips, no new entries are taken (exits still are) and the reason is
+ * reported. Daily limits reset at 00:00 UTC; the loss streak resets with the next winning trade or the
+ * next UTC day.
+ */
+export interface Guards {
+  /** Stop entering for the rest of the UTC day once the day's closed net PnL is at or below -this (quote). */
+  readonly maxDailyLoss?: number;
+  /** Stop entering after this many losing trades in a row (until a new UTC day). */
+  readonly maxConsecutiveLosses?: number;
+  /** Refuse entries whose notional (quote) is above this. */
+  readonly maxPositionNotional?: number;
+}
+
 export interface EngineOptions {
+  /** Risk guards, the same in backtest and live. */
+  readonly guards?: Guards;
+  /** Trades closed before this run (a restarted live session): they count for the guards. */
+  readonly history?: readonly Trade[];
+  /** Called when a guard refuses an entry (once per reason and day). */
+  readonly onGuard?: (reason: string) => void;
   readonly definition: StrategyDefinition;
   readonly params: Readonly<Record<string, unknown>>;
   readonly broker: Broker;
@@ -77,6 +97,11 @@ export class Engine {
   readonly #intervalMs: number;
   readonly #prefix: string;
   #lastStopExit = -Infinity;
+  // Guard state: the UTC day of the last closed trade, its net PnL sum, and the current loss streak.
+  #guardDay = -1;
+  #dayPnl = 0;
+  #lossStreak = 0;
+  #guardSaid = new Set<string>();
   #orderSeq = 0;
   #unsubscribe: () => void;
 
@@ -93,6 +118,7 @@ export class Engine {
       throw new StrategyError(`strategy "${opts.definition.name}" failed to start: ${(err as Error).message}`, { cause: err });
     }
     this.#syncPosition(this.#broker.position());
+    for (const t of opts.history ?? []) this.#countTrade(t);
     this.#unsubscribe = this.#broker.subscribe((e) => this.#onEvent(e));
   }
 
@@ -111,11 +137,42 @@ export class Engine {
     }
     else if (e.type === 'trade') {
       this.trades.push(e.trade);
+      this.#countTrade(e.trade);
       if (e.trade.exitReason === 'stop_loss' || e.trade.exitReason === 'take_profit') {
         this.#lastStopExit = Math.max(this.#lastStopExit, e.trade.exitTime);
       }
     }
     this.#opts.onEvent?.(e);
+  }
+
+  #countTrade(t: Trade): void {
+    const day = Math.floor(t.exitTime / 86_400_000);
+    if (day !== this.#guardDay) {
+      this.#guardDay = day;
+      this.#dayPnl = 0;
+      this.#lossStreak = 0;
+    }
+    const net = t.netPnl.toNumber();
+    this.#dayPnl += net;
+    this.#lossStreak = net > 0 ? 0 : this.#lossStreak + 1;
+  }
+
+  /** Why a guard refuses an entry decided on `candle`, or undefined. */
+  #guardVeto(intent: Intent, candle: Candle): string | undefined {
+    const g = this.#opts.guards;
+    if (!g || intent.kind !== 'enter') return undefined;
+    const sameDay = Math.floor(candle.openTime / 86_400_000) === this.#guardDay;
+    if (g.maxDailyLoss !== undefined && sameDay && this.#dayPnl <= -g.maxDailyLoss) {
+      return `guard: daily loss ${this.#dayPnl.toFixed(2)} reached maxDailyLoss ${g.maxDailyLoss}; no entries until 00:00 UTC`;
+    }
+    if (g.maxConsecutiveLosses !== undefined && sameDay && this.#lossStreak >= g.maxConsecutiveLosses) {
+      return `guard: ${this.#lossStreak} losing trades in a row reached maxConsecutiveLosses ${g.maxConsecutiveLosses}; no entries until 00:00 UTC`;
+    }
+    if (g.maxPositionNotional !== undefined) {
+      const notional = intent.size.unit === 'quote' ? intent.size.amount : intent.size.qty * candle.close;
+      if (notional > g.maxPositionNotional) return `guard: entry notional ${notional.toFixed(2)} is above maxPositionNotional ${g.maxPositionNotional}`;
+    }
+    return undefined;
   }
 
   /** Feeds one closed candle. */
@@ -135,6 +192,18 @@ export class Engine {
     if (intents.length === 0) return;
     const outcomes: IntentOutcome[] = [];
     for (const intent of intents) {
+      const veto = this.#guardVeto(intent, candle);
+      if (veto !== undefined) {
+        const key = veto.replace(/(?<=\s)-?\d+(\.\d+)?(?=[\s;]|$)/g, 'N');
+        this.skipped.set(key, (this.skipped.get(key) ?? 0) + 1);
+        const said = `${Math.floor(candle.openTime / 86_400_000)}:${key}`;
+        if (!this.#guardSaid.has(said)) {
+          this.#guardSaid.add(said);
+          this.#opts.onGuard?.(veto);
+        }
+        outcomes.push({ skipped: veto });
+        continue;
+      }
       const outcome = intentToOrder(intent, {
         position: broker.position(),
         orderInFlight: broker.hasOrderInFlight(),

@@ -1,3 +1,4 @@
 export * from './intents.ts';
 export * from './engine.ts';
 export * from './backtest.ts';
+export * from './journal.ts';

@@ -1,0 +1,72 @@
+/**
+ * Closed candles over REST, the seed's way: every poll fetches the latest `candleFetchLimit` candles,
+ * sorts them (Bybit sends newest first), drops the still-open newest one, and hands over only candles
+ * newer than the last one handed over. Polling keeps working through WebSocket drops and never skips a
+ * candle: a poll that comes late returns every candle closed since.
+ */
+import { intervalMs, type Candle, type Interval } from '../../core/index.ts';
+import type { BybitRest } from './client.ts';
+import { klineRowToCandle } from './mapping.ts';
+
+export interface RestCandleFeedOptions {
+  readonly rest: BybitRest;
+  readonly category: 'linear';
+  readonly symbol: string;
+  readonly interval: Interval;
+  /** Candles per poll (the seed's CANDLE_FETCH_LIMIT, 200; at most 1000). */
+  readonly limit: number;
+}
+
+export class RestCandleFeed {
+  readonly #o: RestCandleFeedOptions;
+  readonly #step: number;
+  /** Open time of the newest candle handed over. */
+  last = -Infinity;
+
+  constructor(o: RestCandleFeedOptions) {
+    this.#o = o;
+    this.#step = intervalMs(o.interval);
+  }
+
+  async #page(limit: number, end?: number): Promise<Candle[]> {
+    const { result } = await this.#o.rest.call('market/kline', (c) =>
+      c.getKline({ category: this.#o.category, symbol: this.#o.symbol, interval: this.#o.interval as never, limit, ...(end !== undefined ? { end } : {}) }) as never,
+    );
+    const rows = ((result as { list?: unknown[][] }).list ?? []).map(klineRowToCandle);
+    rows.sort((a, b) => a.openTime - b.openTime);
+    return rows;
+  }
+
+  /**
+   * The last `count` closed candles (paging back in pages of up to 1000), for the strategy's warm-up.
+   * Sets the feed's position after them.
+   */
+  async history(count: number): Promise<Candle[]> {
+    const latest = await this.#page(Math.min(1000, Math.max(2, count + 1)));
+    latest.pop(); // the open candle
+    let out = latest;
+    while (out.length < count && out.length > 0) {
+      const end = out[0]!.openTime - 1;
+      const older = await this.#page(Math.min(1000, count - out.length), end);
+      const fresh = older.filter((c) => c.openTime < out[0]!.openTime);
+      if (fresh.length === 0) break;
+      out = [...fresh, ...out];
+    }
+    out = out.slice(-count);
+    if (out.length > 0) this.last = out[out.length - 1]!.openTime;
+    return out;
+  }
+
+  /** Closed candles newer than the last one handed over, oldest first. */
+  async poll(): Promise<Candle[]> {
+    const rows = await this.#page(this.#o.limit);
+    rows.pop(); // the newest row of an unbounded request is the candle still open
+    const fresh = rows.filter((c) => c.openTime > this.last);
+    if (fresh.length > 0) this.last = fresh[fresh.length - 1]!.openTime;
+    return fresh;
+  }
+
+  get intervalMs(): number {
+    return this.#step;
+  }
+}

@@ -1,0 +1,4 @@
+export * from './client.ts';
+export * from './mapping.ts';
+export * from './broker.ts';
+export * from './feed.ts';

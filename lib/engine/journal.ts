@@ -1,0 +1,127 @@
+/**
+ * The live session journal: an append-only JSON-lines file, fsync'd after every record, holding every
+ * candle fed, decision, order, fill, position change and closed trade. A restart reads it back to restore
+ * the trade metrics; `pyr diff` replays its candles through the simulator.
+ *
+ * Why a file and not SQLite: one writer, appends only, and every record must survive a crash the moment
+ * it is written. An fsync'd append gives exactly that with no native dependency, stays greppable, and a
+ * torn last line (a crash mid-write) is detected and skipped on reading.
+ */
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import { D, DataError, type Candle, type Fill, type Intent, type OrderRequest, type Position, type Trade } from '../core/index.ts';
+
+export const JOURNAL_VERSION = 1;
+
+type Str<T> = { [K in keyof T]: T[K] extends { toFixed(): string } ? string : T[K] extends { toFixed(): string } | undefined ? string | undefined : T[K] };
+
+export type TradeJson = Str<Trade>;
+export type FillJson = Str<Fill>;
+export type PositionJson = Str<Position>;
+
+export type JournalRecord =
+  | {
+      readonly t: 'session';
+      readonly at: number;
+      readonly version: number;
+      readonly sessionId: string;
+      readonly strategy: string;
+      readonly strategyFile: string;
+      /** Strategy parameters. */
+      readonly params: Readonly<Record<string, unknown>>;
+      /** Run parameters (fill model, balance, rule overrides). */
+      readonly runParams: Readonly<Record<string, unknown>>;
+      readonly symbol: string;
+      readonly category: string;
+      readonly interval: string;
+      readonly env: string;
+      readonly warmup: number;
+      readonly rules: { readonly tickSize: string; readonly qtyStep: string; readonly minQty: string; readonly minNotional: string; readonly source: string };
+    }
+  /** A closed candle fed to the engine; `live` false for warm-up candles. */
+  | { readonly t: 'candle'; readonly at: number; readonly live: boolean; readonly candle: Candle }
+  | { readonly t: 'decision'; readonly at: number; readonly time: number; readonly intents: readonly Intent[]; readonly outcomes: readonly unknown[] }
+  /** An order as sent to the exchange. */
+  | { readonly t: 'order'; readonly at: number; readonly order: OrderRequest; readonly qty: string; readonly refPrice: string; readonly stopLoss?: string; readonly takeProfit?: string }
+  | { readonly t: 'order-result'; readonly at: number; readonly orderId: string; readonly ok: boolean; readonly retCode?: number; readonly retMsg?: string }
+  | { readonly t: 'fill'; readonly at: number; readonly fill: FillJson }
+  | { readonly t: 'position'; readonly at: number; readonly source: 'ws' | 'rest'; readonly position: PositionJson }
+  | { readonly t: 'trade'; readonly at: number; readonly trade: TradeJson }
+  | { readonly t: 'rejected'; readonly at: number; readonly orderId: string; readonly reason: string; readonly code?: number }
+  | { readonly t: 'guard'; readonly at: number; readonly reason: string }
+  | { readonly t: 'note'; readonly at: number; readonly level: 'info' | 'warn' | 'error'; readonly message: string }
+  | { readonly t: 'stop'; readonly at: number; readonly reason: string };
+
+export type JournalInput = JournalRecord extends infer R ? (R extends { at: number } ? Omit<R, 'at'> : never) : never;
+
+function decToString(v: unknown): unknown {
+  if (v instanceof D) return v.toFixed();
+  if (v && typeof v === 'object' && typeof (v as { toFixed?: unknown }).toFixed === 'function' && typeof (v as { d?: unknown }).d !== 'undefined') {
+    return (v as { toFixed(): string }).toFixed();
+  }
+  return v;
+}
+
+/** JSON with decimals written as exact plain strings. */
+export function journalJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v) => decToString(v));
+}
+
+export function tradeToJson(t: Trade): TradeJson {
+  return JSON.parse(journalJson(t)) as TradeJson;
+}
+
+const TRADE_DECIMALS = ['entryPrice', 'exitPrice', 'qty', 'stopLoss', 'takeProfit', 'entryFee', 'exitFee', 'fees', 'funding', 'grossPnl', 'netPnl', 'netPnlIfTargetFirst'] as const;
+
+export function tradeFromJson(j: TradeJson): Trade {
+  const out: Record<string, unknown> = { ...j };
+  for (const k of TRADE_DECIMALS) if (typeof j[k] === 'string') out[k] = new D(j[k] as string);
+  return out as unknown as Trade;
+}
+
+/** An fsync'd append-only journal file. */
+export class Journal {
+  readonly file: string;
+  #fd: number | undefined;
+
+  constructor(file: string) {
+    this.file = file;
+    mkdirSync(path.dirname(file), { recursive: true });
+    this.#fd = openSync(file, 'a');
+  }
+
+  append(rec: JournalInput): void {
+    if (this.#fd === undefined) return;
+    writeSync(this.#fd, `${journalJson({ ...rec, at: Date.now() })}\n`);
+    fsyncSync(this.#fd);
+  }
+
+  close(): void {
+    if (this.#fd !== undefined) closeSync(this.#fd);
+    this.#fd = undefined;
+  }
+}
+
+/**
+ * Reads a journal. A torn last line (a crash mid-write) is skipped; a bad line elsewhere is a DataError
+ * naming the file and line.
+ */
+export function readJournal(file: string): JournalRecord[] {
+  if (!existsSync(file)) throw new DataError('journal not found', { file });
+  const lines = readFileSync(file, 'utf8').split('\n');
+  const out: JournalRecord[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (line.trim() === '') continue;
+    try {
+      const rec = JSON.parse(line) as JournalRecord;
+      if (!rec || typeof rec !== 'object' || typeof rec.t !== 'string') throw new Error('not a journal record');
+      out.push(rec);
+    } catch (err) {
+      const last = lines.slice(i + 1).every((l) => l.trim() === '');
+      if (last) break;
+      throw new DataError(`not a journal record: ${(err as Error).message}`, { file, line: i + 1 });
+    }
+  }
+  return out;
+}
