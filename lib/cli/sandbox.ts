@@ -213,11 +213,20 @@ export function sandboxCommand(io: Partial<SandboxIo> = {}): Command {
           `  wallet      ${st.balance.toFixed()} USDT (UNIFIED), leverage ${st.leverage.toFixed()}x`,
           `  bybit-api   new RestClientV5({ key, secret, baseUrl: '${sandbox.restUrl}' })`,
           `              new WebsocketClient({ key, secret, wsUrl: '${sandbox.wsUrl}', market: 'v5' })`,
-          'Ctrl-C to stop.',
+          'Ctrl-C to stop; SIGHUP restarts the servers with state kept.',
           '',
         ].join('\n'),
       );
+      // SIGHUP restarts the servers on the same port, keeping positions, orders and the wallet.
+      const onHup = (): void => {
+        sandbox.restart().then(
+          () => err.write(`pyr sandbox: restarted on ${sandbox.restUrl} (state kept)\n`),
+          (e: unknown) => err.write(`pyr sandbox: restart failed: ${e instanceof Error ? e.message : String(e)}\n`),
+        );
+      };
+      process.on('SIGHUP', onHup);
       const signal = await (io.untilStopped ?? waitForSignal)();
+      process.off('SIGHUP', onHup);
       await sandbox.stop();
       err.write(`pyr sandbox: ${signal}, stopped at replay time ${iso(sandbox.now())}\n`);
     });

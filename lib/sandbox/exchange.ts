@@ -12,7 +12,7 @@ import { type Dec, dec } from '../core/money.ts';
 import { MatchingEngine } from './engine.ts';
 import { Faults } from './faults.ts';
 import { type InstrumentOverrides, makeInstrument } from './instrument.ts';
-import { type Bar, type FundingRow, type MarketEvent, MarketReplay } from './market.ts';
+import { type Bar, type FundingRow, type MarketEvent, MarketReplay, fundingRows } from './market.ts';
 import { createRestHandler } from './rest.ts';
 import { klineItem, tickerView } from './views.ts';
 import { WsHub } from './ws.ts';
@@ -34,7 +34,8 @@ export interface SandboxOptions {
   readonly apiSecret?: string;
   /** Port on 127.0.0.1; 0 (default) picks a free one. */
   readonly port?: number;
-  readonly funding?: readonly FundingRow[];
+  /** Funding settlements to serve and settle: rows, or lib/data's `readFundingFile` columns. */
+  readonly funding?: readonly FundingRow[] | { readonly times: ArrayLike<number>; readonly rates: readonly string[] };
   readonly instrument?: InstrumentOverrides;
   /** Default 0.00055 (0.055 %). */
   readonly takerFeeRate?: number | string;
@@ -114,7 +115,8 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
   const category = opts.category ?? 'linear';
   if (category !== 'linear') throw new ConfigError(`--category: the sandbox serves linear only, not "${String(category)}"`);
   const instrument = makeInstrument(symbol, opts.instrument);
-  const market = new MarketReplay({ series: opts.series, interval: opts.interval, startTime: opts.startTime, funding: opts.funding });
+  const funding = opts.funding === undefined ? undefined : 'times' in opts.funding ? fundingRows(opts.funding) : opts.funding;
+  const market = new MarketReplay({ series: opts.series, interval: opts.interval, startTime: opts.startTime, funding });
   const engine = new MatchingEngine(market, {
     instrument,
     category,

@@ -43,7 +43,7 @@ describe('pyr sandbox (CLI)', function () {
     expect((missing as Error).message).to.match(/pyr download --symbol BTCUSDT --interval 15/);
   });
 
-  it('starts on the real candles, prints URLs and keys, serves the SDK with the fault flags, and stops cleanly on SIGINT', async () => {
+  it('starts on the real candles, prints URLs and keys, serves the SDK with the fault flags, restarts on SIGHUP, stops cleanly on SIGINT', async () => {
     child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'test/sandbox/fixtures/run-sandbox-cli.ts'),
       '--candles', shared15m, '--from', '2024-03-05', '--to', '2024-03-06', '--port', '0', '--speed', '60',
       '--api-key', 'CLIKEY', '--api-secret', 'CLISECRET', '--fault-rate-limit-every', '3'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -51,8 +51,8 @@ describe('pyr sandbox (CLI)', function () {
     let stderr = '';
     child.stdout!.on('data', (d) => (stdout += d));
     child.stderr!.on('data', (d) => (stderr += d));
-    await waitFor(() => stdout.includes('Ctrl-C to stop.') || child!.exitCode !== null, 20000, 'the banner');
-    expect(stdout, stderr).to.include('Ctrl-C to stop.');
+    await waitFor(() => stdout.includes('Ctrl-C to stop') || child!.exitCode !== null, 20000, 'the banner');
+    expect(stdout, stderr).to.include('Ctrl-C to stop');
     const restUrl = /REST\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(stdout)![1]!;
     expect(stdout).to.match(/WebSocket\s+ws:\/\/127\.0\.0\.1:\d+\/v5\/private/);
     expect(stdout).to.include('API key     CLIKEY').and.include('API secret  CLISECRET');
@@ -65,6 +65,15 @@ describe('pyr sandbox (CLI)', function () {
     const k = await rest.getKline({ category: 'linear', symbol: 'BTCUSDT', interval: '15', limit: 2 });
     expect(Number(k.result.list[0]![0])).to.equal(Date.UTC(2024, 2, 5)); // 60x: still in the first candle
     expect(Number(k.result.list[1]![0])).to.equal(Date.UTC(2024, 2, 5) - 15 * 60_000);
+
+    // SIGHUP: restart with state kept.
+    const order = await rest.submitOrder({ category: 'linear', symbol: 'BTCUSDT', side: 'Buy', orderType: 'Market', qty: '0.01' });
+    expect(order.retCode, order.retMsg).to.equal(0);
+    child.kill('SIGHUP');
+    await waitFor(() => stderr.includes('restarted on'), 5000, 'the restart');
+    let pos = await rest.getPositionInfo({ category: 'linear', symbol: 'BTCUSDT' });
+    if (pos.retCode === 10006) pos = await rest.getPositionInfo({ category: 'linear', symbol: 'BTCUSDT' }); // every 3rd
+    expect(pos.result.list[0]).to.include({ side: 'Buy', size: '0.01' });
 
     const exited = new Promise<number | null>((r) => child!.once('exit', (code) => r(code)));
     child.kill('SIGINT');
