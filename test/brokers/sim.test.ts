@@ -208,6 +208,22 @@ describe('sim broker: fill model scenarios', () => {
     expect(trades[0]!.exitTime).to.equal(T0 + 3 * M15);
   });
 
+  it('a stop the next open gaps through fires before an exit signal decided on the previous close', () => {
+    // The exchange holds the stop: at a gap through it, it fills at the open before our exit order lands.
+    const { trades } = run(
+      [
+        [40000, 40000, 40000, 40000],
+        [40000, 40100, 39900, 40050], // entry at 40000, SL 39800
+        [40050, 40100, 39850, 39900], // exit signal on this close
+        [39700, 39750, 39600, 39700], // gaps below the stop
+      ],
+      { 0: long(), 2: exit },
+    );
+    expect(trades).to.have.length(1);
+    expect(trades[0]!.exitReason).to.equal('stop_loss');
+    expect(trades[0]!.exitPrice.toString()).to.equal('39700');
+  });
+
   it('takes no new entry on the candle whose stop fired', () => {
     const { trades, skipped } = run(
       [

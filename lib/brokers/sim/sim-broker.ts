@@ -174,6 +174,10 @@ export class SimBroker implements Broker {
     const order = this.#pending;
     if (order !== undefined) {
       this.#pending = undefined;
+      // A stop or target the open gaps through is on the exchange already: it fires at the open before
+      // an exit order decided on the previous close can arrive.
+      const held = this.#pos;
+      if (order.purpose === 'exit' && held !== undefined && this.#gapsThrough(held, c.open)) this.#checkStops(held, c);
       if (order.purpose === 'entry') this.#fillEntry(order, c);
       else if (this.#pos) this.#close(c.openTime, this.#slip(this.#pos, new D(c.open)), 'signal', order.reason);
     }
@@ -276,6 +280,10 @@ export class SimBroker implements Broker {
     }
     const d = isStop ? stopPrice(side, price, level, this.#rules.tickSize) : targetPrice(side, price, level, this.#rules.tickSize);
     return { dec: d, num: d.toNumber() };
+  }
+
+  #gapsThrough(p: OpenPosition, open: number): boolean {
+    return p.dir === 1 ? open <= p.slNum || open >= p.tpNum : open >= p.slNum || open <= p.tpNum;
   }
 
   #checkStops(p: OpenPosition, c: Candle): void {
