@@ -158,7 +158,7 @@ export class MarketReplay {
     for (;;) {
       const closeAt = this.ciClosed ? Infinity : this.candleEnd(this.ci);
       const pointAt = this.nextPointTime() ?? Infinity;
-      const fundAt = this.funding[this.fi]?.time ?? Infinity;
+      const fundAt = this.finished() ? Infinity : (this.funding[this.fi]?.time ?? Infinity);
       const next = Math.min(closeAt, pointAt, fundAt);
       if (next > t) break;
       this.clock = next;
@@ -183,7 +183,8 @@ export class MarketReplay {
       const row = this.funding[this.fi++]!;
       onEvent({ type: 'funding', row, price: this.price() });
     }
-    this.clock = t;
+    // After the last candle the clock stops at its end: the replay is over.
+    this.clock = this.finished() ? Math.max(this.clock, Math.min(t, this.candleEnd(this.series.length - 1))) : t;
   }
 
   /** The price path of candle `i`: the four points, in time order. */
