@@ -326,6 +326,31 @@ export class MatchingEngine {
     return out;
   }
 
+  /** order/cancel: one open order by orderId (preferred) or orderLinkId; 110001 when there is none. */
+  cancelOrder(q: { orderId?: unknown; orderLinkId?: unknown }): { orderId: string; orderLinkId: string } {
+    if ((q.orderId === undefined || q.orderId === '') && (q.orderLinkId === undefined || q.orderLinkId === '')) {
+      throw new EngineError(10001, 'params error: OrderId or orderLinkId is required');
+    }
+    const o = q.orderId !== undefined && q.orderId !== ''
+      ? this.byId.get(String(q.orderId))
+      : this.orders.find((x) => x.orderLinkId === String(q.orderLinkId));
+    if (!o || !this.isOpen(o)) throw new EngineError(110001, 'Order does not exist');
+    const now = this.market.now();
+    const b = new Batch();
+    if (o.stopOrderType !== '') {
+      this.finish(o, 'Deactivated', 'CancelByUser', 'EC_NoError', now);
+      if (o.stopOrderType === 'TakeProfit') this.clearTp();
+      else this.clearSl();
+    } else {
+      this.finish(o, 'Cancelled', 'CancelByUser', 'EC_NoError', now);
+    }
+    this.pos.updatedTime = now;
+    b.orders.set(o.orderId, o);
+    b.position = true;
+    this.flush(b);
+    return { orderId: o.orderId, orderLinkId: o.orderLinkId };
+  }
+
   /** position/trading-stop (Full mode): sets, replaces or ("0") cancels the position's TP and SL. */
   setTradingStop(p: { takeProfit?: unknown; stopLoss?: unknown; tpslMode?: unknown; positionIdx?: unknown; tpTriggerBy?: unknown; slTriggerBy?: unknown; trailingStop?: unknown }): void {
     if (p.tpslMode === undefined || p.positionIdx === undefined) throw new EngineError(10001, 'params error: tpslMode and positionIdx are required');

@@ -262,6 +262,14 @@ const routes: Record<string, Route> = {
       return { list, success: '1' };
     },
   },
+  '/v5/order/cancel': {
+    method: 'POST', signed: true, limit: 10,
+    handler: (ctx, { body }) => {
+      checkCategory(ctx, body.category);
+      checkSymbol(ctx, body.symbol);
+      return ctx.engine.cancelOrder({ orderId: body.orderId, orderLinkId: body.orderLinkId });
+    },
+  },
   '/v5/position/trading-stop': {
     method: 'POST', signed: true, limit: 10,
     handler: (ctx, { body }) => {

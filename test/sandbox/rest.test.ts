@@ -133,6 +133,11 @@ describe('sandbox REST through the bybit-api SDK', function () {
       expect(coin.totalPositionIM).to.equal('400'); // 2000 notional at 5x
       expect(wallet.result.list[0]!.totalAvailableBalance).to.equal(new D(10000).minus(fee).minus(400).toFixed());
 
+      const limit = await rest.submitOrder({ ...linear, side: 'Buy', orderType: 'Limit', qty: '0.01', price: '39000', orderLinkId: 'resting-1' });
+      expect((await rest.getActiveOrders({ ...linear, orderLinkId: 'resting-1' })).result.list[0]).to.include({ orderStatus: 'New', price: '39000' });
+      expect((await rest.cancelOrder({ ...linear, orderLinkId: 'resting-1' })).result).to.deep.equal({ orderId: limit.result.orderId, orderLinkId: 'resting-1' });
+      expect((await rest.cancelOrder({ ...linear, orderLinkId: 'resting-1' })).retCode).to.equal(110001);
+
       const cancelled = await rest.cancelAllOrders({ ...linear });
       expect(cancelled.result.list).to.have.length(2);
       expect((await rest.getPositionInfo({ ...linear })).result.list[0]).to.include({ takeProfit: '0', stopLoss: '0' });
