@@ -46,11 +46,13 @@ export default defineStrategy({
     // Levels cost time on every candle: kept when the filter needs them or a person watches the console.
     const trackLevels = usePivotFilter || env.mode === 'live';
 
+    let last = NaN;
     const supports = (): number[] => [...(fib.levels ? [fib.levels.s1, fib.levels.s2, fib.levels.s3] : []), ...swing.supports()];
     const resistances = (): number[] => [...(fib.levels ? [fib.levels.r1, fib.levels.r2, fib.levels.r3] : []), ...swing.resistances()];
 
     return {
       onCandle(c, ctx) {
+        last = c.close;
         if (trackLevels) {
           fib.update(c);
           swing.update(c);
@@ -85,17 +87,17 @@ export default defineStrategy({
       },
       status() {
         if (!trackLevels) return { indicators: { k: srsi.k, d: srsi.d, rsi: srsi.rsi } };
+        // Support below the last close, resistance above it; the nearest swing levels first.
         const lv = fib.levels;
+        const fibR = lv ? [{ price: lv.r1, label: 'R1' }, { price: lv.r2, label: 'R2' }, { price: lv.r3, label: 'R3' }] : [];
+        const fibS = lv ? [{ price: lv.s1, label: 'S1' }, { price: lv.s2, label: 'S2' }, { price: lv.s3, label: 'S3' }] : [];
+        const swings = [...swing.resistances(), ...swing.supports()];
+        const above = swings.filter((x) => x > last).sort((a, b) => a - b).slice(0, 3).map((price) => ({ price, label: 'swing high' }));
+        const below = swings.filter((x) => x < last).sort((a, b) => b - a).slice(0, 3).map((price) => ({ price, label: 'swing low' }));
         return {
           indicators: { k: srsi.k, d: srsi.d, rsi: srsi.rsi },
-          resistances: [
-            ...(lv ? [{ price: lv.r1, label: 'R1' }, { price: lv.r2, label: 'R2' }, { price: lv.r3, label: 'R3' }] : []),
-            ...swing.resistances().map((price) => ({ price, label: 'swing high' })),
-          ],
-          supports: [
-            ...(lv ? [{ price: lv.s1, label: 'S1' }, { price: lv.s2, label: 'S2' }, { price: lv.s3, label: 'S3' }] : []),
-            ...swing.supports().map((price) => ({ price, label: 'swing low' })),
-          ],
+          resistances: [...fibR.filter((l) => l.price > last), ...above],
+          supports: [...fibS.filter((l) => l.price < last), ...below],
         };
       },
     };

@@ -20,6 +20,11 @@ export const RUN_PARAMS = {
   maxDailyLoss: { type: 'number', default: 0, min: 0, description: 'Guard: no entries for the rest of the UTC day once the day lost this much (USDT; 0 = off)' },
   maxConsecutiveLosses: { type: 'number', default: 0, min: 0, integer: true, description: 'Guard: no entries for the rest of the UTC day after this many losses in a row (0 = off)' },
   maxPositionNotional: { type: 'number', default: 0, min: 0, description: 'Guard: refuse entries above this notional (USDT; 0 = off)' },
+  pollingIntervalSeconds: { type: 'number', default: 10, min: 0.001, max: 3600, description: 'Live: seconds between candle polls' },
+  candleFetchLimit: { type: 'number', default: 200, min: 2, max: 1000, integer: true, description: 'Live: candles fetched per poll' },
+  apiRequestRetries: { type: 'number', default: 3, min: 0, max: 20, integer: true, description: 'Live: retries of a failed REST call' },
+  apiBackoffFactor: { type: 'number', default: 0.5, min: 0, max: 60, description: 'Live: backoff factor (s): waits factor x 2^attempt between retries' },
+  reconcileSeconds: { type: 'number', default: 10, min: 0.01, max: 600, description: 'Live: after an order, seconds to wait for a position message before reconciling over REST' },
   tickSize: { type: 'string', default: '', description: 'Override the instrument tick size (e.g. 0.1)' },
   qtyStep: { type: 'string', default: '', description: 'Override the instrument qty step (e.g. 0.001)' },
   minQty: { type: 'string', default: '', description: 'Override the instrument minimum order qty' },
@@ -29,7 +34,7 @@ export const RUN_PARAMS = {
 export type RunParams = ParamValues<typeof RUN_PARAMS>;
 
 /** Top-level keys a config file may hold. */
-export const CONFIG_KEYS = ['strategy', 'symbol', 'interval', 'category', 'dataDir', 'from', 'to', 'out', 'params'] as const;
+export const CONFIG_KEYS = ['strategy', 'symbol', 'interval', 'category', 'dataDir', 'from', 'to', 'out', 'params', 'restUrl', 'wsUrl', 'journal'] as const;
 export interface ConfigFile {
   strategy?: string;
   symbol?: string;
@@ -40,6 +45,12 @@ export interface ConfigFile {
   to?: string;
   out?: string;
   params?: Record<string, unknown>;
+  /** Bybit REST base URL override (a mirror or the local exchange). */
+  restUrl?: string;
+  /** Bybit WebSocket URL override. */
+  wsUrl?: string;
+  /** Live journal file. */
+  journal?: string;
 }
 
 /** Reads `--config file`, or `pyr.config.json` in `cwd` when present. */

@@ -229,7 +229,7 @@ export class BybitBroker implements Broker {
     if (same) return;
     this.#position = p;
     if (prev.side === 'flat' && p.side !== 'flat') {
-      if (source === 'ws') this.#o.log('success', `Position detected and tracked via WebSocket for ${this.#o.symbol}.`);
+      if (source === 'ws') this.#o.log('info', `🎉 Position detected and tracked via WebSocket for ${this.#o.symbol}.`);
       else this.#o.log('info', `Open position found over REST for ${this.#o.symbol}.`);
       if (!this.#open) {
         this.#open = { side: p.side, signalTime: this.#candleOf(p.openedAt ?? Date.now()), entryReason: 'position found at start', entryFills: [], exitFills: [], funding: ZERO, seen: p };
