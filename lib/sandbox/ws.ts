@@ -85,13 +85,14 @@ export class WsHub {
 
   /** A ticker change: subscribers get a delta with the fields that changed. */
   publishTicker(): void {
+    const topic = `tickers.${this.opts.symbol}`;
+    if (![...this.conns].some((c) => c.topics.has(topic))) return; // nobody listening: skip the 24h statistics
     const full = this.opts.ticker();
     const prev = this.lastTicker;
     this.lastTicker = full;
     const delta: Obj = { symbol: full.symbol };
     for (const [k, v] of Object.entries(full)) if (!prev || prev[k] !== v) delta[k] = v;
     if (Object.keys(delta).length === 1) return;
-    const topic = `tickers.${this.opts.symbol}`;
     this.publishPublic(topic, { topic, type: 'delta', data: delta, cs: this.tickerSeq++, ts: this.opts.replayNow() });
   }
 
@@ -177,7 +178,9 @@ export class WsHub {
     // Initial pushes: the ticker snapshot, and the current candle (Bybit pushes it within a second or so).
     for (const t of fresh) {
       if (t.startsWith('tickers.')) {
-        this.send(c, { topic: t, type: 'snapshot', data: this.opts.ticker(), cs: this.tickerSeq++, ts: this.opts.replayNow() });
+        const full = this.opts.ticker();
+        this.lastTicker = full;
+        this.send(c, { topic: t, type: 'snapshot', data: full, cs: this.tickerSeq++, ts: this.opts.replayNow() });
       } else if (t.startsWith('kline.')) {
         const item = this.opts.currentKline();
         if (item) this.send(c, { topic: t, type: 'snapshot', ts: this.opts.replayNow(), data: [item] });
