@@ -320,6 +320,25 @@ describe('StochRsi', () => {
       expect(equalRuns, 'windows of five equal stoch values').to.be.above(500);
     });
 
+    it('forgets where the data started: K and D from a late start converge on the full run', () => {
+      // Wilder's RSI keeps a trace of its seed that decays by 13/14 per candle. Measured over 56 starting points
+      // (K and D, max |diff| after the 32-candle warm-up plus N more): N = 100: 3e-2, 200: 2e-5, 300: 9.5e-9,
+      // 400: 6.4e-12. A strategy whose crossovers must not depend on the history length wants N >= 400.
+      const full = stochRsiBatch(close);
+      let maxAfter400 = 0;
+      let maxAfter300 = 0;
+      for (let start = 1000; start < close.length - 5000; start += 997) {
+        const late = stochRsiBatch(close.slice(start, start + 5000));
+        for (let i = 32 + 300; i < 5000; i++) {
+          const diff = Math.max(Math.abs(late.k[i]! - full.k[start + i]!), Math.abs(late.d[i]! - full.d[start + i]!));
+          maxAfter300 = Math.max(maxAfter300, diff);
+          if (i >= 32 + 400) maxAfter400 = Math.max(maxAfter400, diff);
+        }
+      }
+      expect(maxAfter300, 'after warm-up + 300').to.be.at.most(1e-8);
+      expect(maxAfter400, 'after warm-up + 400').to.be.at.most(1e-11);
+    });
+
     it('its RSI equals the standalone Rsi bit for bit', () => {
       const ind = new StochRsi();
       const rsi = new Rsi();
