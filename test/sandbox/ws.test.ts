@@ -152,6 +152,29 @@ describe('sandbox WebSocket through the bybit-api SDK', function () {
     expect(wallet.result.list[0]!.coin[0]!.walletBalance).to.equal(balance.toFixed());
   });
 
+  it('settles funding on an open position: a Funding execution, position and wallet messages, and the REST rows', async () => {
+    const settlement = start + M15; // the next candle's open
+    ex = await startSandbox({ series: tinySeries(rows), interval: '15', startTime: start, funding: [{ time: settlement, rate: '0.0001' }] });
+    const rest = restClient(ex);
+    const { ws, events, updates } = client(ex);
+    ws.subscribeV5(PRIVATE_TOPICS, 'linear');
+    await waitFor(() => events.some((e) => e.event === 'response'), 3000, 'subscribed');
+    await rest.submitOrder({ ...linear, side: 'Buy', orderType: 'Market', qty: '0.5' });
+    await waitFor(() => privateSequence(updates()).length >= 4, 3000, 'entry');
+    ex.advanceTo(settlement);
+    await waitFor(() => privateSequence(updates()).length >= 7, 3000, 'funding messages');
+    const msgs = privateSequence(updates()).slice(4);
+    expect(msgs.map(([t]) => t)).to.deep.equal(['execution', 'position', 'wallet']);
+    const fee = new D('0.5').mul('40100').mul('0.0001'); // size × mark (the open at the settlement) × rate
+    expect(msgs[0]![1]).to.include({ execType: 'Funding', execFee: fee.toFixed(), execTime: String(settlement) });
+    const entryFee = new D('0.5').mul(40000).mul('0.00055');
+    expect((msgs[2]![1].coin as Msg[])[0]).to.include({ walletBalance: new D(10000).minus(entryFee).minus(fee).toFixed() });
+    const funding = await rest.getExecutionList({ ...linear, execType: 'Funding' });
+    expect(funding.result.list).to.have.length(1);
+    const history = await rest.getFundingRateHistory({ ...linear });
+    expect(history.result.list).to.deep.equal([{ symbol: 'BTCUSDT', fundingRate: '0.0001', fundingRateTimestamp: String(settlement) }]);
+  });
+
   it('after a server-side drop the SDK reconnects, re-authenticates, re-subscribes, and messages flow again', async () => {
     ex = await startSandbox({ series: tinySeries(rows), interval: '15', startTime: start });
     const rest = restClient(ex);
