@@ -31,9 +31,9 @@ export default defineStrategy({
     takeProfitPct: { type: 'number', default: 0.01, min: 0, max: 5, description: 'Take profit as a fraction of the entry fill price (0 = none)' },
     usdtAmountPerTrade: { type: 'number', default: 10, min: 0.000001, description: 'USDT value of each entry' },
   },
-  // Wilder's RSI never forgets its seed; 300 extra candles shrink that memory to (13/14)^300 < 1e-9,
+  // Wilder's RSI never forgets its seed; 400 extra candles shrink its memory to ~1e-12 of K and D (measured),
   // so decisions after the warm-up do not depend on where the data started.
-  warmup: (p) => p.rsiPeriod + p.stochPeriod + p.kSmoothing + p.dSmoothing + 300,
+  warmup: (p) => p.rsiPeriod + p.stochPeriod + p.kSmoothing + p.dSmoothing + 400,
   create(p, env): Strategy {
     const srsi = new StochRsi({ rsiPeriod: p.rsiPeriod, stochPeriod: p.stochPeriod, kSmoothing: p.kSmoothing, dSmoothing: p.dSmoothing });
     const period = p.pivotPeriod !== 'auto' ? p.pivotPeriod : env.interval === 'D' ? 'W' : env.interval === 'W' || env.interval === 'M' ? 'M' : 'D';
