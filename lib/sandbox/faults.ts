@@ -31,6 +31,8 @@ export class Faults {
   private counters = { refuse: 0, status: 0, rateLimit: 0 };
   private everyStatus = 503;
   private rejections: OrderRejection[] = [];
+  /** "Next N" faults may target one path (e.g. /v5/order/create); other requests pass untouched. */
+  private paths: { refuse?: string; status?: string; rateLimit?: string } = {};
   private dropTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly hooks: FaultHooks) {}
@@ -55,20 +57,23 @@ export class Faults {
     this.restDelayMs = Math.max(0, ms);
   }
 
-  /** Destroys the socket of the next `n` REST requests without answering. */
-  refuseRest(n = 1): void {
+  /** Destroys the socket of the next `n` REST requests (to `path` only, when given) without answering. */
+  refuseRest(n = 1, path?: string): void {
     this.refuseLeft = n;
+    this.paths.refuse = path;
   }
 
-  /** Answers retCode 10006 "Too many visits!" to the next `n` REST requests. */
-  rateLimit(n = 1): void {
+  /** Answers retCode 10006 "Too many visits!" to the next `n` REST requests (to `path` only, when given). */
+  rateLimit(n = 1, path?: string): void {
     this.rateLimitLeft = n;
+    this.paths.rateLimit = path;
   }
 
-  /** Answers HTTP `status` (default 503) to the next `n` REST requests. */
-  serverError(n = 1, status = 503): void {
+  /** Answers HTTP `status` (default 503) to the next `n` REST requests (to `path` only, when given). */
+  serverError(n = 1, status = 503, path?: string): void {
     this.statusLeft = n;
     this.status = status;
+    this.paths.status = path;
   }
 
   /** Periodic variants (0 stops): every Nth REST request is refused / answered 5xx / rate limited. */
@@ -101,13 +106,15 @@ export class Faults {
     this.restDelayMs = 0;
     this.clockSkewMs = 0;
     this.refuseLeft = this.statusLeft = this.rateLimitLeft = 0;
+    this.paths = {};
     this.every = { refuse: 0, status: 0, rateLimit: 0 };
     this.rejections = [];
     this.dropWebSocketsEvery(0);
   }
 
   /** @internal Which fault, if any, applies to the REST request arriving now (consumes counters). */
-  takeRestFault(): RestFault | undefined {
+  takeRestFault(path?: string): RestFault | undefined {
+    const hits = (k: 'refuse' | 'status' | 'rateLimit'): boolean => this.paths[k] === undefined || this.paths[k] === path;
     const tick = (k: 'refuse' | 'status' | 'rateLimit'): boolean => {
       if (this.every[k] <= 0) return false;
       this.counters[k] += 1;
@@ -116,17 +123,17 @@ export class Faults {
     const periodicRefuse = tick('refuse');
     const periodicStatus = tick('status');
     const periodicRate = tick('rateLimit');
-    if (this.refuseLeft > 0 || periodicRefuse) {
-      if (this.refuseLeft > 0) this.refuseLeft--;
+    if ((this.refuseLeft > 0 && hits('refuse')) || periodicRefuse) {
+      if (this.refuseLeft > 0 && hits('refuse')) this.refuseLeft--;
       return { kind: 'refuse' };
     }
-    if (this.statusLeft > 0) {
+    if (this.statusLeft > 0 && hits('status')) {
       this.statusLeft--;
       return { kind: 'status', status: this.status };
     }
     if (periodicStatus) return { kind: 'status', status: this.everyStatus };
-    if (this.rateLimitLeft > 0 || periodicRate) {
-      if (this.rateLimitLeft > 0) this.rateLimitLeft--;
+    if ((this.rateLimitLeft > 0 && hits('rateLimit')) || periodicRate) {
+      if (this.rateLimitLeft > 0 && hits('rateLimit')) this.rateLimitLeft--;
       return { kind: 'rateLimit' };
     }
     return undefined;

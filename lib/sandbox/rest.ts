@@ -335,7 +335,7 @@ export function createRestHandler(ctx: RestContext): (req: IncomingMessage, res:
     const rawBody = req.method === 'POST' ? await readBody(req) : '';
 
     if (ctx.faults.restDelayMs > 0) await sleep(ctx.faults.restDelayMs);
-    const fault = ctx.faults.takeRestFault();
+    const fault = ctx.faults.takeRestFault(path);
     if (fault?.kind === 'refuse') {
       req.socket.destroy();
       return;

@@ -54,7 +54,7 @@ describe('pyr live against the local exchange: a week of real candles', function
     await lockstep(ex, series, bot, START, END);
     exitCode = await bot.stop('SIGINT');
     records = bot.records();
-    live = records.filter((r) => r.t === 'trade').map((r) => tradeFromJson((r as { trade: never }).trade));
+    live = records.flatMap((r) => (r.t === 'trade' ? [tradeFromJson(r.trade)] : []));
     sim = simTrades(series, START, END).filter((t) => t.exitReason !== 'end_of_data');
   });
   after(async () => {
