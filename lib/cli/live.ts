@@ -10,9 +10,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
-import { ConfigError, intervalMs, parseInterval, type BrokerEvent, type Candle, type Trade } from '../core/index.ts';
+import { ConfigError, D, intervalMs, parseInterval, type BrokerEvent, type Candle, type Fill, type PositionSide, type Trade } from '../core/index.ts';
 import { BybitBroker, BybitRest, RestCandleFeed, createWebsocket, wireInstrument, type BybitEnv } from '../brokers/bybit/index.ts';
-import { Engine, Journal, readJournal, tradeFromJson, tradeToJson, journalJson, intentToOrder, type JournalInput } from '../engine/index.ts';
+import { Engine, Journal, readJournal, tradeFromJson, tradeToJson, journalJson, intentToOrder, type JournalInput, type JournalRecord } from '../engine/index.ts';
 import { loadStrategy } from '../strategy/index.ts';
 import { createLogger, formatTradeStatsLine, tradeStats, useColor } from '../report/index.ts';
 import type { CliIo } from './backtest.ts';
@@ -54,17 +54,40 @@ export function readDotEnv(file: string): Record<string, string> {
   return out;
 }
 
+/** The entry of a position the journal shows open at its end (fills after the last closed trade). */
+export function openTradeFromJournal(recs: readonly JournalRecord[]): { side: PositionSide; signalTime: number; entryReason: string; fills: Fill[] } | undefined {
+  let lastTrade = -1;
+  recs.forEach((r, i) => {
+    if (r.t === 'trade') lastTrade = i;
+  });
+  const after = recs.slice(lastTrade + 1);
+  const fills = after.flatMap((r) => (r.t === 'fill' && r.fill.purpose === 'entry' ? [r.fill] : []));
+  if (fills.length === 0) return undefined;
+  const order = after.find((r) => r.t === 'order' && r.order.id === fills[0]!.orderId);
+  const o = order && order.t === 'order' ? order.order : undefined;
+  return {
+    side: fills[0]!.side === 'Buy' ? 'long' : 'short',
+    signalTime: o?.signalTime ?? fills[0]!.time,
+    entryReason: o?.reason ?? 'restored from the journal',
+    fills: fills.map((f) => ({ ...f, qty: new D(f.qty), price: new D(f.price), fee: new D(f.fee) }) as Fill),
+  };
+}
+
 function mask(key: string): string {
   return key.length <= 4 ? '****' : `${key.slice(0, 4)}…(${key.length} chars)`;
 }
 
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
+    const onAbort = () => {
       clearTimeout(t);
       resolve();
-    }, { once: true });
+    };
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 
 /** Runs the live loop until `signal` aborts (SIGINT/SIGTERM in the command). */
@@ -105,11 +128,9 @@ export async function live(flags: LiveFlags, io: CliIo, signal: AbortSignal): Pr
   const warn = (m: string) => log.warn(m);
 
   // Restore: trades of earlier sessions in this journal count for the metrics and the guards.
-  const restored: Trade[] = existsSync(journalFile)
-    ? readJournal(journalFile)
-        .filter((r) => r.t === 'trade')
-        .map((r) => tradeFromJson((r as { trade: Parameters<typeof tradeFromJson>[0] }).trade))
-    : [];
+  const earlier = existsSync(journalFile) ? readJournal(journalFile) : [];
+  const restored: Trade[] = earlier.flatMap((r) => (r.t === 'trade' ? [tradeFromJson(r.trade)] : []));
+  const openEntry = openTradeFromJournal(earlier);
   const journal = new Journal(journalFile);
   const record = (r: JournalInput) => journal.append(r);
   const sessionId = `pyr${Date.now().toString(36)}`;
@@ -170,6 +191,7 @@ export async function live(flags: LiveFlags, io: CliIo, signal: AbortSignal): Pr
     record,
   });
 
+  if (openEntry) broker.restoreOpenTrade(openEntry);
   const trades: Trade[] = [...restored];
   let lastClose = NaN;
   const onEvent = (e: BrokerEvent) => {

@@ -9,11 +9,11 @@
  */
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { D, DataError, type Candle, type Fill, type Intent, type OrderRequest, type Position, type Trade } from '../core/index.ts';
+import { D, DataError, type Candle, type Dec, type Fill, type Intent, type OrderRequest, type Position, type Trade } from '../core/index.ts';
 
 export const JOURNAL_VERSION = 1;
 
-type Str<T> = { [K in keyof T]: T[K] extends { toFixed(): string } ? string : T[K] extends { toFixed(): string } | undefined ? string | undefined : T[K] };
+type Str<T> = { [K in keyof T]: T[K] extends Dec ? string : T[K] extends Dec | undefined ? string | undefined : T[K] };
 
 export type TradeJson = Str<Trade>;
 export type FillJson = Str<Fill>;

@@ -5,30 +5,18 @@
 import { expect } from 'chai';
 import path from 'node:path';
 import { RestClientV5 } from 'bybit-api';
-import { D, lowerBound, type CandleSeries, type InstrumentRules, type Trade } from '../../lib/core/index.ts';
+import { D, lowerBound, type CandleSeries, type Trade } from '../../lib/core/index.ts';
 import { readCandleFile } from '../../lib/data/csv.ts';
-import { SimBroker } from '../../lib/brokers/sim/index.ts';
-import { runBacktest, tradeFromJson, type JournalRecord } from '../../lib/engine/index.ts';
+import { tradeFromJson, type JournalRecord } from '../../lib/engine/index.ts';
 import { defaultsOf } from '../../lib/strategy/index.ts';
 import { startSandbox, type Sandbox } from '../../lib/sandbox/index.ts';
 import seed from '../../strategies/stochrsi-scalper.ts';
 import { DATA_15M, tempDir } from '../helpers.ts';
-import { lockstep, startBot, type LiveBot } from './harness.ts';
+import { lockstep, simTrades, startBot, type LiveBot } from './harness.ts';
 
 const DAY = 86_400_000;
 const START = Date.UTC(2024, 7, 5); // Monday 2024-08-05: a volatile week with 3 candles that touch both stop and target
 const END = START + 7 * DAY;
-
-function simTrades(series: CandleSeries, from: number, to: number): Trade[] {
-  const rules: InstrumentRules = { symbol: 'BTCUSDT', category: 'linear', tickSize: new D('0.1'), qtyStep: new D('0.001'), minQty: new D('0.001'), minNotional: new D(5), source: 'test' };
-  const fillModel = { slippageBps: 0, takerFee: 0.00055, makerFee: 0.0002, minQtyPolicy: 'raise' } as const;
-  const params = defaultsOf(seed.params);
-  const { record } = runBacktest({
-    definition: seed, params, series, broker: new SimBroker({ rules, fillModel, initialBalance: 1000 }), from, to, warmup: seed.warmup(params),
-    meta: { runId: 'p', strategy: seed.name, symbol: 'BTCUSDT', category: 'linear', interval: '15', params, rules: { tickSize: '0.1', qtyStep: '0.001', minQty: '0.001', minNotional: '5', source: 'test' }, fillModel, initialBalance: 1000, funding: { charged: false, detail: '' }, source: 'x' },
-  });
-  return [...record.trades];
-}
 
 const key = (t: Trade) => `${t.side} ${new Date(t.entryTime).toISOString()} → ${new Date(t.exitTime).toISOString()} ${t.exitReason}`;
 

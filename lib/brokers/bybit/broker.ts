@@ -124,31 +124,99 @@ export class BybitBroker implements Broker {
     this.#lastPrice = candle.close;
   }
 
-  /** Subscribes to the private topics, then reads the open position over REST (a restart picks it up). */
+  /**
+   * A restarted session: the entry of the position still open, from the journal, so the trade it closes
+   * into has its real entry price, fees and signal. Used only if the exchange still shows that position.
+   */
+  restoreOpenTrade(t: { side: PositionSide; signalTime: number; entryReason: string; fills: readonly Fill[] }): void {
+    this.#open = {
+      side: t.side,
+      signalTime: t.signalTime,
+      entryReason: t.entryReason,
+      entryFills: t.fills.map((f, i) => ({
+        id: `restored-${i}`,
+        orderId: f.orderId,
+        orderLinkId: f.orderId,
+        side: f.side,
+        price: f.price,
+        qty: f.qty,
+        fee: f.fee,
+        time: f.time,
+        type: 'Trade',
+        closedSize: ZERO,
+        stopOrderType: '',
+        createType: '',
+        maker: f.liquidity === 'maker',
+      })),
+      exitFills: [],
+      funding: ZERO,
+      seen: FLAT,
+    };
+  }
+
+  #subscribed: (() => void)[] = [];
+
+  /** Resolves at the next confirmed private subscription (or after `ms`, saying so). */
+  #nextSubscription(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.#subscribed = this.#subscribed.filter((f) => f !== done);
+        this.#o.log('warn', `no private subscription confirmed within ${ms / 1000} s; reading the position over REST anyway`);
+        resolve();
+      }, ms);
+      t.unref?.();
+      const done = () => {
+        clearTimeout(t);
+        resolve();
+      };
+      this.#subscribed.push(done);
+    });
+  }
+
+  /**
+   * Subscribes to the private topics and waits until the exchange confirms, then reads the open position
+   * over REST (a restart picks it up). In that order nothing falls between the two: a change before the
+   * subscription is in the REST answer, a change after it arrives on the stream.
+   */
   async start(): Promise<void> {
     const ws = this.#o.ws;
     ws.on('update', (msg: unknown) => this.#onUpdate(msg as { topic?: string; data?: unknown }));
+    ws.on('response', (msg: unknown) => {
+      const m = msg as { op?: string; success?: boolean; req_id?: string; wsKey?: string };
+      if (m.op === 'subscribe' && m.success !== false && (String(m.wsKey).includes('Private') || String(m.req_id ?? '').includes('position'))) {
+        const waiting = this.#subscribed;
+        this.#subscribed = [];
+        for (const f of waiting) f();
+      }
+    });
     ws.on('reconnected', () => {
       this.#o.log('warn', 'WebSocket reconnected: resyncing the position over REST before acting again');
-      void this.resync('after a WebSocket reconnect');
+      void this.#nextSubscription(10_000).then(() => this.resync('after a WebSocket reconnect'));
     });
     ws.on('reconnect', () => {
       this.#resyncing = true;
       this.#o.log('warn', 'WebSocket connection lost; reconnecting');
     });
+    const subscribed = this.#nextSubscription(15_000);
     void ws.subscribeV5(['position', 'order', 'execution', 'wallet'], this.#o.category);
+    await subscribed;
     await this.resync('at start');
   }
 
   /** Reads the position over REST and adopts it (blocks decisions while it runs). */
   async resync(why: string): Promise<void> {
     this.#resyncing = true;
+    const restoring = why === 'at start' && this.#open !== undefined;
     try {
       const { result } = await this.#o.rest.call('position/list', (c) => c.getPositionInfo({ category: this.#o.category, symbol: this.#o.symbol }) as never);
       const list = (result as { list?: WirePosition[] }).list ?? [];
       const row = list.find((p) => p.symbol === this.#o.symbol && (p.positionIdx === undefined || Number(p.positionIdx) === 0)) ?? list[0];
       const pos = row ? wirePosition(row) : FLAT;
       this.#o.record?.({ t: 'note', level: 'info', message: `position read over REST ${why}: ${pos.side} ${pos.qty.toFixed()}` });
+      if (restoring && pos.side === 'flat') {
+        // The position the journal left open was closed while pyr was away: record it from REST executions.
+        this.#position = { side: this.#open!.side, qty: this.#open!.entryFills.reduce((q, f) => q.add(f.qty), ZERO), entryPrice: this.#open!.entryFills[0]?.price ?? ZERO };
+      }
       await this.#apply(pos, 'rest');
     } finally {
       this.#resyncing = false;
@@ -228,6 +296,7 @@ export class BybitBroker implements Broker {
     const same = prev.side === p.side && prev.qty.eq(p.qty) && prev.entryPrice.eq(p.entryPrice) && String(prev.stopLoss) === String(p.stopLoss) && String(prev.takeProfit) === String(p.takeProfit);
     if (same) return;
     this.#position = p;
+    if (prev.side === 'flat' && p.side !== 'flat' && this.#open && this.#open.side !== p.side) this.#open = undefined;
     if (prev.side === 'flat' && p.side !== 'flat') {
       if (source === 'ws') this.#o.log('info', `🎉 Position detected and tracked via WebSocket for ${this.#o.symbol}.`);
       else this.#o.log('info', `Open position found over REST for ${this.#o.symbol}.`);

@@ -1,0 +1,133 @@
+/**
+ * `pyr live` under the faults real exchanges produce, each driven in lockstep against the local exchange
+ * around a real signal of the seed strategy (2024-08-05, real Bybit 15-minute candles).
+ */
+import { expect } from 'chai';
+import path from 'node:path';
+import type { CandleSeries, Trade } from '../../lib/core/index.ts';
+import { readCandleFile } from '../../lib/data/csv.ts';
+import { tradeFromJson } from '../../lib/engine/index.ts';
+import { startSandbox, type Sandbox } from '../../lib/sandbox/index.ts';
+import { DATA_15M, tempDir } from '../helpers.ts';
+import { lockstep, simTrades, startBot, waitUntil, type LiveBot } from './harness.ts';
+
+const M15 = 15 * 60_000;
+const DAY = 86_400_000;
+const WEEK = Date.UTC(2024, 7, 5);
+
+describe('pyr live under faults', function () {
+  this.timeout(120_000);
+  let series: CandleSeries;
+  let sim: Trade[];
+  const tmp = tempDir('pyr-faults-');
+  const running: { ex?: Sandbox; bots: LiveBot[] } = { bots: [] };
+  let n = 0;
+
+  before(async () => {
+    series = (await readCandleFile(DATA_15M)).series;
+    sim = simTrades(series, WEEK, WEEK + 2 * DAY).filter((t) => !t.ambiguous && t.exitReason !== 'end_of_data');
+    expect(sim.length).to.be.greaterThan(4);
+  });
+  afterEach(async () => {
+    for (const b of running.bots) if (!b.exited) await b.stop('SIGKILL');
+    running.bots = [];
+    await running.ex?.stop();
+    running.ex = undefined;
+  });
+  after(() => tmp.cleanup());
+
+  /** A sandbox whose clock starts two candles before `t`, and a bot that has warmed up on it. */
+  async function setup(t: number): Promise<{ ex: Sandbox; bot: LiveBot; journal: string; start: number }> {
+    const start = t - 2 * M15;
+    const ex = await startSandbox({ series, interval: '15', symbol: 'BTCUSDT', clock: 'manual', startTime: start, balance: 10000 });
+    running.ex = ex;
+    const journal = path.join(tmp.dir, `journal-${++n}.jsonl`);
+    const bot = startBot(ex, journal, tmp.dir);
+    running.bots.push(bot);
+    await waitUntil(() => bot.output().includes('Trading BTCUSDT'), 'the bot to start', 30_000, bot);
+    return { ex, bot, journal, start };
+  }
+
+  const orders = (bot: LiveBot) => bot.records().filter((r) => r.t === 'order');
+  const trades = (bot: LiveBot) => bot.records().flatMap((r) => (r.t === 'trade' ? [tradeFromJson(r.trade)] : []));
+
+  it('an order rejected by the exchange is logged with its code and not retried blindly', async () => {
+    const t = sim[1]!;
+    const { ex, bot, start } = await setup(t.signalTime);
+    await lockstep(ex, series, bot, start, t.signalTime);
+    ex.faults.rejectNextOrder(110007, 'ab not enough for new order');
+    await lockstep(ex, series, bot, t.signalTime, t.signalTime + 3 * M15);
+    const rejected = bot.records().filter((r) => r.t === 'rejected');
+    expect(rejected).to.have.length(1);
+    expect(rejected[0]).to.include({ code: 110007 });
+    expect(orders(bot), 'one order for the decision, no blind retry').to.have.length(1);
+    expect(ex.state().position.size.toString()).to.equal('0');
+    expect(bot.output()).to.match(/retCode 110007/);
+  });
+
+  it('retries an entry answered with the rate limit (10006) and opens exactly one position', async () => {
+    const t = sim[1]!;
+    const { ex, bot, start } = await setup(t.signalTime);
+    await lockstep(ex, series, bot, start, t.signalTime);
+    ex.faults.rateLimit(2, '/v5/order/create');
+    await lockstep(ex, series, bot, t.signalTime, t.entryTime);
+    expect(orders(bot)).to.have.length(1);
+    expect(bot.output()).to.match(/10006.*retry 1\/3/);
+    expect(ex.state().position.size.toString()).to.equal(t.qty.toFixed());
+    expect(ex.state().position.entryPrice.toString()).to.equal(t.entryPrice.toFixed());
+  });
+
+  it('survives HTTP 5xx during an entry: the same orderLinkId is resent, one position results', async () => {
+    const t = sim[2]!;
+    const { ex, bot, start } = await setup(t.signalTime);
+    await lockstep(ex, series, bot, start, t.signalTime);
+    ex.faults.serverError(2, 503, '/v5/order/create');
+    await lockstep(ex, series, bot, t.signalTime, t.entryTime);
+    expect(orders(bot)).to.have.length(1);
+    expect(bot.output()).to.match(/HTTP 503/);
+    expect(ex.state().position.size.toString(), 'no double entry').to.equal(t.qty.toFixed());
+    expect(ex.state().executions).to.equal(1);
+  });
+
+  it('a WebSocket drop while a position is open: the exchange closes it meanwhile, the bot resyncs and records the trade', async () => {
+    const t = sim[0]!;
+    const { ex, bot, start } = await setup(t.signalTime);
+    await lockstep(ex, series, bot, start, t.entryTime); // the entry is done
+    expect(ex.state().position.size.toString()).to.equal(t.qty.toFixed());
+    expect(ex.faults.dropWebSockets()).to.be.greaterThan(0);
+    await lockstep(ex, series, bot, t.entryTime, t.exitTime + M15);
+    await waitUntil(() => trades(bot).length === 1, 'the trade to be recorded', 15_000, bot);
+    const live = trades(bot)[0]!;
+    expect(live.exitReason).to.equal(t.exitReason);
+    expect(live.exitTime).to.equal(t.exitTime);
+    expect(live.entryPrice.toFixed()).to.equal(t.entryPrice.toFixed());
+    expect(live.exitPrice.toFixed()).to.equal(t.exitPrice.toFixed());
+    expect(live.netPnl.toFixed()).to.equal(t.netPnl.toFixed());
+    expect(bot.output()).to.match(/WebSocket reconnected: resyncing the position over REST/);
+  });
+
+  it('killed with a position open and restarted: picks the position up, does not enter twice, metrics survive', async () => {
+    const [t0, t1] = [sim[0]!, sim[1]!];
+    const { ex, bot, journal, start } = await setup(t0.signalTime);
+    await lockstep(ex, series, bot, start, t1.entryTime); // trade 0 done, trade 1 entered
+    expect(trades(bot)).to.have.length(1);
+    expect(ex.state().position.size.toString()).to.equal(t1.qty.toFixed());
+    await bot.stop('SIGKILL');
+    const again = startBot(ex, journal, tmp.dir);
+    running.bots.push(again);
+    await waitUntil(() => again.output().includes('Trading BTCUSDT'), 'the restarted bot to start', 30_000, again);
+    expect(again.output()).to.match(/1 earlier trades restored/);
+    expect(again.output()).to.match(/Open position found over REST for BTCUSDT/);
+    await lockstep(ex, series, again, t1.entryTime, t1.exitTime + M15);
+    await waitUntil(() => trades(again).length === 2, 'the second trade', 15_000, again);
+    const entries = orders(again).filter((r) => r.t === 'order' && r.order.purpose === 'entry');
+    expect(entries, 'no second entry for the open position').to.have.length(2);
+    const second = trades(again)[1]!;
+    expect(second.entryPrice.toFixed()).to.equal(t1.entryPrice.toFixed());
+    expect(second.exitReason).to.equal(t1.exitReason);
+    expect(second.netPnl.toFixed(), 'entry fee restored from the journal').to.equal(t1.netPnl.toFixed());
+    expect(await again.stop('SIGINT')).to.equal(0);
+    const wins = [t0, t1].filter((x) => x.netPnl.gt(0)).length;
+    expect(again.output()).to.include(`(${wins}/2)`);
+  });
+});
