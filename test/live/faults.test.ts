@@ -85,6 +85,12 @@ describe('pyr live under faults', function () {
     await lockstep(ex, series, bot, t.signalTime, t.entryTime);
     expect(orders(bot)).to.have.length(1);
     expect(bot.output()).to.match(/HTTP 503/);
+    // bybit-api's rejected requests carry the key and secret: none of it reaches the console or the journal.
+    const { readFileSync } = await import('node:fs');
+    for (const text of [bot.output(), readFileSync(bot.journal, 'utf8')]) {
+      expect(text).to.not.include(ex.apiSecret);
+      expect(text).to.not.include(ex.apiKey);
+    }
     expect(ex.state().position.size.toString(), 'no double entry').to.equal(t.qty.toFixed());
     expect(ex.state().executions).to.equal(1);
   });
