@@ -11,7 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { ConfigError, D, intervalMs, parseInterval, type BrokerEvent, type Candle, type Fill, type PositionSide, type Trade } from '../core/index.ts';
-import { BybitBroker, BybitRest, RestCandleFeed, createWebsocket, wireInstrument, type BybitEnv } from '../brokers/bybit/index.ts';
+import type { BybitEnv } from '../brokers/bybit/index.ts';
 import { Engine, Journal, readJournal, tradeFromJson, tradeToJson, journalJson, intentToOrder, type JournalInput, type JournalRecord } from '../engine/index.ts';
 import { loadStrategy } from '../strategy/index.ts';
 import { createLogger, formatTradeStatsLine, tradeStats, useColor } from '../report/index.ts';
@@ -92,6 +92,8 @@ const sleep = (ms: number, signal?: AbortSignal) =>
 
 /** Runs the live loop until `signal` aborts (SIGINT/SIGTERM in the command). */
 export async function live(flags: LiveFlags, io: CliIo, signal: AbortSignal): Promise<void> {
+  // bybit-api takes ~0.2 s to load: only live mode pays for it.
+  const { BybitBroker, BybitRest, RestCandleFeed, createWebsocket, wireInstrument } = await import('../brokers/bybit/index.ts');
   const { file: configFile, config } = readConfigFile(flags.config, io.cwd);
   const dotenv = readDotEnv(path.resolve(io.cwd, flags.envFile ?? '.env'));
   const env = (k: string): string | undefined => io.env[k] ?? dotenv[k];
@@ -145,7 +147,7 @@ export async function live(flags: LiveFlags, io: CliIo, signal: AbortSignal): Pr
 
   // Instrument rules from the exchange.
   const { result: info } = await rest.call('instruments-info', (c) => c.getInstrumentsInfo({ category: 'linear', symbol }) as never);
-  const row = (info as { list?: Parameters<typeof wireInstrument>[0][] }).list?.find((i) => i.symbol === symbol);
+  const row = (info as { list?: { symbol?: string }[] }).list?.find((i) => i.symbol === symbol);
   if (!row) throw new ConfigError(`--symbol: ${symbol} is not a ${category} instrument on Bybit ${bybitEnv}`);
   const exchangeRules = wireInstrument(row, category, `instruments-info (${bybitEnv})`);
   const rules = resolveRules(symbol, category, { file: `instruments-info (${bybitEnv})`, rules: { tickSize: exchangeRules.tickSize.toFixed(), qtyStep: exchangeRules.qtyStep.toFixed(), minQty: exchangeRules.minQty.toFixed(), minNotional: exchangeRules.minNotional.toFixed(), maxQty: exchangeRules.maxQty?.toFixed() } }, run);

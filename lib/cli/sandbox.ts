@@ -18,7 +18,7 @@ import {
 } from '../core/index.ts';
 import { readCandleFile } from '../data/csv.ts';
 import { candlePath, findCandleFile, findFundingFile, readFundingFile } from '../data/store.ts';
-import { type Sandbox, fundingRows, startSandbox } from '../sandbox/index.ts';
+import type { Sandbox } from '../sandbox/index.ts';
 
 export interface SandboxFlags {
   candles?: string;
@@ -153,6 +153,8 @@ export async function startSandboxFromFlags(flags: SandboxFlags, io: Pick<Sandbo
   let fundingFile = flags.funding === undefined ? undefined : path.resolve(io.cwd, flags.funding);
   if (fundingFile !== undefined && !existsSync(fundingFile)) throw new MissingDataError(`--funding: file not found: ${fundingFile}`);
   if (fundingFile === undefined && !flags.candles) fundingFile = findFundingFile(dataDir, category, symbol);
+  // The sandbox (and ws) load only when it runs.
+  const { fundingRows, startSandbox } = await import('../sandbox/index.ts');
   const funding = fundingFile === undefined ? undefined : fundingRows(await readFundingFile(fundingFile));
 
   const sandbox = await startSandbox({
