@@ -149,6 +149,13 @@ export default defineStrategy({
     const trades = parseCsv(readFileSync(path.join(dir, 'trades.csv'), 'utf8'));
     expect(trades.length).to.be.greaterThan(3);
     expect(trades.every((t) => t.side === 'long' && t.qty === '0.002')).to.equal(true); // 100 USDT / ~43k, rounded down to 0.001
+
+    // The same file through the installed command (compiled pyr when dist/ is fresh: tsx is loaded for the file).
+    const { spawnSync } = await import('node:child_process');
+    const dir2 = outDir();
+    const p = spawnSync(process.execPath, [path.join(REPO, 'bin/pyr'), 'backtest', '--candles', DATA_15M, '--strategy', file, '--from', '2024-01-01', '--to', '2024-01-07', '--out', dir2, '--json', '--param', 'every=20'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+    expect(p.status, p.stderr).to.equal(0);
+    expect(readFileSync(path.join(dir2, 'trades.csv'), 'utf8')).to.equal(readFileSync(path.join(dir, 'trades.csv'), 'utf8'));
   });
 });
 
