@@ -66,8 +66,10 @@ let tsxRegistered = false;
  */
 async function ensureTypeScript(file: string): Promise<void> {
   if (tsxRegistered || !/\.(ts|mts)$/.test(file) || import.meta.url.endsWith('.ts')) return;
-  const { register } = await import('tsx/esm/api');
+  // Both of tsx's loaders: a .ts file outside a "type": "module" package is CommonJS to Node.
+  const [{ register }, cjs] = await Promise.all([import('tsx/esm/api'), import('tsx/cjs/api')]);
   register();
+  cjs.register();
   tsxRegistered = true;
 }
 
@@ -81,7 +83,9 @@ export async function loadStrategy(spec: string, cwd = process.cwd()): Promise<{
   } catch (err) {
     throw new StrategyError(`strategy ${file} failed to load: ${(err as Error).message}`, { cause: err });
   }
-  const def = mod.default;
+  // A file Node treats as CommonJS arrives wrapped once more: { default: { default: definition } }.
+  const inner = (mod.default as { default?: unknown } | undefined)?.default;
+  const def = isDefinition(mod.default) ? mod.default : inner;
   if (!isDefinition(def)) {
     throw new StrategyError(`strategy ${file} must default-export defineStrategy({ name, description, params, warmup, create })`);
   }
