@@ -171,7 +171,8 @@ export async function diff(journalFile: string, flags: DiffFlags, io: CliIo): Pr
     let added = 0;
     for (let i = 0; i < extra.length; i++) {
       const t = extra.openTime[i]!;
-      if (t < first || t > last || byTime.has(t)) continue;
+      // Only candles of the session's interval, inside the journal's span, that the journal lacks.
+      if (t < first || t > last || (t - first) % step !== 0 || byTime.has(t)) continue;
       candles.push({ openTime: t, open: extra.open[i]!, high: extra.high[i]!, low: extra.low[i]!, close: extra.close[i]!, volume: extra.volume[i]!, turnover: extra.turnover[i]! });
       added++;
     }
