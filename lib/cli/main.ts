@@ -8,6 +8,7 @@ import { backtestCommand, type CliIo } from './backtest.ts';
 import { strategiesCommand } from './strategies.ts';
 import { sandboxCommand } from './sandbox.ts';
 import { liveCommand } from './live.ts';
+import { diffCommand } from './diff.ts';
 
 export function buildProgram(io: CliIo): Command {
   const program = new Command('pyr')
@@ -19,7 +20,7 @@ export function buildProgram(io: CliIo): Command {
       writeErr: (s) => io.stderr.write(s),
     })
     .exitOverride();
-  for (const cmd of [backtestCommand(io), liveCommand(io), strategiesCommand(io), sandboxCommand()]) {
+  for (const cmd of [backtestCommand(io), liveCommand(io), diffCommand(io), strategiesCommand(io), sandboxCommand()]) {
     cmd.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
     program.addCommand(cmd);
   }

@@ -11,7 +11,7 @@ import { tradeFromJson, type JournalRecord } from '../../lib/engine/index.ts';
 import { defaultsOf } from '../../lib/strategy/index.ts';
 import { startSandbox, type Sandbox } from '../../lib/sandbox/index.ts';
 import seed from '../../strategies/stochrsi-scalper.ts';
-import { DATA_15M, tempDir } from '../helpers.ts';
+import { DATA_15M, runCli, tempDir } from '../helpers.ts';
 import { lockstep, simTrades, startBot, type LiveBot } from './harness.ts';
 
 const DAY = 86_400_000;
@@ -30,11 +30,13 @@ describe('pyr live against the local exchange: a week of real candles', function
   let live: Trade[];
   let sim: Trade[];
   let exitCode: number | null;
+  let journalFile: string;
 
   before(async () => {
     series = (await readCandleFile(DATA_15M)).series;
     ex = await startSandbox({ series, interval: '15', symbol: 'BTCUSDT', clock: 'manual', startTime: START, balance: 10000 });
     const journal = path.join(tmp.dir, 'journal.jsonl');
+    journalFile = journal;
     bot = startBot(ex, journal, tmp.dir);
     // Wait until the bot has warmed up and is polling.
     const { waitUntil } = await import('./harness.ts');
@@ -132,5 +134,22 @@ describe('pyr live against the local exchange: a week of real candles', function
     expect(count('fill')).to.equal(2 * live.length + (entries - live.length));
     expect(count('decision')).to.be.at.least(orders.length);
     expect(count('stop')).to.equal(1);
+  });
+
+  it('pyr diff on the journal matches every trade; the only differences are the ambiguous candles', async () => {
+    const r = await runCli(['diff', journalFile, '--json'], tmp.dir);
+    expect(r.code, r.stderr).to.equal(0);
+    const j = JSON.parse(r.stdout) as {
+      matched: { live: { exitReason: string; exitTime: number }; sim: { exitReason: string; exitTime: number; ambiguous: boolean } }[];
+      liveOnly: unknown[];
+      simOnly: { reason: { kind: string } }[];
+    };
+    expect(j.matched.length).to.equal(live.length);
+    expect(j.liveOnly).to.deep.equal([]);
+    // The simulator closes what is still open at the end of its range; live keeps it open.
+    expect(j.simOnly.every((u) => u.reason.kind === 'open-at-end')).to.equal(true);
+    const differing = j.matched.filter((m) => m.live.exitReason !== m.sim.exitReason);
+    expect(differing.length).to.be.greaterThan(0);
+    for (const m of differing) expect(m.sim.ambiguous).to.equal(true);
   });
 });
