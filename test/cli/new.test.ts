@@ -1,0 +1,187 @@
+/**
+ * `pyr new strategy <name>`: in a fresh folder the generated strategy backtests by name with trades,
+ * type-checks under strict settings, and its generated test passes under mocha; names are validated and
+ * nothing is overwritten without --force.
+ */
+import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Writable } from 'node:stream';
+import { Command, CommanderError } from 'commander';
+import { PyrError } from '../../lib/core/index.ts';
+import { buildProgram } from '../../lib/cli/main.ts';
+import { newCommand } from '../../lib/cli/new.ts';
+import { DATA_15M, REPO, parseCsv, runCli, tempDir } from '../helpers.ts';
+
+class Capture extends Writable {
+  text = '';
+  override _write(chunk: Buffer | string, _enc: BufferEncoding, cb: () => void): void {
+    this.text += chunk.toString();
+    cb();
+  }
+}
+
+/** `pyr new ...` through the real CLI once main.ts registers the command; until then through newCommand with main's error handling. */
+async function pyrNew(argv: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  const probe = { stdout: new Capture(), stderr: new Capture(), cwd, env: {} };
+  if (buildProgram(probe).commands.some((c) => c.name() === 'new')) return runCli(['new', ...argv], cwd);
+  const stdout = new Capture();
+  const stderr = new Capture();
+  const program = new Command('pyr').exitOverride().configureOutput({ writeOut: (s) => stdout.write(s), writeErr: (s) => stderr.write(s) });
+  program.addCommand(newCommand({ stdout, stderr, cwd, env: { NO_COLOR: '1' } }));
+  try {
+    await program.parseAsync(['new', ...argv], { from: 'user' });
+    return { code: 0, stdout: stdout.text, stderr: stderr.text };
+  } catch (err) {
+    if (err instanceof CommanderError) return { code: err.exitCode === 0 ? 0 : 2, stdout: stdout.text, stderr: stderr.text };
+    if (err instanceof PyrError) return { code: err.exitCode, stdout: stdout.text, stderr: `pyr: ${err.message}\n` };
+    throw err;
+  }
+}
+
+/** The import specifiers of a file, resolved against its folder. */
+function importsOf(file: string): string[] {
+  return [...readFileSync(file, 'utf8').matchAll(/^import .* from '([^']+)';$/gm)].map((m) => (m[1]!.startsWith('.') ? path.resolve(path.dirname(file), m[1]!) : m[1]!));
+}
+
+describe('pyr new strategy', function () {
+  this.timeout(180_000);
+  const tmp = tempDir('pyr-new-');
+  after(() => tmp.cleanup());
+  let n = 0;
+  const fresh = () => {
+    const dir = path.join(tmp.dir, `user-${++n}`);
+    mkdirSync(dir);
+    return dir;
+  };
+
+  describe('in a fresh folder: new strategy my-edge', () => {
+    let dir: string;
+    let out: { code: number; stdout: string; stderr: string };
+    before(async () => {
+      dir = fresh();
+      out = await pyrNew(['strategy', 'my-edge'], dir);
+    });
+
+    it('writes strategies/my-edge.ts and strategies/my-edge.test.ts and says how to backtest and test them', () => {
+      expect(out.code, out.stderr).to.equal(0);
+      expect(existsSync(path.join(dir, 'strategies/my-edge.ts'))).to.equal(true);
+      expect(existsSync(path.join(dir, 'strategies/my-edge.test.ts'))).to.equal(true);
+      expect(out.stdout).to.include('Wrote strategies/my-edge.ts');
+      expect(out.stdout).to.include('strategies/my-edge.test.ts');
+      expect(out.stdout).to.include('pyr backtest --strategy my-edge --from 2024-03-01 --to 2024-03-07');
+      expect(out.stdout).to.include('npx mocha --node-option import=tsx strategies/my-edge.test.ts');
+    });
+
+    it("imports pyr's strategy API, indicators and test kit by relative paths that resolve to this installation", () => {
+      const strategy = path.join(dir, 'strategies/my-edge.ts');
+      const test = path.join(dir, 'strategies/my-edge.test.ts');
+      expect(importsOf(strategy)).to.deep.equal([path.join(REPO, 'lib/indicators/index.ts'), path.join(REPO, 'lib/strategy/index.ts')]);
+      expect(importsOf(test)).to.deep.equal(['node:assert/strict', path.join(REPO, 'lib/strategy/testkit.ts'), strategy]);
+      expect(readFileSync(strategy, 'utf8')).to.match(/from '\.\.\/[^']*lib\/strategy\/index\.ts'/);
+      expect(readFileSync(strategy, 'utf8')).to.include("name: 'my-edge',");
+    });
+
+    it('backtests by name from that folder, with trades (2024-03-01 to 2024-03-07)', async () => {
+      const bt = path.join(dir, 'bt');
+      const r = await runCli(['backtest', '--strategy', 'my-edge', '--candles', DATA_15M, '--from', '2024-03-01', '--to', '2024-03-07', '--out', bt, '--json'], dir);
+      expect(r.code, r.stderr).to.equal(0);
+      const summary = JSON.parse(r.stdout);
+      expect(summary.trades).to.be.greaterThan(0);
+      const trades = parseCsv(readFileSync(path.join(bt, 'trades.csv'), 'utf8'));
+      expect(trades).to.have.length(summary.trades);
+      // Entries carry the template's default 1 % stop and 2 % target.
+      for (const t of trades) {
+        const entry = Number(t.entryPrice);
+        const [stop, target] = t.side === 'long' ? [entry * 0.99, entry * 1.02] : [entry * 1.01, entry * 0.98];
+        expect(Number(t.stopLoss)).to.be.closeTo(stop, 0.051);
+        expect(Number(t.takeProfit)).to.be.closeTo(target, 0.051);
+      }
+      // Both rules fire on a week of 15-minute BTC: longs and shorts.
+      expect(new Set(trades.map((t) => t.side))).to.deep.equal(new Set(['long', 'short']));
+    });
+
+    it('is listed by pyr strategies as a local strategy; its test file is not', async () => {
+      const r = await runCli(['strategies', '--json'], dir);
+      expect(r.code, r.stderr).to.equal(0);
+      const local = JSON.parse(r.stdout).strategies.filter((s: { builtin: boolean }) => !s.builtin);
+      expect(local.map((s: { name: string }) => s.name)).to.deep.equal(['my-edge']);
+      expect(Object.keys(local[0].params)).to.deep.equal(['rsiPeriod', 'oversold', 'overbought', 'exitLevel', 'allowShorts', 'stopLossPct', 'takeProfitPct', 'usdtAmountPerTrade']);
+    });
+
+    it('its generated test passes under mocha, run from the user folder', () => {
+      const tsx = pathToFileURL(path.join(REPO, 'node_modules/tsx/dist/loader.mjs')).href;
+      const p = spawnSync(process.execPath, [path.join(REPO, 'node_modules/mocha/bin/mocha.js'), '--no-config', '--node-option', `import=${tsx}`, 'strategies/my-edge.test.ts'], {
+        cwd: dir,
+        encoding: 'utf8',
+        env: { ...process.env, NO_COLOR: '1' },
+      });
+      expect(p.status, `${p.stdout}\n${p.stderr}`).to.equal(0);
+      expect(p.stdout).to.match(/\b4 passing\b/);
+      expect(p.stdout).to.not.match(/failing|pending/);
+    });
+
+    it('both files type-check under strict settings', () => {
+      const p = spawnSync(
+        process.execPath,
+        [
+          path.join(REPO, 'node_modules/typescript/bin/tsc'),
+          '--noEmit', '--strict', '--target', 'es2022', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--allowImportingTsExtensions', '--skipLibCheck',
+          '--types', 'node,mocha', '--typeRoots', path.join(REPO, 'node_modules/@types'),
+          'strategies/my-edge.ts', 'strategies/my-edge.test.ts',
+        ],
+        { cwd: dir, encoding: 'utf8' },
+      );
+      // Errors elsewhere (pyr's own sources, edited concurrently) are not this test's business.
+      const ours = p.stdout.split('\n').filter((l) => l.startsWith('strategies/my-edge'));
+      expect(ours, p.stdout).to.deep.equal([]);
+    });
+  });
+
+  it('rejects names that are not kebab-case or that try to be paths, and writes nothing', async () => {
+    const dir = fresh();
+    for (const bad of ['My-Edge', '../evil', 'a/b', 'edge.ts', '-edge', 'edge-', 'my--edge', '1edge', 'my_edge', 'x'.repeat(65)]) {
+      // After `--`, so that "-edge" reaches the name check rather than the option parser.
+      const r = await pyrNew(['strategy', '--', bad], dir);
+      expect(r.code, bad).to.equal(2);
+      expect(r.stderr, bad).to.include(`strategy name "${bad}" must be kebab-case`);
+    }
+    expect(existsSync(path.join(dir, 'strategies'))).to.equal(false);
+    expect(existsSync(path.join(tmp.dir, 'evil.ts'))).to.equal(false);
+  });
+
+  it("refuses a built-in strategy's name (a local one would never be found by name)", async () => {
+    const dir = fresh();
+    const r = await pyrNew(['strategy', 'stochrsi-scalper'], dir);
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.include('"stochrsi-scalper" is a built-in strategy');
+    expect(existsSync(path.join(dir, 'strategies'))).to.equal(false);
+  });
+
+  it('refuses to overwrite without --force, overwrites with it', async () => {
+    const dir = fresh();
+    expect((await pyrNew(['strategy', 'edge2'], dir)).code).to.equal(0);
+    const file = path.join(dir, 'strategies/edge2.ts');
+    writeFileSync(file, '// my edits\n');
+    const again = await pyrNew(['strategy', 'edge2'], dir);
+    expect(again.code).to.equal(2);
+    expect(again.stderr).to.include('strategies/edge2.ts and strategies/edge2.test.ts already exist; pass --force to overwrite');
+    expect(readFileSync(file, 'utf8')).to.equal('// my edits\n');
+    const forced = await pyrNew(['strategy', 'edge2', '--force'], dir);
+    expect(forced.code, forced.stderr).to.equal(0);
+    expect(readFileSync(file, 'utf8')).to.include("name: 'edge2',");
+  });
+
+  it('--dir writes elsewhere; the printed backtest command then uses the path, and it works', async () => {
+    const dir = fresh();
+    const r = await pyrNew(['strategy', 'lab-edge', '--dir', 'lab/strats'], dir);
+    expect(r.code, r.stderr).to.equal(0);
+    const file = path.join(dir, 'lab/strats/lab-edge.ts');
+    expect(importsOf(file)).to.deep.equal([path.join(REPO, 'lib/indicators/index.ts'), path.join(REPO, 'lib/strategy/index.ts')]);
+    expect(r.stdout).to.include('pyr backtest --strategy lab/strats/lab-edge.ts --from 2024-03-01 --to 2024-03-07');
+    const bt = await runCli(['backtest', '--strategy', 'lab/strats/lab-edge.ts', '--candles', DATA_15M, '--from', '2024-03-01', '--to', '2024-03-03', '--out', path.join(dir, 'bt'), '--json'], dir);
+    expect(bt.code, bt.stderr).to.equal(0);
+  });
+});
