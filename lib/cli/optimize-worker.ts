@@ -1,0 +1,195 @@
+/**
+ * One optimizer run, and the worker thread that does many of them.
+ *
+ * `createRunner` turns a run context (strategy file, instrument, base parameter layers, candles, rules
+ * snapshot, funding) into a function from one combination to its backtest: the same wiring as
+ * `pyr backtest` (resolveAllParams, resolveRules, SimBroker, runBacktest, computeMetrics), so a row of
+ * `pyr optimize` is what `pyr backtest --param ...` gives for those parameters.
+ *
+ * As a worker (started by lib/cli/optimize.ts with `workerData.kind === 'pyr-optimize'`) it maps the
+ * candles the main thread put in a SharedArrayBuffer (no copy), loads the strategy once, then answers
+ * `run` messages with the key metrics of each job.
+ */
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { DAY_MS, PyrError, lowerBound, type CandleSeries, type Interval, type RunRecord } from '../core/index.ts';
+import { SimBroker } from '../brokers/sim/index.ts';
+import { runBacktest } from '../engine/index.ts';
+import type { GridValue } from '../engine/optimize.ts';
+import { loadStrategy, type StrategyDefinition } from '../strategy/index.ts';
+import { computeMetrics, type Metrics } from '../report/metrics.ts';
+import { dayString, fillModelOf, guardsOf, resolveAllParams, resolveRules } from './config.ts';
+
+/** Everything a run needs besides the candles and the combination; structured-clonable. */
+export interface RunContext {
+  readonly strategySpec: string;
+  readonly cwd: string;
+  readonly symbol: string;
+  readonly category: string;
+  readonly interval: Interval;
+  /** Parameter layers before the grid's: the config file's, then `--param`'s. */
+  readonly baseLayers: readonly { readonly where: string; readonly values: Readonly<Record<string, unknown>> }[];
+  /** The saved instruments snapshot for the symbol, when there is one. */
+  readonly snapshot?: { readonly file: string; readonly rules?: { tickSize: string; qtyStep: string; minQty: string; minNotional: string; maxQty?: string } };
+  readonly funding?: { readonly times: Float64Array; readonly rates: string[] };
+  readonly candleFile: string;
+}
+
+export interface Job {
+  /** Position in the plan (results are stored by it). */
+  readonly id: number;
+  /** First candle open time traded (inclusive) and the end (exclusive), epoch ms. */
+  readonly from: number;
+  readonly to: number;
+  readonly params: Readonly<Record<string, GridValue>>;
+}
+
+/** The metrics a row keeps (all of Metrics for 100,000 rows would be heavy). */
+export const ROW_METRICS = [
+  'trades', 'wins', 'losses', 'winRate', 'netPnl', 'netPnlExact', 'returnPct', 'profitFactor', 'expectancy',
+  'sharpe', 'sortino', 'maxDrawdown', 'maxDrawdownPct', 'fees', 'exposurePct',
+] as const satisfies readonly (keyof Metrics)[];
+export type RowMetrics = Pick<Metrics, (typeof ROW_METRICS)[number]>;
+
+export function rowMetrics(m: Metrics): RowMetrics {
+  return Object.fromEntries(ROW_METRICS.map((k) => [k, m[k]])) as unknown as RowMetrics;
+}
+
+export interface Runner {
+  readonly definition: StrategyDefinition;
+  readonly strategyFile: string;
+  /** Runs one combination over [from, to) of the series. */
+  run(job: Job): { record: RunRecord; metrics: Metrics };
+}
+
+/** Loads the strategy and returns the run function. */
+export async function createRunner(ctx: RunContext, series: CandleSeries): Promise<Runner> {
+  const { definition, file: strategyFile } = await loadStrategy(ctx.strategySpec, ctx.cwd);
+  const label = definition.name === strategyFile.replace(/^.*[\\/]/, '').replace(/\.(ts|js|mjs)$/, '') ? definition.name : `${definition.name} (${strategyFile})`;
+  return {
+    definition,
+    strategyFile,
+    run(job: Job) {
+      const params = resolveAllParams(definition.params, [...ctx.baseLayers, { where: '--grid', values: job.params }]);
+      const rules = resolveRules(ctx.symbol, ctx.category, ctx.snapshot, params.run);
+      const broker = new SimBroker({ rules, fillModel: fillModelOf(params.run), initialBalance: params.run.initialBalance, funding: ctx.funding });
+      const warmup = definition.warmup(params.strategy as never);
+      const start = lowerBound(series, job.from);
+      const end = lowerBound(series, job.to);
+      if (end <= start) throw new PyrError(`no candles from ${dayString(job.from)} to ${dayString(job.to - DAY_MS)} in ${ctx.candleFile}`);
+      const { record } = runBacktest({
+        definition,
+        params: params.strategy,
+        series,
+        broker,
+        from: job.from,
+        to: job.to,
+        warmup,
+        guards: guardsOf(params.run),
+        meta: {
+          runId: `optimize-${job.id}`,
+          strategy: label,
+          symbol: ctx.symbol,
+          category: ctx.category,
+          interval: ctx.interval,
+          from: dayString(job.from),
+          to: dayString(job.to - DAY_MS),
+          params: { ...params.strategy, ...Object.fromEntries(Object.entries(params.run).filter(([, v]) => v !== '')) },
+          rules: { tickSize: rules.tickSize.toString(), qtyStep: rules.qtyStep.toString(), minQty: rules.minQty.toString(), minNotional: rules.minNotional.toString(), source: rules.source },
+          fillModel: fillModelOf(params.run),
+          initialBalance: params.run.initialBalance,
+          funding: ctx.funding ? { charged: true, detail: 'charged' } : { charged: false, detail: 'no funding history' },
+          notices: [],
+          source: ctx.candleFile,
+        },
+      });
+      return { record, metrics: computeMetrics(record) };
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Candles in shared memory
+
+const COLUMNS = ['openTime', 'open', 'high', 'low', 'close', 'volume', 'turnover'] as const;
+
+export interface SharedSeries {
+  readonly buffer: SharedArrayBuffer;
+  readonly length: number;
+  readonly source: string;
+}
+
+/** Copies the series' columns once into one SharedArrayBuffer that every worker maps. */
+export function shareSeries(s: CandleSeries): SharedSeries {
+  const n = s.length;
+  const buffer = new SharedArrayBuffer(COLUMNS.length * n * 8);
+  COLUMNS.forEach((c, k) => new Float64Array(buffer, k * n * 8, n).set(s[c].subarray(0, n)));
+  return { buffer, length: n, source: s.source };
+}
+
+/** The series over a SharedArrayBuffer made by shareSeries (views, no copy). */
+export function seriesFromShared(shared: SharedSeries): CandleSeries {
+  const n = shared.length;
+  const col = (k: number): Float64Array => new Float64Array(shared.buffer, k * n * 8, n);
+  return { length: n, openTime: col(0), open: col(1), high: col(2), low: col(3), close: col(4), volume: col(5), turnover: col(6), source: shared.source };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Worker protocol
+
+export interface WorkerInit {
+  readonly kind: 'pyr-optimize';
+  readonly ctx: RunContext;
+  readonly shared: SharedSeries;
+}
+
+export type ToWorker = { readonly type: 'run'; readonly jobs: readonly Job[] } | { readonly type: 'exit' };
+
+export interface SerializedError {
+  readonly message: string;
+  readonly exitCode: number;
+  readonly pyr: boolean;
+  readonly stack?: string;
+}
+
+export type FromWorker =
+  | { readonly type: 'ready' }
+  | { readonly type: 'results'; readonly results: readonly { readonly id: number; readonly metrics: RowMetrics }[] }
+  | { readonly type: 'error'; readonly error: SerializedError; readonly params?: Readonly<Record<string, GridValue>> };
+
+export function serializeError(err: unknown): SerializedError {
+  if (err instanceof PyrError) return { message: err.message, exitCode: err.exitCode, pyr: true, stack: err.stack };
+  if (err instanceof Error) return { message: err.message, exitCode: 1, pyr: false, stack: err.stack };
+  return { message: String(err), exitCode: 1, pyr: false };
+}
+
+async function workerMain(init: WorkerInit): Promise<void> {
+  const port = parentPort!;
+  const post = (m: FromWorker): void => port.postMessage(m);
+  let runner: Runner;
+  try {
+    runner = await createRunner(init.ctx, seriesFromShared(init.shared));
+  } catch (err) {
+    post({ type: 'error', error: serializeError(err) });
+    return;
+  }
+  port.on('message', (m: ToWorker) => {
+    if (m.type === 'exit') {
+      port.close();
+      return;
+    }
+    const results: { id: number; metrics: RowMetrics }[] = [];
+    for (const job of m.jobs) {
+      try {
+        results.push({ id: job.id, metrics: rowMetrics(runner.run(job).metrics) });
+      } catch (err) {
+        post({ type: 'error', error: serializeError(err), params: job.params });
+        return;
+      }
+    }
+    post({ type: 'results', results });
+  });
+  post({ type: 'ready' });
+}
+
+const init = workerData as WorkerInit | undefined;
+if (!isMainThread && parentPort && init?.kind === 'pyr-optimize') void workerMain(init);

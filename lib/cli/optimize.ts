@@ -1,0 +1,777 @@
+/**
+ * `pyr optimize`: parameter sweeps (full grid or seeded random sample) and walk-forward analysis.
+ *
+ * The candles are read once, copied into one SharedArrayBuffer and mapped by every worker thread; each
+ * worker loads the strategy once and runs the simulator + metrics for the combinations it is handed
+ * (the same wiring as `pyr backtest`, see optimize-worker.ts). Results are stored by the combination's
+ * position in the plan, so the rows, and their order after ranking (ties by combination index), are the
+ * same whatever the number of workers.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { randomInt } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { Command } from 'commander';
+import {
+  ConfigError,
+  DAY_MS,
+  MissingDataError,
+  PyrError,
+  StrategyError,
+  intervalLabel,
+  intervalMs,
+  lowerBound,
+  parseInterval,
+  type CandleSeries,
+  type RunRecord,
+} from '../core/index.ts';
+import { candlePath, findCandleFile, findFundingFile, instrumentsPath, readFundingFile, readInstrumentsSnapshot } from '../data/index.ts';
+import { readCandleFile } from '../data/csv.ts';
+import {
+  MAX_GRID,
+  OPTIMIZE_METRICS,
+  combinationAt,
+  gridSize,
+  lowerIsBetter,
+  metricValue,
+  parseGrid,
+  parseMetric,
+  parseSpan,
+  planWalkForward,
+  rankRows,
+  sampleIndices,
+  stitchRuns,
+  type GridAxis,
+  type GridValue,
+  type OptimizeMetric,
+} from '../engine/optimize.ts';
+import { computeMetrics, type Metrics } from '../report/metrics.ts';
+import { colorize, createProgress, useColor } from '../report/console.ts';
+import { csvField, tradesCsv, writeFileAtomic } from '../report/files.ts';
+import { loadStrategy, type ParamSchema } from '../strategy/index.ts';
+import type { CliIo } from './backtest.ts';
+import { RUN_PARAMS, dayString, parseDay, parseParamFlags, readConfigFile, resolveAllParams, resolveRules } from './config.ts';
+import {
+  ROW_METRICS,
+  createRunner,
+  rowMetrics,
+  serializeError,
+  shareSeries,
+  type FromWorker,
+  type Job,
+  type RowMetrics,
+  type RunContext,
+  type SerializedError,
+  type ToWorker,
+  type WorkerInit,
+} from './optimize-worker.ts';
+
+export interface OptimizeFlags {
+  strategy?: string;
+  symbol?: string;
+  interval?: string;
+  from?: string;
+  to?: string;
+  category?: string;
+  config?: string;
+  param?: string[];
+  dataDir?: string;
+  candles?: string;
+  funding?: string;
+  grid?: string[];
+  metric?: string;
+  workers?: string;
+  random?: string;
+  seed?: string;
+  top?: string;
+  out?: string;
+  json?: boolean;
+  walkForward?: boolean;
+  inSample?: string;
+  outOfSample?: string;
+  step?: string;
+}
+
+/** One evaluated combination. `window` is set for walk-forward in-sample rows. */
+export interface OptimizeRow {
+  /** 1-based position after ranking (within its window for walk-forward rows). */
+  rank: number;
+  /** The combination's index in the full grid. */
+  readonly index: number;
+  readonly window?: number;
+  readonly params: Readonly<Record<string, GridValue>>;
+  readonly metrics: RowMetrics;
+}
+
+export interface WalkForwardWindowResult {
+  readonly window: number;
+  readonly inSample: { readonly from: string; readonly to: string };
+  readonly outOfSample: { readonly from: string; readonly to: string };
+  /** The in-sample winner. */
+  readonly index: number;
+  readonly params: Readonly<Record<string, GridValue>>;
+  readonly isMetric: number | null;
+  readonly oosMetric: number | null;
+  readonly isMetrics: RowMetrics;
+  readonly oosMetrics: RowMetrics;
+}
+
+export interface OptimizeOutcome {
+  readonly dir: string;
+  readonly files: Record<string, string>;
+  /** Every row, ranked. */
+  readonly rows: readonly OptimizeRow[];
+  readonly summary: Record<string, unknown>;
+  readonly walkForward?: {
+    readonly windows: readonly WalkForwardWindowResult[];
+    readonly oos: Metrics;
+    readonly oosRecord: RunRecord;
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Flags
+
+function intFlag(text: string | undefined, flag: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
+  if (text === undefined) return undefined;
+  const t = String(text).trim();
+  if (!/^\d+$/.test(t)) throw new ConfigError(`${flag}: expected a whole number, got "${text}"`);
+  const n = Number(t);
+  if (n < min || n > max) throw new ConfigError(`${flag}: must be between ${min} and ${max}, got ${t}`);
+  return n;
+}
+
+function stamp(): string {
+  return new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+}
+
+/** Strategy keys first, then the run's (as `--param` resolves them). */
+function sweepSchema(strategy: ParamSchema): ParamSchema {
+  return { ...(RUN_PARAMS as ParamSchema), ...strategy };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Worker pool
+
+/** `--import tsx` (and friends) removed: the worker registers tsx itself, exactly once. */
+function withoutTsx(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (/^(--import|--loader|--experimental-loader|--require|-r)$/.test(a) && /tsx/.test(argv[i + 1] ?? '')) {
+      i++;
+      continue;
+    }
+    if (/^--(import|loader|experimental-loader|require)=.*tsx/.test(a)) continue;
+    out.push(a);
+  }
+  return out;
+}
+
+/** The URL of tsx's ESM register API (its "import" export). */
+function tsxEsmApi(self: string): string {
+  if (typeof import.meta.resolve === 'function') return import.meta.resolve('tsx/esm/api');
+  // A test runner may load this file as CommonJS, without import.meta.resolve: read tsx's exports map.
+  const pkgFile = createRequire(self).resolve('tsx/package.json');
+  const pkg = JSON.parse(readFileSync(pkgFile, 'utf8')) as { exports: Record<string, { import?: string | { default?: string } }> };
+  const entry = pkg.exports['./esm/api']?.import;
+  const target = typeof entry === 'string' ? entry : entry?.default;
+  if (!target) throw new PyrError('cannot locate tsx/esm/api to start the optimizer workers');
+  return pathToFileURL(path.join(path.dirname(pkgFile), target)).href;
+}
+
+function startWorker(init: WorkerInit): Worker {
+  const self = import.meta.url;
+  if (self.endsWith('.ts')) {
+    // Running from the TypeScript sources: the worker registers tsx, then imports the worker module.
+    const url = new URL('./optimize-worker.ts', self).href;
+    const boot = `import(${JSON.stringify(tsxEsmApi(self))}).then((m) => { m.register(); return import(${JSON.stringify(url)}); });`;
+    return new Worker(boot, { eval: true, workerData: init, execArgv: withoutTsx(process.execArgv) });
+  }
+  return new Worker(new URL('./optimize-worker.js', self), { workerData: init });
+}
+
+function errorFrom(e: SerializedError, params?: Readonly<Record<string, GridValue>>): PyrError {
+  const where = params ? ` (with ${formatParams(params)})` : '';
+  if (e.exitCode === 2) return new ConfigError(`${e.message}${where}`);
+  if (e.pyr) return new StrategyError(`${e.message}${where}`);
+  const err = new StrategyError(`a run failed${where}: ${e.message}`);
+  if (e.stack) err.stack = e.stack;
+  return err;
+}
+
+/**
+ * Runs `jobs` on `count` worker threads; resolves with each job's metrics at the job's id. Jobs are
+ * handed out in small batches as workers finish, in id order.
+ */
+export async function runPool(jobs: readonly Job[], count: number, init: WorkerInit, onDone?: (done: number) => void): Promise<RowMetrics[]> {
+  const results: RowMetrics[] = new Array(jobs.length);
+  if (jobs.length === 0) return results;
+  const n = Math.max(1, Math.min(count, jobs.length));
+  const batch = Math.max(1, Math.min(16, Math.floor(jobs.length / (n * 8))));
+  const workers: Worker[] = [];
+  let next = 0;
+  let done = 0;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const fail = (err: Error): void => {
+        if (settled) return;
+        settled = true;
+        reject(err);
+      };
+      const feed = (w: Worker): void => {
+        if (next >= jobs.length) return; // stays idle until every batch is back
+        const slice = jobs.slice(next, next + batch);
+        next += slice.length;
+        w.postMessage({ type: 'run', jobs: slice } satisfies ToWorker);
+      };
+      for (let i = 0; i < n; i++) {
+        const w = startWorker(init);
+        workers.push(w);
+        w.on('message', (m: FromWorker) => {
+          if (settled) return;
+          if (m.type === 'ready') feed(w);
+          else if (m.type === 'results') {
+            for (const r of m.results) results[r.id] = r.metrics;
+            done += m.results.length;
+            onDone?.(done);
+            if (done === jobs.length) {
+              settled = true;
+              resolve();
+            } else feed(w);
+          } else fail(errorFrom(m.error, m.params));
+        });
+        w.on('error', (err) => fail(new PyrError(`an optimizer worker failed: ${err.message}`, { cause: err })));
+        w.on('exit', (code) => {
+          if (!settled) fail(new PyrError(`an optimizer worker stopped (exit code ${code}) before the sweep finished`));
+        });
+      }
+    });
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+  return results;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Formatting
+
+function formatValue(v: GridValue): string {
+  return typeof v === 'string' ? v : String(v);
+}
+
+function formatParams(p: Readonly<Record<string, GridValue>>): string {
+  return Object.entries(p)
+    .map(([k, v]) => `${k}=${formatValue(v)}`)
+    .join(' ');
+}
+
+function fixed(v: number | null, decimals: number, suffix = ''): string {
+  if (v === null || !Number.isFinite(v)) return '–';
+  const s = v.toFixed(decimals);
+  return `${/^-0\.?0*$/.test(s) ? s.slice(1) : s}${suffix}`;
+}
+
+/** How each metric prints in the console tables. */
+const METRIC_FORMAT: Record<OptimizeMetric, (m: RowMetrics) => string> = {
+  sharpe: (m) => fixed(m.sharpe, 2),
+  sortino: (m) => fixed(m.sortino, 2),
+  netPnl: (m) => fixed(m.netPnl, 2),
+  profitFactor: (m) => fixed(m.profitFactor, 2),
+  winRate: (m) => fixed(m.winRate, 1, '%'),
+  expectancy: (m) => fixed(m.expectancy, 4),
+  returnPct: (m) => fixed(m.returnPct, 2, '%'),
+  maxDrawdown: (m) => fixed(m.maxDrawdown, 2),
+};
+
+const TABLE_METRICS: readonly OptimizeMetric[] = ['netPnl', 'returnPct', 'winRate', 'profitFactor', 'sharpe', 'maxDrawdown'];
+
+function metricColumns(metric: OptimizeMetric): OptimizeMetric[] {
+  return [metric, ...TABLE_METRICS.filter((m) => m !== metric)];
+}
+
+function table(header: readonly string[], rows: readonly (readonly string[])[], leftCols = 0): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((c, i) => (i < leftCols ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+function rowsTable(rows: readonly OptimizeRow[], axes: readonly GridAxis[], metric: OptimizeMetric): string {
+  const cols = metricColumns(metric);
+  const header = ['#', 'index', ...axes.map((a) => a.key), 'trades', ...cols];
+  const body = rows.map((r) => [
+    String(r.rank),
+    String(r.index),
+    ...axes.map((a) => formatValue(r.params[a.key]!)),
+    String(r.metrics.trades),
+    ...cols.map((c) => METRIC_FORMAT[c](r.metrics)),
+  ]);
+  return table(header, body);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Files
+
+/** A CSV cell for a number: plain decimal text (no exponent), '' for null. */
+function numCell(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) return '';
+    const s = String(v);
+    return /e/i.test(s) ? v.toFixed(20).replace(/0+$/, '').replace(/\.$/, '') : s;
+  }
+  return csvField(String(v));
+}
+
+const CSV_METRICS = ROW_METRICS.filter((k) => k !== 'netPnlExact');
+
+/** optimize.csv: rank, index, [window], the swept parameters, then the metrics (netPnl exact). */
+export function rowsCsv(rows: readonly OptimizeRow[], axes: readonly GridAxis[], withWindow: boolean): string {
+  const header = ['rank', 'index', ...(withWindow ? ['window'] : []), ...axes.map((a) => a.key), ...CSV_METRICS];
+  const lines = [header.map(csvField).join(',')];
+  for (const r of rows) {
+    const cells = [String(r.rank), String(r.index), ...(withWindow ? [String(r.window ?? '')] : [])];
+    for (const a of axes) cells.push(csvField(formatValue(r.params[a.key]!)));
+    for (const k of CSV_METRICS) cells.push(k === 'netPnl' ? r.metrics.netPnlExact : numCell(r.metrics[k]));
+    lines.push(cells.join(','));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+async function chooseOutDir(flags: OptimizeFlags, io: CliIo): Promise<string> {
+  if (flags.out) return path.resolve(io.cwd, flags.out);
+  const base = path.resolve(io.cwd, 'backtests', `optimize-${stamp()}`);
+  let dir = base;
+  for (let k = 2; existsSync(dir); k++) dir = `${base}-${k}`;
+  return dir;
+}
+
+/** `head` pretty-printed with a "rows" array holding one compact row per line (100,000 rows stay readable and small). */
+export function jsonWithRows(head: Record<string, unknown>, rows: readonly unknown[]): string {
+  const top = JSON.stringify(head, null, 2);
+  const body = rows.map((r) => `    ${JSON.stringify(r)}`).join(',\n');
+  const inner = top === '{}' ? '{\n' : `${top.slice(0, -2)},\n`;
+  return `${inner}  "rows": [${rows.length ? `\n${body}\n  ` : ''}]\n}\n`;
+}
+
+function relOrAbs(io: CliIo, dir: string): string {
+  const rel = path.relative(io.cwd, dir);
+  return rel && !rel.startsWith('..') ? rel : dir;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The command
+
+interface Prepared {
+  ctx: RunContext;
+  series: CandleSeries;
+  from: number;
+  toExclusive: number;
+  axes: GridAxis[];
+  indices: number[];
+  combos: Record<string, GridValue>[];
+  total: number;
+  seed?: number;
+  metric: OptimizeMetric;
+  workers: number;
+  top: number;
+  strategyName: string;
+  baseParams: Record<string, unknown>;
+  notices: string[];
+}
+
+async function prepare(flags: OptimizeFlags, io: CliIo): Promise<Prepared> {
+  const { file: configFile, config } = readConfigFile(flags.config, io.cwd);
+  const strategySpec = flags.strategy ?? config.strategy ?? 'stochrsi-scalper';
+  const symbol = (flags.symbol ?? config.symbol ?? 'BTCUSDT').toUpperCase();
+  if (!/^[A-Z0-9]{2,30}$/.test(symbol)) throw new ConfigError(`--symbol: "${symbol}" is not a symbol such as BTCUSDT`);
+  const interval = parseInterval(flags.interval ?? config.interval ?? '15');
+  const category = flags.category ?? config.category ?? 'linear';
+  if (!['linear', 'inverse', 'spot'].includes(category)) throw new ConfigError(`--category: "${category}" is not one of linear, inverse, spot`);
+  const dataDir = path.resolve(io.cwd, flags.dataDir ?? config.dataDir ?? 'data');
+  if (flags.candles && flags.dataDir) throw new ConfigError('--candles and --data-dir cannot be used together: --candles reads one file, --data-dir a candle store');
+  const fromText = flags.from ?? config.from;
+  const toText = flags.to ?? config.to;
+  if (fromText === undefined) throw new ConfigError('--from: required: the first UTC day of the sweep (YYYY-MM-DD)');
+  if (toText === undefined) throw new ConfigError('--to: required: the last UTC day of the sweep (YYYY-MM-DD)');
+  const from = parseDay(fromText, '--from');
+  const toDay = parseDay(toText, '--to');
+  if (from > toDay) throw new ConfigError(`--from ${fromText} is after --to ${toText}`);
+  const toExclusive = toDay + DAY_MS;
+
+  const metric = parseMetric(flags.metric ?? 'sharpe');
+  const workers = intFlag(flags.workers, '--workers', 1, 1024) ?? os.availableParallelism();
+  const top = intFlag(flags.top, '--top', 1) ?? 10;
+  const random = intFlag(flags.random, '--random', 1, 10_000_000);
+  const seedFlag = intFlag(flags.seed, '--seed', 0, 2 ** 32 - 1);
+  if (seedFlag !== undefined && random === undefined) throw new ConfigError('--seed: only used with --random N');
+
+  const { definition, file: strategyFile } = await loadStrategy(strategySpec, io.cwd);
+  const baseLayers: { where: string; values: Record<string, unknown> }[] = [];
+  if (config.params) baseLayers.push({ where: configFile ?? 'pyr.config.json', values: config.params });
+  if (flags.param?.length) baseLayers.push({ where: '--param', values: parseParamFlags(flags.param, definition.params) });
+  const base = resolveAllParams(definition.params, baseLayers);
+
+  // The grid: every value checked against the schema, then each value once more with the run's own checks.
+  const axes = parseGrid(flags.grid ?? [], sweepSchema(definition.params));
+  for (const a of axes) for (const v of a.values) resolveAllParams(definition.params, [...baseLayers, { where: `--grid ${a.key}`, values: { [a.key]: v } }]);
+  const total = gridSize(axes);
+  const notices: string[] = [];
+  let indices: number[];
+  let seed: number | undefined;
+  if (random !== undefined) {
+    seed = seedFlag ?? randomInt(0, 2 ** 31);
+    if (random >= total) notices.push(`--random ${random} is not less than the grid's ${total} combinations: the whole grid was run`);
+    indices = sampleIndices(total, random, seed);
+  } else {
+    if (total > MAX_GRID) {
+      throw new ConfigError(
+        `--grid: ${total.toLocaleString('en')} combinations is more than ${MAX_GRID.toLocaleString('en')}; sample some with --random N (e.g. --random 1000 --seed 1), or use fewer values`,
+      );
+    }
+    indices = Array.from({ length: total }, (_, i) => i);
+  }
+  const combos = indices.map((i) => combinationAt(axes, i));
+
+  // Candles, as pyr backtest finds them.
+  let candleFile: string;
+  if (flags.candles) {
+    candleFile = path.resolve(io.cwd, flags.candles);
+    if (!existsSync(candleFile)) throw new MissingDataError(`--candles: file not found: ${candleFile}`);
+  } else {
+    const found = findCandleFile(dataDir, category, symbol, interval);
+    if (!found) {
+      throw new MissingDataError(
+        `no ${symbol} ${interval} candles in ${candlePath(dataDir, category, symbol, interval)}; get them with \`pyr download --symbol ${symbol} --interval ${interval} --from ${fromText} --to ${toText}\`, or pass --candles <file>`,
+      );
+    }
+    candleFile = found;
+  }
+  const progress = flags.json ? undefined : createProgress({ stream: io.stderr, label: 'loading candles', total: 1 });
+  const { series, report: load } = await readCandleFile(candleFile, { onProgress: (f) => progress?.update(f) });
+  progress?.done();
+  const step = intervalMs(interval);
+  if (load.rows >= 2 && interval !== 'M' && load.intervalMs !== step) {
+    throw new ConfigError(`--interval ${interval}: ${candleFile} holds ${load.intervalMs / 60000}-minute candles, not ${step / 60000}-minute ones`);
+  }
+  const first = series.openTime[0]!;
+  const last = series.openTime[series.length - 1]!;
+  const coverage = `the data covers ${new Date(first).toISOString().slice(0, 16).replace('T', ' ')} to ${new Date(last).toISOString().slice(0, 16).replace('T', ' ')} UTC (${candleFile})`;
+  if (from > last || toExclusive <= first) throw new MissingDataError(`the range ${dayString(from)} to ${dayString(toDay)} is outside the data: ${coverage}`);
+  if (from + step <= first && first - from >= step) throw new MissingDataError(`--from ${fromText} is before the first candle: ${coverage}`);
+  if (last + step < toExclusive) throw new MissingDataError(`--to ${toText} is after the last candle: ${coverage}`);
+  if (load.gaps.count > 0) notices.push(`the candle file has ${load.gaps.count} missing candles; the largest gap is ${(load.gaps.largestMs / 60000).toFixed(0)} minutes`);
+
+  // Instrument rules and funding, read once.
+  const snapshotFile = instrumentsPath(dataDir, category);
+  const snapshotAll = existsSync(snapshotFile) ? await readInstrumentsSnapshot(snapshotFile) : undefined;
+  const snapshot = snapshotAll ? { file: snapshotFile, rules: snapshotAll[symbol] } : undefined;
+  resolveRules(symbol, category, snapshot, base.run); // fails now, not in every worker
+  const fundingFile = flags.funding ? path.resolve(io.cwd, flags.funding) : findFundingFile(flags.candles ? path.dirname(candleFile) : dataDir, category, symbol);
+  if (flags.funding && !existsSync(fundingFile!)) throw new MissingDataError(`--funding: file not found: ${fundingFile}`);
+  const funding = fundingFile ? await readFundingFile(fundingFile) : undefined;
+
+  const strategyName = definition.name === path.basename(strategyFile).replace(/\.(ts|js|mjs)$/, '') ? definition.name : `${definition.name} (${strategyFile})`;
+  return {
+    ctx: { strategySpec: strategyFile, cwd: io.cwd, symbol, category, interval, baseLayers, snapshot: snapshot && { file: snapshot.file, rules: snapshot.rules && { ...snapshot.rules } }, funding, candleFile },
+    series,
+    from,
+    toExclusive,
+    axes,
+    indices,
+    combos,
+    total,
+    seed,
+    metric,
+    workers,
+    top,
+    strategyName,
+    baseParams: { ...base.strategy, ...Object.fromEntries(Object.entries(base.run).filter(([, v]) => v !== '')) },
+    notices,
+  };
+}
+
+function settingsOf(p: Prepared, mode: string): Record<string, unknown> {
+  return {
+    command: mode,
+    strategy: p.strategyName,
+    symbol: p.ctx.symbol,
+    category: p.ctx.category,
+    interval: p.ctx.interval,
+    from: dayString(p.from),
+    to: dayString(p.toExclusive - DAY_MS),
+    metric: p.metric,
+    metricOrder: lowerIsBetter(p.metric) ? 'lower is better' : 'higher is better',
+    grid: Object.fromEntries(p.axes.map((a) => [a.key, a.values])),
+    gridCombinations: p.total,
+    sampling: p.seed !== undefined ? { kind: 'random', samples: p.indices.length, seed: p.seed } : { kind: 'grid' },
+    combinations: p.indices.length,
+    baseParams: p.baseParams,
+    candles: p.ctx.candleFile,
+    funding: p.ctx.funding ? 'charged' : 'none',
+    notices: p.notices,
+  };
+}
+
+/** Runs `pyr optimize` from flags; returns what it computed and wrote. Throws PyrErrors for bad input. */
+export async function optimize(flags: OptimizeFlags, io: CliIo): Promise<OptimizeOutcome> {
+  if (!flags.walkForward && (flags.inSample !== undefined || flags.outOfSample !== undefined || flags.step !== undefined)) {
+    throw new ConfigError(`${flags.inSample !== undefined ? '--in-sample' : flags.outOfSample !== undefined ? '--out-of-sample' : '--step'}: only used with --walk-forward`);
+  }
+  // Walk-forward spans are checked before anything slow happens.
+  const spans = flags.walkForward
+    ? {
+        is: parseSpan(flags.inSample ?? '90d', '--in-sample'),
+        oos: parseSpan(flags.outOfSample ?? '30d', '--out-of-sample'),
+        step: flags.step !== undefined ? parseSpan(flags.step, '--step') : undefined,
+      }
+    : undefined;
+  const p = await prepare(flags, io);
+  return spans ? walkForward(p, spans, flags, io) : sweep(p, flags, io);
+}
+
+function initOf(p: Prepared): WorkerInit {
+  return { kind: 'pyr-optimize', ctx: p.ctx, shared: shareSeries(p.series) };
+}
+
+function progressFor(flags: OptimizeFlags, io: CliIo, total: number, label: string): { update: (n: number) => void; done: () => void } {
+  const bar = flags.json ? undefined : createProgress({ stream: io.stderr, label, total });
+  return { update: (n) => bar?.update(n), done: () => bar?.done() };
+}
+
+async function sweep(p: Prepared, flags: OptimizeFlags, io: CliIo): Promise<OptimizeOutcome> {
+  const jobs: Job[] = p.combos.map((params, id) => ({ id, from: p.from, to: p.toExclusive, params }));
+  const workers = Math.min(p.workers, jobs.length);
+  const t0 = performance.now();
+  const bar = progressFor(flags, io, jobs.length, 'optimize');
+  const metrics = await runPool(jobs, workers, initOf(p), bar.update);
+  bar.done();
+  const seconds = (performance.now() - t0) / 1000;
+
+  const rows: OptimizeRow[] = rankRows(
+    p.indices.map((index, id) => ({ rank: 0, index, params: p.combos[id]!, metrics: metrics[id]! })),
+    p.metric,
+  );
+  rows.forEach((r, i) => (r.rank = i + 1));
+
+  const dir = await chooseOutDir(flags, io);
+  await mkdir(dir, { recursive: true });
+  const files = { csv: path.join(dir, 'optimize.csv'), json: path.join(dir, 'optimize.json') };
+  const settings = settingsOf(p, 'optimize');
+  await writeFileAtomic(files.csv, rowsCsv(rows, p.axes, false));
+  await writeFileAtomic(files.json, jsonWithRows(settings, rows));
+
+  const topRows = rows.slice(0, p.top);
+  const summary = { ...settings, workers, seconds, best: rows[0], top: topRows, outDir: dir, files };
+  if (flags.json) {
+    io.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+  } else {
+    const color = useColor(io.stdout, io.env);
+    const sampling = p.seed !== undefined ? `${p.indices.length} of ${p.total.toLocaleString('en')} combinations drawn at random (--seed ${p.seed})` : `${p.indices.length} combinations`;
+    io.stdout.write(
+      `${colorize('pyr optimize', 'bold', color)}: ${p.strategyName} on ${p.ctx.symbol} ${intervalLabel(p.ctx.interval)}, ${dayString(p.from)} to ${dayString(p.toExclusive - DAY_MS)}\n` +
+        `${sampling} on ${workers} worker${workers === 1 ? '' : 's'} in ${seconds.toFixed(1)} s; ranked by ${p.metric} (${lowerIsBetter(p.metric) ? 'lower' : 'higher'} is better)\n`,
+    );
+    for (const n of p.notices) io.stdout.write(`${colorize('notice', 'yellow', color)}: ${n}\n`);
+    io.stdout.write(`\nTop ${topRows.length} of ${rows.length}:\n${rowsTable(topRows, p.axes, p.metric)}\n`);
+    const best = rows[0]!;
+    io.stdout.write(`\n${colorize('Best', 'green', color)}: ${formatParams(best.params)} (${p.metric} ${METRIC_FORMAT[p.metric](best.metrics)}); run it with \`pyr backtest ${backtestArgs(p, best.params)}\`\n`);
+    io.stdout.write(`Wrote optimize.csv and optimize.json (${rows.length} rows) to ${relOrAbs(io, dir)}\n`);
+  }
+  return { dir, files, rows, summary };
+}
+
+function backtestArgs(p: Prepared, params: Readonly<Record<string, GridValue>>): string {
+  return `--from ${dayString(p.from)} --to ${dayString(p.toExclusive - DAY_MS)} --param ${formatParams(params)}`;
+}
+
+async function walkForward(
+  p: Prepared,
+  spans: { is: number; oos: number; step?: number },
+  flags: OptimizeFlags,
+  io: CliIo,
+): Promise<OptimizeOutcome> {
+  const windows = planWalkForward(p.from, p.toExclusive, spans.is, spans.oos, spans.step);
+  const has = (a: number, b: number): boolean => lowerBound(p.series, b) > lowerBound(p.series, a);
+  for (const w of windows) {
+    if (!has(w.isFrom, w.isTo)) throw new MissingDataError(`--walk-forward: window ${w.n}'s in-sample span ${dayString(w.isFrom)} to ${dayString(w.isTo - DAY_MS)} has no candles`);
+    if (!has(w.oosFrom, w.oosTo)) throw new MissingDataError(`--walk-forward: window ${w.n}'s out-of-sample span ${dayString(w.oosFrom)} to ${dayString(w.oosTo - DAY_MS)} has no candles`);
+  }
+  const perWindow = p.combos.length;
+  const jobs: Job[] = [];
+  for (const [wi, w] of windows.entries()) {
+    for (const [ci, params] of p.combos.entries()) jobs.push({ id: wi * perWindow + ci, from: w.isFrom, to: w.isTo, params });
+  }
+  const workers = Math.min(p.workers, jobs.length);
+  const t0 = performance.now();
+  const bar = progressFor(flags, io, jobs.length, 'in-sample');
+  const metrics = await runPool(jobs, workers, initOf(p), bar.update);
+  bar.done();
+
+  // In-sample winners, then their out-of-sample runs (in this thread: one run per window).
+  const runner = await createRunner(p.ctx, p.series);
+  const allRows: OptimizeRow[] = [];
+  const results: WalkForwardWindowResult[] = [];
+  const oosRecords: RunRecord[] = [];
+  for (const [wi, w] of windows.entries()) {
+    const ranked = rankRows(
+      p.indices.map((index, ci) => ({ rank: 0, index, window: w.n, params: p.combos[ci]!, metrics: metrics[wi * perWindow + ci]! })),
+      p.metric,
+    );
+    ranked.forEach((r, i) => (r.rank = i + 1));
+    allRows.push(...ranked);
+    const best = ranked[0]!;
+    let oos;
+    try {
+      oos = runner.run({ id: -1, from: w.oosFrom, to: w.oosTo, params: best.params });
+    } catch (err) {
+      throw errorFrom(serializeError(err), best.params);
+    }
+    oosRecords.push(oos.record);
+    const oosRow = rowMetrics(oos.metrics);
+    results.push({
+      window: w.n,
+      inSample: span(w.isFrom, w.isTo),
+      outOfSample: span(w.oosFrom, w.oosTo),
+      index: best.index,
+      params: best.params,
+      isMetric: metricValue(best.metrics, p.metric),
+      oosMetric: metricValue(oosRow, p.metric),
+      isMetrics: best.metrics,
+      oosMetrics: oosRow,
+    });
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const oosRecord = stitchRuns(oosRecords, { runId: 'walk-forward-oos', from: dayString(windows[0]!.oosFrom), params: {} });
+  const oos = computeMetrics(oosRecord);
+  const isValues = results.map((r) => r.isMetric).filter((v): v is number => v !== null);
+  const oosValues = results.map((r) => r.oosMetric).filter((v): v is number => v !== null);
+  const mean = (xs: readonly number[]): number | null => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
+  const totals = {
+    inSample: {
+      meanMetric: mean(isValues),
+      trades: results.reduce((n, r) => n + r.isMetrics.trades, 0),
+      netPnl: results.reduce((n, r) => n + r.isMetrics.netPnl, 0),
+    },
+    outOfSample: {
+      meanMetric: mean(oosValues),
+      metric: metricValue(oos, p.metric),
+      from: dayString(windows[0]!.oosFrom),
+      to: dayString(windows[windows.length - 1]!.oosTo - DAY_MS),
+      ...rowMetrics(oos),
+    },
+  };
+
+  const dir = await chooseOutDir(flags, io);
+  await mkdir(dir, { recursive: true });
+  const files = {
+    csv: path.join(dir, 'optimize.csv'),
+    json: path.join(dir, 'optimize.json'),
+    windowsCsv: path.join(dir, 'walk-forward.csv'),
+    walkForward: path.join(dir, 'walk-forward.json'),
+    oosTrades: path.join(dir, 'oos-trades.csv'),
+  };
+  const settings = {
+    ...settingsOf(p, 'optimize --walk-forward'),
+    walkForward: { inSampleDays: spans.is, outOfSampleDays: spans.oos, stepDays: spans.step ?? spans.oos, windows: windows.length },
+  };
+  await writeFileAtomic(files.csv, rowsCsv(allRows, p.axes, true));
+  await writeFileAtomic(files.json, jsonWithRows(settings, allRows));
+  await writeFileAtomic(files.windowsCsv, windowsCsv(results, p.axes, p.metric));
+  await writeFileAtomic(files.oosTrades, tradesCsv(oosRecord));
+  const wf = { ...settings, windows: results, totals, oosMetrics: oos };
+  await writeFileAtomic(files.walkForward, `${JSON.stringify(wf, null, 2)}\n`);
+
+  const summary = { ...wf, workers, seconds, outDir: dir, files };
+  if (flags.json) {
+    io.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+  } else {
+    const color = useColor(io.stdout, io.env);
+    io.stdout.write(
+      `${colorize('pyr optimize --walk-forward', 'bold', color)}: ${p.strategyName} on ${p.ctx.symbol} ${intervalLabel(p.ctx.interval)}, ${dayString(p.from)} to ${dayString(p.toExclusive - DAY_MS)}\n` +
+        `${windows.length} windows (in-sample ${spans.is}d, out-of-sample ${spans.oos}d, step ${spans.step ?? spans.oos}d) x ${p.combos.length} combinations on ${workers} worker${workers === 1 ? '' : 's'} in ${seconds.toFixed(1)} s; best in-sample ${p.metric} (${lowerIsBetter(p.metric) ? 'lower' : 'higher'} is better)\n`,
+    );
+    for (const n of p.notices) io.stdout.write(`${colorize('notice', 'yellow', color)}: ${n}\n`);
+    const header = ['#', 'in-sample', 'out-of-sample', 'chosen', `IS ${p.metric}`, `OOS ${p.metric}`, 'IS trades', 'OOS trades', 'IS netPnl', 'OOS netPnl'];
+    const body = results.map((r) => [
+      String(r.window),
+      `${r.inSample.from}..${r.inSample.to}`,
+      `${r.outOfSample.from}..${r.outOfSample.to}`,
+      formatParams(r.params),
+      METRIC_FORMAT[p.metric](r.isMetrics),
+      METRIC_FORMAT[p.metric](r.oosMetrics),
+      String(r.isMetrics.trades),
+      String(r.oosMetrics.trades),
+      fixed(r.isMetrics.netPnl, 2),
+      fixed(r.oosMetrics.netPnl, 2),
+    ]);
+    io.stdout.write(`\n${table(header, body, 4)}\n`);
+    io.stdout.write(
+      `\nIn-sample (each window's best): mean ${p.metric} ${fixed(totals.inSample.meanMetric, 3)}, ${totals.inSample.trades} trades, net ${fixed(totals.inSample.netPnl, 2)} USDT\n` +
+        `${colorize('Out-of-sample', 'cyan', color)} (stitched, ${totals.outOfSample.from} to ${totals.outOfSample.to}): ${p.metric} ${METRIC_FORMAT[p.metric](oos)}, ${oos.trades} trades, net ${fixed(oos.netPnl, 2)} USDT, win rate ${fixed(oos.winRate, 1, '%')}, profit factor ${fixed(oos.profitFactor, 2)}, max drawdown ${fixed(oos.maxDrawdown, 2)} (${fixed(oos.maxDrawdownPct, 2, '%')}), Sharpe ${fixed(oos.sharpe, 2)}\n`,
+    );
+    io.stdout.write(`Wrote walk-forward.json, walk-forward.csv, oos-trades.csv, optimize.csv and optimize.json to ${relOrAbs(io, dir)}\n`);
+  }
+  return { dir, files, rows: allRows, summary, walkForward: { windows: results, oos, oosRecord } };
+}
+
+function span(from: number, toExclusive: number): { from: string; to: string } {
+  return { from: dayString(from), to: dayString(toExclusive - DAY_MS) };
+}
+
+function windowsCsv(results: readonly WalkForwardWindowResult[], axes: readonly GridAxis[], metric: OptimizeMetric): string {
+  const header = ['window', 'isFrom', 'isTo', 'oosFrom', 'oosTo', 'index', ...axes.map((a) => a.key), `is_${metric}`, `oos_${metric}`, 'isTrades', 'oosTrades', 'isNetPnl', 'oosNetPnl'];
+  const lines = [header.map(csvField).join(',')];
+  for (const r of results) {
+    lines.push(
+      [
+        String(r.window), r.inSample.from, r.inSample.to, r.outOfSample.from, r.outOfSample.to, String(r.index),
+        ...axes.map((a) => csvField(formatValue(r.params[a.key]!))),
+        numCell(r.isMetric), numCell(r.oosMetric), String(r.isMetrics.trades), String(r.oosMetrics.trades), r.isMetrics.netPnlExact, r.oosMetrics.netPnlExact,
+      ].join(','),
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+
+export function optimizeCommand(io: CliIo): Command {
+  const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
+  return new Command('optimize')
+    .description('Sweep strategy parameters over a grid (or a random sample of it) on worker threads, or walk forward')
+    .option('--strategy <name|file>', 'built-in or local strategy name, or a path to a .ts/.js strategy file')
+    .option('--symbol <symbol>', 'symbol, e.g. BTCUSDT (default BTCUSDT)')
+    .option('--interval <interval>', 'Bybit interval: 1 3 5 15 30 60 120 240 360 720 D W M (default 15)')
+    .option('--from <YYYY-MM-DD>', 'first UTC day traded, inclusive (required)')
+    .option('--to <YYYY-MM-DD>', 'last UTC day traded, inclusive (required)')
+    .option('--category <category>', 'Bybit category (default linear)')
+    .option('--config <file>', 'config file (default: pyr.config.json when present)')
+    .option('--param <key=value...>', 'fix a strategy or run parameter for every run (repeatable)', collect)
+    .option('--data-dir <dir>', 'candle store folder (default data)')
+    .option('--candles <file>', 'read this one candle file (.csv or .csv.gz) instead of the store')
+    .option('--funding <file>', 'funding-rate history (timestamp,fundingRate) to charge')
+    .option('--grid <key=a:b:step|key=v1,v2...>', 'sweep a parameter: an inclusive range a:b:step or a list (repeatable; several per flag)', collect)
+    .option('--metric <name>', `rank by ${OPTIMIZE_METRICS.join(', ')} (default sharpe; maxDrawdown: lower is better)`)
+    .option('--workers <n>', `worker threads (default ${os.availableParallelism()}: the available CPUs)`)
+    .option('--random <n>', 'run n combinations drawn at random from the grid, without repeats')
+    .option('--seed <s>', 'seed of --random (default: a random one, printed)')
+    .option('--top <n>', 'rows to print (default 10; the files hold all)')
+    .option('--out <dir>', 'write optimize.csv and optimize.json here (default backtests/optimize-<timestamp>)')
+    .option('--json', 'print the summary as JSON on stdout and nothing else')
+    .option('--walk-forward', 'choose the best in-sample parameters in rolling windows and run them out of sample')
+    .option('--in-sample <span>', 'walk-forward in-sample span, e.g. 90d or 12w (default 90d)')
+    .option('--out-of-sample <span>', 'walk-forward out-of-sample span (default 30d)')
+    .option('--step <span>', 'walk-forward step between windows (default: the out-of-sample span)')
+    .action(async (opts: OptimizeFlags) => {
+      await optimize(opts, io);
+    });
+}
