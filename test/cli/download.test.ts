@@ -122,7 +122,7 @@ async function pyr(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Pr
     if (err instanceof CommanderError) code = err.exitCode === 0 ? 0 : 2;
     else if (err instanceof PyrError) {
       stderr.write(`pyr: ${err.message}\n`);
-      code = (err as PyrError).exitCode;
+      code = err.exitCode;
     } else throw err;
   }
   return { code, stdout: stdout.text, stderr: stderr.text };
