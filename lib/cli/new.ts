@@ -8,8 +8,9 @@
  * moving pyr or the files, fix the import lines (or write them again with --force).
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Command } from 'commander';
 import { ConfigError } from '../core/index.ts';
 import { BUILTIN_DIR, listStrategyFiles } from '../strategy/registry.ts';
@@ -44,6 +45,31 @@ export function importPath(fromDir: string, target: string): string {
   if (path.isAbsolute(rel)) return new URL(`file:///${target.replace(/\\/g, '/').replace(/^\/+/, '')}`).href;
   const fwd = rel.split(path.sep).join('/');
   return fwd.startsWith('.') ? fwd : `./${fwd}`;
+}
+
+/** Resolves `spec` as Node would from a file in `dir`, or undefined. */
+function resolveFrom(dir: string, spec: string): string | undefined {
+  try {
+    return createRequire(path.join(dir, 'noop.js')).resolve(spec);
+  } catch {
+    return undefined;
+  }
+}
+
+function quoteArg(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The command that runs a generated test from `cwd`: mocha and tsx from the user's folder when it has
+ * them, else the ones installed with pyr (tsx is one of pyr's dependencies; mocha is there in a checkout).
+ */
+export function testCommand(testFile: string, cwd: string): string {
+  const tsx = resolveFrom(cwd, 'tsx') ? 'tsx' : pathToFileURL(resolveFrom(LIB_DIR, 'tsx') ?? 'tsx').href;
+  const ownMocha = resolveFrom(cwd, 'mocha/package.json');
+  const pyrMocha = resolveFrom(LIB_DIR, 'mocha/package.json');
+  const mocha = ownMocha || !pyrMocha ? 'npx mocha' : `node ${quoteArg(path.join(path.dirname(pyrMocha), 'bin', 'mocha.js'))}`;
+  return `${mocha} --node-option import=${quoteArg(tsx)} ${quoteArg(testFile)}`;
 }
 
 export interface NewStrategyResult {
@@ -101,7 +127,7 @@ export function newCommand(io: CliIo): Command {
           'Backtest it:',
           `  pyr backtest --strategy ${spec} --from 2024-03-01 --to 2024-03-07`,
           'Test it:',
-          `  npx mocha --node-option import=tsx ${rel(testFile)}`,
+          `  ${testCommand(rel(testFile), io.cwd)}`,
           'List its parameters:',
           '  pyr strategies',
           '',

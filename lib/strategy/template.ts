@@ -95,7 +95,8 @@ export function strategyTestTemplate(t: TemplateImports): string {
  * and no network. The expected values are worked out by hand in the comments: when you change the
  * strategy's rules, work them out again.
  *
- * Run: npx mocha --node-option import=tsx <this file>
+ * Run: the command \`pyr new strategy\` printed, or \`npx mocha --node-option import=tsx <this file>\` where
+ * mocha and tsx are installed.
  */
 import assert from 'node:assert/strict';
 import { closes, runStrategy } from '${t.testkit}';

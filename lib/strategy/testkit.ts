@@ -16,7 +16,7 @@
  *
  * @example
  * ```ts
- * import { runStrategy } from '../lib/strategy/testkit.ts';
+ * import { closes, runStrategy } from '../lib/strategy/testkit.ts';
  * import myStrategy from '../strategies/my-strategy.ts';
  *
  * const run = runStrategy(myStrategy, {
@@ -30,8 +30,9 @@
  *     { open: 97, high: 99, low: 96, close: 98, volume: 5 }, // objects work too
  *   ],
  * });
- * run.intents;   // [{ index: 2, time: 1704063600000, intents: [{ kind: 'enter', ... }] }] only candles that said something
- * run.byCandle;  // [[], [], [{ kind: 'enter', ... }]] one entry per input row
+ * // Say the strategy bought on the third candle:
+ * run.intents;   // [{ index: 2, time: Date.parse('2024-01-01T00:30:00Z'), intents: [{ kind: 'enter', ... }] }]: only candles that said something
+ * run.byCandle;  // [[], [], [{ kind: 'enter', ... }]]: one entry per input row
  * run.trades;    // round trips the simulator made of them (engine mode)
  *
  * // A unit test of an exit rule: the strategy believes it is long on every candle.

@@ -72,7 +72,7 @@ describe('pyr new strategy', function () {
       expect(out.stdout).to.include('Wrote strategies/my-edge.ts');
       expect(out.stdout).to.include('strategies/my-edge.test.ts');
       expect(out.stdout).to.include('pyr backtest --strategy my-edge --from 2024-03-01 --to 2024-03-07');
-      expect(out.stdout).to.include('npx mocha --node-option import=tsx strategies/my-edge.test.ts');
+      expect(out.stdout).to.match(/Test it:\n  .*mocha.* --node-option import=\S*tsx\S* strategies\/my-edge\.test\.ts\n/);
     });
 
     it("imports pyr's strategy API, indicators and test kit by relative paths that resolve to this installation", () => {
@@ -111,13 +111,12 @@ describe('pyr new strategy', function () {
       expect(Object.keys(local[0].params)).to.deep.equal(['rsiPeriod', 'oversold', 'overbought', 'exitLevel', 'allowShorts', 'stopLossPct', 'takeProfitPct', 'usdtAmountPerTrade']);
     });
 
-    it('its generated test passes under mocha, run from the user folder', () => {
+    it('its generated test passes under mocha, run from the user folder with the command pyr printed', () => {
+      // The folder has neither mocha nor tsx: the command names the ones installed with pyr.
+      const line = out.stdout.split('\n')[out.stdout.split('\n').indexOf('Test it:') + 1]!.trim();
       const tsx = pathToFileURL(path.join(REPO, 'node_modules/tsx/dist/loader.mjs')).href;
-      const p = spawnSync(process.execPath, [path.join(REPO, 'node_modules/mocha/bin/mocha.js'), '--no-config', '--node-option', `import=${tsx}`, 'strategies/my-edge.test.ts'], {
-        cwd: dir,
-        encoding: 'utf8',
-        env: { ...process.env, NO_COLOR: '1' },
-      });
+      expect(line).to.equal(`node ${path.join(REPO, 'node_modules/mocha/bin/mocha.js')} --node-option import=${tsx} strategies/my-edge.test.ts`);
+      const p = spawnSync(line, { shell: true, cwd: dir, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
       expect(p.status, `${p.stdout}\n${p.stderr}`).to.equal(0);
       expect(p.stdout).to.match(/\b4 passing\b/);
       expect(p.stdout).to.not.match(/failing|pending/);
