@@ -911,7 +911,7 @@ export async function ensureCandles(opts: EnsureCandlesOptions): Promise<EnsureC
     if (err instanceof ExchangeError) {
       const file = findCandleFile(opts.dataDir, category, symbol, opts.interval) ?? candlePath(opts.dataDir, category, symbol, opts.interval);
       throw new MissingDataError(
-        `${symbol} ${opts.interval} candles ${fmtRange(candleOpenAtOrAfter(opts.interval, opts.from), opts.to - 1)} are not all in ${file}, and downloading them failed: ${err.message}. Fetch them with \`${downloadCommandFor({ symbol, interval: opts.interval, category, from: opts.from, to: opts.to })}\`, or run with --no-download on the data you have`,
+        `does not hold all ${symbol} ${opts.interval} candles ${fmtRange(candleOpenAtOrAfter(opts.interval, opts.from), candleOpenAt(opts.interval, opts.to - 1))}, and downloading them failed: ${err.message}. Fetch them with \`${downloadCommandFor({ symbol, interval: opts.interval, category, from: opts.from, to: opts.to })}\`, or run with --no-download on the data you have`,
         { file },
         { cause: err },
       );
