@@ -172,15 +172,15 @@ function withoutTsx(argv: readonly string[]): string[] {
   return out;
 }
 
-/** The URL of tsx's ESM register API (its "import" export). */
-function tsxEsmApi(self: string): string {
-  if (typeof import.meta.resolve === 'function') return import.meta.resolve('tsx/esm/api');
+/** The URL of one of tsx's register APIs (`tsx/esm/api`, `tsx/cjs/api`), its "import" export. */
+function tsxApi(self: string, sub: 'esm/api' | 'cjs/api'): string {
+  if (typeof import.meta.resolve === 'function') return import.meta.resolve(`tsx/${sub}`);
   // A test runner may load this file as CommonJS, without import.meta.resolve: read tsx's exports map.
   const pkgFile = createRequire(self).resolve('tsx/package.json');
   const pkg = JSON.parse(readFileSync(pkgFile, 'utf8')) as { exports: Record<string, { import?: string | { default?: string } }> };
-  const entry = pkg.exports['./esm/api']?.import;
+  const entry = pkg.exports[`./${sub}`]?.import;
   const target = typeof entry === 'string' ? entry : entry?.default;
-  if (!target) throw new PyrError('cannot locate tsx/esm/api to start the optimizer workers');
+  if (!target) throw new PyrError(`cannot locate tsx/${sub} to start the optimizer workers`);
   return pathToFileURL(path.join(path.dirname(pkgFile), target)).href;
 }
 
@@ -189,7 +189,10 @@ function startWorker(init: WorkerInit): Worker {
   if (self.endsWith('.ts')) {
     // Running from the TypeScript sources: the worker registers tsx, then imports the worker module.
     const url = new URL('./optimize-worker.ts', self).href;
-    const boot = `import(${JSON.stringify(tsxEsmApi(self))}).then((m) => { m.register(); return import(${JSON.stringify(url)}); });`;
+    // Both of tsx's loaders, as `node --import tsx` has them: a .ts strategy file outside a "type": "module"
+    // package is CommonJS to Node.
+    const [esm, cjs] = [tsxApi(self, 'esm/api'), tsxApi(self, 'cjs/api')].map((u) => JSON.stringify(u));
+    const boot = `Promise.all([import(${esm}), import(${cjs})]).then(([e, c]) => { e.register(); c.register(); return import(${JSON.stringify(url)}); });`;
     return new Worker(boot, { eval: true, workerData: init, execArgv: withoutTsx(process.execArgv) });
   }
   return new Worker(new URL('./optimize-worker.js', self), { workerData: init });

@@ -5,13 +5,13 @@
  * windows tile the range with their out-of-sample trades adding up.
  */
 import { expect } from 'chai';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { Command, CommanderError } from 'commander';
 import { PyrError } from '../../lib/core/index.ts';
 import { optimizeCommand } from '../../lib/cli/optimize.ts';
-import { DATA_15M, parseCsv, runCli, tempDir } from '../helpers.ts';
+import { DATA_15M, REPO, parseCsv, runCli, tempDir } from '../helpers.ts';
 
 const tmp = tempDir('pyr-optimize-');
 after(() => tmp.cleanup());
@@ -133,8 +133,8 @@ describe('pyr optimize (CLI)', function () {
     const values = one.rows.map((r) => r.metrics.sharpe).filter((v): v is number => typeof v === 'number');
     expect(one.rows[0]!.metrics.sharpe).to.equal(Math.max(...values));
     for (let i = 1; i < one.rows.length; i++) {
-      const a = one.rows[i - 1]!.metrics.sharpe;
-      const b = one.rows[i]!.metrics.sharpe;
+      const a = one.rows[i - 1]!.metrics.sharpe as number | null;
+      const b = one.rows[i]!.metrics.sharpe as number | null;
       if (a === null) expect(b).to.equal(null);
       else if (b !== null) {
         expect(a).to.be.at.least(b);
@@ -210,6 +210,47 @@ describe('pyr optimize (CLI)', function () {
     expect(r.stderr).to.equal('pyr: --workers: must be between 1 and 1024, got 0\n');
     r = await opt([...RANGE, '--grid', 'oversold=10,20', '--in-sample', '30d']);
     expect(r.stderr).to.equal('pyr: --in-sample: only used with --walk-forward\n');
+  });
+
+  it('runs a strategy file given by path in the workers, and reports a run that throws in one line', async () => {
+    const file = path.join(tmp.dir, 'every-n.ts');
+    const lib = path.join(REPO, 'lib/strategy/index.ts');
+    writeFileSync(
+      file,
+      `import { defineStrategy } from ${JSON.stringify(lib)};
+export default defineStrategy({
+  name: 'every-n',
+  description: 'enters long whenever flat, every n-th candle; throws on candle 50 when n is 13',
+  params: { every: { type: 'number', default: 10, min: 1, integer: true, description: 'candles between entries' } },
+  warmup: () => 0,
+  create(p) {
+    let i = 0;
+    return {
+      onCandle(c, ctx) {
+        i++;
+        if (p.every === 13 && i === 50) throw new Error('unlucky thirteen');
+        if (ctx.position.side === 'flat' && i % p.every === 0) return { kind: 'enter', side: 'long', size: { unit: 'quote', amount: 100 }, stopLoss: { pct: 0.004 }, takeProfit: { pct: 0.004 }, reason: 'every ' + p.every };
+      },
+    };
+  },
+});
+`,
+    );
+    const d = outDir();
+    const ok = await opt(['--strategy', file, ...RANGE, '--grid', 'every=5:20:5', '--metric', 'netPnl', '--workers', '2', '--out', d, '--json']);
+    expect(ok.code, ok.stderr).to.equal(0);
+    const rows = (JSON.parse(readFileSync(path.join(d, 'optimize.json'), 'utf8')) as { rows: Row[] }).rows;
+    expect(rows.map((r) => r.params.every).sort((a, b) => Number(a) - Number(b))).to.deep.equal([5, 10, 15, 20]);
+    const r15 = rows.find((r) => r.params.every === 15)!;
+    const bt = await runCli(['backtest', '--strategy', file, '--candles', DATA_15M, '--from', '2024-03-04', '--to', '2024-03-17', '--out', outDir(), '--json', '--param', 'every=15'], tmp.dir);
+    expect(bt.code, bt.stderr).to.equal(0);
+    expect(r15.metrics.netPnlExact).to.equal(JSON.parse(bt.stdout).netPnlExact);
+    expect(r15.metrics.trades).to.be.greaterThan(10);
+
+    const bad = await opt(['--strategy', file, ...RANGE, '--grid', 'every=11:15:1', '--workers', '2', '--out', outDir()]);
+    expect(bad.code).to.equal(1);
+    expect(bad.stderr.trim().split('\n')).to.have.length(1);
+    expect(bad.stderr).to.match(/^pyr: .*unlucky thirteen.*\(with every=13\)$/m);
   });
 
   it('writes to backtests/optimize-<timestamp>/ by default', async () => {
