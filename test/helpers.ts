@@ -33,7 +33,8 @@ export async function runCli(argv: string[], cwd: string, env: NodeJS.ProcessEnv
   const { main } = await import('../lib/cli/main.ts');
   const stdout = new Capture();
   const stderr = new Capture();
-  const code = await main(argv, { stdout, stderr, cwd, env: { NO_COLOR: '1', ...env } });
+  // Nothing in the tests may reach Bybit: downloads go to a closed local port unless a test says otherwise.
+  const code = await main(argv, { stdout, stderr, cwd, env: { NO_COLOR: '1', PYR_BYBIT_REST_URL: 'http://127.0.0.1:9', ...env } });
   return { code, stdout: stdout.text, stderr: stderr.text };
 }
 

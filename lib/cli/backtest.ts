@@ -35,6 +35,9 @@ export interface BacktestFlags {
   funding?: string;
   out?: string;
   json?: boolean;
+  /** false with --no-download. */
+  download?: boolean;
+  restUrl?: string;
 }
 
 export interface BacktestOutcome {
@@ -80,13 +83,54 @@ export async function backtest(flags: BacktestFlags, io: CliIo): Promise<Backtes
   if (flags.param?.length) layers.push({ where: '--param', values: parseParamFlags(flags.param, definition.params) });
   const params = resolveAllParams(definition.params, layers);
 
-  // Candles
+  // Candles: one file (--candles), or the store. The store is completed first when it can be: resampled
+  // from a finer interval already there, else downloaded for the range plus warm-up (unless --no-download).
+  const step = intervalMs(interval);
+  const warmupCandles = definition.warmup(params.strategy as never);
+  const wanted = fromDay !== undefined ? { from: fromDay - warmupCandles * step, to: Math.min((toDay ?? Date.now()) + DAY_MS, Date.now()) } : undefined;
+  const load = async (file: string) => {
+    const progress = flags.json ? undefined : createProgress({ stream: io.stderr, label: 'loading candles', total: 1 });
+    const r = await readCandleFile(file, { onProgress: (f) => progress?.update(f) });
+    progress?.done();
+    return r;
+  };
+  const notices: string[] = [];
   let candleFile: string;
+  let loaded: Awaited<ReturnType<typeof readCandleFile>> | undefined;
   if (flags.candles) {
     candleFile = path.resolve(io.cwd, flags.candles);
     if (!existsSync(candleFile)) throw new MissingDataError(`--candles: file not found: ${candleFile}`);
   } else {
-    const found = findCandleFile(dataDir, category, symbol, interval);
+    let found = findCandleFile(dataDir, category, symbol, interval);
+    if (!found) {
+      const { resampleFromStore } = await import('../data/resample.ts');
+      const made = await resampleFromStore(dataDir, category, symbol, interval);
+      if (made) {
+        found = made.file;
+        notices.push(`built ${path.relative(io.cwd, made.file) || made.file} from finer candles in the store (${made.rows} candles${made.dropped ? `, ${made.dropped} incomplete buckets left out` : ''})`);
+      }
+    }
+    if (found) loaded = await load(found);
+    const covered = (l: typeof loaded) =>
+      !!l && !!wanted && l.series.length > 0 && l.series.openTime[0]! <= Math.max(wanted.from, 0) && l.series.openTime[l.series.length - 1]! >= wanted.to - 2 * step && l.report.gaps.count === 0;
+    if (!covered(loaded) && wanted && flags.download !== false) {
+      const { ensureCandles } = await import('../data/download.ts');
+      const got = await ensureCandles({
+        dataDir,
+        category,
+        symbol,
+        interval,
+        from: wanted.from,
+        to: wanted.to,
+        restUrl: flags.restUrl ?? io.env.PYR_BYBIT_REST_URL ?? config.restUrl,
+        retries: params.run.apiRequestRetries,
+        backoff: params.run.apiBackoffFactor,
+        logger: { info: (m) => io.stderr.write(`${m}\n`), warn: (m) => io.stderr.write(`warning: ${m}\n`) },
+      });
+      if (got.added > 0) notices.push(`downloaded ${got.added} missing candles (${got.requests} requests) into ${path.relative(io.cwd, got.file) || got.file}`);
+      if (got.added > 0 || !loaded) loaded = await load(got.file);
+      found = got.file;
+    }
     if (!found) {
       const range = fromText && toText ? ` --from ${fromText} --to ${toText}` : ' --from YYYY-MM-DD --to YYYY-MM-DD';
       throw new MissingDataError(
@@ -95,18 +139,15 @@ export async function backtest(flags: BacktestFlags, io: CliIo): Promise<Backtes
     }
     candleFile = found;
   }
-  const progress = flags.json ? undefined : createProgress({ stream: io.stderr, label: 'loading candles', total: 1 });
-  const { series, report: load } = await readCandleFile(candleFile, { onProgress: (f) => progress?.update(f) });
-  progress?.done();
-  const step = intervalMs(interval);
-  if (load.rows >= 2 && interval !== 'M' && load.intervalMs !== step) {
-    throw new ConfigError(`--interval ${interval}: ${candleFile} holds ${load.intervalMs / 60000}-minute candles, not ${step / 60000}-minute ones`);
+  const { series, report: loadedReport } = loaded ?? (await load(candleFile));
+  if (loadedReport.rows >= 2 && interval !== 'M' && loadedReport.intervalMs !== step) {
+    throw new ConfigError(`--interval ${interval}: ${candleFile} holds ${loadedReport.intervalMs / 60000}-minute candles, not ${step / 60000}-minute ones`);
   }
 
   // Range: inclusive UTC days; by default the whole file after the strategy's warm-up.
   const first = series.openTime[0]!;
   const last = series.openTime[series.length - 1]!;
-  const warmup = definition.warmup(params.strategy as never);
+  const warmup = warmupCandles;
   const coverage = `the data covers ${new Date(first).toISOString().slice(0, 16).replace('T', ' ')} to ${new Date(last).toISOString().slice(0, 16).replace('T', ' ')} UTC (${candleFile})`;
   let from = fromDay;
   if (from === undefined) {
@@ -131,9 +172,8 @@ export async function backtest(flags: BacktestFlags, io: CliIo): Promise<Backtes
 
   const broker = new SimBroker({ rules, fillModel: fillModelOf(params.run), initialBalance: params.run.initialBalance, funding });
   const id = runId(definition, symbol, interval);
-  const notices: string[] = [];
-  if (load.gaps.count > 0) {
-    notices.push(`the candle file has ${load.gaps.count} missing candles; the largest gap is ${(load.gaps.largestMs / 60000).toFixed(0)} minutes${load.gaps.largestAt !== undefined ? ` from ${new Date(load.gaps.largestAt).toISOString()}` : ''}`);
+  if (loadedReport.gaps.count > 0) {
+    notices.push(`the candle file has ${loadedReport.gaps.count} missing candles; the largest gap is ${(loadedReport.gaps.largestMs / 60000).toFixed(0)} minutes${loadedReport.gaps.largestAt !== undefined ? ` from ${new Date(loadedReport.gaps.largestAt).toISOString()}` : ''}`);
   }
   const bar = flags.json ? undefined : createProgress({ stream: io.stderr, label: 'backtest', total: 1 });
   const { record } = runBacktest({
@@ -203,6 +243,8 @@ export function backtestCommand(io: CliIo): Command {
     .option('--candles <file>', 'read this one candle file (.csv or .csv.gz) instead of the store')
     .option('--funding <file>', 'funding-rate history (timestamp,fundingRate) to charge')
     .option('--out <dir>', 'write the run files here (default backtests/<run-id>)')
+    .option('--no-download', 'never download missing candles (by default the store is completed from Bybit when it can be reached)')
+    .option('--rest-url <url>', 'Bybit REST base URL for downloads (also PYR_BYBIT_REST_URL, config restUrl)')
     .option('--json', 'print the summary as JSON on stdout and nothing else')
     .action(async (opts: BacktestFlags) => {
       await backtest(opts, io);

@@ -9,6 +9,8 @@ import { strategiesCommand } from './strategies.ts';
 import { sandboxCommand } from './sandbox.ts';
 import { liveCommand } from './live.ts';
 import { diffCommand } from './diff.ts';
+import { newCommand } from './new.ts';
+import { downloadCommand } from './download.ts';
 
 export function buildProgram(io: CliIo): Command {
   const program = new Command('pyr')
@@ -20,7 +22,7 @@ export function buildProgram(io: CliIo): Command {
       writeErr: (s) => io.stderr.write(s),
     })
     .exitOverride();
-  for (const cmd of [backtestCommand(io), liveCommand(io), diffCommand(io), strategiesCommand(io), sandboxCommand()]) {
+  for (const cmd of [backtestCommand(io), downloadCommand(io), liveCommand(io), diffCommand(io), strategiesCommand(io), newCommand(io), sandboxCommand()]) {
     cmd.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
     program.addCommand(cmd);
   }

@@ -115,9 +115,18 @@ describe('pyr backtest (CLI)', function () {
   }
 
   it('says how to get missing data', async () => {
-    const r = await runCli(['backtest', '--symbol', 'ETHUSDT', '--from', '2024-01-01', '--to', '2024-01-31', '--data-dir', path.join(tmp.dir, 'empty')], tmp.dir);
+    const r = await runCli(['backtest', '--symbol', 'ETHUSDT', '--from', '2024-01-01', '--to', '2024-01-31', '--data-dir', path.join(tmp.dir, 'empty'), '--no-download'], tmp.dir);
     expect(r.code).to.equal(2);
     expect(r.stderr).to.match(/no ETHUSDT 15 candles in .*bybit\/linear\/ETHUSDT\/15\.csv; get them with `pyr download --symbol ETHUSDT --interval 15 --from 2024-01-01 --to 2024-01-31`/);
+  });
+
+  it('offline, says what is missing and which command fetches it', async () => {
+    // The exchange cannot be reached (a closed local port): one clear line, non-zero exit, nothing written.
+    const out = outDir();
+    const r = await runCli(['backtest', '--symbol', 'ETHUSDT', '--from', '2024-01-01', '--to', '2024-01-31', '--data-dir', path.join(tmp.dir, 'empty2'), '--out', out, '--param', 'apiBackoffFactor=0.01'], tmp.dir);
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.match(/ETHUSDT 15 candles .* downloading them failed: .*`pyr download --symbol ETHUSDT --interval 15 --from 2023-12-2\d --to 2024-01-31`/);
+    expect(existsSync(out)).to.equal(false);
   });
 
   it('runs a strategy given as a path to a .ts file, with no build step', async () => {
