@@ -149,7 +149,7 @@ function stamp(): string {
   return new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
 }
 
-/** Strategy keys first, then the run's (as `--param` resolves them). */
+/** The strategy's and the run's parameters; a strategy key wins over a run key of the same name (as in `--param`). */
 function sweepSchema(strategy: ParamSchema): ParamSchema {
   return { ...(RUN_PARAMS as ParamSchema), ...strategy };
 }
@@ -587,14 +587,20 @@ async function sweep(p: Prepared, flags: OptimizeFlags, io: CliIo): Promise<Opti
     for (const n of p.notices) io.stdout.write(`${colorize('notice', 'yellow', color)}: ${n}\n`);
     io.stdout.write(`\nTop ${topRows.length} of ${rows.length}:\n${rowsTable(topRows, p.axes, p.metric)}\n`);
     const best = rows[0]!;
-    io.stdout.write(`\n${colorize('Best', 'green', color)}: ${formatParams(best.params)} (${p.metric} ${METRIC_FORMAT[p.metric](best.metrics)}); run it with \`pyr backtest ${backtestArgs(p, best.params)}\`\n`);
+    io.stdout.write(`\n${colorize('Best', 'green', color)}: ${formatParams(best.params)} (${p.metric} ${METRIC_FORMAT[p.metric](best.metrics)}); run it with \`pyr backtest ${backtestArgs(p, flags, best.params)}\`\n`);
     io.stdout.write(`Wrote optimize.csv and optimize.json (${rows.length} rows) to ${relOrAbs(io, dir)}\n`);
   }
   return { dir, files, rows, summary };
 }
 
-function backtestArgs(p: Prepared, params: Readonly<Record<string, GridValue>>): string {
-  return `--from ${dayString(p.from)} --to ${dayString(p.toExclusive - DAY_MS)} --param ${formatParams(params)}`;
+function backtestArgs(p: Prepared, flags: OptimizeFlags, params: Readonly<Record<string, GridValue>>): string {
+  const parts: string[] = [];
+  if (flags.strategy) parts.push(`--strategy ${flags.strategy}`);
+  for (const [flag, v] of [['--symbol', flags.symbol], ['--interval', flags.interval], ['--candles', flags.candles], ['--data-dir', flags.dataDir], ['--config', flags.config], ['--funding', flags.funding]] as const) {
+    if (v !== undefined) parts.push(`${flag} ${v}`);
+  }
+  parts.push(`--from ${dayString(p.from)} --to ${dayString(p.toExclusive - DAY_MS)} --param ${[...(flags.param ?? []), formatParams(params)].join(' ')}`);
+  return parts.join(' ');
 }
 
 async function walkForward(
