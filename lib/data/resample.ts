@@ -153,7 +153,9 @@ export function resampleSeries(series: CandleSeries, from: Interval | number, to
     if (i > 0 && t <= T[i - 1]!) throw new DataError(`open times must be strictly ascending (at ${t})`, { file: series.source, field: 'timestamp' });
   }
 
-  const cap = n; // never more buckets than source candles
+  // never more buckets than source candles, nor than the span holds
+  const span = n === 0 ? 0 : to === 'M' ? Math.ceil((T[n - 1]! - T[0]!) / (28 * DAY_MS)) + 1 : Math.floor((T[n - 1]! - T[0]!) / intervalMs(to)) + 2;
+  const cap = Math.min(n, span);
   const out = {
     openTime: new Float64Array(cap),
     open: new Float64Array(cap),
@@ -245,7 +247,10 @@ export async function resampleFromStore(
   for (const src of candidates) {
     const file = findCandleFile(dataDir, category, symbol, src);
     if (!file) continue;
-    const { series } = await readCandleFile(file);
+    const { series, report } = await readCandleFile(file);
+    if (src !== 'M' && report.rows >= 2 && report.intervalMs !== intervalMs(src)) {
+      throw new DataError(`holds candles ${report.intervalMs / 60_000} minutes apart, not ${intervalMs(src) / 60_000} as its name says; cannot build ${interval} candles from it`, { file });
+    }
     const r = resampleSeries(series, src, interval);
     if (r.series.length === 0) {
       throw new DataError(`cannot build ${interval} candles: no complete ${interval} candle in the ${src} file (${series.length} rows)`, { file });

@@ -264,6 +264,17 @@ describe('resample', () => {
         expect(await resampleFromStore(dir, 'linear', 'ETHUSDT', '60')).to.equal(undefined);
         const left = fs.readdirSync(path.dirname(r!.file)).filter((f) => f.endsWith('.tmp'));
         expect(left).to.deep.equal([]);
+        // a source file whose candles do not match its name is refused, and nothing is written
+        writeCandleFileAtomic(candlePath(dir, 'linear', 'XRPUSDT', '1'), part);
+        let err: unknown;
+        try {
+          await resampleFromStore(dir, 'linear', 'XRPUSDT', '60');
+        } catch (e) {
+          err = e;
+        }
+        expect(err).to.be.instanceOf(DataError);
+        expect((err as Error).message).to.equal(`${candlePath(dir, 'linear', 'XRPUSDT', '1')}: holds candles 5 minutes apart, not 1 as its name says; cannot build 60 candles from it`);
+        expect(fs.existsSync(candlePath(dir, 'linear', 'XRPUSDT', '60'))).to.equal(false);
       } finally {
         cleanup();
       }
