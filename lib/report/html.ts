@@ -1,0 +1,617 @@
+/**
+ * report.html: one self-contained page per run folder (works offline: the charting library, TradingView's
+ * lightweight-charts, its data and the page script are inlined; nothing is fetched).
+ *
+ * Everything comes from the run folder (summary.json, trades.csv, equity.csv) plus the candles, re-read
+ * from the run's source file (`meta.source`) over the run's range and the warm-up before it. StochRSI and
+ * the Fibonacci pivots are computed with lib/indicators, the code the strategy runs, fed from the same
+ * first warm-up candle, so the lines drawn are the values the strategy saw. When the range holds more
+ * than `maxCandles` candles (a year of 1-minute candles), the candles drawn are aggregated to a coarser
+ * interval and the page says so; indicators are still computed on every candle and sampled at the close
+ * of each drawn candle. When the source file is gone, the page draws what the run folder holds (the
+ * trades' fills, the equity) and says the candles are missing.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { parse as csvParse } from 'csv-parse/sync';
+import { DAY_MS, DataError, MissingDataError, intervalLabel, intervalMs, lowerBound, type CandleSeries, type Interval, type RunRecord } from '../core/index.ts';
+import { readCandleFile } from '../data/csv.ts';
+import { FibonacciPivots, StochRsi } from '../indicators/index.ts';
+import { formatDuration, formatTradeStatsLine, formatUsd } from './console.ts';
+import { TRADE_COLUMNS, writeFileAtomic } from './files.ts';
+import type { Metrics } from './metrics.ts';
+import { PAGE_CSS } from './html/style.ts';
+import { PAGE_SCRIPT } from './html/page-script.ts';
+
+/** Candles drawn at most; above it the candles are aggregated to a coarser interval. */
+export const MAX_DRAWN_CANDLES = 50_000;
+
+/** The content of a run's summary.json. */
+export interface RunSummary {
+  readonly runId: string;
+  readonly meta: RunRecord['meta'];
+  readonly metrics: Metrics;
+}
+
+/** One row of trades.csv, as strings (money stays exact). */
+export type TradeRow = Readonly<Record<string, string>>;
+
+/** One row of equity.csv. */
+export interface EquityRow {
+  readonly timestamp: number;
+  readonly equity: number;
+  readonly drawdown: number;
+  readonly drawdownPct: number;
+}
+
+export interface RunFolder {
+  readonly dir: string;
+  readonly summary: RunSummary;
+  readonly trades: readonly TradeRow[];
+  readonly equity: readonly EquityRow[];
+}
+
+/** Reads and checks a run folder's summary.json; errors say which folder and what is wrong, in one line. */
+export async function readRunSummary(dir: string): Promise<RunSummary> {
+  if (!existsSync(dir)) throw new MissingDataError(`run folder not found: ${dir}`);
+  if (!statSync(dir).isDirectory()) throw new DataError(`${dir} is not a run folder: it is a file (give the folder pyr backtest wrote, e.g. backtests/<run-id>)`);
+  const file = path.join(dir, 'summary.json');
+  if (!existsSync(file)) throw new DataError(`${dir} is not a run folder: it has no summary.json (pyr backtest writes one into backtests/<run-id> or --out)`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw new DataError(`not valid JSON: ${err instanceof Error ? err.message : String(err)}`, { file });
+  }
+  const s = parsed as Partial<RunSummary> | null;
+  if (!s || typeof s !== 'object' || !s.meta || typeof s.meta !== 'object' || !s.metrics || typeof s.metrics !== 'object') {
+    throw new DataError('not a run summary: "meta" or "metrics" is missing', { file });
+  }
+  for (const key of ['strategy', 'symbol', 'interval'] as const) {
+    if (typeof s.meta[key] !== 'string') throw new DataError(`not a run summary: meta.${key} is missing`, { file });
+  }
+  if (typeof s.metrics.trades !== 'number' || typeof s.metrics.netPnlExact !== 'string') {
+    throw new DataError('not a run summary: metrics.trades or metrics.netPnlExact is missing', { file });
+  }
+  return { runId: s.runId ?? s.meta.runId, meta: s.meta, metrics: s.metrics };
+}
+
+function readCsv(file: string, text: string, required: readonly string[]): Record<string, string>[] {
+  let rows: Record<string, string>[];
+  try {
+    rows = csvParse(text, { columns: true, skip_empty_lines: true }) as Record<string, string>[];
+  } catch (err) {
+    throw new DataError(`not a valid CSV: ${err instanceof Error ? err.message : String(err)}`, { file });
+  }
+  const header = text.slice(0, text.indexOf('\n') >>> 0).split(',');
+  const missing = required.filter((c) => !header.includes(c));
+  if (missing.length) throw new DataError(`missing column${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`, { file, line: 1 });
+  return rows;
+}
+
+/** Reads summary.json, trades.csv and equity.csv of a run folder. */
+export async function readRunFolder(dir: string): Promise<RunFolder> {
+  const summary = await readRunSummary(dir);
+  const tradesFile = path.join(dir, 'trades.csv');
+  const equityFile = path.join(dir, 'equity.csv');
+  for (const f of [tradesFile, equityFile]) {
+    if (!existsSync(f)) throw new DataError(`${dir} is not a complete run folder: ${path.basename(f)} is missing`);
+  }
+  const trades = readCsv(tradesFile, await readFile(tradesFile, 'utf8'), TRADE_COLUMNS);
+  const equityText = await readFile(equityFile, 'utf8');
+  const equity = readCsv(equityFile, equityText, ['timestamp', 'equity', 'drawdown', 'drawdownPct']).map((r, i) => {
+    const row = { timestamp: Number(r.timestamp), equity: Number(r.equity), drawdown: Number(r.drawdown), drawdownPct: Number(r.drawdownPct) };
+    for (const [k, v] of Object.entries(row)) {
+      if (!Number.isFinite(v)) throw new DataError(`"${String(r[k])}" is not a number`, { file: equityFile, line: i + 2, field: k });
+    }
+    return row;
+  });
+  return { dir, summary, trades, equity };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Chart data
+
+export interface MarkerStyle {
+  readonly position: 'aboveBar' | 'belowBar';
+  readonly shape: 'arrowUp' | 'arrowDown' | 'circle' | 'square';
+  readonly color: string;
+}
+
+/** Drawn candles above which the price chart opens on the last INITIAL_BARS of them rather than the whole range. */
+export const INITIAL_BARS = 1500;
+
+/** What the page script draws (times in epoch seconds, lightweight-charts' UTCTimestamp). */
+export interface ChartData {
+  /** Drawn candles, columnar; null when the candles are missing. */
+  readonly candles: { t: number[]; o: number[]; h: number[]; l: number[]; c: number[] } | null;
+  /** Seconds per drawn candle (the run's interval, or the aggregated one). */
+  readonly barSeconds: number;
+  /** The trades' fill prices, when there are no candles to draw the markers on. */
+  readonly fills: { time: number; value: number }[] | null;
+  readonly stoch: { t: number[]; k: (number | null)[]; d: (number | null)[]; oversold: number; overbought: number; label: string } | null;
+  /** Fibonacci pivot levels as step lines: one point where the levels change, one at the last candle. */
+  readonly pivots: { label: string; t: number[]; levels: Record<'p' | 'r1' | 'r2' | 'r3' | 's1' | 's2' | 's3', number[]> } | null;
+  /** Trade markers, columnar: time, an index into `styles`, and the text (null when there are too many trades to label). */
+  readonly markers: { styles: MarkerStyle[]; time: number[]; style: number[]; text: string[] | null };
+  /** Where the price chart opens: the last `initialBars` drawn candles (the whole range when null). */
+  readonly initialBars: number | null;
+  /** Trades for the table: [id, side, entryTime, exitTime, entryPrice, exitPrice, qty, exitReason, fees, netPnl, equityAfter, entryReason, exitDetail, heldMs] (times in ms). */
+  readonly trades: (string | number)[][];
+  /** Daily equity (at each UTC day's end) and drawdown in %. */
+  readonly equity: { t: number[]; v: number[]; dd: number[] };
+  /** Balance after each closed trade, starting at the initial balance. */
+  readonly balance: { t: number[]; v: number[] };
+  readonly initialBalance: number;
+  readonly price: { precision: number; minMove: number };
+}
+
+const INTRA_CANDLE_EXITS: ReadonlySet<string> = new Set(['stop_loss', 'take_profit', 'liquidation', 'end_of_data']);
+
+const sec = (ms: number): number => Math.floor(ms / 1000);
+
+/** Drawn-candle lengths tried when aggregating, in minutes. */
+const BUCKET_MINUTES = [1, 3, 5, 15, 30, 60, 120, 240, 360, 720, 1440, 2880, 10080];
+
+/** The drawn candle length: the run's interval when the range fits in `max` candles, else the first coarser one that fits. */
+export function drawnBucketMs(stepMs: number, spanMs: number, count: number, max: number): number {
+  if (count <= max) return stepMs;
+  for (const m of BUCKET_MINUTES) {
+    const b = m * 60_000;
+    if (b > stepMs && b % stepMs === 0 && Math.ceil(spanMs / b) + 1 <= max) return b;
+  }
+  return Math.ceil(count / max) * stepMs;
+}
+
+function levelsOfPeriod(params: Readonly<Record<string, unknown>>, interval: Interval): 'D' | 'W' | 'M' {
+  const p = params.pivotPeriod;
+  if (p === 'D' || p === 'W' || p === 'M') return p;
+  return interval === 'D' ? 'W' : interval === 'W' || interval === 'M' ? 'M' : 'D';
+}
+
+function intParam(params: Readonly<Record<string, unknown>>, key: string, dflt: number): { value: number; given: boolean } {
+  const v = params[key];
+  return typeof v === 'number' && Number.isInteger(v) && v > 0 ? { value: v, given: true } : { value: dflt, given: false };
+}
+
+function numParam(params: Readonly<Record<string, unknown>>, key: string, dflt: number): number {
+  const v = params[key];
+  return typeof v === 'number' && Number.isFinite(v) ? v : dflt;
+}
+
+const round = (x: number, digits: number): number | null => (Number.isFinite(x) ? Number(x.toFixed(digits)) : null);
+
+const EXIT_STYLE: Record<string, { shape: 'circle' | 'square'; color: string; text: string }> = {
+  take_profit: { shape: 'circle', color: '#26a69a', text: 'TP' },
+  stop_loss: { shape: 'square', color: '#ef5350', text: 'SL' },
+  signal: { shape: 'circle', color: '#42a5f5', text: 'X' },
+  end_of_data: { shape: 'square', color: '#9e9e9e', text: 'END' },
+  manual: { shape: 'circle', color: '#ffb74d', text: 'M' },
+  liquidation: { shape: 'square', color: '#ab47bc', text: 'LIQ' },
+};
+
+/** Entry arrows by side and exit markers by reason: two markers per trade, on the drawn candle holding the fill. */
+function tradeMarkers(trades: readonly TradeRow[], toBar: (ms: number) => number): ChartData['markers'] {
+  const withText = trades.length <= 400;
+  const styles: MarkerStyle[] = [];
+  const styleIndex = new Map<string, number>();
+  const styleOf = (key: string, make: () => MarkerStyle): number => {
+    let i = styleIndex.get(key);
+    if (i === undefined) {
+      i = styles.push(make()) - 1;
+      styleIndex.set(key, i);
+    }
+    return i;
+  };
+  const list: { time: number; style: number; text: string }[] = [];
+  for (const t of trades) {
+    const long = t.side === 'long';
+    list.push({
+      time: toBar(Number(t.entryTime)),
+      style: styleOf(`entry|${long}`, () => ({ position: long ? 'belowBar' : 'aboveBar', shape: long ? 'arrowUp' : 'arrowDown', color: long ? '#26a69a' : '#ef5350' })),
+      text: withText ? `${long ? 'L' : 'S'}${t.id}` : '',
+    });
+    const exit = EXIT_STYLE[t.exitReason ?? ''] ?? { shape: 'circle' as const, color: '#bdbdbd', text: String(t.exitReason) };
+    list.push({
+      time: toBar(Number(t.exitTime)),
+      style: styleOf(`exit|${t.exitReason}|${long}`, () => ({ position: long ? 'aboveBar' : 'belowBar', shape: exit.shape, color: exit.color })),
+      text: withText ? exit.text : '',
+    });
+  }
+  // lightweight-charts wants markers in time order.
+  list.sort((a, b) => a.time - b.time);
+  return { styles, time: list.map((m) => m.time), style: list.map((m) => m.style), text: withText ? list.map((m) => m.text) : null };
+}
+
+interface CandleWindow {
+  series: CandleSeries;
+  /** First candle fed (the first warm-up candle) and the range [from, to). */
+  start: number;
+  from: number;
+  to: number;
+}
+
+async function loadCandleWindow(run: RunFolder, notes: string[]): Promise<CandleWindow | undefined> {
+  const meta = run.summary.meta;
+  const source = meta.source;
+  if (typeof source !== 'string' || !source) {
+    notes.push('Candles missing: summary.json names no candle file; the chart shows the trades’ fill prices only.');
+    return undefined;
+  }
+  if (!existsSync(source)) {
+    notes.push(`Candles missing: the run’s candle file ${source} is gone; the chart shows the trades’ fill prices only.`);
+    return undefined;
+  }
+  let series: CandleSeries;
+  try {
+    ({ series } = await readCandleFile(source));
+  } catch (err) {
+    notes.push(`Candles missing: ${source} could not be read (${err instanceof Error ? err.message : String(err)}); the chart shows the trades’ fill prices only.`);
+    return undefined;
+  }
+  const fromMs = meta.from ? Date.parse(`${meta.from}T00:00:00Z`) : run.equity.length ? run.equity[0]!.timestamp : series.openTime[0]!;
+  const toMs = meta.to ? Date.parse(`${meta.to}T00:00:00Z`) + DAY_MS : run.equity.length ? run.equity[run.equity.length - 1]!.timestamp + DAY_MS : Infinity;
+  const from = lowerBound(series, fromMs);
+  const to = lowerBound(series, toMs);
+  if (to <= from) {
+    notes.push(`Candles missing: ${source} holds no candles from ${meta.from ?? '?'} to ${meta.to ?? '?'}; the chart shows the trades’ fill prices only.`);
+    return undefined;
+  }
+  const warmup = typeof meta.warmupCandles === 'number' && meta.warmupCandles > 0 ? meta.warmupCandles : 0;
+  return { series, start: Math.max(0, from - warmup), from, to };
+}
+
+/** Builds everything the page draws. Exported for tests and for anyone embedding the charts. */
+export async function buildChartData(run: RunFolder, opts: { maxCandles?: number } = {}): Promise<{ data: ChartData; notes: string[] }> {
+  const meta = run.summary.meta;
+  const notes: string[] = [];
+  const params = meta.params ?? {};
+  const tick = Number(meta.rules?.tickSize);
+  const precision = meta.rules?.tickSize?.includes('.') ? meta.rules.tickSize.split('.')[1]!.length : 0;
+  const price = { precision, minMove: Number.isFinite(tick) && tick > 0 ? tick : 10 ** -precision };
+  const trades = run.trades;
+  const initialBalance = typeof meta.initialBalance === 'number' ? meta.initialBalance : run.summary.metrics.initialBalance;
+
+  // Equity: each daily row is the equity at the day's close, drawn at the day's end; the curve starts at
+  // the initial balance at the range's start.
+  const eq = { t: [] as number[], v: [] as number[], dd: [] as number[] };
+  if (run.equity.length) {
+    eq.t.push(sec(run.equity[0]!.timestamp));
+    eq.v.push(initialBalance);
+    eq.dd.push(0);
+  }
+  for (const r of run.equity) {
+    eq.t.push(sec(r.timestamp + DAY_MS));
+    eq.v.push(r.equity);
+    eq.dd.push(-r.drawdownPct);
+  }
+  const balance = { t: [] as number[], v: [] as number[] };
+  const rangeStart = run.equity.length ? sec(run.equity[0]!.timestamp) : trades.length ? sec(Number(trades[0]!.entryTime)) : 0;
+  balance.t.push(rangeStart);
+  balance.v.push(initialBalance);
+  for (const t of trades) {
+    const time = sec(Number(t.exitTime));
+    const v = Number(t.equityAfter);
+    if (!Number.isFinite(v)) continue;
+    if (time <= balance.t[balance.t.length - 1]!) {
+      if (time === balance.t[balance.t.length - 1]) balance.v[balance.v.length - 1] = v;
+      continue;
+    }
+    balance.t.push(time);
+    balance.v.push(v);
+  }
+
+  const stepMs = intervalMs(meta.interval);
+  const tradeRows = trades.map((t) => {
+    const entry = Number(t.entryTime);
+    const exit = Number(t.exitTime);
+    // Held time on the candle grid, as in the metrics: exits inside a candle hold that candle too.
+    const held = exit - entry + (INTRA_CANDLE_EXITS.has(t.exitReason ?? '') ? stepMs : 0);
+    return [
+      Number(t.id), t.side ?? '', entry, exit, t.entryPrice ?? '', t.exitPrice ?? '', t.qty ?? '',
+      t.exitReason ?? '', t.fees ?? '', t.netPnl ?? '', t.equityAfter ?? '', t.entryReason ?? '', t.exitDetail ?? '', held,
+    ];
+  });
+
+  const win = await loadCandleWindow(run, notes);
+  if (!win) {
+    const points = new Map<number, number>();
+    for (const t of trades) {
+      points.set(sec(Number(t.entryTime)), Number(t.entryPrice));
+      points.set(sec(Number(t.exitTime)), Number(t.exitPrice));
+    }
+    const fills = [...points].sort((a, b) => a[0] - b[0]).map(([time, value]) => ({ time, value }));
+    return {
+      data: {
+        candles: null, barSeconds: stepMs / 1000, fills, stoch: null, pivots: null,
+        markers: tradeMarkers(trades, sec), initialBars: null, trades: tradeRows, equity: eq, balance, initialBalance, price,
+      },
+      notes,
+    };
+  }
+
+  const { series: s, start, from, to } = win;
+  const count = to - from;
+  const maxCandles = opts.maxCandles ?? MAX_DRAWN_CANDLES;
+  const bucketMs = drawnBucketMs(stepMs, s.openTime[to - 1]! - s.openTime[from]! + stepMs, count, maxCandles);
+  const bucketOf = (ms: number): number => (bucketMs === stepMs ? ms : Math.floor(ms / bucketMs) * bucketMs);
+
+  // StochRSI and pivots, fed from the first warm-up candle, as in the run.
+  const rsiPeriod = intParam(params, 'rsiPeriod', 14);
+  const stochPeriod = intParam(params, 'stochPeriod', 14);
+  const kSmoothing = intParam(params, 'kSmoothing', 3);
+  const dSmoothing = intParam(params, 'dSmoothing', 3);
+  const srsi = new StochRsi({ rsiPeriod: rsiPeriod.value, stochPeriod: stochPeriod.value, kSmoothing: kSmoothing.value, dSmoothing: dSmoothing.value });
+  const pivotPeriod = levelsOfPeriod(params, meta.interval);
+  const fib = new FibonacciPivots({ period: pivotPeriod });
+  for (let i = start; i < from; i++) {
+    srsi.update(s.close[i]!);
+    fib.update({ openTime: s.openTime[i]!, open: s.open[i]!, high: s.high[i]!, low: s.low[i]!, close: s.close[i]!, volume: 0, turnover: NaN });
+  }
+
+  const candles = { t: [] as number[], o: [] as number[], h: [] as number[], l: [] as number[], c: [] as number[] };
+  const stoch = { t: [] as number[], k: [] as (number | null)[], d: [] as (number | null)[] };
+  const piv = { t: [] as number[], levels: { p: [] as number[], r1: [] as number[], r2: [] as number[], r3: [] as number[], s1: [] as number[], s2: [] as number[], s3: [] as number[] } };
+  let lastPivotPeriod = NaN;
+  const pushPivot = (time: number): void => {
+    const lv = fib.levels!;
+    piv.t.push(time);
+    for (const k of ['p', 'r1', 'r2', 'r3', 's1', 's2', 's3'] as const) piv.levels[k].push(lv[k]);
+  };
+  let i = from;
+  while (i < to) {
+    const b = bucketOf(s.openTime[i]!);
+    // Without aggregation every candle is its own drawn candle.
+    const end = bucketMs === stepMs ? -Infinity : b + bucketMs;
+    const o = s.open[i]!;
+    let h = -Infinity;
+    let l = Infinity;
+    let c = NaN;
+    do {
+      if (s.high[i]! > h) h = s.high[i]!;
+      if (s.low[i]! < l) l = s.low[i]!;
+      c = s.close[i]!;
+      srsi.update(c);
+      fib.update({ openTime: s.openTime[i]!, open: s.open[i]!, high: s.high[i]!, low: s.low[i]!, close: c, volume: 0, turnover: NaN });
+      i++;
+    } while (i < to && s.openTime[i]! < end);
+    const time = sec(b);
+    candles.t.push(time);
+    candles.o.push(o);
+    candles.h.push(h);
+    candles.l.push(l);
+    candles.c.push(c);
+    stoch.t.push(time);
+    stoch.k.push(round(srsi.k, 3));
+    stoch.d.push(round(srsi.d, 3));
+    const lv = fib.levels;
+    if (lv && lv.period !== lastPivotPeriod) {
+      lastPivotPeriod = lv.period;
+      pushPivot(time);
+    }
+  }
+  // Step lines end at the last drawn candle.
+  const lastTime = candles.t[candles.t.length - 1]!;
+  if (piv.t.length && piv.t[piv.t.length - 1] !== lastTime) pushPivot(lastTime);
+
+  const drawn = candles.t.length;
+  const label = intervalLabel(meta.interval);
+  if (bucketMs !== stepMs) {
+    notes.push(
+      `The range holds ${count.toLocaleString('en-US')} ${label} candles; to keep this page small they are drawn aggregated to ${formatDuration(bucketMs)} candles (${drawn.toLocaleString('en-US')} drawn). StochRSI and pivots are computed on every ${label} candle and shown at the close of each drawn candle; markers sit on the drawn candle holding the fill.`,
+    );
+  }
+  if (drawn > INITIAL_BARS) {
+    notes.push(`The price chart opens on the last ${INITIAL_BARS.toLocaleString('en-US')} of ${drawn.toLocaleString('en-US')} candles: scroll or zoom out for the rest, or click a trade in the list.`);
+  }
+  const periods = `${rsiPeriod.value}, ${stochPeriod.value}, ${kSmoothing.value}, ${dSmoothing.value}`;
+  const given = rsiPeriod.given && stochPeriod.given && kSmoothing.given && dSmoothing.given;
+  const oversold = numParam(params, 'oversold', 20);
+  const overbought = numParam(params, 'overbought', 80);
+  return {
+    data: {
+      candles,
+      barSeconds: bucketMs / 1000,
+      fills: null,
+      stoch: {
+        ...stoch,
+        oversold,
+        overbought,
+        label: `StochRSI (${periods}${given ? '' : ', defaults: the strategy has no StochRSI parameters'}), warmed up on ${(from - start).toLocaleString('en-US')} candles before the range`,
+      },
+      pivots: piv.t.length ? { label: `Fibonacci pivots of the previous ${pivotPeriod === 'D' ? 'day' : pivotPeriod === 'W' ? 'week' : 'month'}`, ...piv } : null,
+      markers: tradeMarkers(trades, (ms) => sec(bucketOf(ms))),
+      initialBars: drawn > INITIAL_BARS ? INITIAL_BARS : null,
+      trades: tradeRows,
+      equity: eq,
+      balance,
+      initialBalance,
+      price,
+    },
+    notes,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The page
+
+const ESC: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (ch) => ESC[ch]!);
+}
+
+/** JSON safe inside a <script> element. */
+function scriptJson(value: unknown): string {
+  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+}
+
+let chartLibrary: string | undefined;
+/** The standalone production build of lightweight-charts (defines window.LightweightCharts). */
+async function chartLibrarySource(): Promise<string> {
+  if (chartLibrary === undefined) {
+    const require = createRequire(import.meta.url);
+    const dir = path.dirname(require.resolve('lightweight-charts/package.json'));
+    const src = await readFile(path.join(dir, 'dist', 'lightweight-charts.standalone.production.js'), 'utf8');
+    chartLibrary = src.replace(/<\/(script)/gi, '<\\/$1');
+  }
+  return chartLibrary;
+}
+
+const pct = (v: number | null | undefined, digits = 2): string => (typeof v === 'number' && Number.isFinite(v) ? `${v.toFixed(digits)}%` : 'n/a');
+const fixed = (v: number | null | undefined, digits = 2): string => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(digits) : 'n/a');
+const usd = (v: string | number | null | undefined): string => (v === null || v === undefined || v === '' ? 'n/a' : formatUsd(v));
+const sign = (v: number | null | undefined): string => (typeof v !== 'number' || v === 0 ? '' : v > 0 ? 'pos' : 'neg');
+
+interface MetricRow {
+  key: string;
+  label: string;
+  value: string;
+  cls?: string;
+  exact?: string;
+}
+
+function metricRows(m: Metrics): MetricRow[] {
+  const pf = m.profitFactor !== null ? fixed(m.profitFactor) : m.trades > 0 && m.grossLoss === 0 && m.grossProfit > 0 ? '∞ (no losing trade)' : 'n/a';
+  const exits = Object.entries(m.exits ?? {}).filter(([k, v]) => v > 0 || ['signal', 'stop_loss', 'take_profit', 'end_of_data'].includes(k)).map(([k, v]) => `${k} ${v}`).join(', ');
+  return [
+    { key: 'trades', label: 'Trades', value: `${m.trades} (${m.longs} long, ${m.shorts} short)` },
+    { key: 'winRate', label: 'Win rate', value: `${pct(m.winRate)} (${m.wins} wins / ${m.losses} losses)` },
+    { key: 'netPnl', label: 'Net PnL', value: usd(m.netPnlExact), cls: sign(m.netPnl), exact: m.netPnlExact },
+    { key: 'grossPnl', label: 'Gross PnL', value: usd(m.grossPnlExact), cls: sign(m.grossPnl), exact: m.grossPnlExact },
+    { key: 'fees', label: 'Fees', value: usd(m.feesExact), exact: m.feesExact },
+    { key: 'funding', label: 'Funding (positive = paid)', value: usd(m.fundingExact), exact: m.fundingExact },
+    { key: 'returnPct', label: 'Return', value: pct(m.returnPct), cls: sign(m.returnPct) },
+    { key: 'buyAndHoldPct', label: 'Buy & hold', value: pct(m.buyAndHoldPct) },
+    { key: 'profitFactor', label: 'Profit factor', value: pf },
+    { key: 'expectancy', label: 'Expectancy / trade', value: usd(m.expectancy) },
+    { key: 'avgWinLoss', label: 'Avg win / avg loss', value: `${usd(m.avgWin)} / ${usd(m.avgLoss === null ? null : -m.avgLoss)}` },
+    { key: 'bestWorst', label: 'Best / worst trade', value: `${usd(m.bestTradeExact)} / ${usd(m.worstTradeExact)}` },
+    { key: 'maxDrawdown', label: 'Max drawdown', value: `${usd(m.maxDrawdown)} (${pct(m.maxDrawdownPct)})`, cls: m.maxDrawdown > 0 ? 'neg' : '' },
+    { key: 'sharpe', label: 'Sharpe (daily, ×√365)', value: fixed(m.sharpe) },
+    { key: 'sortino', label: 'Sortino (daily, ×√365)', value: fixed(m.sortino) },
+    { key: 'exposurePct', label: 'Exposure', value: pct(m.exposurePct) },
+    { key: 'avgTradeDuration', label: 'Avg trade duration', value: m.avgBarsHeld === null ? 'n/a' : `${formatDuration(m.avgTradeDurationMs)} (${m.avgBarsHeld.toFixed(1)} candles)` },
+    { key: 'streaks', label: 'Longest streaks', value: `${m.longestWinStreak} wins / ${m.longestLossStreak} losses` },
+    { key: 'finalEquity', label: 'Final equity', value: usd(m.finalEquity) },
+    { key: 'exits', label: 'Exits', value: exits || 'none' },
+    {
+      key: 'ambiguousExits',
+      label: 'Stop and target on one candle',
+      value: m.ambiguousExits ? `${m.ambiguousExits} (stop assumed; net PnL had the target come first ${usd(m.netPnlIfTargetFirstExact)})` : '0',
+    },
+  ];
+}
+
+function paramText(v: unknown): string {
+  return typeof v === 'string' ? v : JSON.stringify(v);
+}
+
+/** The whole page as a string. */
+export async function buildReportHtml(runDir: string, opts: { maxCandles?: number } = {}): Promise<string> {
+  const run = await readRunFolder(runDir);
+  const { meta, metrics } = run.summary;
+  const { data, notes } = await buildChartData(run, opts);
+  const lib = await chartLibrarySource();
+  const label = intervalLabel(meta.interval);
+  const range = `${meta.from ?? metrics.firstCandleIso?.slice(0, 10) ?? '?'} → ${meta.to ?? metrics.lastCandleIso?.slice(0, 10) ?? '?'}`;
+  const title = `${meta.strategy} · ${meta.symbol} ${label} · ${range}`;
+  const statsLine = formatTradeStatsLine(metrics);
+  const rows = metricRows(metrics)
+    .map((r) => `<tr data-metric="${r.key}"><th>${escapeHtml(r.label)}</th><td class="${r.cls ?? ''}"${r.exact !== undefined ? ` data-exact="${escapeHtml(r.exact)}" title="${escapeHtml(r.exact)}"` : ''}>${escapeHtml(r.value)}</td></tr>`)
+    .join('\n');
+  const params = Object.entries(meta.params ?? {})
+    .map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(paramText(v))}</td></tr>`)
+    .join('\n');
+  const fm = meta.fillModel;
+  const settings: [string, string][] = [
+    ['Run', meta.runId ?? run.summary.runId],
+    ['Candles', `${metrics.candles?.toLocaleString('en-US') ?? '?'} ${label} candles (+${meta.warmupCandles ?? 0} warm-up) from ${meta.source}`],
+    ['Instrument rules', meta.rules ? `tick ${meta.rules.tickSize}, qty step ${meta.rules.qtyStep}, min qty ${meta.rules.minQty}, min notional ${meta.rules.minNotional} (${meta.rules.source})` : 'n/a'],
+    ['Fill model', fm ? `taker ${(fm.takerFee * 100).toFixed(4).replace(/\.?0+$/, '')}%, maker ${(fm.makerFee * 100).toFixed(4).replace(/\.?0+$/, '')}%, slippage ${fm.slippageBps} bps, below min qty: ${fm.minQtyPolicy}` : 'n/a'],
+    ['Funding', meta.funding ? `${meta.funding.charged ? 'charged' : 'not charged'}${meta.funding.detail ? `: ${meta.funding.detail}` : ''}` : 'n/a'],
+  ];
+  const settingsHtml = settings.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join('\n');
+  const noteHtml = [...notes.map((n) => `<li class="note">${escapeHtml(n)}</li>`), ...(meta.notices ?? []).map((n) => `<li>${escapeHtml(n)}</li>`)].join('\n');
+  const pageData = { ...data, title };
+
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="pyr">
+<link rel="icon" href="data:,">
+<title>${escapeHtml(title)} · pyr report</title>
+<style>${PAGE_CSS}</style>
+</head>
+<body>
+<header>
+  <h1>${escapeHtml(meta.strategy)} <span class="sym">${escapeHtml(meta.symbol)}</span> <span class="dim">${escapeHtml(meta.category ?? '')} · ${escapeHtml(label)} · ${escapeHtml(range)} (UTC days)</span></h1>
+  <p class="stats ${sign(metrics.netPnl)}" id="stats-line">${escapeHtml(statsLine)}</p>
+  ${noteHtml ? `<ul class="notes">${noteHtml}</ul>` : ''}
+</header>
+<main>
+<section>
+  <h2>Price, trades and StochRSI</h2>
+  <div class="legend" id="price-legend"></div>
+  <div id="price-chart" class="chart tall"></div>
+  <p class="key">
+    <span class="g">▲</span> long entry · <span class="r">▼</span> short entry ·
+    <span class="g">●</span> take profit · <span class="r">■</span> stop loss · <span class="b">●</span> signal exit · <span class="n">■</span> end of data.
+    ${data.pivots ? `Step lines: ${escapeHtml(data.pivots.label)} (<span class="o">P</span>, <span class="r">R1–R3</span>, <span class="g">S1–S3</span>).` : ''}
+    ${data.stoch ? `Lower pane: ${escapeHtml(data.stoch.label)}; dashed lines at oversold ${data.stoch.oversold} and overbought ${data.stoch.overbought}.` : ''}
+    Click a trade in the list to show it on the chart.
+  </p>
+</section>
+<section>
+  <h2>Equity and drawdown</h2>
+  <div class="legend" id="equity-legend"></div>
+  <div id="equity-chart" class="chart"></div>
+  <p class="key"><span class="b">━</span> equity (mark-to-market, at each UTC day’s end) · <span class="o">━</span> balance after each closed trade · lower pane: drawdown from the running peak, % (deepest of each day).</p>
+</section>
+<section class="cols">
+  <div>
+    <h2>Metrics</h2>
+    <table class="kv" id="metrics">${rows}</table>
+  </div>
+  <div>
+    <h2>Settings</h2>
+    <table class="kv" id="settings">${settingsHtml}</table>
+    <h2>Parameters</h2>
+    <table class="kv" id="params">${params}</table>
+  </div>
+</section>
+<section>
+  <h2>Trades <span class="dim" id="trade-count">(${data.trades.length})</span></h2>
+  <div class="table-wrap">
+  <table id="trades" class="list">
+    <thead><tr>
+      <th data-col="0" data-type="n">#</th><th data-col="1">Side</th><th data-col="2" data-type="n">Entry (UTC)</th><th data-col="3" data-type="n">Exit (UTC)</th>
+      <th data-col="4" data-type="n">Entry price</th><th data-col="5" data-type="n">Exit price</th><th data-col="6" data-type="n">Qty</th>
+      <th data-col="7">Exit reason</th><th data-col="8" data-type="n">Fees</th><th data-col="9" data-type="n">Net PnL</th><th data-col="10" data-type="n">Equity after</th>
+      <th data-col="13" data-type="n">Duration</th><th data-col="11">Entry reason</th>
+    </tr></thead>
+    <tbody></tbody>
+  </table>
+  </div>
+</section>
+</main>
+<footer>pyr report · charts by TradingView Lightweight Charts™ (Apache-2.0), inlined: this page works offline.</footer>
+<script type="application/json" id="pyr-data">${scriptJson(pageData)}</script>
+<script>${lib}</script>
+<script>${PAGE_SCRIPT}</script>
+</body>
+</html>
+`;
+}
+
+/** Builds `report.html` in a run folder from its files (written atomically); returns its path. */
+export async function writeReportHtml(runDir: string, opts: { maxCandles?: number } = {}): Promise<string> {
+  const dir = path.resolve(runDir);
+  const html = await buildReportHtml(dir, opts);
+  const file = path.join(dir, 'report.html');
+  await writeFileAtomic(file, html);
+  return file;
+}

@@ -1,0 +1,240 @@
+/**
+ * The report page's script (inlined into report.html after lightweight-charts' standalone build, which
+ * defines window.LightweightCharts). It reads the page data from <script id="pyr-data">, draws the
+ * price chart (candles, trade markers, pivot step lines, StochRSI pane) and the equity chart (equity,
+ * balance, drawdown pane), fills the sortable trade list, and publishes what it drew in `window.__pyr`
+ * ({ ready, markers, trades, tableRows, candles }) for tests and for whoever inspects the page.
+ *
+ * Plain ES2017 in a string (no build step, no template literals inside), so the page runs as written.
+ */
+export const PAGE_SCRIPT = String.raw`
+(function () {
+  'use strict';
+  var state = { ready: false, markers: 0, trades: 0, tableRows: 0, candles: 0, error: null, timings: {} };
+  function mark(name) { state.timings[name] = Math.round(performance.now()); }
+  window.__pyr = state;
+  try {
+    main();
+    state.ready = true;
+  } catch (err) {
+    state.error = String(err && err.stack || err);
+    console.error('pyr report: ' + state.error);
+  }
+
+  function main() {
+    var LW = window.LightweightCharts;
+    var data = JSON.parse(document.getElementById('pyr-data').textContent);
+    state.trades = data.trades.length;
+    mark('data');
+    var bg = '#131722', grid = '#1c2030', border = '#2a2e39';
+    function pad(n) { return n < 10 ? '0' + n : String(n); }
+    function fmtTime(ms) {
+      var d = new Date(ms);
+      return d.getUTCFullYear() + '-' + pad(d.getUTCMonth() + 1) + '-' + pad(d.getUTCDate()) + ' ' + pad(d.getUTCHours()) + ':' + pad(d.getUTCMinutes());
+    }
+    function fmtDuration(ms) {
+      var m = Math.round(ms / 60000), d = Math.floor(m / 1440), h = Math.floor((m % 1440) / 60), mm = m % 60;
+      return (d ? d + 'd ' : '') + (d || h ? h + 'h ' : '') + mm + 'm';
+    }
+    function fmtNum(x, digits) { return x === null || x === undefined || !isFinite(x) ? '–' : Number(x).toFixed(digits); }
+    function chartOptions() {
+      return {
+        autoSize: true,
+        layout: { background: { type: 'solid', color: bg }, textColor: '#b2b5be', fontSize: 12, panes: { separatorColor: border, separatorHoverColor: '#3a4050', enableResize: true } },
+        grid: { vertLines: { color: grid }, horzLines: { color: grid } },
+        crosshair: { mode: LW.CrosshairMode.Normal },
+        rightPriceScale: { borderColor: border },
+        timeScale: { borderColor: border, timeVisible: true, secondsVisible: false, minBarSpacing: 0.05, rightOffset: 4 },
+        localization: { timeFormatter: function (t) { return fmtTime(t * 1000) + ' UTC'; } }
+      };
+    }
+    var priceFormat = { type: 'price', precision: data.price.precision, minMove: data.price.minMove };
+
+    // ---- price chart: candles (or fills), pivots, markers; StochRSI in pane 1
+    var chart = LW.createChart(document.getElementById('price-chart'), chartOptions());
+    var main;
+    if (data.candles) {
+      var c = data.candles, rows = new Array(c.t.length);
+      for (var i = 0; i < c.t.length; i++) rows[i] = { time: c.t[i], open: c.o[i], high: c.h[i], low: c.l[i], close: c.c[i] };
+      main = chart.addSeries(LW.CandlestickSeries, {
+        upColor: '#26a69a', downColor: '#ef5350', borderVisible: false, wickUpColor: '#26a69a', wickDownColor: '#ef5350', priceFormat: priceFormat
+      });
+      main.setData(rows);
+      state.candles = rows.length;
+    } else {
+      main = chart.addSeries(LW.LineSeries, { color: '#787b86', lineWidth: 1, lineStyle: LW.LineStyle.Dotted, priceFormat: priceFormat, title: 'fills' });
+      main.setData(data.fills);
+    }
+    var pivotSeries = [];
+    if (data.pivots) {
+      var styles = {
+        p: ['#ffa726', LW.LineStyle.Solid], r1: ['#ef5350', LW.LineStyle.Solid], r2: ['#e57373', LW.LineStyle.Dashed], r3: ['#ef9a9a', LW.LineStyle.Dotted],
+        s1: ['#26a69a', LW.LineStyle.Solid], s2: ['#4db6ac', LW.LineStyle.Dashed], s3: ['#80cbc4', LW.LineStyle.Dotted]
+      };
+      Object.keys(styles).forEach(function (key) {
+        var s = chart.addSeries(LW.LineSeries, {
+          color: styles[key][0], lineStyle: styles[key][1], lineWidth: 1, lineType: LW.LineType.WithSteps, priceFormat: priceFormat,
+          priceLineVisible: false, lastValueVisible: false, crosshairMarkerVisible: false, title: '',
+          // The candles set the price scale; far levels (R3, S3) are clipped rather than squashing the candles.
+          autoscaleInfoProvider: function () { return null; }
+        });
+        s.setData(data.pivots.t.map(function (t, j) { return { time: t, value: data.pivots.levels[key][j] }; }));
+        pivotSeries.push([key.toUpperCase(), s]);
+      });
+    }
+    mark('series');
+    var M = data.markers, markers = new Array(M.time.length);
+    for (var m = 0; m < M.time.length; m++) {
+      var ms = M.styles[M.style[m]];
+      markers[m] = { time: M.time[m], position: ms.position, shape: ms.shape, color: ms.color, text: M.text ? M.text[m] : '' };
+    }
+    var markersApi = LW.createSeriesMarkers(main, markers);
+    mark('markers');
+    state.markers = markersApi.markers().length;
+
+    var kSeries = null, dSeries = null;
+    if (data.stoch) {
+      var st = data.stoch;
+      var fixedRange = function () { return { priceRange: { minValue: 0, maxValue: 100 } }; };
+      kSeries = chart.addSeries(LW.LineSeries, { color: '#2962ff', lineWidth: 1, priceLineVisible: false, title: 'K', autoscaleInfoProvider: fixedRange, priceFormat: { type: 'price', precision: 1, minMove: 0.1 } }, 1);
+      dSeries = chart.addSeries(LW.LineSeries, { color: '#ff6d00', lineWidth: 1, priceLineVisible: false, title: 'D', autoscaleInfoProvider: fixedRange, priceFormat: { type: 'price', precision: 1, minMove: 0.1 } }, 1);
+      var line = function (values) { return st.t.map(function (t, j) { return values[j] === null ? { time: t } : { time: t, value: values[j] }; }); };
+      kSeries.setData(line(st.k));
+      dSeries.setData(line(st.d));
+      kSeries.createPriceLine({ price: st.oversold, color: '#26a69a', lineWidth: 1, lineStyle: LW.LineStyle.Dashed, axisLabelVisible: true, title: 'oversold' });
+      kSeries.createPriceLine({ price: st.overbought, color: '#ef5350', lineWidth: 1, lineStyle: LW.LineStyle.Dashed, axisLabelVisible: true, title: 'overbought' });
+      kSeries.priceScale().applyOptions({ scaleMargins: { top: 0.08, bottom: 0.08 } });
+      var panes = chart.panes();
+      panes[0].setStretchFactor(3);
+      panes[1].setStretchFactor(1);
+    }
+    var bars = data.candles ? data.candles.t.length : 0;
+    if (data.initialBars && bars > data.initialBars) chart.timeScale().setVisibleLogicalRange({ from: bars - data.initialBars, to: bars + 4 });
+    else chart.timeScale().fitContent();
+
+    // The pivot step in force at time t: the last step at or before it (the points are sparse).
+    function pivotIndex(t) {
+      var ts = data.pivots.t, lo = 0, hi = ts.length - 1, found = -1;
+      if (!ts.length || t < ts[0] || t > ts[ts.length - 1]) return -1;
+      while (lo <= hi) {
+        var mid = (lo + hi) >> 1;
+        if (ts[mid] <= t) { found = mid; lo = mid + 1; } else hi = mid - 1;
+      }
+      return found;
+    }
+    var priceLegend = document.getElementById('price-legend');
+    function setPriceLegend(param) {
+      var parts = [];
+      var bar = param && param.seriesData ? param.seriesData.get(main) : null;
+      if (param && param.time !== undefined) parts.push('<b>' + fmtTime(param.time * 1000) + '</b>');
+      if (bar && bar.open !== undefined) {
+        var p = data.price.precision;
+        parts.push('O <b>' + bar.open.toFixed(p) + '</b> H <b>' + bar.high.toFixed(p) + '</b> L <b>' + bar.low.toFixed(p) + '</b> C <b>' + bar.close.toFixed(p) + '</b>');
+      } else if (bar && bar.value !== undefined) {
+        parts.push('fill <b>' + bar.value + '</b>');
+      }
+      if (kSeries && param && param.seriesData) {
+        var k = param.seriesData.get(kSeries), d = param.seriesData.get(dSeries);
+        parts.push('K <b>' + fmtNum(k && k.value, 1) + '</b> D <b>' + fmtNum(d && d.value, 1) + '</b>');
+      }
+      var j = data.pivots && param && param.time !== undefined ? pivotIndex(param.time) : -1;
+      if (j >= 0) {
+        parts.push(['p', 'r1', 'r2', 'r3', 's1', 's2', 's3'].map(function (key) {
+          return key.toUpperCase() + ' <b>' + data.pivots.levels[key][j].toFixed(data.price.precision) + '</b>';
+        }).join(' '));
+      }
+      priceLegend.innerHTML = parts.length ? parts.join('   ') : 'Move over the chart for values; scroll to zoom, drag to pan.';
+    }
+    chart.subscribeCrosshairMove(setPriceLegend);
+    setPriceLegend(null);
+
+    mark('price chart');
+    // ---- equity chart: equity and balance in pane 0, drawdown in pane 1
+    var eqChart = LW.createChart(document.getElementById('equity-chart'), chartOptions());
+    var money = { type: 'price', precision: 2, minMove: 0.01 };
+    var eqSeries = eqChart.addSeries(LW.AreaSeries, { lineColor: '#42a5f5', topColor: 'rgba(66,165,245,0.25)', bottomColor: 'rgba(66,165,245,0.02)', lineWidth: 2, priceFormat: money, title: 'equity' });
+    eqSeries.setData(data.equity.t.map(function (t, j) { return { time: t, value: data.equity.v[j] }; }));
+    eqSeries.createPriceLine({ price: data.initialBalance, color: '#787b86', lineWidth: 1, lineStyle: LW.LineStyle.Dashed, axisLabelVisible: true, title: 'start' });
+    var balSeries = eqChart.addSeries(LW.LineSeries, { color: '#ffa726', lineWidth: 1, lineType: LW.LineType.WithSteps, priceFormat: money, priceLineVisible: false, title: 'balance' });
+    balSeries.setData(data.balance.t.map(function (t, j) { return { time: t, value: data.balance.v[j] }; }));
+    var ddSeries = eqChart.addSeries(LW.HistogramSeries, { color: 'rgba(239,83,80,0.7)', priceFormat: { type: 'price', precision: 2, minMove: 0.01 }, priceLineVisible: false, title: 'drawdown %' }, 1);
+    ddSeries.setData(data.equity.t.map(function (t, j) { return { time: t, value: data.equity.dd[j] }; }));
+    eqChart.panes()[0].setStretchFactor(3);
+    eqChart.panes()[1].setStretchFactor(1);
+    eqChart.timeScale().fitContent();
+    var eqLegend = document.getElementById('equity-legend');
+    function setEqLegend(param) {
+      if (!param || param.time === undefined || !param.seriesData) { eqLegend.innerHTML = 'Start ' + data.initialBalance.toFixed(2) + ' USDT'; return; }
+      var e = param.seriesData.get(eqSeries), b = param.seriesData.get(balSeries), dd = param.seriesData.get(ddSeries);
+      eqLegend.innerHTML = '<b>' + fmtTime(param.time * 1000) + '</b>   equity <b>' + fmtNum(e && e.value, 2) + '</b>   balance <b>' + fmtNum(b && b.value, 2) + '</b>   drawdown <b>' + fmtNum(dd && dd.value, 2) + '%</b>';
+    }
+    eqChart.subscribeCrosshairMove(setEqLegend);
+    setEqLegend(null);
+
+    mark('equity chart');
+    // ---- trade list: sortable; a click shows the trade on the price chart
+    var table = document.getElementById('trades');
+    var tbody = table.tBodies[0];
+    var T = data.trades;
+    function cell(text, cls, title) {
+      var td = document.createElement('td');
+      td.textContent = text;
+      if (cls) td.className = cls;
+      if (title) td.title = title;
+      return td;
+    }
+    function money4(s) { return s === '' ? '' : Number(s).toFixed(4); }
+    var rowsEls = T.map(function (t) {
+      var tr = document.createElement('tr');
+      var net = Number(t[9]);
+      tr.appendChild(cell(String(t[0])));
+      tr.appendChild(cell(t[1], 't ' + (t[1] === 'long' ? 'g' : 'r')));
+      tr.appendChild(cell(fmtTime(t[2]), 't'));
+      tr.appendChild(cell(fmtTime(t[3]), 't'));
+      tr.appendChild(cell(t[4]));
+      tr.appendChild(cell(t[5]));
+      tr.appendChild(cell(t[6]));
+      tr.appendChild(cell(t[7], 't', t[12]));
+      tr.appendChild(cell(money4(t[8]), '', t[8]));
+      tr.appendChild(cell(money4(t[9]), net > 0 ? 'pos' : net < 0 ? 'neg' : '', t[9]));
+      tr.appendChild(cell(money4(t[10]), '', t[10]));
+      tr.appendChild(cell(fmtDuration(t[13])));
+      tr.appendChild(cell(t[11], 't'));
+      tr.dataset.id = String(t[0]);
+      tr.addEventListener('click', function () { showTrade(t, tr); });
+      return { tr: tr, t: t };
+    });
+    var frag = document.createDocumentFragment();
+    rowsEls.forEach(function (r) { frag.appendChild(r.tr); });
+    tbody.appendChild(frag);
+    state.tableRows = tbody.rows.length;
+    mark('trade list');
+    Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th) {
+      if (!th.dataset.type) th.className = 't';
+      th.addEventListener('click', function () {
+        var col = Number(th.dataset.col), numeric = th.dataset.type === 'n';
+        var dir = th.classList.contains('asc') ? -1 : 1;
+        Array.prototype.forEach.call(table.tHead.rows[0].cells, function (o) { o.classList.remove('asc', 'desc'); });
+        th.classList.add(dir === 1 ? 'asc' : 'desc');
+        rowsEls.sort(function (a, b) {
+          var x = a.t[col], y = b.t[col];
+          if (numeric) { x = Number(x); y = Number(y); return (x - y) * dir || (a.t[0] - b.t[0]); }
+          return String(x).localeCompare(String(y)) * dir || (a.t[0] - b.t[0]);
+        });
+        var f = document.createDocumentFragment();
+        rowsEls.forEach(function (r) { f.appendChild(r.tr); });
+        tbody.appendChild(f);
+      });
+    });
+    var selected = null;
+    function showTrade(t, tr) {
+      if (selected) selected.classList.remove('sel');
+      selected = tr;
+      tr.classList.add('sel');
+      var span = Math.max(t[3] - t[2], 0) / 1000, padding = Math.max(span, data.barSeconds * 40);
+      chart.timeScale().setVisibleRange({ from: t[2] / 1000 - padding, to: t[3] / 1000 + padding });
+      document.getElementById('price-chart').scrollIntoView({ behavior: 'smooth', block: 'center' });
+    }
+  }
+})();
+`;
