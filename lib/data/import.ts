@@ -351,7 +351,7 @@ export function parseCandleInput(parts: { where: string; text: string }[], opts:
           { file, line: records[0]!.info.lines },
         );
       }
-    } else partFormat = header.includes('open_time') && header.includes('close_time') && header.includes('quote_volume') ? 'binance' : 'generic';
+    } else partFormat = header.join(',') === BINANCE_COLUMNS.join(',') ? 'binance' : 'generic'; // other headers: by column names
     if (format !== undefined && format !== partFormat) throw new DataError(`the archive mixes Binance and other CSV layouts`, { file });
     format = partFormat;
 
@@ -362,7 +362,9 @@ export function parseCandleInput(parts: { where: string; text: string }[], opts:
       if (opts.map && Object.keys(opts.map).length > 0) throw new ConfigError('--map: Binance kline files have fixed columns; use --format generic with a header to map columns');
       idx = { timestamp: 0, open: 1, high: 2, low: 3, close: 4, volume: 5, turnover: 7 };
       closeIdx = 6;
-      if (header && !(header[0] === 'open_time')) throw new DataError(`expected Binance's header starting "open_time,open,high,…", found "${first.join(',')}"`, { file, line: records[0]!.info.lines });
+      if (header && header.join(',') !== BINANCE_COLUMNS.join(',')) {
+        throw new DataError(`expected no header or Binance's "${BINANCE_COLUMNS.join(',')}", found "${first.join(',')}"`, { file, line: records[0]!.info.lines });
+      }
     } else {
       if (!header) throw new DataError('no header row: a generic CSV needs a header naming its columns (or use --format binance)', { file, line: records[0]!.info.lines });
       idx = {} as Record<ImportField, number>;

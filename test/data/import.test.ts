@@ -218,6 +218,20 @@ describe('pyr import', () => {
       expect(n.code).to.equal(2);
       expect(n.stderr).to.match(/--interval 5: the file name says 1m candles \(1\)/);
     });
+
+    it('--format binance with another header is refused; that header with --format auto is read by column names', async () => {
+      const rows = real.slice(0, 3);
+      const header = 'open_time,open,high,low,close,volume,quote_volume,close_time';
+      const body = rows.map((r) => binanceLine(r).split(',')).map((f) => [f[0], f[1], f[2], f[3], f[4], f[5], f[7], f[6]].join(','));
+      fs.writeFileSync(path.join(dir, 'h.csv'), [header, ...body].join('\n'));
+      const r = await runImport(['h.csv', '--out', 'o.csv', '--interval', '1', '--format', 'binance'], dir);
+      expect(r.code).to.equal(2);
+      expect(r.stderr).to.equal(`pyr: ${path.join(dir, 'h.csv')}, line 1: expected no header or Binance's "${BINANCE_HEADER}", found "${header}"\n`);
+      const auto = await runImport(['h.csv', '--out', 'o.csv', '--interval', '1'], dir);
+      expect(auto.code, auto.stderr).to.equal(0);
+      expect(auto.stdout).to.include('(generic, ms times)');
+      expect(parseCsv(fs.readFileSync(path.join(dir, 'o.csv'), 'utf8'))).to.deep.equal(expectedRows(rows));
+    });
   });
 
   describe('ZIP reader errors', () => {
