@@ -35,6 +35,7 @@ export interface LiveFlags {
   dataDir?: string;
   closeOnExit?: boolean;
   envFile?: string;
+  json?: boolean;
 }
 
 /** Reads KEY=VALUE lines of a .env file (quotes stripped, # comments). */
@@ -126,7 +127,7 @@ export async function live(flags: LiveFlags, io: CliIo, signal: AbortSignal): Pr
   const dataDir = path.resolve(io.cwd, flags.dataDir ?? config.dataDir ?? 'data');
   const journalFile = path.resolve(io.cwd, flags.journal ?? config.journal ?? path.join(dataDir, 'live', bybitEnv, `${symbol}-${interval}-${definition.name}.jsonl`));
 
-  const log = createLogger({ stream: io.stdout, color: useColor(io.stdout, io.env) });
+  const log = createLogger({ stream: io.stdout, color: useColor(io.stdout, io.env), json: flags.json });
   const warn = (m: string) => log.warn(m);
 
   // Restore: trades of earlier sessions in this journal count for the metrics and the guards.
@@ -336,6 +337,7 @@ export function liveCommand(io: CliIo): Command {
     .option('--data-dir <dir>', 'data folder (default data)')
     .option('--env-file <file>', 'file with BYBIT_API_KEY and BYBIT_API_SECRET (default .env)')
     .option('--close-on-exit', 'close the open position when stopping')
+    .option('--json', 'log lines as JSON objects (time, level, message), one per line')
     .action(async (opts: LiveFlags) => {
       const ac = new AbortController();
       const stop = () => ac.abort();
