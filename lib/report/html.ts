@@ -79,13 +79,16 @@ export async function readRunSummary(dir: string): Promise<RunSummary> {
 }
 
 function readCsv(file: string, text: string, required: readonly string[]): Record<string, string>[] {
+  let header: string[] = [];
   let rows: Record<string, string>[];
   try {
-    rows = csvParse(text, { columns: true, skip_empty_lines: true }) as Record<string, string>[];
+    rows = csvParse(text, {
+      columns: (h: string[]) => (header = h),
+      skip_empty_lines: true,
+    }) as Record<string, string>[];
   } catch (err) {
     throw new DataError(`not a valid CSV: ${err instanceof Error ? err.message : String(err)}`, { file });
   }
-  const header = text.slice(0, text.indexOf('\n') >>> 0).split(',');
   const missing = required.filter((c) => !header.includes(c));
   if (missing.length) throw new DataError(`missing column${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`, { file, line: 1 });
   return rows;
