@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
-import { ConfigError, DataError, MissingDataError, intervalMs, parseInterval, type Interval } from '../core/index.ts';
+import { ConfigError, DataError, MissingDataError, intervalLabel, intervalMs, parseInterval, type Interval } from '../core/index.ts';
 import { readCandleFile } from '../data/csv.ts';
 import { candlePath, findCandleFile, listCandleFiles, readFundingFile, EXCHANGE } from '../data/store.ts';
 import { checkCandleFile, type CheckReport } from '../data/check.ts';
@@ -267,7 +267,7 @@ export async function dataCheck(file: string, flags: DataCheckFlags, io: CliIo):
   } else {
     const c = palette(useColor(io.stdout, io.env));
     const out: string[] = [];
-    out.push(`${relTo(io.cwd, abs)}: ${int(r.rows)} ${r.interval} candles (interval from the ${r.intervalFrom}), ${bytesText(r.bytes)}`);
+    out.push(`${relTo(io.cwd, abs)}: ${int(r.rows)} ${intervalLabel(r.interval)} candles (interval ${r.interval}, from the ${r.intervalFrom}), ${bytesText(r.bytes)}`);
     if (r.gaps.length > 0) {
       out.push(`Gaps: ${int(r.missing)} missing candles in ${int(r.gaps.length)} gap${r.gaps.length === 1 ? '' : 's'}${r.gaps.length > 20 ? ' (the first 20)' : ''}:`);
       for (const g of r.gaps.slice(0, 20)) out.push(`  ${utc(g.from)} → ${utc(g.to)} UTC  ${int(g.candles)} candle${g.candles === 1 ? '' : 's'}`);
@@ -376,7 +376,7 @@ export async function dataResample(flags: DataResampleFlags, io: CliIo): Promise
           ? `${int(r.incomplete)} incomplete kept (--allow-partial)`
           : `${int(r.incomplete)} incomplete dropped`;
     io.stdout.write(
-      `Wrote ${int(res.rows)} ${to} candles to ${relTo(io.cwd, target)}: ${utc(res.first)} → ${utc(res.last)} UTC, from ${int(res.sourceRows)} ${from} candles; ${inc}\n`,
+      `Wrote ${int(res.rows)} ${intervalLabel(to)} candles to ${relTo(io.cwd, target)}: ${utc(res.first)} → ${utc(res.last)} UTC, from ${int(res.sourceRows)} ${intervalLabel(from)} candles; ${inc}\n`,
     );
   }
   return res;

@@ -10,7 +10,7 @@
 import * as fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
-import { ConfigError, MissingDataError, parseInterval, type Interval } from '../core/index.ts';
+import { ConfigError, MissingDataError, intervalLabel, parseInterval, type Interval } from '../core/index.ts';
 import { candlePath, findCandleFile } from '../data/store.ts';
 import { importCandleFile, parseColumnMap, type ImportFormat, type ImportResult, type TimeUnit } from '../data/import.ts';
 import type { CliIo } from './backtest.ts';
@@ -119,7 +119,7 @@ export async function importCandles(file: string, flags: ImportFlags, io: CliIo)
         ? '; replaced the old file (--force)'
         : '';
     io.stdout.write(
-      `Imported ${int(r.imported)} ${interval} candles (${r.format}, ${units} times) from ${path.basename(input)} into ${relTo(io.cwd, r.file)}: ${int(r.rows)} rows, ${utc(r.first)} → ${utc(r.last)} UTC, ${gaps}${how}\n`,
+      `Imported ${int(r.imported)} ${intervalLabel(interval)} candles (${r.format}, ${units} times) from ${path.basename(input)} into ${relTo(io.cwd, r.file)}: ${int(r.rows)} rows, ${utc(r.first)} → ${utc(r.last)} UTC, ${gaps}${how}\n`,
     );
   }
   return r;

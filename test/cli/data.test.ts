@@ -123,7 +123,7 @@ describe('pyr data', () => {
       expect(r.stdout).to.include(`OK: 96 rows, from ${utc(T0)} to ${utc(T0 + 99 * Q)} UTC, 2 gaps`);
       expect(r.stdout).to.include(`${utc(T0 + 10 * Q)} → ${utc(T0 + 12 * Q)} UTC  3 candles`);
       expect(r.stdout).to.include(`${utc(T0 + 50 * Q)} → ${utc(T0 + 50 * Q)} UTC  1 candle`);
-      expect(r.stdout).to.include('interval from the file name');
+      expect(r.stdout).to.include('96 15m candles (interval 15, from the file name)');
     });
 
     it('the real 5-minute file is clean', async () => {
@@ -183,7 +183,7 @@ describe('pyr data', () => {
       expect(r.code, r.stderr).to.equal(0);
       const out = path.join(dir, 'data', 'bybit', 'linear', 'BTCUSDT', '15.csv');
       expect(r.stdout).to.equal(
-        `Wrote 5,778 15 candles to ${path.join('data', 'bybit', 'linear', 'BTCUSDT', '15.csv')}: 2025-06-22 00:00 → 2025-08-21 04:15 UTC, from 17,336 5 candles; 1 incomplete dropped\n`,
+        `Wrote 5,778 15m candles to ${path.join('data', 'bybit', 'linear', 'BTCUSDT', '15.csv')}: 2025-06-22 00:00 → 2025-08-21 04:15 UTC, from 17,336 5m candles; 1 incomplete dropped\n`,
       );
       const got = parseCsv(fs.readFileSync(out, 'utf8'));
       const want = new Map(parseCsv(fs.readFileSync(DATA_15M, 'utf8')).map((row) => [row.timestamp, row]));
@@ -200,7 +200,7 @@ describe('pyr data', () => {
       expect(again.stderr).to.match(/15\.csv already exists; pass --force/);
       const forced = await runData(['resample', '--input', DATA_5M, '--from-interval', '5', '--interval', '15', '--force', '--allow-partial'], dir);
       expect(forced.code, forced.stderr).to.equal(0);
-      expect(forced.stdout).to.match(/Wrote 5,779 15 candles .* 1 incomplete kept \(--allow-partial\)/);
+      expect(forced.stdout).to.match(/Wrote 5,779 15m candles .* 1 incomplete kept \(--allow-partial\)/);
     });
 
     it('reads the store\'s 1-minute file by default and writes --out; checks the flags', async () => {

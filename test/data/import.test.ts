@@ -160,7 +160,7 @@ describe('pyr import', () => {
       const r = await runImport(['k.csv', '--symbol', 'btcusdt', '--interval', '1'], dir);
       expect(r.code, r.stderr).to.equal(0);
       expect(r.stdout).to.equal(
-        `Imported 120 1 candles (binance, ms times) from k.csv into ${path.join('data', 'bybit', 'linear', 'BTCUSDT', '1.csv')}: 120 rows, 2023-12-01 00:00 → 2023-12-01 01:59 UTC, no gaps\n`,
+        `Imported 120 1m candles (binance, ms times) from k.csv into ${path.join('data', 'bybit', 'linear', 'BTCUSDT', '1.csv')}: 120 rows, 2023-12-01 00:00 → 2023-12-01 01:59 UTC, no gaps\n`,
       );
       const text = fs.readFileSync(storeFile(), 'utf8');
       expect(text.split('\n')[0]).to.equal(HEADER);
@@ -185,7 +185,7 @@ describe('pyr import', () => {
       fs.writeFileSync(path.join(dir, 'BTCUSDT-1m-2025-01-01.zip'), zipBytes([{ name: 'BTCUSDT-1m-2025-01-01.csv', data: csv, method: 0 }]));
       const r = await runImport(['BTCUSDT-1m-2025-01-01.zip', '--out', 'out.csv'], dir);
       expect(r.code, r.stderr).to.equal(0);
-      expect(r.stdout).to.match(/^Imported 60 1 candles \(binance, µs times\) .* 2025-01-01 00:00 → 2025-01-01 00:59 UTC, no gaps\n$/);
+      expect(r.stdout).to.match(/^Imported 60 1m candles \(binance, µs times\) .* 2025-01-01 00:00 → 2025-01-01 00:59 UTC, no gaps\n$/);
       expect(parseCsv(fs.readFileSync(path.join(dir, 'out.csv'), 'utf8'))).to.deep.equal(expectedRows(rows));
     });
 
