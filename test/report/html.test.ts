@@ -77,218 +77,220 @@ const runDir = path.join(tmp.dir, 'run');
 let summary: { meta: { source: string; from: string; to: string }; metrics: { netPnlExact: string; trades: number; candles: number } };
 let tradeIds: string[];
 
-before(async function () {
-  this.timeout(120_000);
-  const r = await runCli(['backtest', '--candles', DATA_15M, '--from', '2024-03-01', '--to', '2024-03-10', '--out', runDir], tmp.dir);
-  expect(r.code, r.stderr).to.equal(0);
-  summary = JSON.parse(readFileSync(path.join(runDir, 'summary.json'), 'utf8'));
-  // trades.csv: one line per trade after the header (counted from the file, not from pyr's reader).
-  const lines = readFileSync(path.join(runDir, 'trades.csv'), 'utf8').trim().split('\n');
-  tradeIds = lines.slice(1).map((l) => l.split(',')[0]!);
-  expect(tradeIds.length, 'the run should trade').to.be.greaterThan(10);
-});
-
-describe('report.html (built from a run folder)', function () {
-  this.timeout(120_000);
-
-  it('`pyr report <run-dir>` writes report.html atomically and prints its path', async () => {
-    const r = await pyr(['report', runDir], tmp.dir);
-    expect(r.code, r.stderr).to.equal(0);
-    const file = path.join(runDir, 'report.html');
-    expect(r.stdout.trim()).to.equal(file);
-    expect(readdirSync(runDir).filter((f) => f.includes('.tmp-')), 'no temp file left').to.deep.equal([]);
-    const html = readFileSync(file, 'utf8');
-    expect(html).to.match(/^<!doctype html>/);
-    // Self-contained: the charting library is inlined, nothing is loaded from elsewhere.
-    expect(html).to.include('TradingView Lightweight Charts');
-    expect(html).to.not.match(/<script[^>]+src=|<link[^>]+(stylesheet|preload)|url\(\s*['"]?https?:|@import/i);
-    expect(html).to.include('Overall Trade Statistics: Total PnL: ');
-    expect(html).to.include(`${summary.meta.from} → ${summary.meta.to}`);
-  });
-
-  it('errors are one clear line: missing folder, not a run folder', async () => {
-    const missing = await pyr(['report', path.join(tmp.dir, 'no-such-run')], tmp.dir);
-    expect(missing.code).to.equal(2);
-    expect(missing.stderr.trim().split('\n')).to.have.length(1);
-    expect(missing.stderr).to.match(/run folder not found: .*no-such-run/);
-    const notRun = path.join(tmp.dir, 'not-a-run');
-    mkdirSync(notRun, { recursive: true });
-    writeFileSync(path.join(notRun, 'notes.txt'), 'hello');
-    const r = await pyr(['report', notRun], tmp.dir);
-    expect(r.code).to.equal(2);
-    expect(r.stderr.trim().split('\n')).to.have.length(1);
-    expect(r.stderr).to.match(/not-a-run is not a run folder: it has no summary\.json/);
-  });
-
-  it('draws the run’s candles, and StochRSI equal to the reference implementation', async () => {
-    const { data, notes } = await buildChartData(await readRunFolder(runDir));
-    expect(notes).to.deep.equal([]);
-    const src = sourceCandles(FROM, TO_EXCLUSIVE);
-    expect(src.length).to.equal(summary.metrics.candles);
-    expect(data.candles!.t).to.deep.equal(src.map((c) => c.t / 1000));
-    expect(data.candles!.o).to.deep.equal(src.map((c) => c.o));
-    expect(data.candles!.h).to.deep.equal(src.map((c) => c.h));
-    expect(data.candles!.l).to.deep.equal(src.map((c) => c.l));
-    expect(data.candles!.c).to.deep.equal(src.map((c) => c.c));
-    const ref = new Map(parseCsv(readFileSync(REF_STOCHRSI, 'utf8')).map((r) => [Number(r.timestamp) / 1000, r]));
-    data.stoch!.t.forEach((t, i) => {
-      const r = ref.get(t)!;
-      // Drawn with 3 decimals.
-      expect(data.stoch!.k[i], `K at ${t}`).to.be.closeTo(Number(r.k), 0.0006);
-      expect(data.stoch!.d[i], `D at ${t}`).to.be.closeTo(Number(r.d), 0.0006);
-    });
-    expect(data.stoch!.oversold).to.equal(20);
-    expect(data.stoch!.overbought).to.equal(80);
-  });
-
-  it('draws the daily Fibonacci pivots of the previous day', async () => {
-    const { data } = await buildChartData(await readRunFolder(runDir));
-    const piv = data.pivots!;
-    for (const day of [Date.UTC(2024, 2, 1), Date.UTC(2024, 2, 5), Date.UTC(2024, 2, 10)]) {
-      const prev = sourceCandles(day - DAY, day);
-      const h = Math.max(...prev.map((c) => c.h));
-      const l = Math.min(...prev.map((c) => c.l));
-      const p = (h + l + prev[prev.length - 1]!.c) / 3;
-      const i = piv.t.indexOf(day / 1000);
-      expect(i, `a step at ${new Date(day).toISOString()}`).to.be.at.least(0);
-      expect(piv.levels.p[i]).to.be.closeTo(p, 1e-6);
-      expect(piv.levels.r1[i]).to.be.closeTo(p + 0.382 * (h - l), 1e-6);
-      expect(piv.levels.s1[i]).to.be.closeTo(p - 0.382 * (h - l), 1e-6);
-      expect(piv.levels.r3[i]).to.be.closeTo(p + (h - l), 1e-6);
-      expect(piv.levels.s3[i]).to.be.closeTo(p - (h - l), 1e-6);
-    }
-  });
-
-  it('aggregates the candles drawn above maxCandles and says so, keeping every trade marker', async () => {
-    const { data, notes } = await buildChartData(await readRunFolder(runDir), { maxCandles: 200 });
-    const n = data.candles!.t.length;
-    expect(n).to.be.at.most(200).and.greaterThan(50);
-    const bucket = data.barSeconds * 1000;
-    expect(bucket % (15 * 60_000)).to.equal(0);
-    const src = sourceCandles(FROM, TO_EXCLUSIVE);
-    // Each drawn candle is the OHLC of the 15-minute candles in its bucket.
-    for (const i of [0, Math.floor(n / 2), n - 1]) {
-      const t = data.candles!.t[i]! * 1000;
-      const inside = src.filter((c) => c.t >= t && c.t < t + bucket);
-      expect(data.candles!.o[i]).to.equal(inside[0]!.o);
-      expect(data.candles!.h[i]).to.equal(Math.max(...inside.map((c) => c.h)));
-      expect(data.candles!.l[i]).to.equal(Math.min(...inside.map((c) => c.l)));
-      expect(data.candles!.c[i]).to.equal(inside[inside.length - 1]!.c);
-    }
-    expect(notes.join(' ')).to.match(/960 15m candles; .* aggregated to 2h candles/);
-    expect(data.markers.time).to.have.length(tradeIds.length * 2);
-    // Every entry and exit time of trades.csv, on the drawn candle that holds it.
-    const bucketStart = (ms: string) => (Math.floor(Number(ms) / bucket) * bucket) / 1000;
-    const trades = parseCsv(readFileSync(path.join(runDir, 'trades.csv'), 'utf8'));
-    const expected = trades.flatMap((t) => [bucketStart(t.entryTime!), bucketStart(t.exitTime!)]).sort((x, y) => x - y);
-    expect(data.markers.time).to.deep.equal(expected);
-    const drawn = new Set(data.candles!.t);
-    for (const t of data.markers.time) expect(drawn.has(t), `marker at ${t} on a drawn candle`).to.equal(true);
-  });
-});
-
-describe('report.html in headless chromium (skipped when /usr/bin/chromium is absent)', function () {
-  this.timeout(120_000);
-  let browser: Browser | undefined;
-
+describe('report.html', function () {
   before(async function () {
-    if (!existsSync(CHROMIUM)) {
-      console.warn(`    SKIPPED: ${CHROMIUM} is absent; install Debian's chromium (apt-get install -y chromium) to test the report page in a browser`);
-      this.skip();
-    }
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-  });
-  after(async () => {
-    await browser?.close();
+    this.timeout(120_000);
+    const r = await runCli(['backtest', '--candles', DATA_15M, '--from', '2024-03-01', '--to', '2024-03-10', '--out', runDir], tmp.dir);
+    expect(r.code, r.stderr).to.equal(0);
+    summary = JSON.parse(readFileSync(path.join(runDir, 'summary.json'), 'utf8'));
+    // trades.csv: one line per trade after the header (counted from the file, not from pyr's reader).
+    const lines = readFileSync(path.join(runDir, 'trades.csv'), 'utf8').trim().split('\n');
+    tradeIds = lines.slice(1).map((l) => l.split(',')[0]!);
+    expect(tradeIds.length, 'the run should trade').to.be.greaterThan(10);
   });
 
-  /** Opens a page offline and records console errors, page errors and every request. */
-  async function open(file: string) {
-    const context = await browser!.newContext({ offline: true, viewport: { width: 1400, height: 900 } });
-    const page = await context.newPage();
-    const problems: string[] = [];
-    const requests: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
-    page.on('request', (r) => requests.push(r.url()));
-    await page.goto(pathToFileURL(file).href);
-    await page.waitForFunction('window.__pyr !== undefined && (window.__pyr.ready || window.__pyr.error !== null)');
-    return { page, context, problems, requests };
-  }
+  describe('built from a run folder', function () {
+    this.timeout(120_000);
 
-  it('draws every trade (entry and exit markers), the trade list and the net PnL, offline and without errors', async () => {
-    const file = await writeReportHtml(runDir);
-    const { page, context, problems, requests } = await open(file);
-    try {
-      const state: PageState = await page.evaluate('window.__pyr');
-      expect(state.error, String(state.error)).to.equal(null);
-      expect(problems).to.deep.equal([]);
-      expect(requests, 'the page loads nothing but itself').to.deep.equal([pathToFileURL(file).href]);
-      expect(state.trades).to.equal(tradeIds.length);
-      expect(state.markers, 'one entry and one exit marker per trade').to.equal(tradeIds.length * 2);
-      expect(state.candles).to.equal(summary.metrics.candles);
-      expect(state.tableRows).to.equal(tradeIds.length);
-      const ids: string[] = await page.evaluate(ROW_IDS);
-      expect(ids, 'the trade list shows trades.csv, in order').to.deep.equal(tradeIds);
-      // Two chart canvases were laid out with a real size.
-      const sizes: number[][] = await page.evaluate("Array.from(document.querySelectorAll('.chart')).map((e) => [e.clientWidth, e.clientHeight, e.querySelectorAll('canvas').length])");
-      expect(sizes).to.have.length(2);
-      for (const [w, h, canvases] of sizes) {
-        expect(w).to.be.greaterThan(800);
-        expect(h).to.be.greaterThan(300);
-        expect(canvases).to.be.greaterThan(0);
+    it('`pyr report <run-dir>` writes report.html atomically and prints its path', async () => {
+      const r = await pyr(['report', runDir], tmp.dir);
+      expect(r.code, r.stderr).to.equal(0);
+      const file = path.join(runDir, 'report.html');
+      expect(r.stdout.trim()).to.equal(file);
+      expect(readdirSync(runDir).filter((f) => f.includes('.tmp-')), 'no temp file left').to.deep.equal([]);
+      const html = readFileSync(file, 'utf8');
+      expect(html).to.match(/^<!doctype html>/);
+      // Self-contained: the charting library is inlined, nothing is loaded from elsewhere.
+      expect(html).to.include('TradingView Lightweight Charts');
+      expect(html).to.not.match(/<script[^>]+src=|<link[^>]+(stylesheet|preload)|url\(\s*['"]?https?:|@import/i);
+      expect(html).to.include('Overall Trade Statistics: Total PnL: ');
+      expect(html).to.include(`${summary.meta.from} → ${summary.meta.to}`);
+    });
+
+    it('errors are one clear line: missing folder, not a run folder', async () => {
+      const missing = await pyr(['report', path.join(tmp.dir, 'no-such-run')], tmp.dir);
+      expect(missing.code).to.equal(2);
+      expect(missing.stderr.trim().split('\n')).to.have.length(1);
+      expect(missing.stderr).to.match(/run folder not found: .*no-such-run/);
+      const notRun = path.join(tmp.dir, 'not-a-run');
+      mkdirSync(notRun, { recursive: true });
+      writeFileSync(path.join(notRun, 'notes.txt'), 'hello');
+      const r = await pyr(['report', notRun], tmp.dir);
+      expect(r.code).to.equal(2);
+      expect(r.stderr.trim().split('\n')).to.have.length(1);
+      expect(r.stderr).to.match(/not-a-run is not a run folder: it has no summary\.json/);
+    });
+
+    it('draws the run’s candles, and StochRSI equal to the reference implementation', async () => {
+      const { data, notes } = await buildChartData(await readRunFolder(runDir));
+      expect(notes).to.deep.equal([]);
+      const src = sourceCandles(FROM, TO_EXCLUSIVE);
+      expect(src.length).to.equal(summary.metrics.candles);
+      expect(data.candles!.t).to.deep.equal(src.map((c) => c.t / 1000));
+      expect(data.candles!.o).to.deep.equal(src.map((c) => c.o));
+      expect(data.candles!.h).to.deep.equal(src.map((c) => c.h));
+      expect(data.candles!.l).to.deep.equal(src.map((c) => c.l));
+      expect(data.candles!.c).to.deep.equal(src.map((c) => c.c));
+      const ref = new Map(parseCsv(readFileSync(REF_STOCHRSI, 'utf8')).map((r) => [Number(r.timestamp) / 1000, r]));
+      data.stoch!.t.forEach((t, i) => {
+        const r = ref.get(t)!;
+        // Drawn with 3 decimals.
+        expect(data.stoch!.k[i], `K at ${t}`).to.be.closeTo(Number(r.k), 0.0006);
+        expect(data.stoch!.d[i], `D at ${t}`).to.be.closeTo(Number(r.d), 0.0006);
+      });
+      expect(data.stoch!.oversold).to.equal(20);
+      expect(data.stoch!.overbought).to.equal(80);
+    });
+
+    it('draws the daily Fibonacci pivots of the previous day', async () => {
+      const { data } = await buildChartData(await readRunFolder(runDir));
+      const piv = data.pivots!;
+      for (const day of [Date.UTC(2024, 2, 1), Date.UTC(2024, 2, 5), Date.UTC(2024, 2, 10)]) {
+        const prev = sourceCandles(day - DAY, day);
+        const h = Math.max(...prev.map((c) => c.h));
+        const l = Math.min(...prev.map((c) => c.l));
+        const p = (h + l + prev[prev.length - 1]!.c) / 3;
+        const i = piv.t.indexOf(day / 1000);
+        expect(i, `a step at ${new Date(day).toISOString()}`).to.be.at.least(0);
+        expect(piv.levels.p[i]).to.be.closeTo(p, 1e-6);
+        expect(piv.levels.r1[i]).to.be.closeTo(p + 0.382 * (h - l), 1e-6);
+        expect(piv.levels.s1[i]).to.be.closeTo(p - 0.382 * (h - l), 1e-6);
+        expect(piv.levels.r3[i]).to.be.closeTo(p + (h - l), 1e-6);
+        expect(piv.levels.s3[i]).to.be.closeTo(p - (h - l), 1e-6);
       }
-      const net: { text: string; exact: string } = await page.evaluate(`(() => { const td = document.querySelector('#metrics tr[data-metric="netPnl"] td'); return { text: td.textContent, exact: td.dataset.exact }; })()`);
-      expect(net.exact).to.equal(summary.metrics.netPnlExact);
-      expect(net.text).to.equal(`$${new D(summary.metrics.netPnlExact).toFixed(2)}`);
-      const stats = await page.evaluate("document.getElementById('stats-line').textContent");
-      expect(stats).to.include(`Total PnL: $${new D(summary.metrics.netPnlExact).toFixed(2)}`);
+    });
 
-      // Sorting by net PnL orders the rows by trades.csv's netPnl.
-      await page.click('#trades th[data-col="9"]');
-      const sorted: string[] = await page.evaluate(ROW_IDS);
-      const byPnl = parseCsv(readFileSync(path.join(runDir, 'trades.csv'), 'utf8'))
-        .sort((a, b) => Number(a.netPnl) - Number(b.netPnl) || Number(a.id) - Number(b.id))
-        .map((t) => t.id);
-      expect(sorted).to.deep.equal(byPnl);
-      await page.click('#trades th[data-col="0"]');
-
-      const shot = path.join(tmp.dir, 'report.png');
-      await page.screenshot({ path: shot, fullPage: true });
-      expect(readFileSync(shot).subarray(1, 4).toString()).to.equal('PNG');
-      if (process.env.PYR_SCREENSHOT_DIR) copyFileSync(shot, path.join(process.env.PYR_SCREENSHOT_DIR, 'report.png'));
-    } finally {
-      await context.close();
-    }
+    it('aggregates the candles drawn above maxCandles and says so, keeping every trade marker', async () => {
+      const { data, notes } = await buildChartData(await readRunFolder(runDir), { maxCandles: 200 });
+      const n = data.candles!.t.length;
+      expect(n).to.be.at.most(200).and.greaterThan(50);
+      const bucket = data.barSeconds * 1000;
+      expect(bucket % (15 * 60_000)).to.equal(0);
+      const src = sourceCandles(FROM, TO_EXCLUSIVE);
+      // Each drawn candle is the OHLC of the 15-minute candles in its bucket.
+      for (const i of [0, Math.floor(n / 2), n - 1]) {
+        const t = data.candles!.t[i]! * 1000;
+        const inside = src.filter((c) => c.t >= t && c.t < t + bucket);
+        expect(data.candles!.o[i]).to.equal(inside[0]!.o);
+        expect(data.candles!.h[i]).to.equal(Math.max(...inside.map((c) => c.h)));
+        expect(data.candles!.l[i]).to.equal(Math.min(...inside.map((c) => c.l)));
+        expect(data.candles!.c[i]).to.equal(inside[inside.length - 1]!.c);
+      }
+      expect(notes.join(' ')).to.match(/960 15m candles; .* aggregated to 2h candles/);
+      expect(data.markers.time).to.have.length(tradeIds.length * 2);
+      // Every entry and exit time of trades.csv, on the drawn candle that holds it.
+      const bucketStart = (ms: string) => (Math.floor(Number(ms) / bucket) * bucket) / 1000;
+      const trades = parseCsv(readFileSync(path.join(runDir, 'trades.csv'), 'utf8'));
+      const expected = trades.flatMap((t) => [bucketStart(t.entryTime!), bucketStart(t.exitTime!)]).sort((x, y) => x - y);
+      expect(data.markers.time).to.deep.equal(expected);
+      const drawn = new Set(data.candles!.t);
+      for (const t of data.markers.time) expect(drawn.has(t), `marker at ${t} on a drawn candle`).to.equal(true);
+    });
   });
 
-  it('without the candle file, draws the trades on their fill prices and says the candles are missing', async () => {
-    const moved = path.join(tmp.dir, 'run-moved');
-    mkdirSync(moved, { recursive: true });
-    for (const f of ['trades.csv', 'equity.csv']) copyFileSync(path.join(runDir, f), path.join(moved, f));
-    const s = JSON.parse(readFileSync(path.join(runDir, 'summary.json'), 'utf8'));
-    s.meta.source = path.join(tmp.dir, 'gone', 'BTCUSDT-15m.csv');
-    writeFileSync(path.join(moved, 'summary.json'), JSON.stringify(s));
-    const file = await writeReportHtml(moved);
-    const { page, context, problems } = await open(file);
-    try {
-      const state: PageState = await page.evaluate('window.__pyr');
-      expect(state.error, String(state.error)).to.equal(null);
-      expect(problems).to.deep.equal([]);
-      expect(state.markers).to.equal(tradeIds.length * 2);
-      expect(state.candles).to.equal(0);
-      expect(await page.evaluate(ROW_IDS)).to.deep.equal(tradeIds);
-      const notes = await page.evaluate("document.querySelector('.notes').textContent");
-      expect(notes).to.include(`Candles missing: the run’s candle file ${s.meta.source} is gone`);
-    } finally {
-      await context.close();
+  describe('in headless chromium (skipped when /usr/bin/chromium is absent)', function () {
+    this.timeout(120_000);
+    let browser: Browser | undefined;
+
+    before(async function () {
+      if (!existsSync(CHROMIUM)) {
+        console.warn(`    SKIPPED: ${CHROMIUM} is absent; install Debian's chromium (apt-get install -y chromium) to test the report page in a browser`);
+        this.skip();
+      }
+      const { chromium } = await import('playwright-core');
+      browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      });
+    });
+    after(async () => {
+      await browser?.close();
+    });
+
+    /** Opens a page offline and records console errors, page errors and every request. */
+    async function open(file: string) {
+      const context = await browser!.newContext({ offline: true, viewport: { width: 1400, height: 900 } });
+      const page = await context.newPage();
+      const problems: string[] = [];
+      const requests: string[] = [];
+      page.on('console', (m) => {
+        if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`);
+      });
+      page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+      page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
+      page.on('request', (r) => requests.push(r.url()));
+      await page.goto(pathToFileURL(file).href);
+      await page.waitForFunction('window.__pyr !== undefined && (window.__pyr.ready || window.__pyr.error !== null)');
+      return { page, context, problems, requests };
     }
+
+    it('draws every trade (entry and exit markers), the trade list and the net PnL, offline and without errors', async () => {
+      const file = await writeReportHtml(runDir);
+      const { page, context, problems, requests } = await open(file);
+      try {
+        const state: PageState = await page.evaluate('window.__pyr');
+        expect(state.error, String(state.error)).to.equal(null);
+        expect(problems).to.deep.equal([]);
+        expect(requests, 'the page loads nothing but itself').to.deep.equal([pathToFileURL(file).href]);
+        expect(state.trades).to.equal(tradeIds.length);
+        expect(state.markers, 'one entry and one exit marker per trade').to.equal(tradeIds.length * 2);
+        expect(state.candles).to.equal(summary.metrics.candles);
+        expect(state.tableRows).to.equal(tradeIds.length);
+        const ids: string[] = await page.evaluate(ROW_IDS);
+        expect(ids, 'the trade list shows trades.csv, in order').to.deep.equal(tradeIds);
+        // Two chart canvases were laid out with a real size.
+        const sizes: number[][] = await page.evaluate("Array.from(document.querySelectorAll('.chart')).map((e) => [e.clientWidth, e.clientHeight, e.querySelectorAll('canvas').length])");
+        expect(sizes).to.have.length(2);
+        for (const [w, h, canvases] of sizes) {
+          expect(w).to.be.greaterThan(800);
+          expect(h).to.be.greaterThan(300);
+          expect(canvases).to.be.greaterThan(0);
+        }
+        const net: { text: string; exact: string } = await page.evaluate(`(() => { const td = document.querySelector('#metrics tr[data-metric="netPnl"] td'); return { text: td.textContent, exact: td.dataset.exact }; })()`);
+        expect(net.exact).to.equal(summary.metrics.netPnlExact);
+        expect(net.text).to.equal(`$${new D(summary.metrics.netPnlExact).toFixed(2)}`);
+        const stats = await page.evaluate("document.getElementById('stats-line').textContent");
+        expect(stats).to.include(`Total PnL: $${new D(summary.metrics.netPnlExact).toFixed(2)}`);
+
+        // Sorting by net PnL orders the rows by trades.csv's netPnl.
+        await page.click('#trades th[data-col="9"]');
+        const sorted: string[] = await page.evaluate(ROW_IDS);
+        const byPnl = parseCsv(readFileSync(path.join(runDir, 'trades.csv'), 'utf8'))
+          .sort((a, b) => Number(a.netPnl) - Number(b.netPnl) || Number(a.id) - Number(b.id))
+          .map((t) => t.id);
+        expect(sorted).to.deep.equal(byPnl);
+        await page.click('#trades th[data-col="0"]');
+
+        const shot = path.join(tmp.dir, 'report.png');
+        await page.screenshot({ path: shot, fullPage: true });
+        expect(readFileSync(shot).subarray(1, 4).toString()).to.equal('PNG');
+        if (process.env.PYR_SCREENSHOT_DIR) copyFileSync(shot, path.join(process.env.PYR_SCREENSHOT_DIR, 'report.png'));
+      } finally {
+        await context.close();
+      }
+    });
+
+    it('without the candle file, draws the trades on their fill prices and says the candles are missing', async () => {
+      const moved = path.join(tmp.dir, 'run-moved');
+      mkdirSync(moved, { recursive: true });
+      for (const f of ['trades.csv', 'equity.csv']) copyFileSync(path.join(runDir, f), path.join(moved, f));
+      const s = JSON.parse(readFileSync(path.join(runDir, 'summary.json'), 'utf8'));
+      s.meta.source = path.join(tmp.dir, 'gone', 'BTCUSDT-15m.csv');
+      writeFileSync(path.join(moved, 'summary.json'), JSON.stringify(s));
+      const file = await writeReportHtml(moved);
+      const { page, context, problems } = await open(file);
+      try {
+        const state: PageState = await page.evaluate('window.__pyr');
+        expect(state.error, String(state.error)).to.equal(null);
+        expect(problems).to.deep.equal([]);
+        expect(state.markers).to.equal(tradeIds.length * 2);
+        expect(state.candles).to.equal(0);
+        expect(await page.evaluate(ROW_IDS)).to.deep.equal(tradeIds);
+        const notes = await page.evaluate("document.querySelector('.notes').textContent");
+        expect(notes).to.include(`Candles missing: the run’s candle file ${s.meta.source} is gone`);
+      } finally {
+        await context.close();
+      }
+    });
   });
 });
