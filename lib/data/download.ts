@@ -45,11 +45,12 @@
  * 600 per 5 s per IP), at most `concurrency` in flight.
  */
 import * as fs from 'node:fs';
+import * as zlib from 'node:zlib';
 import { RestClientV5 } from 'bybit-api';
 import { type CandleSeries, type Interval, DAY_MS, intervalMs, nextIntervalStart } from '../core/candle.ts';
 import { ConfigError, DataError, ExchangeError, MissingDataError, PyrError } from '../core/errors.ts';
-import { readCandleFile } from './csv.ts';
-import { candlePath, findCandleFile, fundingPath, instrumentsPath, readFundingFile, writeCandleFileAtomic, writeFileAtomic } from './store.ts';
+import { CANDLE_HEADER, readCandleFile } from './csv.ts';
+import { candlePath, findCandleFile, fundingPath, instrumentsPath, readFundingFile, writeFileAtomic } from './store.ts';
 import { DEFAULT_RETRY, type Envelope, InterruptedError, RateLimiter, type RetryContext, type RetryPolicy, withRetry } from './retry.ts';
 
 export type DownloadCategory = 'linear' | 'inverse' | 'spot';
@@ -368,7 +369,11 @@ function fundingIntervalOf(item: Record<string, unknown> | undefined): number | 
 // ---------------------------------------------------------------------------------------------------
 // candle pages
 
-type Row = [number, number, number, number, number, number, number];
+/** A validated candle: its open time and its line in pyr's layout (with the `\n`). */
+interface KlineRow {
+  readonly t: number;
+  readonly line: string;
+}
 
 function num(text: unknown, what: string): number {
   if (typeof text !== 'string' || !DECIMAL_RE.test(text)) throw new ExchangeError(`${what} is not a number: ${JSON.stringify(text)}`);
@@ -377,8 +382,24 @@ function num(text: unknown, what: string): number {
   return v;
 }
 
+const CANONICAL_RE = /^(?:0|[1-9]\d*)(?:\.\d*[1-9])?$/;
+
+/**
+ * The text pyr writes for a value: `String(Number(text))`, the shortest round-trip form (what
+ * writeCandleFileAtomic writes). A plain decimal without superfluous zeros, with at most 15 significant
+ * digits and between 1e-6 and 1e21, is already that form (two such decimals never share a double), so it
+ * is kept as sent, which spares formatting half a million floats for a year of 1-minute candles.
+ */
+function valueText(text: string, v: number): string {
+  if (CANONICAL_RE.test(text) && (v === 0 || (v >= 1e-6 && v < 1e21))) {
+    const digits = text.replace('.', '').replace(/^0+/, '').length;
+    if (digits <= 15) return text;
+  }
+  return String(v);
+}
+
 /** One kline list item → a validated row. Throws ExchangeError naming the candle. */
-function parseKline(item: unknown, where: string): Row {
+function parseKline(item: unknown, where: string): KlineRow {
   if (!Array.isArray(item) || item.length < 6) throw new ExchangeError(`${where}: a kline item is not [startTime, open, high, low, close, volume, turnover]: ${JSON.stringify(item)}`);
   const t = num(item[0], `${where}: startTime`);
   if (!Number.isSafeInteger(t) || t < 0) throw new ExchangeError(`${where}: startTime ${item[0]} is not epoch ms`);
@@ -394,33 +415,94 @@ function parseKline(item: unknown, where: string): Row {
   if (!(o > 0 && h > 0 && l > 0 && c > 0)) throw new ExchangeError(`${at}: prices must be > 0`);
   if (!(v >= 0) || tv < 0) throw new ExchangeError(`${at}: volume and turnover must be >= 0`);
   if (h < o || h < c || l > o || l > c) throw new ExchangeError(`${at}: high/low do not bound open/close (${item.slice(1, 5).join(', ')})`);
-  return [t, o, h, l, c, v, tv];
+  const x = item as string[];
+  const line = `${t},${valueText(x[1]!, o)},${valueText(x[2]!, h)},${valueText(x[3]!, l)},${valueText(x[4]!, c)},${valueText(x[5]!, v)},${Number.isNaN(tv) ? '' : valueText(x[6]!, tv)}\n`;
+  return { t, line };
 }
 
-function emptySeries(source: string): CandleSeries {
-  const z = new Float64Array(0);
-  return { length: 0, openTime: z, open: z, high: z, low: z, close: z, volume: z, turnover: z, source };
+/**
+ * The candle file as bytes: the header, then one `\n`-terminated line per candle, ascending, with
+ * `times` their open times. New candles are merged in by splicing their lines between slices of the
+ * existing bytes, so a checkpoint costs a copy, not a reformat of every row.
+ */
+interface CandleBytes {
+  buf: Buffer;
+  times: Float64Array;
 }
 
-/** Existing series + new rows (sorted, none at an existing time) → one ascending series. */
-function mergeSeries(base: CandleSeries, rows: Row[], source: string): CandleSeries {
-  rows.sort((a, b) => a[0] - b[0]);
-  const n = base.length + rows.length;
-  const cols = Array.from({ length: 7 }, () => new Float64Array(n));
-  const baseCols = [base.openTime, base.open, base.high, base.low, base.close, base.volume, base.turnover];
+function formatSeriesLines(s: CandleSeries): Buffer {
+  const parts: string[] = [`${CANDLE_HEADER}\n`];
+  for (let i = 0; i < s.length; i++) {
+    const tv = s.turnover[i]!;
+    parts.push(`${s.openTime[i]},${s.open[i]},${s.high[i]},${s.low[i]},${s.close[i]},${s.volume[i]},${Number.isNaN(tv) ? '' : tv}\n`);
+  }
+  return Buffer.from(parts.join(''), 'latin1');
+}
+
+/** Line start offsets of the rows of `b` (plus the end); undefined when `b` is not one clean line per row. */
+function rowOffsets(b: CandleBytes): Float64Array | undefined {
+  const { buf, times } = b;
+  const off = new Float64Array(times.length + 1);
+  let pos = buf.indexOf(10) + 1;
+  if (pos <= 0) return undefined;
+  for (let i = 0; i < times.length; i++) {
+    off[i] = pos;
+    const nl = buf.indexOf(10, pos);
+    if (nl < 0) return undefined;
+    const comma = buf.indexOf(44, pos);
+    if (comma < 0 || comma > nl || Number(buf.toString('latin1', pos, comma)) !== times[i]) return undefined;
+    pos = nl + 1;
+  }
+  off[times.length] = pos;
+  return pos === buf.length ? off : undefined;
+}
+
+/** The existing file's bytes when they are pyr's layout line for line, else the series formatted in it. */
+function candleBytesOf(file: string, series: CandleSeries): CandleBytes {
+  const times = series.openTime;
+  if (series.length === 0) return { buf: Buffer.from(`${CANDLE_HEADER}\n`, 'latin1'), times };
+  let raw = fs.readFileSync(file);
+  if (raw.length >= 2 && raw[0] === 0x1f && raw[1] === 0x8b) raw = zlib.gunzipSync(raw);
+  const headerOk = raw.toString('latin1', 0, CANDLE_HEADER.length + 1) === `${CANDLE_HEADER}\n`;
+  if (headerOk && raw.indexOf(13) < 0 && raw.indexOf(34) < 0) {
+    const b = { buf: raw, times };
+    if (rowOffsets(b)) return b;
+  }
+  return { buf: formatSeriesLines(series), times };
+}
+
+/** Merges `rows` (any order; times not already present) into `b`. */
+function mergeCandleBytes(b: CandleBytes, rows: KlineRow[]): CandleBytes {
+  rows.sort((x, y) => x.t - y.t);
+  const off = rowOffsets(b);
+  if (!off) throw new Error('download: candle bytes out of step with their times'); // cannot happen: built by candleBytesOf/mergeCandleBytes
+  const { buf, times } = b;
+  const n = times.length;
+  const parts: Buffer[] = [buf.subarray(0, off[0])];
+  const merged = new Float64Array(n + rows.length);
+  let k = 0;
   let i = 0;
   let j = 0;
-  for (let k = 0; k < n; k++) {
-    if (j >= rows.length || (i < base.length && base.openTime[i]! < rows[j]![0])) {
-      for (let c = 0; c < 7; c++) cols[c]![k] = baseCols[c]![i]!;
-      i++;
+  while (i < n || j < rows.length) {
+    if (j >= rows.length || (i < n && times[i]! < rows[j]!.t)) {
+      // the old rows before the next new one, as one slice
+      const start = i;
+      while (i < n && (j >= rows.length || times[i]! < rows[j]!.t)) merged[k++] = times[i++]!;
+      parts.push(buf.subarray(off[start], off[i]));
     } else {
-      const r = rows[j++]!;
-      for (let c = 0; c < 7; c++) cols[c]![k] = r[c]!;
+      let text = '';
+      while (j < rows.length && (i >= n || rows[j]!.t < times[i]!)) {
+        if (k === 0 || merged[k - 1] !== rows[j]!.t) {
+          merged[k++] = rows[j]!.t;
+          text += rows[j]!.line;
+        }
+        j++;
+      }
+      if (j < rows.length && i < n && rows[j]!.t === times[i]) j++; // already in the file: keep the file's
+      parts.push(Buffer.from(text, 'latin1'));
     }
   }
-  const [openTime, open, high, low, close, volume, turnover] = cols as [Float64Array, Float64Array, Float64Array, Float64Array, Float64Array, Float64Array, Float64Array];
-  return { length: n, openTime, open, high, low, close, volume, turnover, source };
+  return { buf: Buffer.concat(parts), times: merged.subarray(0, k) };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -463,7 +545,8 @@ export async function downloadCandles(opts: DownloadOptions): Promise<DownloadRe
   // -- what the store holds (read and validate everything before any request or write)
   const file = findCandleFile(opts.dataDir, category, symbol, interval) ?? candlePath(opts.dataDir, category, symbol, interval);
   const gapsFile = gapsPathFor(file);
-  let series: CandleSeries = emptySeries(file);
+  let series: CandleSeries | undefined;
+  let times: Float64Array = new Float64Array(0);
   if (fs.existsSync(file)) {
     const { series: s, report } = await readCandleFile(file);
     const step = intervalMs(interval);
@@ -476,7 +559,9 @@ export async function downloadCandles(opts: DownloadOptions): Promise<DownloadRe
       }
     }
     series = s;
+    times = s.openTime;
   }
+  let bytes: CandleBytes | undefined; // the file's bytes, built when the first fetched page is saved
   let knownGaps = readGapsFile(gapsFile);
   const gapsHead = { symbol, category, interval };
 
@@ -502,7 +587,7 @@ export async function downloadCandles(opts: DownloadOptions): Promise<DownloadRe
 
   const first = candleOpenAtOrAfter(interval, opts.from);
   const candleMissing = (cutoff: number) => {
-    const inFile = new SortedCursor(series.openTime);
+    const inFile = new SortedCursor(times);
     const inGaps = new RangeCursor(knownGaps);
     return runsOf(first, Math.min(opts.to, cutoff), next, (t) => !inFile.has(t) && !inGaps.has(t));
   };
@@ -572,7 +657,7 @@ export async function downloadCandles(opts: DownloadOptions): Promise<DownloadRe
       const newest = probe.result?.list?.[0];
       const serverTime = Number(probe.time);
       let cutoff = Number.isFinite(serverTime) ? candleOpenAt(interval, serverTime) : Infinity; // candles opening before it closed by the server clock
-      if (newest !== undefined) cutoff = Math.min(cutoff, parseKline(newest, `${KLINE_PATH} newest candle`)[0]);
+      if (newest !== undefined) cutoff = Math.min(cutoff, parseKline(newest, `${KLINE_PATH} newest candle`).t);
       else cutoff = Math.min(cutoff, first); // the exchange has no candles at all for it
       if (opts.to > cutoff && missing.runs.some((r) => r.to >= cutoff)) {
         cutAt = Math.max(cutoff, first);
@@ -586,8 +671,11 @@ export async function downloadCandles(opts: DownloadOptions): Promise<DownloadRe
       const windows = windowsOf(missing.runs, opts.pageSize ?? 1000, next);
       added = await fetchCandles({
         windows, total: missing.count, call, client, category, symbol, interval, host, opts, file,
-        getSeries: () => series,
-        setSeries: (s) => (series = s),
+        getBytes: () => (bytes ??= series ? candleBytesOf(file, series) : { buf: Buffer.from(`${CANDLE_HEADER}\n`, 'latin1'), times }),
+        setBytes: (b) => {
+          bytes = b;
+          times = b.times;
+        },
         addGaps: (g) => {
           knownGaps = mergeRanges([...knownGaps, ...g], next);
         },
@@ -612,15 +700,15 @@ export async function downloadCandles(opts: DownloadOptions): Promise<DownloadRe
 
   // -- summary of the range
   const end = Math.min(opts.to, cutAt ?? Infinity);
-  const inFile = new SortedCursor(series.openTime);
+  const inFile = new SortedCursor(times);
   const { count: present, total: expected } = runsOf(first, end, next, (t) => inFile.has(t));
   const gaps = rangesWithin(knownGaps, first, end, next);
   return {
     symbol, category, interval, file, from: opts.from, to: opts.to,
     ...(cutAt !== undefined ? { cutAt } : {}),
     expected, present, added,
-    rows: series.length,
-    ...(series.length > 0 ? { first: series.openTime[0]!, last: series.openTime[series.length - 1]! } : {}),
+    rows: times.length,
+    ...(times.length > 0 ? { first: times[0]!, last: times[times.length - 1]! } : {}),
     gaps, gapsFile, requests,
     ...(fundingResult ? { funding: fundingResult } : {}),
     ...(instrumentsResult ? { instruments: instrumentsResult } : {}),
@@ -641,8 +729,8 @@ async function fetchCandles(a: {
   host: string;
   opts: DownloadOptions;
   file: string;
-  getSeries(): CandleSeries;
-  setSeries(s: CandleSeries): void;
+  getBytes(): CandleBytes;
+  setBytes(b: CandleBytes): void;
   addGaps(g: GapRange[]): void;
   writeGaps(): void;
 }): Promise<number> {
@@ -651,7 +739,7 @@ async function fetchCandles(a: {
   const saveEvery = opts.saveEvery ?? 100;
   const saveEveryMs = opts.saveEveryMs ?? 10_000;
   const concurrency = opts.concurrency ?? 4;
-  let pending: Row[] = [];
+  let pending: KlineRow[] = [];
   let pendingGaps: GapRange[] = [];
   let pagesSinceSave = 0;
   let lastSave = Date.now();
@@ -664,10 +752,11 @@ async function fetchCandles(a: {
   const save = (): void => {
     if (pending.length === 0 && pendingGaps.length === 0) return;
     if (pending.length > 0) {
-      const merged = mergeSeries(a.getSeries(), pending, a.file);
-      writeCandleFileAtomic(a.file, merged);
-      a.setSeries(merged);
-      added += pending.length;
+      const before = a.getBytes();
+      const merged = mergeCandleBytes(before, pending);
+      writeFileAtomic(a.file, a.file.endsWith('.gz') ? zlib.gzipSync(merged.buf) : merged.buf);
+      a.setBytes(merged);
+      added += merged.times.length - before.times.length;
     }
     if (pendingGaps.length > 0) {
       a.addGaps(pendingGaps);
@@ -696,13 +785,13 @@ async function fetchCandles(a: {
         failure ??= err;
         return;
       }
-      const got = new Map<number, Row>();
+      const got = new Map<number, KlineRow>();
       try {
         for (const item of list) {
           const row = parseKline(item, what);
-          if (row[0] < w.from || row[0] > w.to) continue; // outside the window: not asked for
-          if (candleOpenAt(interval, row[0]) !== row[0]) throw new ExchangeError(`${what}: startTime ${row[0]} is not on the ${interval} grid`);
-          got.set(row[0], row);
+          if (row.t < w.from || row.t > w.to) continue; // outside the window: not asked for
+          if (candleOpenAt(interval, row.t) !== row.t) throw new ExchangeError(`${what}: startTime ${row.t} is not on the ${interval} grid`);
+          got.set(row.t, row);
         }
       } catch (err) {
         failedWindows.push(w);

@@ -9,14 +9,11 @@ import { existsSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'no
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { expect } from 'chai';
-import { Command, CommanderError } from 'commander';
 import { type CandleSeries, type Candle, candleAt, seriesFromCandles } from '../../lib/core/candle.ts';
 import { readCandleFile } from '../../lib/data/csv.ts';
 import { readFundingFile, readInstrumentsSnapshot } from '../../lib/data/store.ts';
 import { type Sandbox, startSandbox } from '../../lib/sandbox/index.ts';
-import type { CliIo } from '../../lib/cli/backtest.ts';
 import { DATA_15M, FUNDING, REPO, runCli, tempDir } from '../helpers.ts';
 
 const M15 = 15 * 60_000;
@@ -86,46 +83,9 @@ const klinePages = (seen: readonly string[]): number => seen.filter(isPage).leng
 // ---------------------------------------------------------------------------------------------------
 // the CLI, as a user runs it
 
-class Capture extends Writable {
-  text = '';
-  isTTY = false;
-  override _write(chunk: Buffer | string, _enc: BufferEncoding, cb: () => void): void {
-    this.text += chunk.toString();
-    cb();
-  }
-}
-
-let wired: boolean | undefined;
-/**
- * Runs `pyr download ...args`: through lib/cli/main.ts once it has the command, until then through
- * `downloadCommand` in a program that reports errors and exit codes the way main() does.
- */
-async function pyr(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  if (wired === undefined) {
-    const { buildProgram } = await import('../../lib/cli/main.ts');
-    const io = { stdout: new Capture(), stderr: new Capture(), cwd, env: {} };
-    wired = buildProgram(io).commands.some((c) => c.name() === 'download');
-  }
-  if (wired) return runCli(['download', ...args], cwd, env);
-  // Imported the way main.ts is (dynamically), so the errors the command throws are these classes.
-  const { downloadCommand } = await import('../../lib/cli/download.ts');
-  const { PyrError } = await import('../../lib/core/errors.ts');
-  const stdout = new Capture();
-  const stderr = new Capture();
-  const io: CliIo = { stdout, stderr, cwd, env: { NO_COLOR: '1', ...env } };
-  const program = new Command('pyr').exitOverride().configureOutput({ writeOut: (s) => stdout.write(s), writeErr: (s) => stderr.write(s) });
-  program.addCommand(downloadCommand(io).exitOverride().configureOutput({ writeOut: (s) => stdout.write(s), writeErr: (s) => stderr.write(s) }));
-  let code = 0;
-  try {
-    await program.parseAsync(['download', ...args], { from: 'user' });
-  } catch (err) {
-    if (err instanceof CommanderError) code = err.exitCode === 0 ? 0 : 2;
-    else if (err instanceof PyrError) {
-      stderr.write(`pyr: ${err.message}\n`);
-      code = err.exitCode;
-    } else throw err;
-  }
-  return { code, stdout: stdout.text, stderr: stderr.text };
+/** Runs `pyr download ...args` in-process through lib/cli/main.ts (runCli), in `cwd` with `env`. */
+function pyr(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runCli(['download', ...args], cwd, env);
 }
 
 function candleFile(dir: string): string {
@@ -342,13 +302,12 @@ describe('pyr download (CLI) against the local exchange', function () {
   it('resumes after the process is killed (SIGKILL) mid-download, to the exact bytes', async () => {
     const dir = fresh();
     const args = [...base, '--from', '2025-08-04', '--to', '2025-08-07', '--page-size', '24', '--save-every', '1', '--rps', '50', '--no-funding'];
-    const script = `
-      const { downloadCommand } = await import(${JSON.stringify(path.join(REPO, 'lib/cli/download.ts'))});
-      const [cwd, url, ...args] = process.argv.slice(1);
-      const io = { stdout: process.stdout, stderr: process.stderr, cwd, env: { PYR_BYBIT_REST_URL: url } };
-      await downloadCommand(io).parseAsync(args, { from: 'user' });
-    `;
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, dir, proxy.url, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+    // bin/pyr in a child process, as a user starts it
+    const child = spawn(process.execPath, [path.join(REPO, 'bin/pyr'), 'download', ...args], {
+      cwd: dir,
+      env: { ...process.env, PYR_BYBIT_REST_URL: proxy.url, NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let killed = false;
     const n0 = proxy.seen.length;
     proxy.onRequest = (u) => {
@@ -422,7 +381,7 @@ describe('pyr download (CLI) against the local exchange', function () {
 
     dir = fresh();
     writeFileSync(path.join(dir, 'pyr.config.json'), JSON.stringify({ restUrl: proxy.url }));
-    r = await pyr([...base, '--from', '2025-08-02', '--to', '2025-08-02', '--no-funding'], dir, {});
+    r = await pyr([...base, '--from', '2025-08-02', '--to', '2025-08-02', '--no-funding'], dir, { PYR_BYBIT_REST_URL: '' }); // empty: unset
     expect(r.code, r.stderr).to.equal(0);
     expect(readFileSync(candleFile(dir), 'latin1')).to.equal(sourceSlice(day('2025-08-02'), day('2025-08-03')));
 
