@@ -529,7 +529,8 @@ function checkOptions(o: DownloadOptions): void {
 }
 
 /** Downloads what the store lacks of candles (and funding, and the instruments snapshot) in [from, to). */
-export async function downloadCandles(opts: DownloadOptions): Promise<DownloadResult> {
+export async function downloadCandles(options: DownloadOptions): Promise<DownloadResult> {
+  const opts: DownloadOptions = { ...options, restUrl: options.restUrl?.trim() || undefined }; // '' = not set
   checkOptions(opts);
   const symbol = opts.symbol;
   const category: DownloadCategory = opts.category ?? 'linear';

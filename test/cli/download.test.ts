@@ -183,6 +183,23 @@ describe('pyr download (CLI) against the local exchange', function () {
     expect(readFileSync(candleFile(dir), 'latin1')).to.equal(sourceSlice(day('2025-08-08'), day('2025-08-16')));
   });
 
+  it('draws a progress bar (candles fetched / expected, rate, ETA) on a terminal, and still prints the summary', async () => {
+    const { main } = await import('../../lib/cli/main.ts');
+    const tty = (): { text: string; isTTY: boolean; write(c: string): boolean } => ({ text: '', isTTY: true, write(c: string) { this.text += c; return true; } });
+    const stdout = tty();
+    const stderr = tty();
+    const dir = fresh();
+    const code = await main(['download', ...base, '--from', '2025-08-06', '--to', '2025-08-07', '--page-size', '48', '--no-funding'], {
+      stdout: stdout as never, stderr: stderr as never, cwd: dir, env: { NO_COLOR: '1', PYR_BYBIT_REST_URL: proxy.url },
+    });
+    expect(code, stderr.text).to.equal(0);
+    const total = 2 * 96;
+    expect(stderr.text).to.include('\r');
+    expect(stderr.text).to.match(new RegExp(`BTCUSDT 15m \\[#+\\] 100\\.0% ${total}/${total} [0-9.]+k?/s ETA 0:00\\x1b\\[K\\n`));
+    expect(stdout.text).to.match(new RegExp(`^BTCUSDT 15m \\(linear\\): \\+${total} candles`));
+    expect(readFileSync(candleFile(dir), 'latin1')).to.equal(sourceSlice(day('2025-08-06'), day('2025-08-08')));
+  });
+
   it('cuts a range reaching past the last closed candle, and says so', async () => {
     const dir = fresh();
     const r = await pyr([...base, '--from', '2025-08-30', '--to', '2025-09-03'], dir, { PYR_BYBIT_REST_URL: proxy.url });
