@@ -35,6 +35,10 @@ export interface BacktestFlags {
   funding?: string;
   out?: string;
   json?: boolean;
+  /** Write report.html into the run folder. */
+  report?: boolean;
+  /** Write report.html and open it (or say where it is). */
+  open?: boolean;
   /** false with --no-download. */
   download?: boolean;
   restUrl?: string;
@@ -218,12 +222,22 @@ export async function backtest(flags: BacktestFlags, io: CliIo): Promise<Backtes
   const metrics = computeMetrics(record);
   const dir = flags.out ? path.resolve(io.cwd, flags.out) : path.resolve(io.cwd, 'backtests', id);
   const files = await writeRunFiles(dir, record, metrics);
+  let reportFile: string | undefined;
+  if (flags.report || flags.open) {
+    // The page module (and its charting library) loads only when a page is asked for.
+    const { writeReportHtml } = await import('../report/html.ts');
+    reportFile = await writeReportHtml(dir);
+  }
   if (flags.json) {
-    io.stdout.write(`${JSON.stringify(formatSummaryJson(record, metrics, { outDir: dir }), null, 2)}\n`);
+    io.stdout.write(`${JSON.stringify({ ...formatSummaryJson(record, metrics, { outDir: dir }), ...(reportFile ? { report: reportFile } : {}) }, null, 2)}\n`);
   } else {
     io.stdout.write(formatReport(record, metrics, { color: useColor(io.stdout, io.env) }));
     const rel = path.relative(io.cwd, dir);
-    io.stdout.write(`\nWrote summary.json, trades.csv and equity.csv to ${rel && !rel.startsWith('..') ? rel : dir}\n`);
+    io.stdout.write(`\nWrote summary.json, trades.csv, equity.csv${reportFile ? ' and report.html' : ''} to ${rel && !rel.startsWith('..') ? rel : dir}\n`);
+  }
+  if (flags.open && reportFile) {
+    const { openInBrowser } = await import('./report.ts');
+    await openInBrowser(reportFile, io);
   }
   return { record, metrics, dir, files };
 }
@@ -246,6 +260,8 @@ export function backtestCommand(io: CliIo): Command {
     .option('--no-download', 'never download missing candles (by default the store is completed from Bybit when it can be reached)')
     .option('--rest-url <url>', 'Bybit REST base URL for downloads (also PYR_BYBIT_REST_URL, config restUrl)')
     .option('--json', 'print the summary as JSON on stdout and nothing else')
+    .option('--report', 'also write report.html (candles, trades, StochRSI, pivots, equity, metrics) into the run folder')
+    .option('--open', 'write report.html and open it in a browser (or say where it is)')
     .action(async (opts: BacktestFlags) => {
       await backtest(opts, io);
     });

@@ -4,15 +4,31 @@
  */
 import { Command, CommanderError } from 'commander';
 import { PyrError } from '../core/index.ts';
-import { backtestCommand, type CliIo } from './backtest.ts';
-import { strategiesCommand } from './strategies.ts';
-import { sandboxCommand } from './sandbox.ts';
-import { liveCommand } from './live.ts';
-import { diffCommand } from './diff.ts';
-import { newCommand } from './new.ts';
-import { downloadCommand } from './download.ts';
+import type { CliIo } from './backtest.ts';
 
-export function buildProgram(io: CliIo): Command {
+type CommandFactory = (io: CliIo) => Command;
+
+/**
+ * Every command, loaded on demand: a run of one command imports only that command's modules (live mode's
+ * bybit-api, the sandbox's WebSocket server and the report page stay unloaded in a backtest).
+ */
+const COMMANDS: Readonly<Record<string, () => Promise<CommandFactory>>> = {
+  backtest: async () => (await import('./backtest.ts')).backtestCommand,
+  download: async () => (await import('./download.ts')).downloadCommand,
+  data: async () => (await import('./data.ts')).dataCommand,
+  import: async () => (await import('./import.ts')).importCommand,
+  live: async () => (await import('./live.ts')).liveCommand,
+  diff: async () => (await import('./diff.ts')).diffCommand,
+  optimize: async () => (await import('./optimize.ts')).optimizeCommand,
+  report: async () => (await import('./report.ts')).reportCommand,
+  compare: async () => (await import('./compare.ts')).compareCommand,
+  strategies: async () => (await import('./strategies.ts')).strategiesCommand,
+  new: async () => (await import('./new.ts')).newCommand,
+  sandbox: async () => (await import('./sandbox.ts')).sandboxCommand as CommandFactory,
+};
+
+/** The program with every command, or only `only` when it names one (what a normal run needs). */
+export async function buildProgram(io: CliIo, only?: string): Promise<Command> {
   const program = new Command('pyr')
     .description('Research, backtest and run crypto scalping strategies on Bybit USDT perpetuals')
     .version('0.1.0')
@@ -22,7 +38,10 @@ export function buildProgram(io: CliIo): Command {
       writeErr: (s) => io.stderr.write(s),
     })
     .exitOverride();
-  for (const cmd of [backtestCommand(io), downloadCommand(io), liveCommand(io), diffCommand(io), strategiesCommand(io), newCommand(io), sandboxCommand()]) {
+  const names = only !== undefined && only in COMMANDS ? [only] : Object.keys(COMMANDS);
+  const factories = await Promise.all(names.map((n) => COMMANDS[n]!()));
+  for (const make of factories) {
+    const cmd = make(io);
     cmd.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
     program.addCommand(cmd);
   }
@@ -31,7 +50,7 @@ export function buildProgram(io: CliIo): Command {
 
 /** Runs pyr with `argv` (without node and script); resolves with the exit code. */
 export async function main(argv: readonly string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr, cwd: process.cwd(), env: process.env }): Promise<number> {
-  const program = buildProgram(io);
+  const program = await buildProgram(io, argv[0]);
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return 0;

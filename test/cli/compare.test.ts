@@ -17,7 +17,7 @@ import { DATA_15M, runCli, tempDir } from '../helpers.ts';
  */
 async function pyr(argv: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
   const { buildProgram } = await import('../../lib/cli/main.ts');
-  const probe = buildProgram({ stdout: new Writable(), stderr: new Writable(), cwd, env: {} });
+  const probe = await buildProgram({ stdout: new Writable(), stderr: new Writable(), cwd, env: {} });
   if (probe.commands.some((c) => c.name() === argv[0])) return runCli(argv, cwd);
   let stdout = '';
   let stderr = '';

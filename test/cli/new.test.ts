@@ -26,7 +26,7 @@ class Capture extends Writable {
 /** `pyr new ...` through the real CLI once main.ts registers the command; until then through newCommand with main's error handling. */
 async function pyrNew(argv: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
   const probe = { stdout: new Capture(), stderr: new Capture(), cwd, env: {} };
-  if (buildProgram(probe).commands.some((c) => c.name() === 'new')) return runCli(['new', ...argv], cwd);
+  if ((await buildProgram(probe)).commands.some((c) => c.name() === 'new')) return runCli(['new', ...argv], cwd);
   const stdout = new Capture();
   const stderr = new Capture();
   const program = new Command('pyr').exitOverride().configureOutput({ writeOut: (s) => stdout.write(s), writeErr: (s) => stderr.write(s) });

@@ -35,7 +35,7 @@ const TO_EXCLUSIVE = Date.UTC(2024, 2, 11);
 async function pyr(argv: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
   const { buildProgram } = await import('../../lib/cli/main.ts');
   const { Writable } = await import('node:stream');
-  const probe = buildProgram({ stdout: new Writable(), stderr: new Writable(), cwd, env: {} });
+  const probe = await buildProgram({ stdout: new Writable(), stderr: new Writable(), cwd, env: {} });
   if (probe.commands.some((c) => c.name() === argv[0])) return runCli(argv, cwd);
   const { Command, CommanderError } = await import('commander');
   const { PyrError } = await import('../../lib/core/index.ts');
