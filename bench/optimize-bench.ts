@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
+import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { optimize, type OptimizeOutcome } from '../lib/cli/optimize.ts';
 import { createRunner } from '../lib/cli/optimize-worker.ts';
@@ -45,7 +46,28 @@ async function sweep(workers: number, out: string): Promise<{ seconds: number; o
   return { seconds: (performance.now() - t0) / 1000, outcome };
 }
 
+/**
+ * How much parallel CPU the machine gives right now: the same fixed amount of pure arithmetic on 1, then
+ * split over 2 threads. 2.0 on an idle 2-core machine; near 1.0 when other processes hold the cores.
+ */
+async function parallelHeadroom(): Promise<number> {
+  const spin = (n: number): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const w = new Worker(`let x = 0; for (let i = 0; i < ${n}; i++) x = (x * 1.0000001 + i) % 1e9; require('node:worker_threads').parentPort.postMessage(x);`, { eval: true });
+      w.once('message', () => void w.terminate().then(() => resolve()));
+      w.once('error', reject);
+    });
+  const N = 400_000_000;
+  let t = performance.now();
+  await spin(N);
+  const one = performance.now() - t;
+  t = performance.now();
+  await Promise.all([spin(N / 2), spin(N / 2)]);
+  return one / (performance.now() - t);
+}
+
 async function main(): Promise<void> {
+  const loadAtStart = os.loadavg()[0]!;
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'pyr-optimize-bench-'));
   try {
     const { series } = await readCandleFile(CANDLES); // warms the binary cache, as a second `pyr` run would find it
@@ -79,12 +101,13 @@ async function main(): Promise<void> {
         rows[w] ??= r.outcome.rows;
       }
     }
+    const headroom = await parallelHeadroom();
     const line = (label: string, xs: number[]): string => `${label.padEnd(42)} best ${Math.min(...xs).toFixed(2)} s   median ${median(xs).toFixed(2)} s`;
-    console.log(`best and median of ${ROUNDS} rounds (load average at start ${os.loadavg()[0]!.toFixed(2)})`);
+    console.log(`best and median of ${ROUNDS} rounds (load average at start ${loadAtStart.toFixed(2)})`);
     console.log(`${line('in this thread, one run after another:', serial)}   (${((Math.min(...serial) / 100) * 1000).toFixed(0)} ms per run)`);
     console.log(line('pyr optimize --workers 1 (wall time):', times[1]));
     console.log(`${line('pyr optimize --workers 2 (wall time):', times[2])}   (best-to-best ${(Math.min(...times[1]) / Math.min(...times[2])).toFixed(2)}x the 1-worker speed)`);
-    console.log(`load average at the end: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+    console.log(`load average at the end: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; 2 threads of pure arithmetic ran ${headroom.toFixed(2)}x as fast as 1 (2.00 = two free cores)`);
 
     const same = JSON.stringify(rows[1]) === JSON.stringify(rows[2]);
     console.log(`\nrows identical with 1 and 2 workers: ${same ? 'yes' : 'NO'}; ${rows[1]!.length} rows`);
