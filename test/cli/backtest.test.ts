@@ -60,6 +60,17 @@ describe('pyr backtest (CLI)', function () {
     expect(equity).to.have.length(10);
   });
 
+  it('--report also writes a self-contained report.html into the run folder', async () => {
+    const dir = outDir();
+    const r = await bt(['--from', '2024-03-01', '--to', '2024-03-03', '--out', dir, '--json', '--report']);
+    expect(r.code, r.stderr).to.equal(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.report).to.equal(path.join(dir, 'report.html'));
+    const html = readFileSync(j.report, 'utf8');
+    expect(html).to.match(/^<!doctype html>/i);
+    expect(html).to.not.match(/<script[^>]+src=/i);
+  });
+
   it('two runs give identical results', async () => {
     const a = outDir();
     const b = outDir();
