@@ -350,6 +350,39 @@ describe('pyr download (CLI) against the local exchange', function () {
     expect(pagesBefore).to.be.at.least(8);
   });
 
+  it('Ctrl-C (SIGINT) stops after the requests in flight, saves what was fetched, exits 130; the rerun finishes', async () => {
+    const dir = fresh();
+    const args = [...base, '--from', '2025-08-04', '--to', '2025-08-07', '--page-size', '24', '--save-every', '1000', '--rps', '20', '--no-funding'];
+    const child = spawn(process.execPath, [path.join(REPO, 'bin/pyr'), 'download', ...args], {
+      cwd: dir,
+      env: { ...process.env, PYR_BYBIT_REST_URL: proxy.url, NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (c) => (stderr += c));
+    let sent = false;
+    const n0 = proxy.seen.length;
+    proxy.onRequest = (u) => {
+      if (isPage(u) && !sent && klinePages(proxy.seen.slice(n0)) >= 6) {
+        sent = true;
+        child.kill('SIGINT');
+      }
+    };
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    expect(code, stderr).to.equal(130);
+    // nothing was saved by the page count (every 1000 pages): what is on disk was saved on the interrupt
+    const kept = expectSubsetOfSource(readFileSync(candleFile(dir), 'latin1'));
+    expect(kept).to.be.at.least(5 * 24);
+    expect(stderr).to.include(`pyr: interrupted: the ${kept} candles fetched were saved to ${candleFile(dir)}`);
+    proxy.onRequest = undefined;
+
+    const n1 = proxy.seen.length;
+    const r = await pyr(args, dir, { PYR_BYBIT_REST_URL: proxy.url });
+    expect(r.code, r.stderr).to.equal(0);
+    expect(readFileSync(candleFile(dir), 'latin1')).to.equal(sourceSlice(day('2025-08-04'), day('2025-08-08')));
+    expect(klinePages(proxy.seen.slice(n1))).to.equal(16 - kept / 24);
+  });
+
   it('reports a real exchange gap, never invents candles, and does not ask for it again', async () => {
     // The real candles with the day 2025-08-11 removed: the exchange has no candles there.
     const hole = [day('2025-08-11'), day('2025-08-12')];
