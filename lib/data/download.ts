@@ -48,7 +48,7 @@ import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
 import { RestClientV5 } from 'bybit-api';
 import { type CandleSeries, type Interval, DAY_MS, intervalMs, nextIntervalStart } from '../core/candle.ts';
-import { ConfigError, DataError, ExchangeError, MissingDataError, PyrError } from '../core/errors.ts';
+import { ConfigError, DataError, ExchangeError, MissingDataError } from '../core/errors.ts';
 import { CANDLE_HEADER, readCandleFile } from './csv.ts';
 import { candlePath, findCandleFile, fundingPath, instrumentsPath, readFundingFile, writeFileAtomic } from './store.ts';
 import { DEFAULT_RETRY, type Envelope, InterruptedError, RateLimiter, type RetryContext, type RetryPolicy, withRetry } from './retry.ts';
@@ -81,6 +81,8 @@ export interface DownloadOptions {
   /** REST base URL (a mirror or the local exchange); default the SDK's mainnet or testnet host. */
   readonly restUrl?: string;
   readonly testnet?: boolean;
+  /** Download candles (default true); false: only funding and the instruments snapshot (the candle file is still read for the summary). */
+  readonly candles?: boolean;
   /** Also download funding history (default true; never for spot). */
   readonly funding?: boolean;
   /** Save the instruments snapshot (default true). */
@@ -603,7 +605,8 @@ export async function downloadCandles(options: DownloadOptions): Promise<Downloa
     return runsOf(g.first, Math.min(opts.to, cutoff + 1), g.next, (t) => !inFile.has(t) && !inGaps.has(t));
   };
 
-  let missing = candleMissing(Infinity);
+  const none = { runs: [] as GapRange[], count: 0, total: 0 };
+  let missing = opts.candles === false ? none : candleMissing(Infinity);
   const needNetwork = missing.count > 0 || (wantFunding && fundingMissing(Infinity).count > 0) || (wantInstruments && !snapItem);
 
   let requests = 0;
@@ -994,21 +997,31 @@ export function downloadCommandFor(o: { symbol: string; interval: Interval; cate
 export async function ensureCandles(opts: EnsureCandlesOptions): Promise<EnsureCandlesResult> {
   const category = (opts.category ?? 'linear') as DownloadCategory;
   const symbol = opts.symbol.toUpperCase();
+  let result: DownloadResult;
   try {
-    const result = await downloadCandles({ ...opts, symbol, category });
-    return { file: result.file, added: result.added, requests: result.requests, gaps: result.gaps, ...(result.cutAt !== undefined ? { cutAt: result.cutAt } : {}), result };
+    result = await downloadCandles({ ...opts, symbol, category, funding: false });
   } catch (err) {
-    if (err instanceof ExchangeError) {
-      const file = findCandleFile(opts.dataDir, category, symbol, opts.interval) ?? candlePath(opts.dataDir, category, symbol, opts.interval);
-      throw new MissingDataError(
-        `does not hold all ${symbol} ${opts.interval} candles ${fmtRange(candleOpenAtOrAfter(opts.interval, opts.from), candleOpenAt(opts.interval, opts.to - 1))}, and downloading them failed: ${err.message}. Fetch them with \`${downloadCommandFor({ symbol, interval: opts.interval, category, from: opts.from, to: opts.to })}\`, or run with --no-download on the data you have`,
-        { file },
-        { cause: err },
-      );
-    }
-    if (err instanceof PyrError) throw err;
-    throw err;
+    if (!(err instanceof ExchangeError)) throw err;
+    const file = findCandleFile(opts.dataDir, category, symbol, opts.interval) ?? candlePath(opts.dataDir, category, symbol, opts.interval);
+    throw new MissingDataError(
+      `does not hold all ${symbol} ${opts.interval} candles ${fmtRange(candleOpenAtOrAfter(opts.interval, opts.from), candleOpenAt(opts.interval, opts.to - 1))}, and downloading them failed: ${err.message}. Fetch them with \`${downloadCommandFor({ symbol, interval: opts.interval, category, from: opts.from, to: opts.to })}\`, or run with --no-download on the data you have`,
+      { file },
+      { cause: err },
+    );
   }
+  let requests = result.requests;
+  // Funding is worth having but not worth failing the run for: a failure is a warning.
+  if (opts.funding !== false && category !== 'spot') {
+    try {
+      const f = await downloadCandles({ ...opts, symbol, category, candles: false, instruments: false });
+      requests += f.requests;
+      result = { ...result, requests, ...(f.funding ? { funding: f.funding } : {}) };
+    } catch (err) {
+      if (!(err instanceof ExchangeError)) throw err;
+      opts.logger?.warn(`funding history not updated: ${err.message}`);
+    }
+  }
+  return { file: result.file, added: result.added, requests, gaps: result.gaps, ...(result.cutAt !== undefined ? { cutAt: result.cutAt } : {}), result };
 }
 
 /** The sidecar of a candle or funding file (`15.csv` → `15.gaps.json`). */

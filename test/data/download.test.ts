@@ -71,6 +71,24 @@ describe('lib/data/download against the local exchange', function () {
       expect(again).to.include({ added: 0, requests: 0 });
     });
 
+    it('also stores the funding history; a funding failure is only a warning', async () => {
+      const dataDir = fresh();
+      const from = day('2025-08-12');
+      const to = day('2025-08-13');
+      const r = await ensureCandles({ dataDir, symbol: 'BTCUSDT', interval: '15', from, to, restUrl: ex.restUrl, backoff: 0.001, logger: quiet });
+      expect(readFileSync(r.file, 'latin1')).to.equal(sourceSlice(DATA_15M, from, to));
+      expect(readFileSync(path.join(dataDir, 'bybit/linear/BTCUSDT/funding.csv'), 'latin1')).to.equal(sourceSlice(FUNDING, from, to));
+
+      const other = fresh();
+      ex.faults.serverError(1000, 503, '/v5/market/funding/history');
+      const warnings: string[] = [];
+      const r2 = await ensureCandles({ dataDir: other, symbol: 'BTCUSDT', interval: '15', from, to, restUrl: ex.restUrl, retries: 0, logger: { info: () => {}, warn: (m) => warnings.push(m) } });
+      expect(readFileSync(r2.file, 'latin1')).to.equal(sourceSlice(DATA_15M, from, to));
+      expect(r2.added).to.equal(96);
+      expect(warnings.join('\n')).to.match(/^funding history not updated: .*HTTP 503/);
+      expect(existsSync(path.join(other, 'bybit/linear/BTCUSDT/funding.csv'))).to.equal(false);
+    });
+
     it('throws MissingDataError naming what is missing and the pyr download command when the exchange cannot be reached', async () => {
       const dataDir = fresh();
       let err: unknown;
