@@ -17,8 +17,11 @@
  *    window is always answered whole, whichever end the exchange would cut. Answers are newest first:
  *    they are sorted, validated, and kept only inside the window.
  * 4. Every `saveEvery` pages (and every `saveEveryMs`), and on any failure or interrupt, the fetched
- *    candles are merged into the file, which is replaced atomically (temp file + rename). A crash leaves
- *    the last complete version; the next run computes what is still missing and finishes the job.
+ *    candles are merged into the file, which is replaced atomically (writeFileAtomic: temp file +
+ *    rename). A crash leaves the last complete version; the next run computes what is still missing and
+ *    finishes the job. The merge splices the new candles' lines between slices of the file's own bytes
+ *    (lines in writeCandleFileAtomic's layout), so a checkpoint of a year of 1-minute candles is a copy,
+ *    not a reformat of half a million rows (writeCandleFileAtomic takes seconds for that).
  *
  * Real exchange gaps: candle times inside a fetched window (all closed) that the exchange did not return
  * do not exist on the exchange. They are never invented; they are remembered in a sidecar beside the CSV,
