@@ -82,21 +82,27 @@ async function main(): Promise<void> {
   // Indicators + engine + simulator
   const rules: InstrumentRules = { symbol: 'BTCUSDT', category: 'linear', tickSize: new D('0.1'), qtyStep: new D('0.001'), minQty: new D('0.001'), minNotional: new D(5), source: 'built-in' };
   const fillModel = { slippageBps: 0, takerFee: 0.00055, makerFee: 0.0002, minQtyPolicy: 'raise' } as const;
-  const params = defaultsOf(seed.params);
   const series = warm.series;
-  let best = Infinity;
-  let trades = 0;
-  for (let rep = 0; rep < 7; rep++) {
-    const broker = new SimBroker({ rules, fillModel, initialBalance: 1000 });
-    t = performance.now();
-    const { record } = runBacktest({
-      definition: seed, params, series, broker, from: series.openTime[0]!, to: series.openTime[series.length - 1]! + 60_000, warmup: 0,
-      meta: { runId: 'bench', strategy: seed.name, symbol: 'BTCUSDT', category: 'linear', interval: '1', params, rules: { tickSize: '0.1', qtyStep: '0.001', minQty: '0.001', minNotional: '5', source: 'built-in' }, fillModel, initialBalance: 1000, funding: { charged: false, detail: '' }, source: csv },
-    });
-    best = Math.min(best, (performance.now() - t) / 1000);
-    trades = record.trades.length;
-  }
-  console.log(`indicators + engine + simulator: ${best.toFixed(3)} s   ${fmt(series.length / best)} candles/s   (${trades} trades; best of 7)`);
+  const engineRun = (params: ReturnType<typeof defaultsOf<typeof seed.params>>): { best: number; trades: number } => {
+    let best = Infinity;
+    let trades = 0;
+    for (let rep = 0; rep < 7; rep++) {
+      const broker = new SimBroker({ rules, fillModel, initialBalance: 1000 });
+      const t0 = performance.now();
+      const { record } = runBacktest({
+        definition: seed, params, series, broker, from: series.openTime[0]!, to: series.openTime[series.length - 1]! + 60_000, warmup: 0,
+        meta: { runId: 'bench', strategy: seed.name, symbol: 'BTCUSDT', category: 'linear', interval: '1', params, rules: { tickSize: '0.1', qtyStep: '0.001', minQty: '0.001', minNotional: '5', source: 'built-in' }, fillModel, initialBalance: 1000, funding: { charged: false, detail: '' }, source: csv },
+      });
+      best = Math.min(best, (performance.now() - t0) / 1000);
+      trades = record.trades.length;
+    }
+    return { best, trades };
+  };
+  const withTrades = engineRun(defaultsOf(seed.params));
+  console.log(`indicators + engine + simulator: ${withTrades.best.toFixed(3)} s   ${fmt(series.length / withTrades.best)} candles/s   (${withTrades.trades} trades; best of 7)`);
+  // The same loop with levels no candle reaches: what the per-candle path costs without the trades' decimal work.
+  const noTrades = engineRun({ ...defaultsOf(seed.params), oversold: 0, overbought: 100 });
+  console.log(`  the same, no signals:          ${noTrades.best.toFixed(3)} s   ${fmt(series.length / noTrades.best)} candles/s   (${noTrades.trades} trades)`);
 
   // The whole command
   const out = mkdtempSync(path.join(os.tmpdir(), 'pyr-bench-out-'));
