@@ -19,13 +19,19 @@ export function tempDir(prefix = 'pyr-test-'): { dir: string; cleanup: () => voi
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-class Capture extends Writable {
+/** A writable that keeps what is written (a fake stdout/stderr). */
+export class Capture extends Writable {
   text = '';
   isTTY = false;
   override _write(chunk: Buffer | string, _enc: BufferEncoding, cb: () => void): void {
     this.text += chunk.toString();
     cb();
   }
+}
+
+/** A CliIo with captured output, for calling command actions directly. */
+export function captureIo(cwd: string, env: NodeJS.ProcessEnv = {}): { stdout: Capture; stderr: Capture; cwd: string; env: NodeJS.ProcessEnv } {
+  return { stdout: new Capture(), stderr: new Capture(), cwd, env: { NO_COLOR: '1', ...env } };
 }
 
 /** Runs the pyr CLI in-process with captured output. */

@@ -1,43 +1,12 @@
 import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Writable } from 'node:stream';
-import { Command, CommanderError } from 'commander';
 import { DataError, PyrError } from '../../lib/core/errors.ts';
-import { dataCheck, dataCommand, dataList, dataResample } from '../../lib/cli/data.ts';
-import type { CliIo } from '../../lib/cli/backtest.ts';
-import { DATA_15M, DATA_5M, FUNDING, parseCsv, tempDir } from '../helpers.ts';
+import { dataCheck, dataList, dataResample } from '../../lib/cli/data.ts';
+import { DATA_15M, DATA_5M, FUNDING, captureIo, parseCsv, runCli, tempDir } from '../helpers.ts';
 
-class Capture extends Writable {
-  text = '';
-  isTTY = false;
-  override _write(chunk: Buffer | string, _enc: BufferEncoding, cb: () => void): void {
-    this.text += chunk.toString();
-    cb();
-  }
-}
-
-function makeIo(cwd: string): CliIo & { stdout: Capture; stderr: Capture } {
-  return { stdout: new Capture(), stderr: new Capture(), cwd, env: { NO_COLOR: '1' } };
-}
-
-/** Runs `pyr data ...` through a tiny commander program, like main.ts does: exit code and output. */
-async function runData(argv: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  const io = makeIo(cwd);
-  const program = new Command('pyr').exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
-  program.addCommand(dataCommand(io).exitOverride());
-  let code = 0;
-  try {
-    await program.parseAsync(['data', ...argv], { from: 'user' });
-  } catch (err) {
-    if (err instanceof CommanderError) code = err.exitCode === 0 ? 0 : 2;
-    else if (err instanceof PyrError) {
-      io.stderr.write(`pyr: ${err.message}\n`);
-      code = err.exitCode;
-    } else throw err;
-  }
-  return { code, stdout: io.stdout.text, stderr: io.stderr.text };
-}
+const makeIo = (cwd: string) => captureIo(cwd);
+const runData = (argv: string[], cwd: string) => runCli(['data', ...argv], cwd);
 
 const HEADER = 'timestamp,open,high,low,close,volume,turnover';
 const lines15 = fs.readFileSync(DATA_15M, 'utf8').split('\n');

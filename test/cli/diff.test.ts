@@ -6,18 +6,16 @@
 import { expect } from 'chai';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Writable } from 'node:stream';
-import { Command, CommanderError } from 'commander';
-import { D, PyrError, candleAt, lowerBound, seriesFromCandles, type Candle, type InstrumentRules, type Trade } from '../../lib/core/index.ts';
+import { D, candleAt, lowerBound, seriesFromCandles, type Candle, type InstrumentRules, type Trade } from '../../lib/core/index.ts';
 import { readCandleFile } from '../../lib/data/csv.ts';
 import { SimBroker } from '../../lib/brokers/sim/index.ts';
 import { Journal, runBacktest, tradeToJson, type JournalInput } from '../../lib/engine/index.ts';
 import { resolveStrategyFile } from '../../lib/strategy/index.ts';
 import seed from '../../strategies/stochrsi-scalper.ts';
 import { fillModelOf, guardsOf, resolveAllParams } from '../../lib/cli/config.ts';
-import { diff, diffCommand, type DiffFlags } from '../../lib/cli/diff.ts';
+import { diff, type DiffFlags } from '../../lib/cli/diff.ts';
 import { formatDiff, matchTrades, type DiffResult, type UnmatchedTrade } from '../../lib/report/diff.ts';
-import { DATA_15M, tempDir } from '../helpers.ts';
+import { DATA_15M, captureIo, runCli, tempDir } from '../helpers.ts';
 
 const tmp = tempDir('pyr-diff-');
 after(() => tmp.cleanup());
@@ -29,18 +27,7 @@ const LIVE_FROM = Date.UTC(2024, 2, 1);
 const LIVE_CANDLES = 14 * 96;
 const TICK = 0.1;
 
-class Capture extends Writable {
-  text = '';
-  isTTY = false;
-  override _write(chunk: Buffer | string, _enc: BufferEncoding, cb: () => void): void {
-    this.text += chunk.toString();
-    cb();
-  }
-}
-
-function io() {
-  return { stdout: new Capture(), stderr: new Capture(), cwd: tmp.dir, env: { NO_COLOR: '1' } as NodeJS.ProcessEnv };
-}
+const io = () => captureIo(tmp.dir);
 
 /** The action, with captured output. */
 async function run(file: string, flags: DiffFlags = {}): Promise<{ result: DiffResult; stdout: string }> {
@@ -49,23 +36,7 @@ async function run(file: string, flags: DiffFlags = {}): Promise<{ result: DiffR
   return { result, stdout: o.stdout.text };
 }
 
-/** A commander program around diffCommand, with main's error handling (one line, exit code). */
-async function cli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const o = io();
-  const program = new Command('pyr').exitOverride().configureOutput({ writeOut: (s) => o.stdout.write(s), writeErr: (s) => o.stderr.write(s) });
-  program.addCommand(diffCommand(o).exitOverride());
-  let code = 0;
-  try {
-    await program.parseAsync(['diff', ...argv], { from: 'user' });
-  } catch (err) {
-    if (err instanceof CommanderError) code = err.exitCode === 0 ? 0 : 2;
-    else if (err instanceof PyrError) {
-      o.stderr.write(`pyr: ${err.message}\n`);
-      code = err.exitCode;
-    } else throw err;
-  }
-  return { code, stdout: o.stdout.text, stderr: o.stderr.text };
-}
+const cli = (argv: string[]) => runCli(['diff', ...argv], tmp.dir);
 
 const params = resolveAllParams(seed.params, []);
 const WARMUP = seed.warmup(params.strategy);

@@ -2,46 +2,16 @@ import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { Writable } from 'node:stream';
-import { Command, CommanderError } from 'commander';
-import { ConfigError, DataError, PyrError } from '../../lib/core/errors.ts';
+import { ConfigError, DataError } from '../../lib/core/errors.ts';
 import { importCandleFile, parseTimestamp, readZipEntries, ImportDataError } from '../../lib/data/import.ts';
-import { binanceNameInfo, importCandles, importCommand } from '../../lib/cli/import.ts';
-import type { CliIo } from '../../lib/cli/backtest.ts';
-import { DATA_1M_GZ, DATA_5M, parseCsv, tempDir } from '../helpers.ts';
+import { binanceNameInfo, importCandles } from '../../lib/cli/import.ts';
+import { DATA_1M_GZ, DATA_5M, captureIo, parseCsv, runCli, tempDir } from '../helpers.ts';
 
 // ---------------------------------------------------------------------------------------------------
 // helpers (test-side, independent of lib/data)
 
-class Capture extends Writable {
-  text = '';
-  isTTY = false;
-  override _write(chunk: Buffer | string, _enc: BufferEncoding, cb: () => void): void {
-    this.text += chunk.toString();
-    cb();
-  }
-}
-
-function makeIo(cwd: string): CliIo & { stdout: Capture; stderr: Capture } {
-  return { stdout: new Capture(), stderr: new Capture(), cwd, env: { NO_COLOR: '1' } };
-}
-
-async function runImport(argv: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  const io = makeIo(cwd);
-  const program = new Command('pyr').exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
-  program.addCommand(importCommand(io).exitOverride());
-  let code = 0;
-  try {
-    await program.parseAsync(['import', ...argv], { from: 'user' });
-  } catch (err) {
-    if (err instanceof CommanderError) code = err.exitCode === 0 ? 0 : 2;
-    else if (err instanceof PyrError) {
-      io.stderr.write(`pyr: ${err.message}\n`);
-      code = err.exitCode;
-    } else throw err;
-  }
-  return { code, stdout: io.stdout.text, stderr: io.stderr.text };
-}
+const makeIo = (cwd: string) => captureIo(cwd);
+const runImport = (argv: string[], cwd: string) => runCli(['import', ...argv], cwd);
 
 interface ZipFile {
   name: string;
