@@ -42,3 +42,20 @@ export interface CandleFeed {
   next(): Promise<Candle | undefined>;
   close?(): void;
 }
+
+/** The listener list every broker keeps: subscribe (returns the unsubscribe) and emit in order. */
+export class BrokerListeners {
+  readonly #list: BrokerListener[] = [];
+
+  subscribe(listener: BrokerListener): () => void {
+    this.#list.push(listener);
+    return () => {
+      const i = this.#list.indexOf(listener);
+      if (i >= 0) this.#list.splice(i, 1);
+    };
+  }
+
+  emit(e: BrokerEvent): void {
+    for (const l of this.#list) l(e);
+  }
+}

@@ -12,6 +12,7 @@ import {
   sizeQty,
   stopPrice,
   targetPrice,
+  BrokerListeners,
   type Broker,
   type BrokerEvent,
   type BrokerListener,
@@ -83,7 +84,7 @@ function vwap(fills: readonly Execution[]): { qty: Dec; price: Dec; fee: Dec } {
 export class BybitBroker implements Broker {
   readonly name = 'bybit';
   readonly #o: BybitBrokerOptions;
-  readonly #listeners: BrokerListener[] = [];
+  readonly #listeners = new BrokerListeners();
   #position: Position = FLAT;
   #inFlight: InFlight | undefined;
   #resyncing = false;
@@ -111,14 +112,10 @@ export class BybitBroker implements Broker {
     return this.#inFlight !== undefined || this.#resyncing;
   }
   subscribe(listener: BrokerListener): () => void {
-    this.#listeners.push(listener);
-    return () => {
-      const i = this.#listeners.indexOf(listener);
-      if (i >= 0) this.#listeners.splice(i, 1);
-    };
+    return this.#listeners.subscribe(listener);
   }
   #emit(e: BrokerEvent): void {
-    for (const l of this.#listeners) l(e);
+    this.#listeners.emit(e);
   }
   observe(candle: Candle): void {
     this.#lastPrice = candle.close;

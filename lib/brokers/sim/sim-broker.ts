@@ -23,6 +23,7 @@ import {
   slippedPrice,
   stopPrice,
   targetPrice,
+  BrokerListeners,
   type Broker,
   type BrokerEvent,
   type BrokerListener,
@@ -82,7 +83,7 @@ export class SimBroker implements Broker {
   readonly #rules: InstrumentRules;
   readonly #fm: FillModel;
   readonly #taker: Dec;
-  readonly #listeners: BrokerListener[] = [];
+  readonly #listeners = new BrokerListeners();
   readonly #fundingTimes?: Float64Array;
   readonly #fundingRates?: Dec[];
   #fundingIdx = 0;
@@ -147,14 +148,10 @@ export class SimBroker implements Broker {
     this.#pending = order;
   }
   subscribe(listener: BrokerListener): () => void {
-    this.#listeners.push(listener);
-    return () => {
-      const i = this.#listeners.indexOf(listener);
-      if (i >= 0) this.#listeners.splice(i, 1);
-    };
+    return this.#listeners.subscribe(listener);
   }
   #emit(e: BrokerEvent): void {
-    for (const l of this.#listeners) l(e);
+    this.#listeners.emit(e);
   }
 
   /** Mark-to-market equity at `mark`: initial balance + realised net PnL + the open position's PnL net of its fees so far. */
