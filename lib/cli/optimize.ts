@@ -426,7 +426,17 @@ async function prepare(flags: OptimizeFlags, io: CliIo): Promise<Prepared> {
 
   // The grid: every value checked against the schema, then each value once more with the run's own checks.
   const axes = parseGrid(flags.grid ?? [], sweepSchema(definition.params));
-  for (const a of axes) for (const v of a.values) resolveAllParams(definition.params, [...baseLayers, { where: `--grid ${a.key}`, values: { [a.key]: v } }]);
+  for (const a of axes) {
+    for (const v of a.values) {
+      try {
+        resolveAllParams(definition.params, [...baseLayers, { where: '--grid', values: { [a.key]: v } }]);
+      } catch (err) {
+        // the instrument overrides' own checks speak of --param
+        if (err instanceof ConfigError) throw new ConfigError(err.message.replace(/^--param: /, '--grid: '));
+        throw err;
+      }
+    }
+  }
   const total = gridSize(axes);
   const notices: string[] = [];
   let indices: number[];
