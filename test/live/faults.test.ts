@@ -37,12 +37,12 @@ describe('pyr live under faults', function () {
   after(() => tmp.cleanup());
 
   /** A sandbox whose clock starts two candles before `t`, and a bot that has warmed up on it. */
-  async function setup(t: number): Promise<{ ex: Sandbox; bot: LiveBot; journal: string; start: number }> {
+  async function setup(t: number, extra: string[] = []): Promise<{ ex: Sandbox; bot: LiveBot; journal: string; start: number }> {
     const start = t - 2 * M15;
     const ex = await startSandbox({ series, interval: '15', symbol: 'BTCUSDT', clock: 'manual', startTime: start, balance: 10000 });
     running.ex = ex;
     const journal = path.join(tmp.dir, `journal-${++n}.jsonl`);
-    const bot = startBot(ex, journal, tmp.dir);
+    const bot = startBot(ex, journal, tmp.dir, extra);
     running.bots.push(bot);
     await waitUntil(() => bot.output().includes('Trading BTCUSDT'), 'the bot to start', 30_000, bot);
     return { ex, bot, journal, start };
@@ -135,5 +135,31 @@ describe('pyr live under faults', function () {
     expect(await again.stop('SIGINT')).to.equal(0);
     const wins = [t0, t1].filter((x) => x.netPnl.gt(0)).length;
     expect(again.output()).to.include(`(${wins}/2)`);
+  });
+
+  it('SIGINT with --close-on-exit closes the open position, records the trade and exits 0', async () => {
+    const t = sim[0]!;
+    const { ex, bot } = await setup(t.signalTime, ['--close-on-exit']);
+    await lockstep(ex, series, bot, t.signalTime - 2 * M15, t.entryTime);
+    expect(ex.state().position.size.toString()).to.equal(t.qty.toFixed());
+    expect(await bot.stop('SIGINT')).to.equal(0);
+    expect(ex.state().position.size.toString(), 'closed on the exchange').to.equal('0');
+    const closed = trades(bot);
+    expect(closed).to.have.length(1);
+    expect(closed[0]!.exitReason).to.equal('signal');
+    expect(closed[0]!.exitDetail).to.equal('close on exit');
+    expect(bot.output()).to.match(/--close-on-exit: closing the open position/);
+  });
+
+  it('SIGTERM without --close-on-exit leaves the position on the exchange with its stop and target', async () => {
+    const t = sim[0]!;
+    const { ex, bot } = await setup(t.signalTime);
+    await lockstep(ex, series, bot, t.signalTime - 2 * M15, t.entryTime);
+    expect(await bot.stop('SIGTERM')).to.equal(0);
+    const p = ex.state().position;
+    expect(p.size.toString()).to.equal(t.qty.toFixed());
+    expect(p.stopLoss.toString()).to.equal(t.stopLoss!.toFixed());
+    expect(p.takeProfit.toString()).to.equal(t.takeProfit!.toFixed());
+    expect(bot.output()).to.match(/stays open on the exchange with its stop loss and take profit/);
   });
 });
