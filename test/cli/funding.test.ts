@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import Decimal from 'decimal.js';
+import { D as Decimal } from '../../lib/core/money.ts';
 import { DATA_15M, FUNDING, parseCsv, runCli, tempDir } from '../helpers.ts';
 
 describe('pyr backtest charges funding from the funding history', function () {
