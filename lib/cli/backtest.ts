@@ -19,20 +19,9 @@ import { SimBroker } from '../brokers/sim/index.ts';
 import { runBacktest } from '../engine/index.ts';
 import { loadStrategy, type StrategyDefinition } from '../strategy/index.ts';
 import { computeMetrics, createProgress, formatReport, formatSummaryJson, useColor, writeRunFiles } from '../report/index.ts';
-import { dayString, fillModelOf, guardsOf, parseDay, parseParamFlags, readConfigFile, resolveAllParams, resolveRules } from './config.ts';
+import { addRunOptions, dayString, fillModelOf, guardsOf, parseDay, parseParamFlags, readConfigFile, resolveAllParams, resolveRules, type RunFlags } from './config.ts';
 
-export interface BacktestFlags {
-  strategy?: string;
-  symbol?: string;
-  interval?: string;
-  from?: string;
-  to?: string;
-  category?: string;
-  config?: string;
-  param?: string[];
-  dataDir?: string;
-  candles?: string;
-  funding?: string;
+export interface BacktestFlags extends RunFlags {
   out?: string;
   json?: boolean;
   /** Write report.html into the run folder. */
@@ -243,19 +232,10 @@ export async function backtest(flags: BacktestFlags, io: CliIo): Promise<Backtes
 }
 
 export function backtestCommand(io: CliIo): Command {
-  return new Command('backtest')
-    .description('Backtest a strategy on downloaded candles with realistic fills, fees and funding')
-    .option('--strategy <name|file>', 'built-in or local strategy name, or a path to a .ts/.js strategy file', undefined)
-    .option('--symbol <symbol>', 'symbol, e.g. BTCUSDT (default BTCUSDT)')
-    .option('--interval <interval>', "Bybit interval: 1 3 5 15 30 60 120 240 360 720 D W M (default 15)")
-    .option('--from <YYYY-MM-DD>', 'first UTC day traded, inclusive (default: the first day after warm-up)')
-    .option('--to <YYYY-MM-DD>', 'last UTC day traded, inclusive (default: the last day of the data)')
-    .option('--category <category>', 'Bybit category (default linear)')
-    .option('--config <file>', 'config file (default: pyr.config.json when present)')
-    .option('--param <key=value...>', 'set a strategy or run parameter (repeatable; several per flag)', (v: string, prev: string[] = []) => [...prev, v])
-    .option('--data-dir <dir>', 'candle store folder (default data)')
-    .option('--candles <file>', 'read this one candle file (.csv or .csv.gz) instead of the store')
-    .option('--funding <file>', 'funding-rate history (timestamp,fundingRate) to charge')
+  return addRunOptions(
+    new Command('backtest').description('Backtest a strategy on downloaded candles with realistic fills, fees and funding'),
+    { from: 'default: the first day after warm-up', to: 'default: the last day of the data' },
+  )
     .option('--out <dir>', 'write the run files here (default backtests/<run-id>)')
     .option('--no-download', 'never download missing candles (by default the store is completed from Bybit when it can be reached)')
     .option('--rest-url <url>', 'Bybit REST base URL for downloads (also PYR_BYBIT_REST_URL, config restUrl)')

@@ -5,10 +5,44 @@
  * an unknown key is rejected with the closest known name.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import type { Command } from 'commander';
 import path from 'node:path';
 import { ConfigError, D, DAY_MS, type Dec, type FillModel, type InstrumentRules } from '../core/index.ts';
 import type { Guards } from '../engine/index.ts';
 import { resolveParams, suggest, parseParamText, type ParamSchema, type ParamValues } from '../strategy/index.ts';
+
+/** The flags every command that runs a strategy over candles takes (backtest, optimize). */
+export interface RunFlags {
+  strategy?: string;
+  symbol?: string;
+  interval?: string;
+  from?: string;
+  to?: string;
+  category?: string;
+  config?: string;
+  param?: string[];
+  dataDir?: string;
+  candles?: string;
+  funding?: string;
+}
+
+const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
+
+/** Adds the RunFlags options to a command; `dates` words the defaults of --from and --to. */
+export function addRunOptions(cmd: Command, dates: { from: string; to: string }, paramHelp = 'set a strategy or run parameter (repeatable; several per flag)'): Command {
+  return cmd
+    .option('--strategy <name|file>', 'built-in or local strategy name, or a path to a .ts/.js strategy file')
+    .option('--symbol <symbol>', 'symbol, e.g. BTCUSDT (default BTCUSDT)')
+    .option('--interval <interval>', 'Bybit interval: 1 3 5 15 30 60 120 240 360 720 D W M (default 15)')
+    .option('--from <YYYY-MM-DD>', `first UTC day traded, inclusive (${dates.from})`)
+    .option('--to <YYYY-MM-DD>', `last UTC day traded, inclusive (${dates.to})`)
+    .option('--category <category>', 'Bybit category (default linear)')
+    .option('--config <file>', 'config file (default: pyr.config.json when present)')
+    .option('--param <key=value...>', paramHelp, collect)
+    .option('--data-dir <dir>', 'candle store folder (default data)')
+    .option('--candles <file>', 'read this one candle file (.csv or .csv.gz) instead of the store')
+    .option('--funding <file>', 'funding-rate history (timestamp,fundingRate) to charge');
+}
 
 /** Parameters of the run itself, shared by every strategy. */
 export const RUN_PARAMS = {

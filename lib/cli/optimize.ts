@@ -54,7 +54,7 @@ import { colorize, createProgress, useColor } from '../report/console.ts';
 import { csvField, tradesCsv, writeFileAtomic } from '../report/files.ts';
 import { loadStrategy, type ParamSchema } from '../strategy/index.ts';
 import type { CliIo } from './backtest.ts';
-import { RUN_PARAMS, dayString, parseDay, parseParamFlags, readConfigFile, resolveAllParams, resolveRules } from './config.ts';
+import { RUN_PARAMS, addRunOptions, dayString, parseDay, parseParamFlags, readConfigFile, resolveAllParams, resolveRules, type RunFlags } from './config.ts';
 import {
   ROW_METRICS,
   createRunner,
@@ -70,18 +70,7 @@ import {
   type WorkerInit,
 } from './optimize-worker.ts';
 
-export interface OptimizeFlags {
-  strategy?: string;
-  symbol?: string;
-  interval?: string;
-  from?: string;
-  to?: string;
-  category?: string;
-  config?: string;
-  param?: string[];
-  dataDir?: string;
-  candles?: string;
-  funding?: string;
+export interface OptimizeFlags extends RunFlags {
   grid?: string[];
   metric?: string;
   workers?: string;
@@ -765,19 +754,11 @@ function windowsCsv(results: readonly WalkForwardWindowResult[], axes: readonly 
 
 export function optimizeCommand(io: CliIo): Command {
   const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
-  return new Command('optimize')
-    .description('Sweep strategy parameters over a grid (or a random sample of it) on worker threads, or walk forward')
-    .option('--strategy <name|file>', 'built-in or local strategy name, or a path to a .ts/.js strategy file')
-    .option('--symbol <symbol>', 'symbol, e.g. BTCUSDT (default BTCUSDT)')
-    .option('--interval <interval>', 'Bybit interval: 1 3 5 15 30 60 120 240 360 720 D W M (default 15)')
-    .option('--from <YYYY-MM-DD>', 'first UTC day traded, inclusive (required)')
-    .option('--to <YYYY-MM-DD>', 'last UTC day traded, inclusive (required)')
-    .option('--category <category>', 'Bybit category (default linear)')
-    .option('--config <file>', 'config file (default: pyr.config.json when present)')
-    .option('--param <key=value...>', 'fix a strategy or run parameter for every run (repeatable)', collect)
-    .option('--data-dir <dir>', 'candle store folder (default data)')
-    .option('--candles <file>', 'read this one candle file (.csv or .csv.gz) instead of the store')
-    .option('--funding <file>', 'funding-rate history (timestamp,fundingRate) to charge')
+  return addRunOptions(
+    new Command('optimize').description('Sweep strategy parameters over a grid (or a random sample of it) on worker threads, or walk forward'),
+    { from: 'required', to: 'required' },
+    'fix a strategy or run parameter for every run (repeatable)',
+  )
     .option('--grid <key=a:b:step|key=v1,v2...>', 'sweep a parameter: an inclusive range a:b:step or a list (repeatable; several per flag)', collect)
     .option('--metric <name>', `rank by ${OPTIMIZE_METRICS.join(', ')} (default sharpe; maxDrawdown: lower is better)`)
     .option('--workers <n>', `worker threads (default ${os.availableParallelism()}: the available CPUs)`)
