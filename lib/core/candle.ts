@@ -122,6 +122,20 @@ export function intervalMs(interval: Interval): number {
   }
 }
 
+/** Monday 1970-01-05 00:00 UTC: Bybit's weekly candles open on Mondays. */
+const WEEK_OFFSET = 4 * DAY_MS;
+
+/** Open time of the `interval` candle that holds the instant `t`, with Bybit's alignment. */
+export function intervalStart(interval: Interval, t: number): number {
+  if (interval === 'M') {
+    const d = new Date(t);
+    return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+  }
+  const step = intervalMs(interval);
+  const off = interval === 'W' ? WEEK_OFFSET : 0;
+  return Math.floor((t - off) / step) * step + off;
+}
+
 /** Start of the candle after the one that opens at `t` (calendar months for 'M'). */
 export function nextIntervalStart(interval: Interval, t: number): number {
   if (interval !== 'M') return t + intervalMs(interval);

@@ -50,7 +50,7 @@
 import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
 import { RestClientV5 } from 'bybit-api';
-import { type CandleSeries, type Interval, DAY_MS, intervalMs, nextIntervalStart } from '../core/candle.ts';
+import { type CandleSeries, type Interval, intervalMs, intervalStart, nextIntervalStart } from '../core/candle.ts';
 import { ConfigError, DataError, ExchangeError, MissingDataError } from '../core/errors.ts';
 import { CANDLE_HEADER, readCandleFile } from './csv.ts';
 import { candlePath, findCandleFile, fundingPath, instrumentsPath, readFundingFile, writeFileAtomic } from './store.ts';
@@ -166,18 +166,8 @@ const DECIMAL_RE = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 // ---------------------------------------------------------------------------------------------------
 // time grid
 
-const WEEK_OFFSET = 4 * DAY_MS; // Bybit's weekly candles open on Monday 00:00 UTC; 1970-01-05 was a Monday
-
-/** Open time of the candle holding `t`. */
-export function candleOpenAt(interval: Interval, t: number): number {
-  if (interval === 'M') {
-    const d = new Date(t);
-    return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
-  }
-  const step = intervalMs(interval);
-  const off = interval === 'W' ? WEEK_OFFSET : 0;
-  return Math.floor((t - off) / step) * step + off;
-}
+/** Open time of the candle holding `t` (Bybit's alignment: weeks on Monday, months on the 1st). */
+export const candleOpenAt = intervalStart;
 
 /** First candle open time at or after `t`. */
 export function candleOpenAtOrAfter(interval: Interval, t: number): number {

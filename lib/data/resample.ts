@@ -25,24 +25,12 @@
  * there) and lists their open times in `partial`.
  */
 import * as path from 'node:path';
-import { DAY_MS, INTERVALS, intervalMs, nextIntervalStart, type CandleSeries, type Interval } from '../core/candle.ts';
+import { DAY_MS, INTERVALS, intervalMs, intervalStart, nextIntervalStart, type CandleSeries, type Interval } from '../core/candle.ts';
 import { ConfigError, DataError } from '../core/errors.ts';
 import { readCandleFile } from './csv.ts';
 import { candlePath, findCandleFile, writeCandleFileAtomic } from './store.ts';
 
-/** Monday 1970-01-05 00:00 UTC, the epoch of Bybit's weekly grid. */
-const WEEK_OFFSET = 4 * DAY_MS;
-
-/** Open time of the `interval` candle that holds the instant `t` (Bybit's alignment). */
-export function intervalStart(interval: Interval, t: number): number {
-  if (interval === 'M') {
-    const d = new Date(t);
-    return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
-  }
-  const step = intervalMs(interval);
-  const off = interval === 'W' ? WEEK_OFFSET : 0;
-  return Math.floor((t - off) / step) * step + off;
-}
+export { intervalStart };
 
 /** True when `t` is the open time of an `interval` candle. */
 export function isAlignedTo(interval: Interval, t: number): boolean {
