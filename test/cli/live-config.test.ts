@@ -1,0 +1,48 @@
+/** `pyr live` refuses to start unless it is told clearly what to trade with, and never prints secrets. */
+import { expect } from 'chai';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { readDotEnv } from '../../lib/cli/live.ts';
+import { runCli, tempDir } from '../helpers.ts';
+
+describe('pyr live: keys, environment and refusals', function () {
+  this.timeout(30_000);
+  const tmp = tempDir('pyr-livecfg-');
+  after(() => tmp.cleanup());
+
+  it('needs BYBIT_API_KEY and BYBIT_API_SECRET', async () => {
+    const r = await runCli(['live'], tmp.dir);
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.match(/BYBIT_API_KEY and BYBIT_API_SECRET must be set in the environment or in .*\.env \(testnet keys\)/);
+  });
+
+  it('refuses mainnet without the explicit confirmation, and more than one environment', async () => {
+    const env = { BYBIT_API_KEY: 'k', BYBIT_API_SECRET: 's' };
+    const a = await runCli(['live', '--mainnet'], tmp.dir, env);
+    expect(a.code).to.equal(2);
+    expect(a.stderr).to.match(/--mainnet trades real money: add --yes-really-trade-real-money/);
+    const b = await runCli(['live', '--testnet', '--demo'], tmp.dir, env);
+    expect(b.code).to.equal(2);
+    expect(b.stderr).to.match(/choose one of --testnet, --demo, --mainnet/);
+  });
+
+  it('reads keys from .env, and an unreachable exchange is one line without the key or secret', async () => {
+    const secret = 'S3CRET-never-printed-0123456789';
+    writeFileSync(path.join(tmp.dir, '.env'), `# keys\nBYBIT_API_KEY="KEY-never-printed"\nexport BYBIT_API_SECRET=${secret}\n`);
+    const r = await runCli(['live', '--param', 'apiBackoffFactor=0.01', '--journal', path.join(tmp.dir, 'j.jsonl')], tmp.dir);
+    expect(r.code).to.equal(1);
+    expect(r.stderr.trim().split('\n')).to.have.length(1);
+    expect(r.stderr).to.match(/instruments-info failed: .*ECONNREFUSED/);
+    for (const text of [r.stdout, r.stderr]) {
+      expect(text).to.not.include(secret);
+      expect(text).to.not.include('KEY-never-printed');
+    }
+    expect(r.stdout).to.match(/TESTNET via http:\/\/127\.0\.0\.1:9/);
+  });
+
+  it('parses .env lines: quotes, export, comments', () => {
+    const f = path.join(tmp.dir, 'parse.env');
+    writeFileSync(f, `A=1\n# comment\nexport B='two words'\nC="x#y"\nD=plain # trailing\n\nnot a line\n`);
+    expect(readDotEnv(f)).to.deep.equal({ A: '1', B: 'two words', C: 'x#y', D: 'plain' });
+  });
+});
