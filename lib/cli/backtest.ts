@@ -9,7 +9,6 @@ import {
   DAY_MS,
   MissingDataError,
   intervalMs,
-  parseInterval,
   type Interval,
   type RunRecord,
 } from '../core/index.ts';
@@ -19,7 +18,7 @@ import { SimBroker } from '../brokers/sim/index.ts';
 import { runBacktest } from '../engine/index.ts';
 import { loadStrategy, type StrategyDefinition } from '../strategy/index.ts';
 import { computeMetrics, createProgress, formatReport, formatSummaryJson, useColor, writeRunFiles } from '../report/index.ts';
-import { addRunOptions, dayString, fillModelOf, guardsOf, parseDay, parseParamFlags, readConfigFile, resolveAllParams, resolveRules, type RunFlags } from './config.ts';
+import { addRunOptions, dayString, fillModelOf, guardsOf, parseDay, resolveRunTarget, parseParamFlags, resolveAllParams, resolveRules, type RunFlags } from './config.ts';
 
 export interface BacktestFlags extends RunFlags {
   out?: string;
@@ -55,17 +54,7 @@ function runId(def: StrategyDefinition, symbol: string, interval: Interval): str
 
 /** Runs a backtest from flags; returns what it wrote. Throws PyrErrors for bad input. */
 export async function backtest(flags: BacktestFlags, io: CliIo): Promise<BacktestOutcome> {
-  const { file: configFile, config } = readConfigFile(flags.config, io.cwd);
-  const strategySpec = flags.strategy ?? config.strategy ?? 'stochrsi-scalper';
-  const symbol = (flags.symbol ?? config.symbol ?? 'BTCUSDT').toUpperCase();
-  if (!/^[A-Z0-9]{2,30}$/.test(symbol)) throw new ConfigError(`--symbol: "${symbol}" is not a symbol such as BTCUSDT`);
-  const interval = parseInterval(flags.interval ?? config.interval ?? '15');
-  const category = flags.category ?? config.category ?? 'linear';
-  if (!['linear', 'inverse', 'spot'].includes(category)) throw new ConfigError(`--category: "${category}" is not one of linear, inverse, spot`);
-  const dataDir = path.resolve(io.cwd, flags.dataDir ?? config.dataDir ?? 'data');
-  if (flags.candles && flags.dataDir) throw new ConfigError('--candles and --data-dir cannot be used together: --candles reads one file, --data-dir a candle store');
-  const fromText = flags.from ?? config.from;
-  const toText = flags.to ?? config.to;
+  const { configFile, config, strategySpec, symbol, interval, category, dataDir, fromText, toText } = resolveRunTarget(flags, io.cwd);
   const fromDay = fromText !== undefined ? parseDay(fromText, '--from') : undefined;
   const toDay = toText !== undefined ? parseDay(toText, '--to') : undefined;
   if (fromDay !== undefined && toDay !== undefined && fromDay > toDay) throw new ConfigError(`--from ${fromText} is after --to ${toText}`);

@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import path from 'node:path';
-import { ConfigError, D, DAY_MS, type Dec, type FillModel, type InstrumentRules } from '../core/index.ts';
+import { ConfigError, D, DAY_MS, parseInterval, type Dec, type FillModel, type InstrumentRules, type Interval } from '../core/index.ts';
 import type { Guards } from '../engine/index.ts';
 import { resolveParams, suggest, parseParamText, type ParamSchema, type ParamValues } from '../strategy/index.ts';
 
@@ -42,6 +42,39 @@ export function addRunOptions(cmd: Command, dates: { from: string; to: string },
     .option('--data-dir <dir>', 'candle store folder (default data)')
     .option('--candles <file>', 'read this one candle file (.csv or .csv.gz) instead of the store')
     .option('--funding <file>', 'funding-rate history (timestamp,fundingRate) to charge');
+}
+
+/** What RunFlags (and the config file under them) say to run on: validated, defaults applied. */
+export interface RunTarget {
+  readonly configFile?: string;
+  readonly config: ConfigFile;
+  readonly strategySpec: string;
+  readonly symbol: string;
+  readonly interval: Interval;
+  readonly category: string;
+  readonly dataDir: string;
+  readonly fromText?: string;
+  readonly toText?: string;
+}
+
+export function resolveRunTarget(flags: RunFlags, cwd: string): RunTarget {
+  const { file: configFile, config } = readConfigFile(flags.config, cwd);
+  const symbol = (flags.symbol ?? config.symbol ?? 'BTCUSDT').toUpperCase();
+  if (!/^[A-Z0-9]{2,30}$/.test(symbol)) throw new ConfigError(`--symbol: "${symbol}" is not a symbol such as BTCUSDT`);
+  const category = flags.category ?? config.category ?? 'linear';
+  if (!['linear', 'inverse', 'spot'].includes(category)) throw new ConfigError(`--category: "${category}" is not one of linear, inverse, spot`);
+  if (flags.candles && flags.dataDir) throw new ConfigError('--candles and --data-dir cannot be used together: --candles reads one file, --data-dir a candle store');
+  return {
+    configFile,
+    config,
+    strategySpec: flags.strategy ?? config.strategy ?? 'stochrsi-scalper',
+    symbol,
+    interval: parseInterval(flags.interval ?? config.interval ?? '15'),
+    category,
+    dataDir: path.resolve(cwd, flags.dataDir ?? config.dataDir ?? 'data'),
+    fromText: flags.from ?? config.from,
+    toText: flags.to ?? config.to,
+  };
 }
 
 /** Parameters of the run itself, shared by every strategy. */

@@ -25,7 +25,6 @@ import {
   intervalLabel,
   intervalMs,
   lowerBound,
-  parseInterval,
   type CandleSeries,
   type RunRecord,
 } from '../core/index.ts';
@@ -54,7 +53,7 @@ import { colorize, createProgress, useColor } from '../report/console.ts';
 import { csvField, tradesCsv, writeFileAtomic } from '../report/files.ts';
 import { loadStrategy, type ParamSchema } from '../strategy/index.ts';
 import type { CliIo } from './backtest.ts';
-import { RUN_PARAMS, addRunOptions, dayString, parseDay, parseParamFlags, readConfigFile, resolveAllParams, resolveRules, type RunFlags } from './config.ts';
+import { RUN_PARAMS, addRunOptions, dayString, parseDay, resolveRunTarget, parseParamFlags, resolveAllParams, resolveRules, type RunFlags } from './config.ts';
 import {
   ROW_METRICS,
   createRunner,
@@ -382,17 +381,7 @@ interface Prepared {
 }
 
 async function prepare(flags: OptimizeFlags, io: CliIo): Promise<Prepared> {
-  const { file: configFile, config } = readConfigFile(flags.config, io.cwd);
-  const strategySpec = flags.strategy ?? config.strategy ?? 'stochrsi-scalper';
-  const symbol = (flags.symbol ?? config.symbol ?? 'BTCUSDT').toUpperCase();
-  if (!/^[A-Z0-9]{2,30}$/.test(symbol)) throw new ConfigError(`--symbol: "${symbol}" is not a symbol such as BTCUSDT`);
-  const interval = parseInterval(flags.interval ?? config.interval ?? '15');
-  const category = flags.category ?? config.category ?? 'linear';
-  if (!['linear', 'inverse', 'spot'].includes(category)) throw new ConfigError(`--category: "${category}" is not one of linear, inverse, spot`);
-  const dataDir = path.resolve(io.cwd, flags.dataDir ?? config.dataDir ?? 'data');
-  if (flags.candles && flags.dataDir) throw new ConfigError('--candles and --data-dir cannot be used together: --candles reads one file, --data-dir a candle store');
-  const fromText = flags.from ?? config.from;
-  const toText = flags.to ?? config.to;
+  const { configFile, config, strategySpec, symbol, interval, category, dataDir, fromText, toText } = resolveRunTarget(flags, io.cwd);
   if (fromText === undefined) throw new ConfigError('--from: required: the first UTC day of the sweep (YYYY-MM-DD)');
   if (toText === undefined) throw new ConfigError('--to: required: the last UTC day of the sweep (YYYY-MM-DD)');
   const from = parseDay(fromText, '--from');
