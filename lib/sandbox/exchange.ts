@@ -144,7 +144,9 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
     ticker: () => tickerView(market, instrument, qtyDecimals),
   });
   const wsHub = hub;
-  engine.onMessage((topic, data) => wsHub.publishPrivate(topic, data));
+  engine.onMessage((topic, data) => {
+    if (!faults.takePrivateLoss()) wsHub.publishPrivate(topic, data);
+  });
 
   const onMarket = (e: MarketEvent): void => {
     switch (e.type) {

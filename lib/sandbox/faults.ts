@@ -31,6 +31,7 @@ export class Faults {
   private counters = { refuse: 0, status: 0, rateLimit: 0 };
   private everyStatus = 503;
   private rejections: OrderRejection[] = [];
+  private privateLossLeft = 0;
   /** "Next N" faults may target one path (e.g. /v5/order/create); other requests pass untouched. */
   private paths: { refuse?: string; status?: string; rateLimit?: string } = {};
   private dropTimer: NodeJS.Timeout | undefined;
@@ -91,6 +92,21 @@ export class Faults {
     this.counters.rateLimit = 0;
   }
 
+  /**
+   * Loses the next `n` private stream messages (order, execution, position, wallet) without closing any
+   * connection: what a client sees when the exchange's push is late or lost.
+   */
+  losePrivateMessages(n = 1): void {
+    this.privateLossLeft = n;
+  }
+
+  /** @internal Whether the private message being published now is lost (consumes the counter). */
+  takePrivateLoss(): boolean {
+    if (this.privateLossLeft <= 0) return false;
+    this.privateLossLeft--;
+    return true;
+  }
+
   /** Rejects the next order/create with this retCode (HTTP 200), before it reaches the matching engine. */
   rejectNextOrder(retCode: number, retMsg = 'Rejected by sandbox fault injection'): void {
     this.rejections.push({ retCode, retMsg });
@@ -105,7 +121,7 @@ export class Faults {
   clear(): void {
     this.restDelayMs = 0;
     this.clockSkewMs = 0;
-    this.refuseLeft = this.statusLeft = this.rateLimitLeft = 0;
+    this.refuseLeft = this.statusLeft = this.rateLimitLeft = this.privateLossLeft = 0;
     this.paths = {};
     this.every = { refuse: 0, status: 0, rateLimit: 0 };
     this.rejections = [];

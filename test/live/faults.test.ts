@@ -162,4 +162,21 @@ describe('pyr live under faults', function () {
     expect(p.takeProfit.toString()).to.equal(t.takeProfit!.toFixed());
     expect(bot.output()).to.match(/stays open on the exchange with its stop loss and take profit/);
   });
+
+  it('an order whose stream messages never arrive is reconciled over REST, not sent again', async () => {
+    const t = sim[1]!;
+    const { ex, bot, start } = await setup(t.signalTime);
+    await lockstep(ex, series, bot, start, t.signalTime);
+    ex.faults.losePrivateMessages(4); // the entry's order, execution, position and wallet messages
+    await lockstep(ex, series, bot, t.signalTime, t.entryTime); // waits for the bot (reconcileSeconds=2)
+    expect(orders(bot), 'no second order').to.have.length(1);
+    expect(bot.output()).to.match(/reconciling order .* no position message within 2000 ms/);
+    await lockstep(ex, series, bot, t.entryTime, t.exitTime + M15);
+    await waitUntil(() => trades(bot).length === 1, 'the trade', 15_000, bot);
+    const live = trades(bot)[0]!;
+    // The entry's fills were read over REST: the trade is exact, fees included.
+    expect(live.entryPrice.toFixed()).to.equal(t.entryPrice.toFixed());
+    expect(live.exitReason).to.equal(t.exitReason);
+    expect(live.netPnl.toFixed()).to.equal(t.netPnl.toFixed());
+  });
 });

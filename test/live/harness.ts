@@ -118,7 +118,10 @@ export function idle(recs: readonly JournalRecord[]): boolean {
     else if (r.t === 'position') {
       const flat = r.position.side === 'flat';
       for (const [id, p] of pending) if (p.sent && ((p.purpose === 'entry' && !flat) || (p.purpose === 'exit' && flat))) pending.delete(id);
-    } else if (r.t === 'note' && /reconcil/.test(r.message)) pending.clear();
+    } else if (r.t === 'note') {
+      const m = /^order (\S+) reconciled:/.exec(r.message);
+      if (m) pending.delete(m[1]!);
+    }
   }
   return pending.size === 0;
 }

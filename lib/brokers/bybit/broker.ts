@@ -380,6 +380,14 @@ export class BybitBroker implements Broker {
     this.#emit({ type: 'trade', trade });
   }
 
+  /** The fills of one of our orders over REST (its execution messages were missed). */
+  async #fetchOrderFills(order: OrderRequest): Promise<void> {
+    const { result } = await this.#o.rest.call('execution/list', (c) => c.getExecutionList({ category: this.#o.category, symbol: this.#o.symbol, orderLinkId: order.id, limit: 100 }) as never);
+    for (const e of ((result as { list?: WireExecution[] }).list ?? []).map(wireExecution).reverse()) {
+      if (e.type === 'Trade') this.#onExecution(e);
+    }
+  }
+
   /** After a missed WebSocket message: the exit fills from REST executions since the entry. */
   async #fetchExitFills(open: OpenTrade, prev: Position): Promise<void> {
     try {
@@ -495,16 +503,21 @@ export class BybitBroker implements Broker {
     }
   }
 
-  /** An order's outcome is unknown: read the position over REST and adopt it, rather than sending another. */
+  /**
+   * An order's outcome is unknown: read its fills and the position over REST and adopt them, rather than
+   * sending another. Fills first, so the trade the position closes into has its real entry.
+   */
   async #reconcile(order: OrderRequest, why: string): Promise<void> {
     if (this.#inFlight?.order !== order) return;
     this.#o.log('warn', `reconciling order ${order.id} over REST: ${why}`);
     try {
+      if (order.purpose === 'entry') await this.#fetchOrderFills(order);
       await this.resync(`to reconcile order ${order.id}`);
     } catch (err) {
       this.#o.log('error', `reconcile failed: ${(err as Error).message}`);
     }
     if (this.#inFlight?.order === order) this.#clearInFlight();
+    this.#o.record?.({ t: 'note', level: 'info', message: `order ${order.id} reconciled: position ${this.#position.side} ${this.#position.qty.toFixed()}` });
   }
 
   /** Waits until no order is in flight (or `ms` passes). */
