@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import path from 'node:path';
-import { ConfigError, D, DAY_MS, parseInterval, type Dec, type FillModel, type InstrumentRules, type Interval } from '../core/index.ts';
+import { ConfigError, D, parseInterval, type Dec, type FillModel, type InstrumentRules, type Interval } from '../core/index.ts';
 import type { Guards } from '../engine/index.ts';
 import { resolveParams, suggest, parseParamText, type ParamSchema, type ParamValues } from '../strategy/index.ts';
 
@@ -269,6 +269,3 @@ export function dayString(t: number): string {
   return new Date(t).toISOString().slice(0, 10);
 }
 
-export function dayStart(t: number): number {
-  return Math.floor(t / DAY_MS) * DAY_MS;
-}

@@ -53,7 +53,7 @@ import { RestClientV5 } from 'bybit-api';
 import { type CandleSeries, type Interval, intervalMs, intervalStart, nextIntervalStart } from '../core/candle.ts';
 import { ConfigError, DataError, ExchangeError, MissingDataError } from '../core/errors.ts';
 import { CANDLE_HEADER, readCandleFile } from './csv.ts';
-import { candlePath, findCandleFile, fundingPath, instrumentsPath, readFundingFile, writeFileAtomic } from './store.ts';
+import { candlePath, findCandleFile, fundingPath, instrumentsPath, readFundingFile, readInstrumentsDoc, writeFileAtomic } from './store.ts';
 import { DEFAULT_RETRY, type Envelope, InterruptedError, RateLimiter, type RetryContext, type RetryPolicy, withRetry } from './retry.ts';
 
 export type DownloadCategory = 'linear' | 'inverse' | 'spot';
@@ -333,27 +333,14 @@ interface SnapshotDoc {
   list: Record<string, unknown>[];
 }
 
+/** The saved snapshot (lib/data/store's reader), with every item checked to name its symbol. */
 function readSnapshotDoc(file: string): SnapshotDoc | undefined {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new DataError(`cannot read instruments snapshot: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { file }, { cause: err });
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new DataError(`not valid JSON: ${(err as Error).message}`, { file }, { cause: err });
-  }
-  const obj = json as { list?: unknown; result?: { list?: unknown }; category?: unknown } | unknown[] | null;
-  const list = Array.isArray(obj) ? obj : (obj?.list ?? obj?.result?.list);
-  if (!Array.isArray(list) || list.some((x) => !x || typeof x !== 'object' || typeof (x as { symbol?: unknown }).symbol !== 'string')) {
+  const doc = readInstrumentsDoc(file);
+  if (!doc) return undefined;
+  if (doc.list.some((x) => !x || typeof x !== 'object' || typeof (x as { symbol?: unknown }).symbol !== 'string')) {
     throw new DataError('expected an instruments-info result: { list: [ { symbol, ... } ] }', { file, field: 'list' });
   }
-  const category = !Array.isArray(obj) && typeof (obj as { category?: unknown })?.category === 'string' ? ((obj as { category: string }).category) : undefined;
-  return { category, list: list as Record<string, unknown>[] };
+  return { category: doc.category, list: doc.list as Record<string, unknown>[] };
 }
 
 function fundingIntervalOf(item: Record<string, unknown> | undefined): number | undefined {

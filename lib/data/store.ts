@@ -274,15 +274,14 @@ export interface InstrumentSnapshotEntry {
 }
 
 /**
- * Reads a saved Bybit `instruments-info` result: `{ list: [...] }`, the whole API response
- * (`{ retCode, result: { list } }`) or a bare list. Returns the trading rules by symbol, as exact
- * decimal strings, or undefined when the file does not exist. Linear contracts give `qtyStep` and
- * `minNotionalValue`; spot gives `basePrecision` and `minOrderAmt`, used in their place.
+ * The raw instruments snapshot: Bybit's `instruments-info` result (`{ category, list }`), the whole API
+ * answer (`{ result: { list } }`) or a bare list; undefined when the file does not exist. Shared by the
+ * rules reader below and the downloader, which merges new symbols into it.
  */
-export async function readInstrumentsSnapshot(file: string): Promise<Record<string, InstrumentSnapshotEntry> | undefined> {
+export function readInstrumentsDoc(file: string): { category?: string; list: unknown[] } | undefined {
   let text: string;
   try {
-    text = await fs.promises.readFile(file, 'utf8');
+    text = fs.readFileSync(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new DataError(`cannot read instruments snapshot: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { file }, { cause: err });
@@ -293,10 +292,23 @@ export async function readInstrumentsSnapshot(file: string): Promise<Record<stri
   } catch (err) {
     throw new DataError(`not valid JSON: ${(err as Error).message}`, { file }, { cause: err });
   }
-  const obj = json as { list?: unknown; result?: { list?: unknown } } | unknown[] | null;
+  const obj = json as { list?: unknown; result?: { list?: unknown }; category?: unknown } | unknown[] | null;
   const list = Array.isArray(obj) ? obj : (obj?.list ?? obj?.result?.list);
   if (!Array.isArray(list)) throw new DataError('expected an instruments-info result: { list: [ { symbol, priceFilter, lotSizeFilter } ] }', { file, field: 'list' });
+  const category = !Array.isArray(obj) && typeof obj?.category === 'string' ? obj.category : undefined;
+  return { category, list };
+}
 
+/**
+ * Reads a saved Bybit `instruments-info` result: `{ list: [...] }`, the whole API response
+ * (`{ retCode, result: { list } }`) or a bare list. Returns the trading rules by symbol, as exact
+ * decimal strings, or undefined when the file does not exist. Linear contracts give `qtyStep` and
+ * `minNotionalValue`; spot gives `basePrecision` and `minOrderAmt`, used in their place.
+ */
+export async function readInstrumentsSnapshot(file: string): Promise<Record<string, InstrumentSnapshotEntry> | undefined> {
+  const doc = readInstrumentsDoc(file);
+  if (!doc) return undefined;
+  const list = doc.list;
   const out: Record<string, InstrumentSnapshotEntry> = {};
   list.forEach((raw, i) => {
     const it = raw as { symbol?: unknown; priceFilter?: Record<string, unknown>; lotSizeFilter?: Record<string, unknown> };

@@ -69,8 +69,6 @@ export class Engine {
   readonly trades: Trade[] = [];
   /** Why intents were not acted on, with counts. */
   readonly skipped = new Map<string, number>();
-  /** Candles the strategy has seen. */
-  candles = 0;
 
   readonly #opts: EngineOptions;
   readonly #broker: Broker;
@@ -179,7 +177,6 @@ export class Engine {
   onCandle(candle: Candle): void {
     const broker = this.#broker;
     broker.observe?.(candle);
-    this.candles++;
     let out;
     try {
       out = this.strategy.onCandle(candle, this.#ctx);

@@ -5,40 +5,10 @@
 import { expect } from 'chai';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Writable } from 'node:stream';
-import { Command, CommanderError } from 'commander';
-import { D, PyrError } from '../../lib/core/index.ts';
-import { compareCommand } from '../../lib/cli/compare.ts';
+import { D } from '../../lib/core/index.ts';
 import { DATA_15M, runCli, tempDir } from '../helpers.ts';
 
-/**
- * Runs a pyr command the way bin/pyr does. `compare` is wired into lib/cli/main.ts by the lead; until it
- * is, the command is mounted on the same program here, with main()'s error handling.
- */
-async function pyr(argv: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  const { buildProgram } = await import('../../lib/cli/main.ts');
-  const probe = await buildProgram({ stdout: new Writable(), stderr: new Writable(), cwd, env: {} });
-  if (probe.commands.some((c) => c.name() === argv[0])) return runCli(argv, cwd);
-  let stdout = '';
-  let stderr = '';
-  const io = {
-    stdout: Object.assign(new Writable({ write: (c, _e, cb) => ((stdout += String(c)), cb()) }), { isTTY: false }),
-    stderr: Object.assign(new Writable({ write: (c, _e, cb) => ((stderr += String(c)), cb()) }), { isTTY: false }),
-    cwd,
-    env: { NO_COLOR: '1' },
-  };
-  const out = { writeOut: (s: string) => (stdout += s), writeErr: (s: string) => (stderr += s) };
-  const program = new Command('pyr').exitOverride().configureOutput(out);
-  program.addCommand(compareCommand(io).exitOverride().configureOutput(out));
-  try {
-    await program.parseAsync(argv, { from: 'user' });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    if (err instanceof CommanderError) return { code: err.exitCode === 0 ? 0 : 2, stdout, stderr };
-    if (err instanceof PyrError) return { code: err.exitCode, stdout, stderr: `${stderr}pyr: ${err.message}\n` };
-    throw err;
-  }
-}
+const pyr = (argv: string[], cwd: string) => runCli(argv, cwd);
 
 interface Summary {
   meta: { params: Record<string, unknown> };

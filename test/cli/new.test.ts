@@ -8,38 +8,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Writable } from 'node:stream';
-import { Command, CommanderError } from 'commander';
-import { PyrError } from '../../lib/core/index.ts';
-import { buildProgram } from '../../lib/cli/main.ts';
-import { newCommand } from '../../lib/cli/new.ts';
 import { DATA_15M, REPO, parseCsv, runCli, tempDir } from '../helpers.ts';
 
-class Capture extends Writable {
-  text = '';
-  override _write(chunk: Buffer | string, _enc: BufferEncoding, cb: () => void): void {
-    this.text += chunk.toString();
-    cb();
-  }
-}
-
-/** `pyr new ...` through the real CLI once main.ts registers the command; until then through newCommand with main's error handling. */
-async function pyrNew(argv: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  const probe = { stdout: new Capture(), stderr: new Capture(), cwd, env: {} };
-  if ((await buildProgram(probe)).commands.some((c) => c.name() === 'new')) return runCli(['new', ...argv], cwd);
-  const stdout = new Capture();
-  const stderr = new Capture();
-  const program = new Command('pyr').exitOverride().configureOutput({ writeOut: (s) => stdout.write(s), writeErr: (s) => stderr.write(s) });
-  program.addCommand(newCommand({ stdout, stderr, cwd, env: { NO_COLOR: '1' } }));
-  try {
-    await program.parseAsync(['new', ...argv], { from: 'user' });
-    return { code: 0, stdout: stdout.text, stderr: stderr.text };
-  } catch (err) {
-    if (err instanceof CommanderError) return { code: err.exitCode === 0 ? 0 : 2, stdout: stdout.text, stderr: stderr.text };
-    if (err instanceof PyrError) return { code: err.exitCode, stdout: stdout.text, stderr: `pyr: ${err.message}\n` };
-    throw err;
-  }
-}
+const pyrNew = (argv: string[], cwd: string) => runCli(['new', ...argv], cwd);
 
 /** The import specifiers of a file, resolved against its folder. */
 function importsOf(file: string): string[] {

@@ -28,37 +28,7 @@ const DAY = 86_400_000;
 const FROM = Date.UTC(2024, 2, 1);
 const TO_EXCLUSIVE = Date.UTC(2024, 2, 11);
 
-/**
- * Runs a pyr command the way bin/pyr does. `report` is wired into lib/cli/main.ts by the lead; until it
- * is, the command is mounted on the same program here, with main()'s error handling.
- */
-async function pyr(argv: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  const { buildProgram } = await import('../../lib/cli/main.ts');
-  const { Writable } = await import('node:stream');
-  const probe = await buildProgram({ stdout: new Writable(), stderr: new Writable(), cwd, env: {} });
-  if (probe.commands.some((c) => c.name() === argv[0])) return runCli(argv, cwd);
-  const { Command, CommanderError } = await import('commander');
-  const { PyrError } = await import('../../lib/core/index.ts');
-  const { reportCommand } = await import('../../lib/cli/report.ts');
-  let stdout = '';
-  let stderr = '';
-  const io = {
-    stdout: Object.assign(new Writable({ write: (c, _e, cb) => ((stdout += String(c)), cb()) }), { isTTY: false }),
-    stderr: Object.assign(new Writable({ write: (c, _e, cb) => ((stderr += String(c)), cb()) }), { isTTY: false }),
-    cwd,
-    env: { NO_COLOR: '1' },
-  };
-  const program = new Command('pyr').exitOverride().configureOutput({ writeOut: (s) => (stdout += s), writeErr: (s) => (stderr += s) });
-  program.addCommand(reportCommand(io).exitOverride().configureOutput({ writeOut: (s) => (stdout += s), writeErr: (s) => (stderr += s) }));
-  try {
-    await program.parseAsync(argv, { from: 'user' });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    if (err instanceof CommanderError) return { code: err.exitCode === 0 ? 0 : 2, stdout, stderr };
-    if (err instanceof PyrError) return { code: err.exitCode, stdout, stderr: `${stderr}pyr: ${err.message}\n` };
-    throw err;
-  }
-}
+const pyr = (argv: string[], cwd: string) => runCli(argv, cwd);
 
 /** The candles of DATA_15M in [from, to), read test-side with plain string splitting. */
 function sourceCandles(from: number, to: number): { t: number; o: number; h: number; l: number; c: number }[] {

@@ -105,8 +105,6 @@ export class SimBroker implements Broker {
   readonly #qtyCache = new Map<number, Dec>();
   readonly #qtyNums = new Map<Dec, number>();
   readonly #qtyTaker = new Map<Dec, Dec>();
-  /** Entries whose qty was raised to the minimum. */
-  raisedToMin = 0;
   /** Funding charged in total (positive = paid). */
   fundingPaid: Dec = ZERO;
   fundingSettlements = 0;
@@ -211,7 +209,6 @@ export class SimBroker implements Broker {
       return;
     }
     const qty = sized.qty;
-    if (sized.raisedToMin) this.raisedToMin++;
     const fee = this.#feeOf(qty, price);
     const sl = order.stopLoss ? this.#level(side, true, order.stopLoss, price, priceNum) : undefined;
     const tp = order.takeProfit ? this.#level(side, false, order.takeProfit, price, priceNum) : undefined;
