@@ -39,17 +39,22 @@ export function palette(enabled: boolean): Palette {
 // ---------------------------------------------------------------------------------------------------
 // Number formatting
 
-/** Seed-compatible money: `$5.23`, `$-1.23` (2 decimals, half up, from the exact value; never `$-0.00`). */
+/** `$5.23`, `-$1.23`: the sign before the currency symbol (no `$-` form). */
+function signedDollars(digits: string): string {
+  return digits.startsWith('-') ? `-$${digits.slice(1)}` : `$${digits}`;
+}
+
+/** Money: `$5.23`, `-$1.23` (2 decimals, half up, from the exact value; never `-$0.00`). */
 export function formatUsd(value: string | number): string {
   const s = new D(value).toFixed(2);
-  return `$${s === '-0.00' ? '0.00' : s}`;
+  return signedDollars(s === '-0.00' ? '0.00' : s);
 }
 
 /** Money for the report: 2 decimals, or 3 significant digits for tiny non-zero amounts (fees on dust). */
 function money(value: string | number | null): string {
   if (value === null) return 'n/a';
   const d = new D(value);
-  if (!d.isZero() && d.abs().lt(0.01)) return `$${d.toSignificantDigits(3).toFixed()}`;
+  if (!d.isZero() && d.abs().lt(0.01)) return signedDollars(d.toSignificantDigits(3).toFixed());
   return formatUsd(value);
 }
 

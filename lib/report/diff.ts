@@ -7,6 +7,7 @@
  * means the live fill was worse than the simulated one (a long bought higher or sold lower).
  */
 import { D, ZERO, type Dec, type PositionSide, type Trade } from '../core/index.ts';
+import { formatUsd } from './console.ts';
 
 /** Why a trade was taken by one side only. */
 export type ReasonKind = 'missed-candle' | 'rejected-order' | 'guard' | 'different-fill' | 'already-open' | 'open-at-end' | 'unexplained';
@@ -389,8 +390,7 @@ function signed(d: Dec, digits = 4): string {
 }
 
 function usd(d: Dec): string {
-  const s = d.toFixed(2);
-  return `$${s === '-0.00' ? '0.00' : s}`;
+  return formatUsd(d.toFixed());
 }
 
 const bpsText = (n: number | null) => (n === null ? 'n/a' : `${n > 0 ? '+' : ''}${(Math.abs(n) < 0.005 ? 0 : n).toFixed(2)}`);

@@ -21,6 +21,11 @@ const runA = path.join(tmp.dir, 'run-default');
 const runB = path.join(tmp.dir, 'run-30-70');
 let a: Summary;
 let b: Summary;
+/** Net PnL as pyr writes money: `$5.23`, `-$5.23` (the sign before the $). */
+const usd = (s: Summary): string => {
+  const t = new D(s.metrics.netPnlExact).toFixed(2);
+  return t.startsWith('-') && t !== '-0.00' ? `-$${t.slice(1)}` : `$${t === '-0.00' ? '0.00' : t}`;
+};
 
 describe('pyr compare', function () {
   this.timeout(120_000);
@@ -47,8 +52,8 @@ describe('pyr compare', function () {
     };
     expect(lines[0]!.trim().split(/\s+/)).to.deep.equal(['#1', '#2']);
     expect(row('Run')).to.deep.equal(['run-default', 'run-30-70']);
-    const usd = (s: Summary) => `$${new D(s.metrics.netPnlExact).toFixed(2)}`;
     expect(row('Net PnL')).to.deep.equal([usd(a), usd(b)]);
+    expect(r.stdout).to.not.include('$-');
     expect(row('oversold')).to.deep.equal([String(a.meta.params.oversold), String(b.meta.params.oversold)]);
     expect(row('overbought')).to.deep.equal(['80', '70']);
     expect(row('Win rate')).to.deep.equal([a, b].map((s) => `${s.metrics.winRate.toFixed(2)}%`));
@@ -70,7 +75,7 @@ describe('pyr compare', function () {
     expect(j.runs[1].metrics).to.deep.equal(b.metrics);
     expect(j.differingParams).to.deep.equal(['oversold', 'overbought']);
     const net = j.rows.find((x: { key: string }) => x.key === 'netPnl');
-    expect(net.values).to.deep.equal([a, b].map((s) => `$${new D(s.metrics.netPnlExact).toFixed(2)}`));
+    expect(net.values).to.deep.equal([a, b].map(usd));
   });
 
   it('errors are one clear line: a single run, a folder that is not a run', async () => {

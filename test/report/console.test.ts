@@ -32,11 +32,12 @@ describe('report/console', () => {
       expect(formatTradeStatsLine(m)).to.equal('Overall Trade Statistics: Total PnL: $5.23, Win Rate: 60.00% (3/5)');
     });
 
-    it('prints a loss as $-1.23 and rounds half up from the exact value', () => {
+    it('prints a loss as -$1.23 (sign before the $) and rounds half up from the exact value', () => {
       const lossRun = makeRun({ times: [T0], equity: [998], trades: [trade(1, { net: '-1.225' }), trade(2, { net: '0' }), trade(3, { net: '0.5' })] });
-      // −1.225 + 0 + 0.5 = −0.725 → $-0.73 (half away from zero); 1 win of 3 = 33.33%
-      expect(formatTradeStatsLine(computeMetrics(lossRun))).to.equal('Overall Trade Statistics: Total PnL: $-0.73, Win Rate: 33.33% (1/3)');
-      expect(formatUsd('-1.23')).to.equal('$-1.23');
+      // −1.225 + 0 + 0.5 = −0.725 → -$0.73 (half away from zero); 1 win of 3 = 33.33%
+      expect(formatTradeStatsLine(computeMetrics(lossRun))).to.equal('Overall Trade Statistics: Total PnL: -$0.73, Win Rate: 33.33% (1/3)');
+      expect(formatUsd('-1.23')).to.equal('-$1.23');
+      expect(formatUsd(-310.48)).to.equal('-$310.48');
       expect(formatUsd('-0.004')).to.equal('$0.00');
       expect(formatUsd('1.005')).to.equal('$1.01'); // 1.005.toFixed(2) would give 1.00
     });
@@ -87,6 +88,26 @@ describe('report/console', () => {
       expect(lines.filter((l) => l.length > 0).at(-1)).to.equal('Overall Trade Statistics: Total PnL: $5.23, Win Rate: 60.00% (3/5)');
     });
 
+    it('writes losses as -$310.48 everywhere (sign before the $, never $-), tiny amounts too', () => {
+      const losing = makeRun({
+        times: [T0, T0 + MIN],
+        equity: [1000, 689.52],
+        trades: [
+          trade(1, { net: '-310.48', fees: '0.3' }),
+          trade(2, { net: '-0.004', fees: '0.00123', funding: '-0.00456' }),
+          trade(3, { net: '0.004' }),
+        ],
+      });
+      const text = formatReport(losing, computeMetrics(losing), { color: false });
+      expect(text).not.to.contain('$-');
+      expect(text).to.match(/Net PnL +-\$310\.48 \(-31\.05% of \$1000\.00\)/);
+      expect(text).to.match(/Gross PnL +-\$310\.18/);
+      expect(text).to.match(/Funding +-\$0\.00456 \(positive = paid\)/);
+      expect(text).to.match(/Best \/ worst +\$0\.004 \/ -\$310\.48/);
+      expect(text).to.match(/Avg win \/ loss +\$0\.004 \/ -\$155\.24/);
+      expect(text).to.contain('Overall Trade Statistics: Total PnL: -$310.48, Win Rate: 33.33% (1/3)');
+    });
+
     it('aligns the metric table values in one column', () => {
       const text = formatReport(run, m, { color: false });
       const starts = ['Trades', 'Win rate', 'Max drawdown', 'Sharpe / Sortino', 'Final equity'].map((k) => {
@@ -108,7 +129,7 @@ describe('report/console', () => {
 
   it('formatAmbiguousLine uses the plural and is empty without ambiguous exits', () => {
     expect(formatAmbiguousLine({ ambiguousExits: 3, netPnlIfTargetFirstExact: '-12.345' })).to.equal(
-      '3 exits touched both stop and target; the stop was assumed first. Net PnL had the target come first: $-12.35',
+      '3 exits touched both stop and target; the stop was assumed first. Net PnL had the target come first: -$12.35',
     );
     expect(formatAmbiguousLine({ ambiguousExits: 0, netPnlIfTargetFirstExact: '0' })).to.equal('');
   });

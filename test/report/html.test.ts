@@ -29,6 +29,11 @@ const FROM = Date.UTC(2024, 2, 1);
 const TO_EXCLUSIVE = Date.UTC(2024, 2, 11);
 
 const pyr = (argv: string[], cwd: string) => runCli(argv, cwd);
+/** Money as the report writes it, test-side: `$5.23`, `-$5.23` (the sign before the $). */
+const usdText = (exact: string): string => {
+  const s = new D(exact).toFixed(2);
+  return s.startsWith('-') && s !== '-0.00' ? `-$${s.slice(1)}` : `$${s === '-0.00' ? '0.00' : s}`;
+};
 
 /** The candles of DATA_15M in [from, to), read test-side with plain string splitting. */
 function sourceCandles(from: number, to: number): { t: number; o: number; h: number; l: number; c: number }[] {
@@ -218,9 +223,10 @@ describe('report.html', function () {
         }
         const net: { text: string; exact: string } = await page.evaluate(`(() => { const td = document.querySelector('#metrics tr[data-metric="netPnl"] td'); return { text: td.textContent, exact: td.dataset.exact }; })()`);
         expect(net.exact).to.equal(summary.metrics.netPnlExact);
-        expect(net.text).to.equal(`$${new D(summary.metrics.netPnlExact).toFixed(2)}`);
+        expect(net.text).to.equal(usdText(summary.metrics.netPnlExact));
         const stats = await page.evaluate("document.getElementById('stats-line').textContent");
-        expect(stats).to.include(`Total PnL: $${new D(summary.metrics.netPnlExact).toFixed(2)}`);
+        expect(stats).to.include(`Total PnL: ${usdText(summary.metrics.netPnlExact)}`);
+        expect(stats).to.not.include('$-');
 
         // Sorting by net PnL orders the rows by trades.csv's netPnl.
         await page.click('#trades th[data-col="9"]');

@@ -66,7 +66,7 @@ describe('report/metrics on the reference trades', function () {
     expect(m.netPnlIfTargetFirstExact).to.equal('-309.827403765');
     // bars_held is the reference's own exit_idx − entry_idx
     expect(m.avgBarsHeld).to.be.closeTo(barsHeld.reduce((a, b) => a + b, 0) / barsHeld.length, 1e-9);
-    // 1380 / 3452 = 0.4 − 0.8 / 3452 = 0.39976… → 39.98%; −309.8274… → $-309.83
-    expect(formatTradeStatsLine(m)).to.equal('Overall Trade Statistics: Total PnL: $-309.83, Win Rate: 39.98% (1380/3452)');
+    // 1380 / 3452 = 0.4 − 0.8 / 3452 = 0.39976… → 39.98%; −309.8274… → -$309.83
+    expect(formatTradeStatsLine(m)).to.equal('Overall Trade Statistics: Total PnL: -$309.83, Win Rate: 39.98% (1380/3452)');
   });
 });
