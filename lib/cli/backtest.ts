@@ -16,7 +16,7 @@ import { findCandleFile, candlePath, findFundingFile, readFundingFile, instrumen
 import { readCandleFile } from '../data/csv.ts';
 import { SimBroker } from '../brokers/sim/index.ts';
 import { runBacktest } from '../engine/index.ts';
-import { loadStrategy, type StrategyDefinition } from '../strategy/index.ts';
+import { loadStrategy, warmupOf, type StrategyDefinition } from '../strategy/index.ts';
 import { computeMetrics, createProgress, formatReport, formatSummaryJson, useColor, writeRunFiles } from '../report/index.ts';
 import { addRunOptions, dayString, fillModelOf, guardsOf, parseDay, resolveRunTarget, parseParamFlags, resolveAllParams, resolveRules, type RunFlags } from './config.ts';
 
@@ -68,7 +68,7 @@ export async function backtest(flags: BacktestFlags, io: CliIo): Promise<Backtes
   // Candles: one file (--candles), or the store. The store is completed first when it can be: resampled
   // from a finer interval already there, else downloaded for the range plus warm-up (unless --no-download).
   const step = intervalMs(interval);
-  const warmupCandles = definition.warmup(params.strategy as never);
+  const warmupCandles = warmupOf(definition, params.strategy, strategyFile);
   const wanted = fromDay !== undefined ? { from: fromDay - warmupCandles * step, to: Math.min((toDay ?? Date.now()) + DAY_MS, Date.now()) } : undefined;
   const load = async (file: string) => {
     const progress = flags.json ? undefined : createProgress({ stream: io.stderr, label: 'loading candles', total: 1 });
@@ -160,6 +160,7 @@ export async function backtest(flags: BacktestFlags, io: CliIo): Promise<Backtes
   const bar = flags.json ? undefined : createProgress({ stream: io.stderr, label: 'backtest', total: 1 });
   const { record } = runBacktest({
     definition,
+    strategyFile,
     params: params.strategy,
     series,
     broker,

@@ -13,7 +13,7 @@ import { Command } from 'commander';
 import { ConfigError, D, intervalMs, parseInterval, type BrokerEvent, type Candle, type Fill, type PositionSide, type Trade } from '../core/index.ts';
 import type { BybitEnv } from '../brokers/bybit/index.ts';
 import { Engine, Journal, readJournal, tradeFromJson, tradeToJson, journalJson, intentToOrder, type JournalInput, type JournalRecord } from '../engine/index.ts';
-import { loadStrategy } from '../strategy/index.ts';
+import { loadStrategy, warmupOf } from '../strategy/index.ts';
 import { createLogger, formatTradeStatsLine, tradeStats, useColor } from '../report/index.ts';
 import type { CliIo } from './backtest.ts';
 import { guardsOf, parseParamFlags, readConfigFile, resolveAllParams, resolveRules } from './config.ts';
@@ -154,7 +154,7 @@ export async function live(flags: LiveFlags, io: CliIo, signal: AbortSignal): Pr
   const rules = resolveRules(symbol, category, { file: `instruments-info (${bybitEnv})`, rules: { tickSize: exchangeRules.tickSize.toFixed(), qtyStep: exchangeRules.qtyStep.toFixed(), minQty: exchangeRules.minQty.toFixed(), minNotional: exchangeRules.minNotional.toFixed(), maxQty: exchangeRules.maxQty?.toFixed() } }, run);
   log.info(`Instrument rules: tick ${rules.tickSize.toFixed()}, qty step ${rules.qtyStep.toFixed()}, min qty ${rules.minQty.toFixed()}, min notional ${rules.minNotional.toFixed()}`);
 
-  const warmup = definition.warmup(params.strategy as never);
+  const warmup = warmupOf(definition, params.strategy, strategyFile);
   record({
     t: 'session',
     version: 1,
@@ -236,7 +236,13 @@ export async function live(flags: LiveFlags, io: CliIo, signal: AbortSignal): Pr
     log.info(`Warm-up: ${history.length} closed candles${history.length < warmup ? ` (the strategy asks for ${warmup}: early values are unsettled)` : ''}`);
     const engine = new Engine({
       definition,
+      strategyFile,
       params: params.strategy,
+      // A bad intent is refused (no order is sent), journaled and logged; the bot goes on.
+      onInvalidIntent: (err) => {
+        log.error(err.message);
+        record({ t: 'note', level: 'error', message: err.message });
+      },
       broker,
       symbol,
       interval,

@@ -15,7 +15,7 @@ import { DAY_MS, PyrError, lowerBound, type CandleSeries, type Interval, type Ru
 import { SimBroker } from '../brokers/sim/index.ts';
 import { runBacktest } from '../engine/index.ts';
 import type { GridValue } from '../engine/optimize.ts';
-import { loadStrategy, type StrategyDefinition } from '../strategy/index.ts';
+import { loadStrategy, warmupOf, type StrategyDefinition } from '../strategy/index.ts';
 import { computeMetrics, type Metrics } from '../report/metrics.ts';
 import { dayString, fillModelOf, guardsOf, resolveAllParams, resolveRules } from './config.ts';
 
@@ -72,12 +72,13 @@ export async function createRunner(ctx: RunContext, series: CandleSeries): Promi
       const params = resolveAllParams(definition.params, [...ctx.baseLayers, { where: '--grid', values: job.params }]);
       const rules = resolveRules(ctx.symbol, ctx.category, ctx.snapshot, params.run);
       const broker = new SimBroker({ rules, fillModel: fillModelOf(params.run), initialBalance: params.run.initialBalance, funding: ctx.funding });
-      const warmup = definition.warmup(params.strategy as never);
+      const warmup = warmupOf(definition, params.strategy, strategyFile);
       const start = lowerBound(series, job.from);
       const end = lowerBound(series, job.to);
       if (end <= start) throw new PyrError(`no candles from ${dayString(job.from)} to ${dayString(job.to - DAY_MS)} in ${ctx.candleFile}`);
       const { record } = runBacktest({
         definition,
+        strategyFile,
         params: params.strategy,
         series,
         broker,

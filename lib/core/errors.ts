@@ -35,8 +35,18 @@ export class DataError extends PyrError {
 /** The candles asked for are not there; the message says how to get them. */
 export class MissingDataError extends DataError {}
 
-/** A strategy threw or broke its contract; names the strategy. */
-export class StrategyError extends PyrError {}
+/**
+ * A strategy threw or broke its contract; names the strategy. A strategy that crashes while running exits
+ * 1; one that breaks its contract (a bad intent, a bad warm-up, a file that does not load) is bad input
+ * and exits 2 (`{ exitCode: 2 }`).
+ */
+export class StrategyError extends PyrError {
+  override readonly exitCode: number;
+  constructor(message: string, options?: { cause?: unknown; exitCode?: number }) {
+    super(message, options);
+    this.exitCode = options?.exitCode ?? 1;
+  }
+}
 
 /** The exchange answered with an error. `retryable` tells the retry loop whether trying again can help. */
 export class ExchangeError extends PyrError {

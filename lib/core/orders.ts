@@ -45,6 +45,11 @@ export interface OrderRequest {
   readonly reason: string;
   /** Open time of the candle whose close decided this order. */
   readonly signalTime: number;
+  /**
+   * An entry decided on the same candle as an exit (a reversal): the id of that exit. The broker sends
+   * this entry only once the exit has left the position flat, and refuses it if the exit did not.
+   */
+  readonly afterExit?: string;
 }
 
 /** One execution. */

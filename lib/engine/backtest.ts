@@ -14,6 +14,8 @@ export interface ValuedBroker extends Broker {
 
 export interface BacktestInput {
   readonly definition: StrategyDefinition;
+  /** The strategy's file, named in errors about its output. */
+  readonly strategyFile?: string;
   readonly params: Readonly<Record<string, unknown>>;
   readonly series: CandleSeries;
   readonly broker: ValuedBroker;
@@ -38,6 +40,7 @@ export function runBacktest(input: BacktestInput): { record: RunRecord; engine: 
   const warmStart = Math.max(0, start - Math.max(0, input.warmup));
   const engine = new Engine({
     definition: input.definition,
+    strategyFile: input.strategyFile,
     params: input.params,
     broker: input.broker,
     symbol: input.meta.symbol,

@@ -15,13 +15,15 @@ import {
   type Trade,
 } from '../core/index.ts';
 import type { Strategy, StrategyContext, StrategyDefinition } from '../strategy/index.ts';
-import { intentToOrder, type IntentOutcome } from './intents.ts';
+import { IntentError, checkOutput, intentToOrder, type IntentOutcome } from './intents.ts';
 
 export interface Decision {
   /** Open time of the candle whose close decided. */
   readonly time: number;
   readonly intents: readonly Intent[];
   readonly outcomes: readonly IntentOutcome[];
+  /** Live: what the strategy returned when it was not a valid intent (refused: no order). */
+  readonly refused?: unknown;
 }
 
 /**
@@ -46,6 +48,13 @@ export interface EngineOptions {
   /** Called when a guard refuses an entry (once per reason and day). */
   readonly onGuard?: (reason: string) => void;
   readonly definition: StrategyDefinition;
+  /** The strategy's file, named in errors about its output. */
+  readonly strategyFile?: string;
+  /**
+   * Live mode: a strategy output that is not a valid intent is refused and passed here, and the run goes
+   * on. Without it (a backtest) the IntentError is thrown and ends the run.
+   */
+  readonly onInvalidIntent?: (err: IntentError) => void;
   readonly params: Readonly<Record<string, unknown>>;
   readonly broker: Broker;
   readonly symbol: string;
@@ -61,8 +70,6 @@ export interface EngineOptions {
   /** Called for every broker event after the engine has handled it. */
   readonly onEvent?: (e: BrokerEvent) => void;
 }
-
-const NO_INTENTS: readonly Intent[] = Object.freeze([]);
 
 export class Engine {
   readonly strategy: Strategy;
@@ -185,9 +192,22 @@ export class Engine {
     }
     if (out === undefined || out === null) return;
     if (candle.openTime < this.#tradeFrom) return;
-    const intents: readonly Intent[] = Array.isArray(out) ? (out as readonly Intent[]) : out ? [out as Intent] : NO_INTENTS;
+    let intents: readonly Intent[];
+    try {
+      intents = checkOutput(out, { strategy: this.#opts.definition.name, file: this.#opts.strategyFile, time: candle.openTime, close: candle.close });
+    } catch (err) {
+      if (!(err instanceof IntentError) || !this.#opts.onInvalidIntent) throw err;
+      // Live: the bad output is refused (no order) and reported; the run goes on.
+      const why = `intent refused: ${err.message}`;
+      this.skipped.set(`intent refused: ${err.field}`, (this.skipped.get(`intent refused: ${err.field}`) ?? 0) + 1);
+      this.#opts.onInvalidIntent(err);
+      this.#opts.onDecision?.({ time: candle.openTime, intents: [], outcomes: [{ skipped: why }], refused: out });
+      return;
+    }
     if (intents.length === 0) return;
     const outcomes: IntentOutcome[] = [];
+    // An exit decided in this list goes first; an entry after it waits for it (a reversal).
+    let afterExit: string | undefined;
     for (const intent of intents) {
       const veto = this.#guardVeto(intent, candle);
       if (veto !== undefined) {
@@ -206,11 +226,15 @@ export class Engine {
         orderInFlight: broker.hasOrderInFlight(),
         stoppedThisCandle: this.#lastStopExit >= candle.openTime,
         signalTime: candle.openTime,
-        orderId: `${this.#prefix}-${++this.#orderSeq}`,
+        orderId: `${this.#prefix}-${this.#orderSeq + 1}`,
+        afterExit,
       });
       outcomes.push(outcome);
-      if ('order' in outcome) broker.submit(outcome.order);
-      else this.skipped.set(outcome.skipped, (this.skipped.get(outcome.skipped) ?? 0) + 1);
+      if ('order' in outcome) {
+        this.#orderSeq++;
+        if (outcome.order.purpose === 'exit') afterExit = outcome.order.id;
+        broker.submit(outcome.order);
+      } else this.skipped.set(outcome.skipped, (this.skipped.get(outcome.skipped) ?? 0) + 1);
     }
     this.#opts.onDecision?.({ time: candle.openTime, intents, outcomes });
   }

@@ -13,7 +13,7 @@ import { MatchingEngine } from './engine.ts';
 import { Faults } from './faults.ts';
 import { type InstrumentOverrides, makeInstrument } from './instrument.ts';
 import { type Bar, type FundingRow, type MarketEvent, MarketReplay, fundingRows } from './market.ts';
-import { createRestHandler } from './rest.ts';
+import { RateWindows, createRestHandler, rateLimitOf } from './rest.ts';
 import { klineItem, tickerView } from './views.ts';
 import { WsHub } from './ws.ts';
 
@@ -85,6 +85,12 @@ export interface Sandbox {
   /** The replay clock. */
   now(): number;
   state(): SandboxState;
+  /**
+   * Resolves once the sandbox's own key has room for `n` more requests to the signed endpoint `path` in
+   * its current 1-second rate window (at once when it has; else when the window ends). A test that drives
+   * a bot faster than real time waits on this, so that its pacing stays inside the exchange's real limits.
+   */
+  rateRoom(path: string, n?: number): Promise<void>;
   /** Stops the servers and starts them again on the same port, keeping all state. */
   restart(): Promise<void>;
   /** Stops everything (servers, connections, timers). */
@@ -181,8 +187,9 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
     }, opts.tickMs ?? 50);
   }
 
+  const windows = new RateWindows();
   const server = createServer(createRestHandler({
-    market, engine, faults, instrument, category, interval: opts.interval, keys, wallNow, rateLimits: opts.rateLimits ?? true,
+    market, engine, faults, instrument, category, interval: opts.interval, keys, wallNow, rateLimits: opts.rateLimits ?? true, windows,
   }));
   server.on('upgrade', (req, socket, head) => wsHub.handleUpgrade(req, socket, head));
   server.on('clientError', (_err, socket) => socket.destroy());
@@ -210,6 +217,17 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
       return t;
     },
     now: () => market.now(),
+    async rateRoom(path, n = 1) {
+      const limit = rateLimitOf(path);
+      if (limit === undefined) throw new Error(`sandbox: ${path} is not a rate-limited endpoint`);
+      if (n > limit) throw new Error(`sandbox: ${n} requests never fit in ${path}'s window of ${limit}`);
+      for (;;) {
+        const now = wallNow();
+        const w = windows.used(`${apiKey} ${path}`, now);
+        if (w.count + n <= limit) return;
+        await new Promise((r) => setTimeout(r, w.resetAt - now + 1));
+      }
+    },
     state() {
       const s = engine.summary();
       return {

@@ -29,6 +29,14 @@ export interface RestContext {
   wallNow(): number;
   /** Per-endpoint limits enforced (true by default). */
   readonly rateLimits: boolean;
+  /** The windows requests are counted in (the sandbox reads them to tell a test how much room is left). */
+  readonly windows?: RateWindows;
+}
+
+/** Requests per second per key of a signed endpoint, or undefined for a public or unknown path. */
+export function rateLimitOf(path: string): number | undefined {
+  const r = routes[path];
+  return r?.signed ? r.limit : undefined;
 }
 
 interface Request {
@@ -291,8 +299,15 @@ const routes: Record<string, Route> = {
 };
 
 /** Per (key, path) fixed 1-second windows, as the X-Bapi-Limit* headers describe them. */
-class RateWindows {
+export class RateWindows {
   private readonly windows = new Map<string, { start: number; count: number }>();
+
+  /** Requests counted in the window of `key` that is current at `now`, and when that window ends. */
+  used(key: string, now: number): { count: number; resetAt: number } {
+    const w = this.windows.get(key);
+    if (!w || now >= w.start + 1000) return { count: 0, resetAt: now };
+    return { count: w.count, resetAt: w.start + 1000 };
+  }
 
   hit(key: string, limit: number, now: number): { remaining: number; resetAt: number; exceeded: boolean } {
     let w = this.windows.get(key);
@@ -319,7 +334,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 /** The request listener for node:http. */
 export function createRestHandler(ctx: RestContext): (req: IncomingMessage, res: ServerResponse) => void {
-  const windows = new RateWindows();
+  const windows = ctx.windows ?? new RateWindows();
   const send = (res: ServerResponse, status: number, body: Obj | string, headers: Record<string, string> = {}): void => {
     const text = typeof body === 'string' ? body : JSON.stringify(body);
     res.writeHead(status, { 'Content-Type': typeof body === 'string' ? 'text/plain' : 'application/json', ...headers });

@@ -3,7 +3,7 @@
  * candle with intents (enter, exit) from a synchronous call: no clock, no I/O, no broker. The engine
  * builds a fresh instance per run, so no state leaks between runs.
  */
-import type { Candle, Intent, Interval, PositionSide } from '../core/index.ts';
+import { StrategyError, type Candle, type Intent, type Interval, type PositionSide } from '../core/index.ts';
 import type { ParamSchema, ParamValues } from './params.ts';
 
 /** What a strategy may know besides the candle: its own position, as the broker reports it. */
@@ -45,6 +45,24 @@ export interface StrategyDefinition<S extends ParamSchema = ParamSchema> {
   warmup(params: ParamValues<S>): number;
   /** A fresh strategy with fresh state. */
   create(params: ParamValues<S>, env: StrategyEnv): Strategy;
+}
+
+/**
+ * The warm-up a strategy declares for `params`, checked: a whole number of candles, 0 or more. Anything
+ * else (a fraction, NaN, a negative number, a string, a throw) is refused at start with a StrategyError.
+ */
+export function warmupOf(definition: StrategyDefinition, params: Readonly<Record<string, unknown>>, file?: string): number {
+  const who = `strategy "${definition.name}"${file ? ` (${file})` : ''}`;
+  let w: unknown;
+  try {
+    w = definition.warmup(params as never);
+  } catch (err) {
+    throw new StrategyError(`${who}: warmup() failed: ${(err as Error).message}`, { cause: err, exitCode: 2 });
+  }
+  if (typeof w !== 'number' || !Number.isInteger(w) || w < 0) {
+    throw new StrategyError(`${who}: warmup() must return a whole number of candles, 0 or more, got ${typeof w === 'number' ? String(w) : JSON.stringify(w) ?? String(w)}`, { exitCode: 2 });
+  }
+  return w;
 }
 
 /** Declares a strategy; returns it unchanged, typed. A strategy file's default export. */

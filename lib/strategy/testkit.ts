@@ -42,8 +42,9 @@
 import { SimBroker } from '../brokers/sim/sim-broker.ts';
 import { D, ConfigError, intervalMs, type Candle, type FillModel, type Intent, type Interval, type PositionSide, type Trade } from '../core/index.ts';
 import { Engine, type Decision } from '../engine/engine.ts';
+import { checkOutput } from '../engine/intents.ts';
 import { resolveParams, type ParamSchema, type ParamValues } from './params.ts';
-import type { StrategyContext, StrategyDefinition, StrategyOutput } from './strategy.ts';
+import type { StrategyContext, StrategyDefinition } from './strategy.ts';
 
 /** One row of a candle table: `[open, high, low, close]`, `[open, high, low, close, volume]`, or an object. */
 export type CandleRow =
@@ -151,10 +152,6 @@ export function closes(values: readonly number[]): CandleRow[] {
   });
 }
 
-function toIntents(out: StrategyOutput): readonly Intent[] {
-  if (out === undefined || out === null) return [];
-  return Array.isArray(out) ? (out as readonly Intent[]) : [out as Intent];
-}
 
 /**
  * Runs a strategy definition over a hand-made candle table and returns what it wanted on each candle
@@ -180,7 +177,8 @@ export function runStrategy<S extends ParamSchema>(definition: StrategyDefinitio
     const strategy = definition.create(params, { symbol, interval, intervalMs: intervalMs(interval), mode: opts.mode ?? 'backtest' });
     candles.forEach((c, i) => {
       positions.push(side);
-      const got = toIntents(strategy.onCandle(c, ctx));
+      // Checked as the engine checks them: a bad intent throws an IntentError naming the field.
+      const got = checkOutput(strategy.onCandle(c, ctx), { strategy: definition.name, time: c.openTime, close: c.close });
       if (i >= warmup) byCandle[i] = got;
     });
     return { candles, byCandle, intents: collect(byCandle, candles), decisions: [], trades: [], skipped: new Map(), positions };

@@ -154,6 +154,11 @@ export async function lockstep(ex: Sandbox, series: CandleSeries, bot: LiveBot, 
       ex.advanceTo(p.time);
       if (exchangeSize(ex) !== before) await waitUntil(() => botAgrees(bot, ex), `the bot to see the position change at ${new Date(p.time).toISOString()}`, 15_000, bot);
     }
+    // The close may make the bot send orders (an exit and an entry at most): the replay runs far faster
+    // than real time, so wait until the exchange's per-key write windows have room for them. On Bybit a
+    // 15-minute candle never brings more than that; here it keeps the pacing inside the real limits.
+    await ex.rateRoom('/v5/order/create', 2);
+    await ex.rateRoom('/v5/position/trading-stop', 2);
     const before = exchangeSize(ex);
     const next = i + 1 < series.length ? series.openTime[i + 1]! : t + (series.openTime[i]! - series.openTime[i - 1]!);
     ex.advanceTo(next);

@@ -25,7 +25,11 @@ describe('sandbox clock and lifecycle', function () {
     try {
       ws.subscribeV5(['kline.15.BTCUSDT'], 'linear');
       await waitFor(() => updates('kline.15.BTCUSDT').some((m) => (m.data as Array<{ confirm: boolean }>)[0]!.confirm), 5000, 'a confirmed candle');
-      expect(ex.now()).to.be.greaterThan(T0 + M15);
+      // The confirm push comes at the candle's end on the replay clock: the clock is at or past that end
+      // (exactly at it when the push is seen within the same tick), never before it.
+      const confirmed = updates('kline.15.BTCUSDT').map((m) => (m.data as Array<{ confirm: boolean; start: number; end: number }>)[0]!).find((k) => k.confirm)!;
+      expect(confirmed.start).to.equal(T0);
+      expect(ex.now()).to.be.at.least(confirmed.start + M15);
       await waitFor(() => ex.state().finished, 5000, 'the end of the replay');
       expect(ex.now()).to.equal(T0 + 12 * M15);
       expect(ex.step()).to.equal(undefined);

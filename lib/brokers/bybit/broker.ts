@@ -87,6 +87,8 @@ export class BybitBroker implements Broker {
   readonly #listeners = new BrokerListeners();
   #position: Position = FLAT;
   #inFlight: InFlight | undefined;
+  /** An entry waiting for the exit in flight (a reversal decided on one candle). */
+  #queued: OrderRequest | undefined;
   #resyncing = false;
   #lastPrice = NaN;
   #open: OpenTrade | undefined;
@@ -109,7 +111,7 @@ export class BybitBroker implements Broker {
     return this.#position;
   }
   hasOrderInFlight(): boolean {
-    return this.#inFlight !== undefined || this.#resyncing;
+    return this.#inFlight !== undefined || this.#queued !== undefined || this.#resyncing;
   }
   subscribe(listener: BrokerListener): () => void {
     return this.#listeners.subscribe(listener);
@@ -406,11 +408,25 @@ export class BybitBroker implements Broker {
   }
 
   #clearInFlight(): void {
-    if (this.#inFlight?.timer) clearTimeout(this.#inFlight.timer);
+    const done = this.#inFlight;
+    if (done?.timer) clearTimeout(done.timer);
     this.#inFlight = undefined;
+    const next = this.#queued;
+    if (next !== undefined && done !== undefined && next.afterExit === done.order.id) {
+      // A reversal: the entry goes once its exit has left the position flat, and not otherwise.
+      this.#queued = undefined;
+      queueMicrotask(() => {
+        if (this.#position.side === 'flat') this.submit({ ...next, afterExit: undefined });
+        else this.#emit({ type: 'rejected', order: next, reason: `the exit before this entry did not close the ${this.#position.side} position` });
+      });
+    }
   }
 
   submit(order: OrderRequest): void {
+    if (order.afterExit !== undefined && this.#inFlight?.order.id === order.afterExit && !this.#queued && !this.#stopped) {
+      this.#queued = order;
+      return;
+    }
     if (this.#inFlight || this.#stopped) {
       this.#emit({ type: 'rejected', order, reason: this.#stopped ? 'the broker is stopping' : 'an order is already in flight' });
       return;
@@ -528,6 +544,9 @@ export class BybitBroker implements Broker {
 
   stop(): void {
     this.#stopped = true;
+    const queued = this.#queued;
+    this.#queued = undefined;
     this.#clearInFlight();
+    if (queued) this.#emit({ type: 'rejected', order: queued, reason: 'the broker is stopping' });
   }
 }

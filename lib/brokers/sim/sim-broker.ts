@@ -88,6 +88,8 @@ export class SimBroker implements Broker {
   readonly #fundingRates?: Dec[];
   #fundingIdx = 0;
   #pending: OrderRequest | undefined;
+  /** An entry waiting for the pending exit (a reversal decided on one candle). */
+  #queued: OrderRequest | undefined;
   #pos: OpenPosition | undefined;
   #position: Position = FLAT;
   #tradeSeq = 0;
@@ -139,11 +141,12 @@ export class SimBroker implements Broker {
     return this.#position;
   }
   hasOrderInFlight(): boolean {
-    return this.#pending !== undefined;
+    return this.#pending !== undefined || this.#queued !== undefined;
   }
   submit(order: OrderRequest): void {
-    // The engine only submits when nothing is in flight; a second order would be a bug upstream.
-    this.#pending = order;
+    // The engine only submits when nothing is in flight, or an entry right after the exit it waits for.
+    if (order.afterExit !== undefined && this.#pending?.id === order.afterExit) this.#queued = order;
+    else this.#pending = order;
   }
   subscribe(listener: BrokerListener): () => void {
     return this.#listeners.subscribe(listener);
@@ -175,6 +178,13 @@ export class SimBroker implements Broker {
       if (order.purpose === 'exit' && held !== undefined && this.#gapsThrough(held, c.open)) this.#checkStops(held, c);
       if (order.purpose === 'entry') this.#fillEntry(order, c);
       else if (this.#pos) this.#close(c.openTime, this.#slip(this.#pos, new D(c.open)), 'signal', order.reason);
+      // A reversal: the entry decided with the exit fills at the same open, once the exit has closed the position.
+      const next = this.#queued;
+      if (next !== undefined) {
+        this.#queued = undefined;
+        if (this.#pos) this.#emit({ type: 'rejected', order: next, reason: 'the exit before this entry did not close the position' });
+        else this.#fillEntry(next, c);
+      }
     }
     const p = this.#pos;
     if (p !== undefined && (p.slNum === p.slNum || p.tpNum === p.tpNum)) this.#checkStops(p, c);
@@ -357,6 +367,10 @@ export class SimBroker implements Broker {
     if (this.#pending) {
       this.droppedAtEnd++;
       this.#pending = undefined;
+    }
+    if (this.#queued) {
+      this.droppedAtEnd++;
+      this.#queued = undefined;
     }
     if (this.#pos) this.#close(last.openTime, dec(last.close), 'end_of_data', 'closed at the last close of the range');
   }
