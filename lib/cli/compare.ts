@@ -8,6 +8,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { ConfigError, intervalLabel } from '../core/index.ts';
 import { formatDuration, formatUsd, palette, useColor } from '../report/console.ts';
+import { MIN_RATIO_DAYS, MIN_RATIO_TRADES, ratioSampleTooSmall } from '../report/metrics.ts';
 import { readRunSummary, type RunSummary } from '../report/html.ts';
 import type { CliIo } from './backtest.ts';
 
@@ -28,6 +29,8 @@ export interface Comparison {
   /** Parameter names whose values differ between the runs (a name missing from a run counts as different). */
   readonly differingParams: readonly string[];
   readonly rows: readonly CompareRow[];
+  /** Runs (1-based column numbers) whose Sharpe and Sortino come from too small a sample to mean anything. */
+  readonly smallSamples: readonly number[];
 }
 
 const pct = (v: number | null | undefined): string => (typeof v === 'number' && Number.isFinite(v) ? `${v.toFixed(2)}%` : 'n/a');
@@ -82,7 +85,8 @@ export async function compareRuns(dirs: readonly string[]): Promise<Comparison> 
     { key: 'ambiguousExits', label: 'Stop+target candles', kind: 'metric', values: each((s) => String(s.metrics.ambiguousExits ?? 'n/a')) },
     { key: 'finalEquity', label: 'Final equity', kind: 'metric', values: each((s) => usd(s.metrics.finalEquity)) },
   ];
-  return { runs, differingParams, rows };
+  const smallSamples = runs.flatMap((r, i) => (typeof r.summary.metrics.tradingDays === 'number' && ratioSampleTooSmall(r.summary.metrics) ? [i + 1] : []));
+  return { runs, differingParams, rows, smallSamples };
 }
 
 /** The table as text: a label column, then one column per run. */
@@ -113,6 +117,10 @@ export function formatComparison(cmp: Comparison, opts: { color: boolean }): str
     lines.push(`${c.dim(r.label.padEnd(labelW))}  ${cells.join('  ')}`);
   }
   if (cmp.differingParams.length === 0) lines.push('', c.dim('All runs share the same parameters.'));
+  if (cmp.smallSamples.length > 0) {
+    const which = cmp.smallSamples.map((i) => `#${i}`).join(', ');
+    lines.push('', `Sharpe and Sortino of ${which} come from too small a sample to mean anything (fewer than ${MIN_RATIO_DAYS} daily returns or ${MIN_RATIO_TRADES} trades).`);
+  }
   return lines.join('\n') + '\n';
 }
 
@@ -132,6 +140,7 @@ export function comparisonJson(cmp: Comparison): unknown {
       metrics: s.metrics,
     })),
     differingParams: cmp.differingParams,
+    smallSamples: cmp.smallSamples,
     rows: cmp.rows.map((r) => ({ key: r.key, label: r.label, values: r.values })),
   };
 }

@@ -4,7 +4,7 @@
  * progress bar. Colours only on a TTY and never when NO_COLOR is set (https://no-color.org).
  */
 import { D, intervalLabel, ZERO, type RunRecord, type Trade } from '../core/index.ts';
-import { exact, type Metrics } from './metrics.ts';
+import { exact, MIN_RATIO_DAYS, MIN_RATIO_TRADES, ratioSampleTooSmall, type Metrics } from './metrics.ts';
 
 /** What the console helpers write to: process.stdout/stderr, or a test double. */
 export interface OutStream {
@@ -123,6 +123,28 @@ export function formatAmbiguousLine(metrics: Pick<Metrics, 'ambiguousExits' | 'n
   return `${n} ${n === 1 ? 'exit' : 'exits'} touched both stop and target; the stop was assumed first. Net PnL had the target come first: ${formatUsd(metrics.netPnlIfTargetFirstExact)}`;
 }
 
+/**
+ * Why Sharpe and Sortino mean nothing here, e.g. "7 days and 3 trades: too few to mean anything; needs
+ * 30+ daily returns and 10+ trades"; null when the sample is large enough (see ratioSampleTooSmall).
+ */
+export function smallSampleText(m: Pick<Metrics, 'tradingDays' | 'trades'>): string | null {
+  if (!ratioSampleTooSmall(m)) return null;
+  const fewDays = !(m.tradingDays >= MIN_RATIO_DAYS);
+  const fewTrades = !(m.trades >= MIN_RATIO_TRADES);
+  const days = `${int(m.tradingDays)} ${m.tradingDays === 1 ? 'day' : 'days'}`;
+  const trades = `${int(m.trades)} ${m.trades === 1 ? 'trade' : 'trades'}`;
+  const what = fewDays && fewTrades ? `${days} and ${trades}` : fewDays ? days : trades;
+  const needs = [fewDays ? `${MIN_RATIO_DAYS}+ daily returns` : '', fewTrades ? `${MIN_RATIO_TRADES}+ trades` : ''].filter(Boolean).join(' and ');
+  return `${what}: too few to mean anything; needs ${needs}`;
+}
+
+/** The report's Sharpe / Sortino cell: the figures, or "n/a (why)" when the sample is too small. */
+function ratiosText(m: Metrics): string {
+  const small = smallSampleText(m);
+  if (small) return `n/a (${small})`;
+  return `${fixed(m.sharpe)} / ${fixed(m.sortino)} (daily returns over ${int(m.tradingDays)} ${m.tradingDays === 1 ? 'day' : 'days'}, ×√365)`;
+}
+
 function profitFactorText(m: Metrics): string {
   if (m.profitFactor !== null) return m.profitFactor.toFixed(2);
   if (m.trades > 0 && m.grossLoss === 0 && m.grossProfit > 0) return '∞ (no losing trade)';
@@ -184,7 +206,7 @@ export function formatReport(run: RunRecord, metrics: Metrics, opts: { color: bo
     ['Profit factor', profitFactorText(m)],
     ['Expectancy', money(m.expectancy)],
     ['Max drawdown', `${m.maxDrawdown > 0 ? c.red(money(m.maxDrawdown)) : money(m.maxDrawdown)} (${pct(m.maxDrawdownPct)}${ddPeak}${ddLargest})`],
-    ['Sharpe / Sortino', `${fixed(m.sharpe)} / ${fixed(m.sortino)} (daily returns over ${int(m.tradingDays)} ${m.tradingDays === 1 ? 'day' : 'days'}, ×√365)`],
+    ['Sharpe / Sortino', ratiosText(m)],
     ['Exposure', pct(m.exposurePct)],
     [
       'Avg duration',

@@ -19,7 +19,7 @@ import { parse as csvParse } from 'csv-parse/sync';
 import { DAY_MS, DataError, MissingDataError, intervalLabel, intervalMs, lowerBound, type CandleSeries, type Interval, type RunRecord } from '../core/index.ts';
 import { readCandleFile } from '../data/csv.ts';
 import { FibonacciPivots, StochRsi } from '../indicators/index.ts';
-import { formatDuration, formatTradeStatsLine, formatUsd } from './console.ts';
+import { formatDuration, formatTradeStatsLine, formatUsd, smallSampleText } from './console.ts';
 import { TRADE_COLUMNS, writeFileAtomic } from './files.ts';
 import type { Metrics } from './metrics.ts';
 import { PAGE_CSS } from './html/style.ts';
@@ -473,6 +473,18 @@ interface MetricRow {
   value: string;
   cls?: string;
   exact?: string;
+  /** Hover text (default: the exact value). */
+  title?: string;
+}
+
+/** Sharpe and Sortino; "n/a (why)" when the sample is too small to mean anything (the figure stays in the cell's title). */
+function ratioRows(m: Metrics): MetricRow[] {
+  const small = typeof m.tradingDays === 'number' && typeof m.trades === 'number' ? smallSampleText(m) : null;
+  const row = (key: 'sharpe' | 'sortino', label: string): MetricRow =>
+    small
+      ? { key, label, value: `n/a (${small})`, cls: 'small-sample', title: `computed from the small sample: ${fixed(m[key])}` }
+      : { key, label, value: fixed(m[key]) };
+  return [row('sharpe', 'Sharpe (daily, ×√365)'), row('sortino', 'Sortino (daily, ×√365)')];
 }
 
 function metricRows(m: Metrics): MetricRow[] {
@@ -492,8 +504,7 @@ function metricRows(m: Metrics): MetricRow[] {
     { key: 'avgWinLoss', label: 'Avg win / avg loss', value: `${usd(m.avgWin)} / ${usd(m.avgLoss === null ? null : -m.avgLoss)}` },
     { key: 'bestWorst', label: 'Best / worst trade', value: `${usd(m.bestTradeExact)} / ${usd(m.worstTradeExact)}` },
     { key: 'maxDrawdown', label: 'Max drawdown', value: `${usd(m.maxDrawdown)} (${pct(m.maxDrawdownPct)})`, cls: m.maxDrawdown > 0 ? 'neg' : '' },
-    { key: 'sharpe', label: 'Sharpe (daily, ×√365)', value: fixed(m.sharpe) },
-    { key: 'sortino', label: 'Sortino (daily, ×√365)', value: fixed(m.sortino) },
+    ...ratioRows(m),
     { key: 'exposurePct', label: 'Exposure', value: pct(m.exposurePct) },
     { key: 'avgTradeDuration', label: 'Avg trade duration', value: m.avgBarsHeld === null ? 'n/a' : `${formatDuration(m.avgTradeDurationMs)} (${m.avgBarsHeld.toFixed(1)} candles)` },
     { key: 'streaks', label: 'Longest streaks', value: `${m.longestWinStreak} wins / ${m.longestLossStreak} losses` },
@@ -522,7 +533,7 @@ export async function buildReportHtml(runDir: string, opts: { maxCandles?: numbe
   const title = `${meta.strategy} · ${meta.symbol} ${label} · ${range}`;
   const statsLine = formatTradeStatsLine(metrics);
   const rows = metricRows(metrics)
-    .map((r) => `<tr data-metric="${r.key}"><th>${escapeHtml(r.label)}</th><td class="${r.cls ?? ''}"${r.exact !== undefined ? ` data-exact="${escapeHtml(r.exact)}" title="${escapeHtml(r.exact)}"` : ''}>${escapeHtml(r.value)}</td></tr>`)
+    .map((r) => `<tr data-metric="${r.key}"><th>${escapeHtml(r.label)}</th><td class="${r.cls ?? ''}"${r.exact !== undefined ? ` data-exact="${escapeHtml(r.exact)}"` : ''}${(r.title ?? r.exact) !== undefined ? ` title="${escapeHtml((r.title ?? r.exact)!)}"` : ''}>${escapeHtml(r.value)}</td></tr>`)
     .join('\n');
   const params = Object.entries(meta.params ?? {})
     .map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(paramText(v))}</td></tr>`)

@@ -24,6 +24,10 @@
  *   Sharpe = mean / sample std (n − 1) × √365, null with fewer than 2 days or a zero std. Sortino =
  *   mean / √(mean over all days of min(r, 0)²) × √365, null when no day lost money. Both assume
  *   candles of a day or less (with weekly candles a "day" is one candle).
+ * - `sampleTooSmall` flags Sharpe and Sortino computed from too little to mean anything: fewer than
+ *   MIN_RATIO_DAYS (30) daily returns, or fewer than MIN_RATIO_TRADES (10) closed trades (a few trades
+ *   decide every non-flat day). The values are kept as computed; the console report and report.html
+ *   print "n/a" with the reason instead (see ratioSampleTooSmall).
  * - Trade duration is measured on the candle grid: the entry fills in a candle (entryTime is its open
  *   time) and the position is held until the exit. Exits that happen inside a candle (stop loss, take
  *   profit, liquidation, end of data at the last close) hold that candle too, so the duration is
@@ -102,6 +106,11 @@ export interface Metrics {
   readonly tradingDays: number;
   readonly sharpe: number | null;
   readonly sortino: number | null;
+  /**
+   * True when sharpe and sortino come from fewer than MIN_RATIO_DAYS daily returns or fewer than
+   * MIN_RATIO_TRADES trades: too few to mean anything (the values are still the computed ones).
+   */
+  readonly sampleTooSmall: boolean;
 
   /** % of candles with a position open. */
   readonly exposurePct: number | null;
@@ -130,6 +139,19 @@ export interface Metrics {
   readonly finalEquity: number;
   /** initialBalance + the exact net PnL of all closed trades. */
   readonly finalBalanceExact: string;
+}
+
+/** Daily returns below which Sharpe and Sortino are flagged as meaningless (`sampleTooSmall`). */
+export const MIN_RATIO_DAYS = 30;
+/** Closed trades below which Sharpe and Sortino are flagged as meaningless (`sampleTooSmall`). */
+export const MIN_RATIO_TRADES = 10;
+
+/**
+ * Whether Sharpe and Sortino of these metrics come from too small a sample: fewer than MIN_RATIO_DAYS
+ * daily returns or fewer than MIN_RATIO_TRADES trades. Works on summaries written before the flag existed.
+ */
+export function ratioSampleTooSmall(m: Pick<Metrics, 'tradingDays' | 'trades'>): boolean {
+  return !(m.tradingDays >= MIN_RATIO_DAYS) || !(m.trades >= MIN_RATIO_TRADES);
 }
 
 /** Decimal → plain decimal string (never exponent notation). */
@@ -383,6 +405,7 @@ export function computeMetrics(run: RunRecord): Metrics {
     tradingDays: days.length,
     sharpe,
     sortino,
+    sampleTooSmall: ratioSampleTooSmall({ tradingDays: days.length, trades: n }),
     exposurePct: candles > 0 ? (exposed / candles) * 100 : null,
     avgTradeDurationMs: n > 0 ? durationSum / n : null,
     avgBarsHeld: n > 0 && run.intervalMs > 0 ? barsSum / run.intervalMs / n : null,

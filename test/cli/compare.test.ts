@@ -54,6 +54,8 @@ describe('pyr compare', function () {
     expect(row('Run')).to.deep.equal(['run-default', 'run-30-70']);
     expect(row('Net PnL')).to.deep.equal([usd(a), usd(b)]);
     expect(r.stdout).to.not.include('$-');
+    // Ten days each: the ratios are flagged under the table.
+    expect(r.stdout).to.contain('Sharpe and Sortino of #1, #2 come from too small a sample to mean anything (fewer than 30 daily returns or 10 trades).');
     expect(row('oversold')).to.deep.equal([String(a.meta.params.oversold), String(b.meta.params.oversold)]);
     expect(row('overbought')).to.deep.equal(['80', '70']);
     expect(row('Win rate')).to.deep.equal([a, b].map((s) => `${s.metrics.winRate.toFixed(2)}%`));
@@ -74,6 +76,7 @@ describe('pyr compare', function () {
     expect(j.runs[0].metrics).to.deep.equal(a.metrics);
     expect(j.runs[1].metrics).to.deep.equal(b.metrics);
     expect(j.differingParams).to.deep.equal(['oversold', 'overbought']);
+    expect(j.smallSamples).to.deep.equal([1, 2]);
     const net = j.rows.find((x: { key: string }) => x.key === 'netPnl');
     expect(net.values).to.deep.equal([a, b].map(usd));
   });

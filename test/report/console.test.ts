@@ -10,11 +10,12 @@ import {
   formatSummaryJson,
   formatTradeStatsLine,
   formatUsd,
+  smallSampleText,
   tradeStats,
   useColor,
   type OutStream,
 } from '../../lib/report/index.ts';
-import { MIN, T0, makeRun, seedRun, trade } from './fixtures.ts';
+import { DAY, MIN, T0, grid, makeRun, seedRun, trade } from './fixtures.ts';
 
 const ESC = '\x1b[';
 
@@ -106,6 +107,28 @@ describe('report/console', () => {
       expect(text).to.match(/Best \/ worst +\$0\.004 \/ -\$310\.48/);
       expect(text).to.match(/Avg win \/ loss +\$0\.004 \/ -\$155\.24/);
       expect(text).to.contain('Overall Trade Statistics: Total PnL: -$310.48, Win Rate: 33.33% (1/3)');
+    });
+
+    it('says Sharpe and Sortino of a few days or a few trades are too few to mean anything, and prints them otherwise', () => {
+      /** `days` daily candles, equity zig-zagging, `trades` trades. */
+      const sample = (days: number, trades: number) => {
+        const times = grid(T0, days, DAY);
+        const equity = times.map((_, i) => 1000 + (i % 2 === 0 ? 10 : -5) + i);
+        const list = Array.from({ length: trades }, (_, i) => trade(i + 1, { net: i % 2 ? '-1' : '2' }));
+        const r = makeRun({ times, equity, intervalMs: DAY, trades: list });
+        const metrics = computeMetrics(r);
+        const line = formatReport(r, metrics, { color: false }).split('\n').find((l) => l.startsWith('  Sharpe / Sortino '))!;
+        return { metrics, line };
+      };
+      const week = sample(7, 20);
+      expect(week.metrics.sharpe).to.be.a('number');
+      expect(week.line).to.match(/Sharpe \/ Sortino +n\/a \(7 days: too few to mean anything; needs 30\+ daily returns\)$/);
+      expect(sample(7, 3).line).to.match(/n\/a \(7 days and 3 trades: too few to mean anything; needs 30\+ daily returns and 10\+ trades\)$/);
+      expect(sample(90, 1).line).to.match(/n\/a \(1 trade: too few to mean anything; needs 10\+ trades\)$/);
+      const long = sample(90, 20);
+      expect(long.line).to.match(/Sharpe \/ Sortino +-?\d+\.\d\d \/ -?\d+\.\d\d \(daily returns over 90 days, ×√365\)$/);
+      expect(long.line).to.contain(long.metrics.sharpe!.toFixed(2));
+      expect(smallSampleText(long.metrics)).to.equal(null);
     });
 
     it('aligns the metric table values in one column', () => {

@@ -80,6 +80,12 @@ describe('report.html', function () {
       expect(html).to.not.match(/<script[^>]+src=|<link[^>]+(stylesheet|preload)|url\(\s*['"]?https?:|@import/i);
       expect(html).to.include('Overall Trade Statistics: Total PnL: ');
       expect(html).to.include(`${summary.meta.from} → ${summary.meta.to}`);
+      // Ten days of daily returns: Sharpe and Sortino are said to mean nothing, next to the figures.
+      for (const key of ['sharpe', 'sortino']) {
+        const cell = new RegExp(`<tr data-metric="${key}"><th>[^<]*</th><td class="small-sample" title="computed from the small sample: [^"]*">([^<]*)</td>`).exec(html);
+        expect(cell, `${key} row`).to.not.equal(null);
+        expect(cell![1]).to.equal('n/a (10 days: too few to mean anything; needs 30+ daily returns)');
+      }
     });
 
     it('errors are one clear line: missing folder, not a run folder', async () => {

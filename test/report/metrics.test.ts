@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { computeMetrics, dailyEquity, tradeDurationMs, type Metrics } from '../../lib/report/index.ts';
+import { computeMetrics, dailyEquity, MIN_RATIO_DAYS, MIN_RATIO_TRADES, ratioSampleTooSmall, tradeDurationMs, type Metrics } from '../../lib/report/index.ts';
 import { DAY, HOUR, MIN, T0, grid, makeRun, seedRun, trade } from './fixtures.ts';
 
 /** Every number in the (nested) object is finite; NaN/Infinity must have become null. */
@@ -185,6 +185,35 @@ describe('report/metrics computeMetrics', () => {
       // Day 1: peak 5000 (first candle), trough 1 → intraday drawdown 4999 (99.98%)
       expect(d[0]!.drawdown).to.equal(4999);
       expect(d[0]!.drawdownPct).to.be.closeTo(99.98, 1e-9);
+    });
+  });
+
+  describe('sampleTooSmall: Sharpe and Sortino from too few days or trades', () => {
+    /** `days` daily candles with equity alternating up and down, and `trades` trades. */
+    const sample = (days: number, trades: number) => {
+      const times = grid(T0, days, DAY);
+      const equity = times.map((_, i) => 1000 + (i % 2 === 0 ? 10 : -5) + i);
+      const list = Array.from({ length: trades }, (_, i) => trade(i + 1, { net: i % 2 ? '-1' : '2', entryTime: T0 + i * HOUR, exitTime: T0 + i * HOUR + MIN }));
+      return computeMetrics(makeRun({ times, equity, intervalMs: DAY, trades: list }));
+    };
+
+    it('is true below 30 daily returns or below 10 trades, false from 30 days and 10 trades on; the figures stay as computed', () => {
+      const week = sample(7, 20);
+      expect(week.tradingDays).to.equal(7);
+      expect(week.sampleTooSmall).to.equal(true);
+      expect(week.sharpe, 'the value is kept for summary.json').to.be.a('number');
+      expect(sample(29, 20).sampleTooSmall).to.equal(true);
+      expect(sample(30, 20).sampleTooSmall).to.equal(false);
+      expect(sample(365, 9).sampleTooSmall).to.equal(true);
+      expect(sample(365, 10).sampleTooSmall).to.equal(false);
+      expect(MIN_RATIO_DAYS).to.equal(30);
+      expect(MIN_RATIO_TRADES).to.equal(10);
+    });
+
+    it('ratioSampleTooSmall applies the same rule to a summary written without the flag', () => {
+      expect(ratioSampleTooSmall({ tradingDays: 7, trades: 50 })).to.equal(true);
+      expect(ratioSampleTooSmall({ tradingDays: 100, trades: 50 })).to.equal(false);
+      expect(computeMetrics(seedRun()).sampleTooSmall, 'the seed example: one day, five trades').to.equal(true);
     });
   });
 

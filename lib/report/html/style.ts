@@ -11,6 +11,7 @@ h2 { margin: 18px 0 8px; font-size: 15px; font-weight: 600; color: #e8eaf0; }
 .dim { color: var(--dim); font-weight: 400; font-size: 14px; }
 .stats { margin: 6px 0; font: 600 15px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
 .pos { color: var(--green); } .neg { color: var(--red); }
+table.kv td.small-sample { color: #ffcc80; }
 .notes { margin: 6px 0 4px; padding-left: 20px; color: #ffcc80; font-size: 13px; }
 .notes li.note { color: #ffb74d; font-weight: 600; }
 main { padding: 0 24px 24px; max-width: 1600px; margin: 0 auto; }
