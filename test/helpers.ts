@@ -13,6 +13,9 @@ export const DATA_1M_GZ = path.join(SHARED, 'data/BTCUSDT-1m.csv.gz');
 export const FUNDING = path.join(SHARED, 'data/BTCUSDT-funding.csv');
 export const REF_TRADES = path.join(SHARED, 'reference/BTCUSDT-15m-trades.csv');
 export const REF_STOCHRSI = path.join(SHARED, 'reference/BTCUSDT-15m-stochrsi.csv');
+/** The committed sample (data/sample/README.md): real Bybit 15-minute candles and funding, 2024-07-01 to 2024-08-31. */
+export const SAMPLE_15M = path.join(REPO, 'data/sample/BTCUSDT-15m.csv');
+export const SAMPLE_FUNDING = path.join(REPO, 'data/sample/BTCUSDT-funding.csv');
 
 export function tempDir(prefix = 'pyr-test-'): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(path.join(os.tmpdir(), prefix));

@@ -55,7 +55,7 @@ describe('pyr live against the local exchange: a week of real candles', function
 
   it('stops cleanly on SIGINT with exit code 0 and prints the statistics', () => {
     expect(exitCode, bot.output().slice(-2000)).to.equal(0);
-    expect(bot.output()).to.match(/Overall Trade Statistics: Total PnL: \$-?\d+\.\d\d, Win Rate: \d+\.\d\d% \(\d+\/\d+\)/);
+    expect(bot.output()).to.match(/Overall Trade Statistics: Total PnL: -?\$\d+\.\d\d, Win Rate: \d+\.\d\d% \(\d+\/\d+\)/);
     expect(bot.output()).to.not.include(ex.apiSecret);
   });
 
