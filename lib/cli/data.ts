@@ -15,7 +15,7 @@ import { candlePath, findCandleFile, listCandleFiles, readFundingFile, EXCHANGE 
 import { checkCandleFile, type CheckReport } from '../data/check.ts';
 import { resampleSeries } from '../data/resample.ts';
 import { writeCandleFileAtomic } from '../data/store.ts';
-import { palette, useColor } from '../report/console.ts';
+import { formatWarning, palette, useColor, writeWarning } from '../report/console.ts';
 import type { CliIo } from './backtest.ts';
 
 const CATEGORIES = ['linear', 'inverse', 'spot'];
@@ -217,7 +217,7 @@ export async function dataList(flags: DataListFlags, io: CliIo): Promise<DataLis
     const e = entries[i]!;
     io.stdout.write(`${e.error !== undefined ? c.red(line) : (e.gaps ?? 0) > 0 ? c.yellow(line) : line}\n`);
   });
-  for (const e of entries) if (e.error !== undefined) io.stderr.write(`pyr: warning: ${e.error}\n`);
+  for (const e of entries) if (e.error !== undefined) writeWarning(io.stderr, e.error, io.env);
   return entries;
 }
 
@@ -276,7 +276,7 @@ export async function dataCheck(file: string, flags: DataCheckFlags, io: CliIo):
       out.push(`Not aligned to the ${r.interval} grid (first ${r.misaligned.first.length} of ${int(r.misaligned.count)}):`);
       for (const t of r.misaligned.first) out.push(`  ${utc(t)} UTC (${t})`);
     }
-    for (const w of r.warnings) out.push(c.yellow(`warning: ${w}`));
+    for (const w of r.warnings) out.push(formatWarning(w, useColor(io.stdout, io.env)));
     for (const e of r.errors) out.push(c.red(`error: ${e}`));
     if (ok) out.push(c.green(`OK: ${int(r.rows)} rows, from ${utc(r.first)} to ${utc(r.last)} UTC, ${int(r.gaps.length)} gap${r.gaps.length === 1 ? '' : 's'}`));
     io.stdout.write(`${out.join('\n')}\n`);

@@ -8,7 +8,7 @@ import { Command } from 'commander';
 import { ConfigError, DAY_MS, intervalLabel, parseInterval } from '../core/index.ts';
 // bybit-api is loaded only when the command runs (CLI start-up stays fast for the other commands).
 import type { DownloadCategory, DownloadResult, GapRange } from '../data/download.ts';
-import { createLogger, createProgress, useColor } from '../report/index.ts';
+import { createProgress, writeWarning } from '../report/index.ts';
 import type { CliIo } from './backtest.ts';
 import { dayString, parseDay, readConfigFile } from './config.ts';
 
@@ -138,8 +138,10 @@ export async function download(flags: DownloadFlags, io: CliIo): Promise<Downloa
   const saveEvery = numberFlag(flags.saveEvery, '--save-every', { integer: true, min: 1, max: 1_000_000 });
 
   const { downloadCandles } = await import('../data/download.ts');
-  const log = createLogger({ stream: io.stderr, color: useColor(io.stderr, io.env) });
   let bar: ReturnType<typeof createProgress> | undefined;
+  // Messages on stderr: plain lines, and warnings as every command writes them (`warning: ...`).
+  const say = (m: string): void => void io.stderr.write(`${m}\n`);
+  const warn = (m: string): void => writeWarning(io.stderr, m, io.env);
   const label = `${symbol} ${intervalLabel(interval)}`;
 
   // Ctrl-C: stop after the requests in flight and save what was fetched (a second Ctrl-C kills).
@@ -155,7 +157,7 @@ export async function download(flags: DownloadFlags, io: CliIo): Promise<Downloa
       dataDir, category, symbol, interval, from, to: toDay + DAY_MS,
       restUrl, testnet: flags.testnet === true, funding: flags.funding !== false,
       retries, backoff, timeoutMs: timeout === undefined ? undefined : timeout * 1000, requestsPerSecond: rps, pageSize, saveEvery,
-      logger: { info: (m) => log.info(m), warn: (m) => log.warn(m) },
+      logger: { info: (m) => say(m), warn: (m) => warn(m) },
       onProgress: (done, total) => {
         if (!io.stderr.isTTY || flags.json) return;
         bar ??= createProgress({ stream: io.stderr, label, total });
@@ -168,8 +170,8 @@ export async function download(flags: DownloadFlags, io: CliIo): Promise<Downloa
     bar?.done();
   }
   if (result.gaps.length > 0 && !flags.json) {
-    for (const g of result.gaps.slice(0, 10)) log.warn(`the exchange has no ${label} candles ${fmtTime(g.from)} → ${fmtTime(g.to)} UTC (${g.candles}); remembered in ${path.relative(io.cwd, result.gapsFile) || result.gapsFile}`);
-    if (result.gaps.length > 10) log.warn(`... and ${result.gaps.length - 10} more gaps`);
+    for (const g of result.gaps.slice(0, 10)) warn(`the exchange has no ${label} candles ${fmtTime(g.from)} → ${fmtTime(g.to)} UTC (${g.candles}); remembered in ${path.relative(io.cwd, result.gapsFile) || result.gapsFile}`);
+    if (result.gaps.length > 10) warn(`... and ${result.gaps.length - 10} more gaps`);
   }
   if (flags.json) io.stdout.write(`${JSON.stringify(downloadSummaryJson(result), null, 2)}\n`);
   else io.stdout.write(`${downloadSummaryLine(result, io.cwd)}\n`);

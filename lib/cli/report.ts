@@ -5,22 +5,26 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { Command } from 'commander';
+import { writeWarning } from '../report/console.ts';
 import { writeReportHtml } from '../report/html.ts';
 import type { CliIo } from './backtest.ts';
 
 /**
- * Opens `file` in the desktop's default browser (xdg-open, open, or start), without waiting for it.
- * Resolves false, after telling the user where the file is, when there is no opener.
+ * Opens `file` in the desktop's default browser (xdg-open, open, or start; `opener` replaces it, for
+ * tests), without waiting for it. Resolves false, after a warning saying where the file is, when there
+ * is no opener.
  */
-export function openInBrowser(file: string, io: Pick<CliIo, 'stderr'>): Promise<boolean> {
+export function openInBrowser(file: string, io: Pick<CliIo, 'stderr'> & { env?: NodeJS.ProcessEnv }, opener?: string): Promise<boolean> {
   const [cmd, args] =
-    process.platform === 'darwin' ? ['open', [file]] : process.platform === 'win32' ? ['cmd', ['/c', 'start', '""', file]] : ['xdg-open', [file]];
+    opener !== undefined
+      ? [opener, [file]]
+      : process.platform === 'darwin' ? ['open', [file]] : process.platform === 'win32' ? ['cmd', ['/c', 'start', '""', file]] : ['xdg-open', [file]];
   return new Promise((resolve) => {
     let settled = false;
     const done = (ok: boolean, why?: string): void => {
       if (settled) return;
       settled = true;
-      if (!ok) io.stderr.write(`pyr: could not open a browser (${why}); open ${file} yourself\n`);
+      if (!ok) writeWarning(io.stderr, `could not open a browser (${why}); open ${file} yourself`, io.env);
       resolve(ok);
     };
     try {

@@ -18,6 +18,7 @@ import {
 } from '../core/index.ts';
 import { readCandleFile } from '../data/csv.ts';
 import { candlePath, findCandleFile, findFundingFile, readFundingFile } from '../data/store.ts';
+import { writeWarning } from '../report/console.ts';
 import type { Sandbox } from '../sandbox/index.ts';
 
 export interface SandboxFlags {
@@ -223,7 +224,7 @@ export function sandboxCommand(io: Partial<SandboxIo> = {}): Command {
       const onHup = (): void => {
         sandbox.restart().then(
           () => err.write(`pyr sandbox: restarted on ${sandbox.restUrl} (state kept)\n`),
-          (e: unknown) => err.write(`pyr sandbox: restart failed: ${e instanceof Error ? e.message : String(e)}\n`),
+          (e: unknown) => writeWarning(err, `pyr sandbox: restart failed: ${e instanceof Error ? e.message : String(e)}`),
         );
       };
       process.on('SIGHUP', onHup);

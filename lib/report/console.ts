@@ -37,6 +37,23 @@ export function palette(enabled: boolean): Palette {
 }
 
 // ---------------------------------------------------------------------------------------------------
+// Warnings
+
+/**
+ * pyr's one warning style, for every command: `warning: <message>`, the whole line yellow when `color`
+ * (pass useColor(stream, env): a TTY, NO_COLOR unset). Warnings go to stderr; a report that lists its
+ * findings on stdout (`pyr data check`) writes them the same way.
+ */
+export function formatWarning(message: string, color: boolean): string {
+  return colorize(`warning: ${message}`, 'yellow', color);
+}
+
+/** Writes formatWarning(message) and a newline to `stream` (normally stderr), coloured when useColor(stream, env). */
+export function writeWarning(stream: OutStream, message: string, env: NodeJS.ProcessEnv = process.env): void {
+  stream.write(`${formatWarning(message, useColor(stream, env))}\n`);
+}
+
+// ---------------------------------------------------------------------------------------------------
 // Number formatting
 
 /** `$5.23`, `-$1.23`: the sign before the currency symbol (no `$-` form). */

@@ -221,6 +221,7 @@ describe('pyr download (CLI) against the local exchange', function () {
     let r = await pyr(args, dir, env);
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stderr).to.include('retCode 10006');
+    expect(r.stderr).to.match(/^warning: GET \/v5\/market\/kline .*retCode 10006.*; try 2 of \d+ in /m);
     expect(readFileSync(candleFile(dir), 'latin1')).to.equal(sourceSlice(from, to));
     // the probe + 2 pages, plus the 2 refused tries
     expect(proxy.seen.slice(n0).filter((u) => u.startsWith('/v5/market/kline')).length).to.equal(1 + 2 + 2);
@@ -406,6 +407,9 @@ describe('pyr download (CLI) against the local exchange', function () {
       expect(readFileSync(candleFile(dir), 'latin1')).to.equal(expected);
       expect(r.stdout).to.include('96 missing on the exchange in 1 gap');
       expect(r.stderr).to.include('2025-08-11 00:00 → 2025-08-11 23:45 UTC');
+      // pyr's one warning style, as in every command
+      expect(r.stderr).to.match(/^warning: the exchange has no BTCUSDT 15m candles 2025-08-11 00:00 → 2025-08-11 23:45 UTC \(96\); remembered in /m);
+      expect(r.stderr).to.not.contain('[WARNING]');
       const sidecar = JSON.parse(readFileSync(path.join(dir, 'data/bybit/linear/BTCUSDT/15.gaps.json'), 'utf8'));
       expect(sidecar.ranges.map((g: { from: number; to: number; candles: number }) => [g.from, g.to, g.candles])).to.deep.equal([[hole[0], hole[1]! - M15, 96]]);
       // the funding history is whole on the exchange: all 12 settlements

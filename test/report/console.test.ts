@@ -10,9 +10,11 @@ import {
   formatSummaryJson,
   formatTradeStatsLine,
   formatUsd,
+  formatWarning,
   smallSampleText,
   tradeStats,
   useColor,
+  writeWarning,
   type OutStream,
 } from '../../lib/report/index.ts';
 import { DAY, MIN, T0, grid, makeRun, seedRun, trade } from './fixtures.ts';
@@ -202,6 +204,25 @@ describe('report/console', () => {
     it('colorize wraps only when enabled', () => {
       expect(colorize('x', 'red', false)).to.equal('x');
       expect(colorize('x', 'red', true)).to.equal('\x1b[31mx\x1b[0m');
+    });
+  });
+
+  describe('formatWarning and writeWarning: the one warning style', () => {
+    it('is "warning: message", the whole line yellow only when colour is on', () => {
+      expect(formatWarning('2 candles with zero volume', false)).to.equal('warning: 2 candles with zero volume');
+      expect(formatWarning('2 candles with zero volume', true)).to.equal('\x1b[33mwarning: 2 candles with zero volume\x1b[0m');
+    });
+
+    it('writeWarning colours on a TTY, never off one or with NO_COLOR', () => {
+      const tty = sink(true);
+      writeWarning(tty, 'x', {});
+      expect(tty.out).to.deep.equal(['\x1b[33mwarning: x\x1b[0m\n']);
+      const noColor = sink(true);
+      writeWarning(noColor, 'x', { NO_COLOR: '1' });
+      expect(noColor.out).to.deep.equal(['warning: x\n']);
+      const pipe = sink(false);
+      writeWarning(pipe, 'x', {});
+      expect(pipe.out).to.deep.equal(['warning: x\n']);
     });
   });
 
