@@ -2,13 +2,16 @@
  * `pyr backtest`: wires the candle store, the strategy, the simulator and the report together.
  */
 import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Command } from 'commander';
 import {
   ConfigError,
+  DataError,
   DAY_MS,
   MissingDataError,
   intervalMs,
+  type Dec as Decimal,
   type Interval,
   type RunRecord,
 } from '../core/index.ts';
@@ -17,7 +20,8 @@ import { readCandleFile } from '../data/csv.ts';
 import { SimBroker } from '../brokers/sim/index.ts';
 import { runBacktest } from '../engine/index.ts';
 import { loadStrategy, warmupOf, type StrategyDefinition } from '../strategy/index.ts';
-import { computeMetrics, createProgress, formatReport, formatSummaryJson, useColor, writeRunFiles } from '../report/index.ts';
+import { computeMetrics, createProgress, formatReport, summaryObject, toJson, useColor, writeRunFiles } from '../report/index.ts';
+import { intervalOfStep } from '../data/check.ts';
 import { addRunOptions, dayString, fillModelOf, guardsOf, parseDay, resolveRunTarget, parseParamFlags, resolveAllParams, resolveRules, type RunFlags } from './config.ts';
 
 export interface BacktestFlags extends RunFlags {
@@ -46,6 +50,12 @@ export interface CliIo {
   readonly env: NodeJS.ProcessEnv;
 }
 
+/** Funding in words, without a double negative: "net 0.72 USDT paid" or "net 0.72 USDT received". */
+export function fundingNet(paid: Decimal): string {
+  if (paid.isZero()) return 'net 0 USDT';
+  return `net ${paid.abs().toFixed()} USDT ${paid.isNegative() ? 'received' : 'paid'}`;
+}
+
 function runId(def: StrategyDefinition, symbol: string, interval: Interval): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   const rand = Math.random().toString(36).slice(2, 6);
@@ -54,7 +64,9 @@ function runId(def: StrategyDefinition, symbol: string, interval: Interval): str
 
 /** Runs a backtest from flags; returns what it wrote. Throws PyrErrors for bad input. */
 export async function backtest(flags: BacktestFlags, io: CliIo): Promise<BacktestOutcome> {
-  const { configFile, config, strategySpec, symbol, interval, category, dataDir, fromText, toText } = resolveRunTarget(flags, io.cwd);
+  const target = resolveRunTarget(flags, io.cwd);
+  const { configFile, config, strategySpec, symbol, category, dataDir, fromText, toText } = target;
+  let interval = target.interval;
   const fromDay = fromText !== undefined ? parseDay(fromText, '--from') : undefined;
   const toDay = toText !== undefined ? parseDay(toText, '--to') : undefined;
   if (fromDay !== undefined && toDay !== undefined && fromDay > toDay) throw new ConfigError(`--from ${fromText} is after --to ${toText}`);
@@ -65,11 +77,11 @@ export async function backtest(flags: BacktestFlags, io: CliIo): Promise<Backtes
   if (flags.param?.length) layers.push({ where: '--param', values: parseParamFlags(flags.param, definition.params) });
   const params = resolveAllParams(definition.params, layers);
 
-  // Candles: one file (--candles), or the store. The store is completed first when it can be: resampled
-  // from a finer interval already there, else downloaded for the range plus warm-up (unless --no-download).
-  const step = intervalMs(interval);
+  // Candles: one file (--candles, --sample), or the store. The store is completed first when it can be:
+  // resampled from a finer interval already there, else downloaded for the range plus warm-up (unless --no-download).
   const warmupCandles = warmupOf(definition, params.strategy, strategyFile);
-  const wanted = fromDay !== undefined ? { from: fromDay - warmupCandles * step, to: Math.min((toDay ?? Date.now()) + DAY_MS, Date.now()) } : undefined;
+  const wantedFor = (iv: Interval) => (fromDay !== undefined ? { from: fromDay - warmupCandles * intervalMs(iv), to: Math.min((toDay ?? Date.now()) + DAY_MS, Date.now()) } : undefined);
+  const wanted = wantedFor(interval);
   const load = async (file: string) => {
     const progress = flags.json ? undefined : createProgress({ stream: io.stderr, label: 'loading candles', total: 1 });
     const r = await readCandleFile(file, { onProgress: (f) => progress?.update(f) });
@@ -79,9 +91,9 @@ export async function backtest(flags: BacktestFlags, io: CliIo): Promise<Backtes
   const notices: string[] = [];
   let candleFile: string;
   let loaded: Awaited<ReturnType<typeof readCandleFile>> | undefined;
-  if (flags.candles) {
-    candleFile = path.resolve(io.cwd, flags.candles);
-    if (!existsSync(candleFile)) throw new MissingDataError(`--candles: file not found: ${candleFile}`);
+  if (target.candles) {
+    candleFile = target.candles;
+    if (!existsSync(candleFile)) throw new MissingDataError(`${flags.sample ? '--sample' : '--candles'}: file not found: ${candleFile}`);
   } else {
     let found = findCandleFile(dataDir, category, symbol, interval);
     if (!found) {
@@ -94,7 +106,7 @@ export async function backtest(flags: BacktestFlags, io: CliIo): Promise<Backtes
     }
     if (found) loaded = await load(found);
     const covered = (l: typeof loaded) =>
-      !!l && !!wanted && l.series.length > 0 && l.series.openTime[0]! <= Math.max(wanted.from, 0) && l.series.openTime[l.series.length - 1]! >= wanted.to - 2 * step && l.report.gaps.count === 0;
+      !!l && !!wanted && l.series.length > 0 && l.series.openTime[0]! <= Math.max(wanted.from, 0) && l.series.openTime[l.series.length - 1]! >= wanted.to - 2 * intervalMs(interval) && l.report.gaps.count === 0;
     if (!covered(loaded) && wanted && flags.download !== false) {
       const { ensureCandles } = await import('../data/download.ts');
       const got = await ensureCandles({
@@ -122,6 +134,13 @@ export async function backtest(flags: BacktestFlags, io: CliIo): Promise<Backtes
     candleFile = found;
   }
   const { series, report: loadedReport } = loaded ?? (await load(candleFile));
+  if (target.candles && !target.intervalGiven && loadedReport.rows >= 2) {
+    // One file and no --interval: the file says what it holds.
+    const inferred = intervalOfStep(loadedReport.intervalMs);
+    if (!inferred) throw new DataError(`the candles are ${loadedReport.intervalMs / 60000} minutes apart, not a Bybit interval; pass --interval`, { file: candleFile });
+    interval = inferred;
+  }
+  const step = intervalMs(interval);
   if (loadedReport.rows >= 2 && interval !== 'M' && loadedReport.intervalMs !== step) {
     throw new ConfigError(`--interval ${interval}: ${candleFile} holds ${loadedReport.intervalMs / 60000}-minute candles, not ${step / 60000}-minute ones`);
   }
@@ -130,7 +149,12 @@ export async function backtest(flags: BacktestFlags, io: CliIo): Promise<Backtes
   const first = series.openTime[0]!;
   const last = series.openTime[series.length - 1]!;
   const warmup = warmupCandles;
-  const coverage = `the data covers ${new Date(first).toISOString().slice(0, 16).replace('T', ' ')} to ${new Date(last).toISOString().slice(0, 16).replace('T', ' ')} UTC (${candleFile})`;
+  // From the store (no --candles), say which download fetches the range asked for.
+  const fetchHint =
+    !target.candles && fromDay !== undefined
+      ? `; fetch it with \`${(await import('../data/download.ts')).downloadCommandFor({ symbol, interval, category, from: fromDay - warmupCandles * step, to: (toDay ?? fromDay) + DAY_MS })}\``
+      : '';
+  const coverage = `the data covers ${new Date(first).toISOString().slice(0, 16).replace('T', ' ')} to ${new Date(last).toISOString().slice(0, 16).replace('T', ' ')} UTC (${candleFile})${fetchHint}`;
   let from = fromDay;
   if (from === undefined) {
     const afterWarmup = series.openTime[Math.min(series.length - 1, warmup)]!;
@@ -148,8 +172,8 @@ export async function backtest(flags: BacktestFlags, io: CliIo): Promise<Backtes
   const snapshotFile = instrumentsPath(dataDir, category);
   const snapshot = existsSync(snapshotFile) ? await readInstrumentsSnapshot(snapshotFile) : undefined;
   const rules = resolveRules(symbol, category, snapshot ? { file: snapshotFile, rules: snapshot[symbol] } : undefined, params.run);
-  const fundingFile = flags.funding ? path.resolve(io.cwd, flags.funding) : findFundingFile(flags.candles ? path.dirname(candleFile) : dataDir, category, symbol);
-  if (flags.funding && !existsSync(fundingFile!)) throw new MissingDataError(`--funding: file not found: ${fundingFile}`);
+  const fundingFile = target.funding ?? findFundingFile(target.candles ? path.dirname(candleFile) : dataDir, category, symbol);
+  if (target.funding && !existsSync(target.funding)) throw new MissingDataError(`${flags.sample ? '--sample' : '--funding'}: file not found: ${target.funding}`);
   const funding = fundingFile ? await readFundingFile(fundingFile) : undefined;
 
   const broker = new SimBroker({ rules, fillModel: fillModelOf(params.run), initialBalance: params.run.initialBalance, funding });
@@ -184,7 +208,7 @@ export async function backtest(flags: BacktestFlags, io: CliIo): Promise<Backtes
       // With a funding file the detail is written after the run, when the totals are known.
       funding: funding
         ? { charged: true, detail: '' }
-        : { charged: false, detail: `no funding history ${flags.candles ? `next to ${candleFile} (funding.csv) or given with --funding` : `at ${path.join(path.dirname(candlePath(dataDir, category, symbol, interval)), 'funding.csv')}`}` },
+        : { charged: false, detail: `no funding history ${target.candles ? `next to ${candleFile} (funding.csv) or given with --funding` : `at ${path.join(path.dirname(candlePath(dataDir, category, symbol, interval)), 'funding.csv')}`}` },
       notices,
       source: candleFile,
     },
@@ -195,7 +219,7 @@ export async function backtest(flags: BacktestFlags, io: CliIo): Promise<Backtes
   if (funding) {
     (record.meta as { funding: RunRecord['meta']['funding'] }).funding = {
       charged: true,
-      detail: `charged from ${fundingFile}: ${broker.fundingSettlements} settlements while a position was open, net ${broker.fundingPaid.toFixed()} USDT paid`,
+      detail: `charged from ${fundingFile}: ${broker.fundingSettlements} settlements while a position was open, ${fundingNet(broker.fundingPaid)}`,
     };
   }
   const metrics = computeMetrics(record);
@@ -206,9 +230,13 @@ export async function backtest(flags: BacktestFlags, io: CliIo): Promise<Backtes
     // The page module (and its charting library) loads only when a page is asked for.
     const { writeReportHtml } = await import('../report/html.ts');
     reportFile = await writeReportHtml(dir);
+  } else {
+    // A report.html left in --out by an earlier run would describe another run: it goes.
+    await rm(path.join(dir, 'report.html'), { force: true });
   }
   if (flags.json) {
-    io.stdout.write(`${JSON.stringify({ ...formatSummaryJson(record, metrics, { outDir: dir }), ...(reportFile ? { report: reportFile } : {}) }, null, 2)}\n`);
+    // Exactly the summary.json document, plus where the files are.
+    io.stdout.write(`${toJson({ ...summaryObject(record, metrics), output: { dir, ...files, ...(reportFile ? { report: reportFile } : {}) } })}\n`);
   } else {
     io.stdout.write(formatReport(record, metrics, { color: useColor(io.stdout, io.env) }));
     const rel = path.relative(io.cwd, dir);

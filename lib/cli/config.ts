@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import path from 'node:path';
 import { ConfigError, D, parseInterval, type Dec, type FillModel, type InstrumentRules, type Interval } from '../core/index.ts';
 import type { Guards } from '../engine/index.ts';
-import { resolveParams, suggest, parseParamText, type ParamSchema, type ParamValues } from '../strategy/index.ts';
+import { PYR_ROOT, resolveParams, suggest, parseParamText, type ParamSchema, type ParamValues } from '../strategy/index.ts';
 
 /** The flags every command that runs a strategy over candles takes (backtest, optimize). */
 export interface RunFlags {
@@ -24,7 +24,18 @@ export interface RunFlags {
   dataDir?: string;
   candles?: string;
   funding?: string;
+  /** Run on the committed sample (data/sample): real Bybit BTCUSDT 15-minute candles and funding. */
+  sample?: boolean;
 }
+
+/** The sample shipped with pyr (data/sample/README.md): two months of real Bybit BTCUSDT 15-minute candles and funding. */
+export const SAMPLE = {
+  candles: path.join(PYR_ROOT, 'data', 'sample', 'BTCUSDT-15m.csv'),
+  funding: path.join(PYR_ROOT, 'data', 'sample', 'BTCUSDT-funding.csv'),
+  symbol: 'BTCUSDT',
+  interval: '15',
+  category: 'linear',
+} as const;
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
@@ -41,7 +52,8 @@ export function addRunOptions(cmd: Command, dates: { from: string; to: string },
     .option('--param <key=value...>', paramHelp, collect)
     .option('--data-dir <dir>', 'candle store folder (default data)')
     .option('--candles <file>', 'read this one candle file (.csv or .csv.gz) instead of the store')
-    .option('--funding <file>', 'funding-rate history (timestamp,fundingRate) to charge');
+    .option('--funding <file>', 'funding-rate history (timestamp,fundingRate) to charge')
+    .option('--sample', 'run on the sample shipped with pyr: real Bybit BTCUSDT 15-minute candles and funding, 2024-07-01 to 2024-08-31 (no network)');
 }
 
 /** What RunFlags (and the config file under them) say to run on: validated, defaults applied. */
@@ -55,10 +67,40 @@ export interface RunTarget {
   readonly dataDir: string;
   readonly fromText?: string;
   readonly toText?: string;
+  /** The interval was given (flag or config file), not the default: a candle file must then hold it. */
+  readonly intervalGiven: boolean;
+  /** One candle file to read instead of the store (--candles, or the sample's). */
+  readonly candles?: string;
+  /** A funding history to charge (--funding, or the sample's). */
+  readonly funding?: string;
 }
 
 export function resolveRunTarget(flags: RunFlags, cwd: string): RunTarget {
   const { file: configFile, config } = readConfigFile(flags.config, cwd);
+  if (flags.sample) {
+    for (const [flag, v] of [['--candles', flags.candles], ['--data-dir', flags.dataDir], ['--funding', flags.funding]] as const) {
+      if (v !== undefined) throw new ConfigError(`--sample and ${flag} cannot be used together: --sample reads pyr's own sample files`);
+    }
+    const symbol = (flags.symbol ?? SAMPLE.symbol).toUpperCase();
+    if (symbol !== SAMPLE.symbol) throw new ConfigError(`--symbol: the sample holds ${SAMPLE.symbol} only, not ${symbol}`);
+    const interval = parseInterval(flags.interval ?? SAMPLE.interval);
+    if (interval !== SAMPLE.interval) throw new ConfigError(`--interval: the sample holds 15-minute candles only, not ${flags.interval}`);
+    if ((flags.category ?? SAMPLE.category) !== SAMPLE.category) throw new ConfigError(`--category: the sample is ${SAMPLE.category} (USDT perpetual) only`);
+    return {
+      configFile,
+      config,
+      strategySpec: flags.strategy ?? config.strategy ?? 'stochrsi-scalper',
+      symbol,
+      interval,
+      category: SAMPLE.category,
+      dataDir: path.resolve(cwd, config.dataDir ?? 'data'),
+      fromText: flags.from ?? config.from,
+      toText: flags.to ?? config.to,
+      intervalGiven: true,
+      candles: SAMPLE.candles,
+      funding: SAMPLE.funding,
+    };
+  }
   const symbol = (flags.symbol ?? config.symbol ?? 'BTCUSDT').toUpperCase();
   if (!/^[A-Z0-9]{2,30}$/.test(symbol)) throw new ConfigError(`--symbol: "${symbol}" is not a symbol such as BTCUSDT`);
   const category = flags.category ?? config.category ?? 'linear';
@@ -74,6 +116,9 @@ export function resolveRunTarget(flags: RunFlags, cwd: string): RunTarget {
     dataDir: path.resolve(cwd, flags.dataDir ?? config.dataDir ?? 'data'),
     fromText: flags.from ?? config.from,
     toText: flags.to ?? config.to,
+    intervalGiven: flags.interval !== undefined || config.interval !== undefined,
+    candles: flags.candles !== undefined ? path.resolve(cwd, flags.candles) : undefined,
+    funding: flags.funding !== undefined ? path.resolve(cwd, flags.funding) : undefined,
   };
 }
 
@@ -128,10 +173,11 @@ export function readConfigFile(explicit: string | undefined, cwd: string): { fil
     return { config: {} };
   }
   let raw: unknown;
+  const text = readFileSync(file, 'utf8');
   try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
+    raw = JSON.parse(text);
   } catch (err) {
-    throw new ConfigError(`${file}: not valid JSON: ${(err as Error).message}`);
+    throw new ConfigError(`${file}: ${jsonErrorWhere(text, err as Error)}`);
   }
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`${file}: must hold a JSON object`);
   for (const [k, v] of Object.entries(raw)) {
@@ -141,6 +187,21 @@ export function readConfigFile(explicit: string | undefined, cwd: string): { fil
     } else if (typeof v !== 'string') throw new ConfigError(`${file}: "${k}" must be a string`);
   }
   return { file, config: raw as ConfigFile };
+}
+
+/**
+ * A JSON syntax error as "line L, column C: what", from the character position JSON.parse reports
+ * (counted in UTF-16 units from 0; lines and columns from 1).
+ */
+export function jsonErrorWhere(text: string, err: Error): string {
+  const what = err.message.replace(/\s*(in JSON )?at position \d+.*$/, '').replace(/\s*\(line \d+ column \d+\)$/, '');
+  const m = /at position (\d+)/.exec(err.message);
+  const pos = m ? Number(m[1]) : /Unexpected end of JSON input/.test(err.message) ? text.length : undefined;
+  if (pos === undefined) return `not valid JSON: ${err.message}`;
+  const before = text.slice(0, pos);
+  const line = before.split('\n').length;
+  const column = pos - before.lastIndexOf('\n');
+  return `line ${line}, column ${column}: not valid JSON: ${what}`;
 }
 
 /** Parses `--param` values ("key=value", possibly several per flag) against both schemas. */

@@ -29,7 +29,7 @@ describe('pyr backtest downloads missing candles', function () {
     const r1 = await runCli(['backtest', '--data-dir', dataDir, '--from', '2024-03-01', '--to', '2024-03-10', '--out', a, '--json'], tmp.dir, env);
     expect(r1.code, r1.stderr).to.equal(0);
     const s1 = JSON.parse(r1.stdout);
-    expect(s1.notices.join('\n')).to.match(/downloaded \d+ missing candles/);
+    expect(s1.meta.notices.join('\n')).to.match(/downloaded \d+ missing candles/);
     // The warm-up (434 candles of 15 minutes, ~4.5 days) was fetched too: the store starts before the range.
     const { series } = await readCandleFile(path.join(dataDir, 'bybit/linear/BTCUSDT/15.csv'));
     expect(series.openTime[0]).to.be.at.most(Date.UTC(2024, 2, 1) - 434 * 15 * 60_000);
@@ -37,7 +37,7 @@ describe('pyr backtest downloads missing candles', function () {
     const b = path.join(tmp.dir, 'b');
     const r2 = await runCli(['backtest', '--data-dir', dataDir, '--from', '2024-03-01', '--to', '2024-03-10', '--out', b, '--json'], tmp.dir, { PYR_BYBIT_REST_URL: 'http://127.0.0.1:9' });
     expect(r2.code, r2.stderr).to.equal(0);
-    expect(JSON.parse(r2.stdout).notices.join('\n')).to.not.match(/downloaded/);
+    expect(JSON.parse(r2.stdout).meta.notices.join('\n')).to.not.match(/downloaded/);
     // Same trades as a run on the source file itself.
     const c = path.join(tmp.dir, 'c');
     const r3 = await runCli(['backtest', '--candles', DATA_15M, '--from', '2024-03-01', '--to', '2024-03-10', '--out', c, '--json'], tmp.dir);

@@ -28,7 +28,7 @@ describe('pyr backtest (CLI)', function () {
   it('--json prints only the JSON summary, with the documented fields', async () => {
     const r = await bt(['--from', '2024-02-01', '--to', '2024-02-29', '--out', outDir(), '--json']);
     expect(r.code, r.stderr).to.equal(0);
-    const j = JSON.parse(r.stdout);
+    const j = JSON.parse(r.stdout).metrics;
     for (const k of ['trades', 'wins', 'losses', 'winRate', 'netPnl', 'grossPnl', 'fees', 'maxDrawdown', 'maxDrawdownPct', 'sharpe', 'sortino', 'profitFactor', 'firstCandle', 'lastCandle', 'candles']) {
       expect(j, k).to.have.property(k);
     }
@@ -42,7 +42,7 @@ describe('pyr backtest (CLI)', function () {
     const dir = outDir();
     const r = await bt(['--from', '2024-03-01', '--to', '2024-03-10', '--out', dir]);
     expect(r.code, r.stderr).to.equal(0);
-    expect(r.stdout).to.match(/Overall Trade Statistics: Total PnL: \$-?\d+\.\d\d, Win Rate: \d+\.\d\d% \(\d+\/\d+\)/);
+    expect(r.stdout).to.match(/Overall Trade Statistics: Total PnL: -?\$\d+\.\d\d, Win Rate: \d+\.\d\d% \(\d+\/\d+\)/);
     expect(r.stdout).to.not.match(/\x1b\[/);
     expect(readdirSync(dir).sort()).to.deep.equal(['equity.csv', 'summary.json', 'trades.csv']);
     const header = readFileSync(path.join(dir, 'trades.csv'), 'utf8').split('\n')[0]!.split(',');
@@ -64,7 +64,7 @@ describe('pyr backtest (CLI)', function () {
     const dir = outDir();
     const r = await bt(['--from', '2024-03-01', '--to', '2024-03-03', '--out', dir, '--json', '--report']);
     expect(r.code, r.stderr).to.equal(0);
-    const j = JSON.parse(r.stdout);
+    const j = JSON.parse(r.stdout).output;
     expect(j.report).to.equal(path.join(dir, 'report.html'));
     const html = readFileSync(j.report, 'utf8');
     expect(html).to.match(/^<!doctype html>/i);

@@ -19,7 +19,7 @@ describe('pyr backtest charges funding from the funding history', function () {
     const r = await runCli(['backtest', '--candles', DATA_15M, '--funding', FUNDING, '--from', '2024-03-01', '--to', '2024-03-31', '--out', out, '--json', '--param', 'takeProfitPct=0.03', 'stopLossPct=0.02'], tmp.dir);
     expect(r.code, r.stderr).to.equal(0);
     const summary = JSON.parse(r.stdout);
-    expect(summary.fundingCharged).to.equal(true);
+    expect(summary.meta.funding.charged).to.equal(true);
     const opens = new Map(parseCsv(readFileSync(DATA_15M, 'utf8')).map((c) => [Number(c.timestamp), c.open!]));
     const rates = parseCsv(readFileSync(FUNDING, 'utf8')).map((f) => ({ t: Number(f.timestamp), rate: f.fundingRate! }));
     const trades = parseCsv(readFileSync(path.join(out, 'trades.csv'), 'utf8'));
@@ -41,13 +41,13 @@ describe('pyr backtest charges funding from the funding history', function () {
       total = total.add(expected);
     }
     expect(charged, 'the month has trades held across settlements').to.be.greaterThan(5);
-    expect(new Decimal(summary.fundingExact).toString()).to.equal(total.toString());
+    expect(new Decimal(summary.metrics.fundingExact).toString()).to.equal(total.toString());
   });
 
   it('says funding was not charged when there is no history', async () => {
     const r = await runCli(['backtest', '--candles', DATA_15M, '--from', '2024-03-01', '--to', '2024-03-05', '--out', path.join(tmp.dir, 'none'), '--json'], tmp.dir);
     const summary = JSON.parse(r.stdout);
-    expect(summary.fundingCharged).to.equal(false);
-    expect(summary.fundingDetail).to.match(/no funding history/);
+    expect(summary.meta.funding.charged).to.equal(false);
+    expect(summary.meta.funding.detail).to.match(/no funding history/);
   });
 });

@@ -244,7 +244,7 @@ export default defineStrategy({
     const r15 = rows.find((r) => r.params.every === 15)!;
     const bt = await runCli(['backtest', '--strategy', file, '--candles', DATA_15M, '--from', '2024-03-04', '--to', '2024-03-17', '--out', outDir(), '--json', '--param', 'every=15'], tmp.dir);
     expect(bt.code, bt.stderr).to.equal(0);
-    expect(r15.metrics.netPnlExact).to.equal(JSON.parse(bt.stdout).netPnlExact);
+    expect(r15.metrics.netPnlExact).to.equal(JSON.parse(bt.stdout).metrics.netPnlExact);
     expect(r15.metrics.trades).to.be.greaterThan(10);
 
     const bad = await opt(['--strategy', file, ...RANGE, '--grid', 'every=11:15:1', '--workers', '2', '--out', outDir()]);

@@ -21,7 +21,7 @@ describe('golden: seed strategy on real 15m candles vs the reference trades', fu
     const out = path.join(tmp.dir, 'run');
     const r = await runCli(['backtest', '--candles', DATA_15M, '--from', '2023-12-01', '--to', '2025-08-31', '--out', out, '--json'], tmp.dir);
     expect(r.code, r.stderr).to.equal(0);
-    summary = JSON.parse(r.stdout);
+    summary = JSON.parse(r.stdout).metrics;
     trades = parseCsv(readFileSync(path.join(out, 'trades.csv'), 'utf8'));
   });
   after(() => tmp.cleanup());
