@@ -140,8 +140,15 @@ export async function download(flags: DownloadFlags, io: CliIo): Promise<Downloa
   const { downloadCandles } = await import('../data/download.ts');
   let bar: ReturnType<typeof createProgress> | undefined;
   // Messages on stderr: plain lines, and warnings as every command writes them (`warning: ...`).
-  const say = (m: string): void => void io.stderr.write(`${m}\n`);
-  const warn = (m: string): void => writeWarning(io.stderr, m, io.env);
+  // The bar's line is erased first; the next update redraws it under the message.
+  const say = (m: string): void => {
+    bar?.clear();
+    io.stderr.write(`${m}\n`);
+  };
+  const warn = (m: string): void => {
+    bar?.clear();
+    writeWarning(io.stderr, m, io.env);
+  };
   const label = `${symbol} ${intervalLabel(interval)}`;
 
   // Ctrl-C: stop after the requests in flight and save what was fetched (a second Ctrl-C kills).
@@ -160,14 +167,18 @@ export async function download(flags: DownloadFlags, io: CliIo): Promise<Downloa
       logger: { info: (m) => say(m), warn: (m) => warn(m) },
       onProgress: (done, total) => {
         if (!io.stderr.isTTY || flags.json) return;
-        bar ??= createProgress({ stream: io.stderr, label, total });
+        bar ??= createProgress({ stream: io.stderr, label, total, unit: 'candles' });
         bar.update(done);
       },
       signal: abort.signal,
     });
+    bar?.done();
+  } catch (err) {
+    // Interrupted (Ctrl-C) or failed: the bar stays where it got to, then main prints what was not fetched.
+    bar?.stop();
+    throw err;
   } finally {
     process.off('SIGINT', onSigint);
-    bar?.done();
   }
   if (result.gaps.length > 0 && !flags.json) {
     for (const g of result.gaps.slice(0, 10)) warn(`the exchange has no ${label} candles ${fmtTime(g.from)} → ${fmtTime(g.to)} UTC (${g.candles}); remembered in ${path.relative(io.cwd, result.gapsFile) || result.gapsFile}`);

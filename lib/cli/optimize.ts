@@ -448,8 +448,15 @@ async function prepare(flags: OptimizeFlags, io: CliIo): Promise<Prepared> {
     candleFile = found;
   }
   const progress = flags.json ? undefined : createProgress({ stream: io.stderr, label: 'loading candles', total: 1 });
-  const { series, report: load } = await readCandleFile(candleFile, { onProgress: (f) => progress?.update(f) });
+  let loaded: Awaited<ReturnType<typeof readCandleFile>>;
+  try {
+    loaded = await readCandleFile(candleFile, { onProgress: (f) => progress?.update(f) });
+  } catch (err) {
+    progress?.stop();
+    throw err;
+  }
   progress?.done();
+  const { series, report: load } = loaded;
   const step = intervalMs(interval);
   if (load.rows >= 2 && interval !== 'M' && load.intervalMs !== step) {
     throw new ConfigError(`--interval ${interval}: ${candleFile} holds ${load.intervalMs / 60000}-minute candles, not ${step / 60000}-minute ones`);
@@ -534,18 +541,24 @@ function initOf(p: Prepared): WorkerInit {
   return { kind: 'pyr-optimize', ctx: p.ctx, shared: shareSeries(p.series) };
 }
 
-function progressFor(flags: OptimizeFlags, io: CliIo, total: number, label: string): { update: (n: number) => void; done: () => void } {
-  const bar = flags.json ? undefined : createProgress({ stream: io.stderr, label, total });
-  return { update: (n) => bar?.update(n), done: () => bar?.done() };
+/** The bar over backtest runs; runPool's failure stops it where it was (no jump to 100%). */
+async function runWithProgress(flags: OptimizeFlags, io: CliIo, label: string, jobs: Job[], workers: number, init: Parameters<typeof runPool>[2]): Promise<Awaited<ReturnType<typeof runPool>>> {
+  const bar = flags.json ? undefined : createProgress({ stream: io.stderr, label, total: jobs.length, unit: 'runs' });
+  try {
+    const out = await runPool(jobs, workers, init, (n) => bar?.update(n));
+    bar?.done();
+    return out;
+  } catch (err) {
+    bar?.stop();
+    throw err;
+  }
 }
 
 async function sweep(p: Prepared, flags: OptimizeFlags, io: CliIo): Promise<OptimizeOutcome> {
   const jobs: Job[] = p.combos.map((params, id) => ({ id, from: p.from, to: p.toExclusive, params }));
   const workers = Math.min(p.workers, jobs.length);
   const t0 = performance.now();
-  const bar = progressFor(flags, io, jobs.length, 'optimize');
-  const metrics = await runPool(jobs, workers, initOf(p), bar.update);
-  bar.done();
+  const metrics = await runWithProgress(flags, io, 'optimize', jobs, workers, initOf(p));
   const seconds = (performance.now() - t0) / 1000;
 
   const rows: OptimizeRow[] = rankRows(
@@ -610,9 +623,7 @@ async function walkForward(
   }
   const workers = Math.min(p.workers, jobs.length);
   const t0 = performance.now();
-  const bar = progressFor(flags, io, jobs.length, 'in-sample');
-  const metrics = await runPool(jobs, workers, initOf(p), bar.update);
-  bar.done();
+  const metrics = await runWithProgress(flags, io, 'in-sample', jobs, workers, initOf(p));
 
   // In-sample winners, then their out-of-sample runs (in this thread: one run per window).
   const runner = await createRunner(p.ctx, p.series);

@@ -328,8 +328,14 @@ export function createLogger(opts: { stream: OutStream; color: boolean; json?: b
 // Progress bar
 
 export interface Progress {
+  /** Work done so far (a count of `total`, or a fraction with `total: 1`). Redraws at most every minIntervalMs. */
   update(done: number): void;
+  /** Erases the bar's line so a message can be written; the next update() redraws it. */
+  clear(): void;
+  /** The work finished: draws 100% and ends the line. */
   done(): void;
+  /** The work was interrupted or failed: draws where it got to (never 100% unless it got there), marked "stopped", and ends the line. */
+  stop(): void;
 }
 
 function rateText(perSecond: number): string {
@@ -349,16 +355,22 @@ function clock(seconds: number): string {
 }
 
 /**
- * A one-line progress bar (`label [#####-----]  45.0% 12,345/27,433 1.2k/s ETA 0:12`) redrawn in place.
- * `total: 1` with `update(fraction)` works too (then without counts, and the rate in %/s).
+ * A one-line progress bar redrawn in place:
+ * `label [#####-----]  45.0% 12,345/27,433 candles 1.2k/s ETA 0:12` (the rate is things per second of
+ * what is counted; `unit` names them). With `total: 1` the caller reports a fraction: then no counts and
+ * no rate (a percentage per second means nothing), the time so far and the ETA instead:
+ * `label [#####-----]  45.0% elapsed 0:02 ETA 0:03`.
  * Draws only when `stream.isTTY`, at most once per `minIntervalMs` (100 ms: ~10 redraws/s); on a
- * non-TTY (a pipe, a log file, CI) it writes nothing at all. `done()` draws the final state and ends
- * the line, if anything was drawn.
+ * non-TTY (a pipe, a log file, CI) it writes nothing at all. `done()` draws 100% and ends the line;
+ * `stop()` (interrupted, failed) draws the last state reported, marked "stopped", and ends the line;
+ * either does nothing when nothing was drawn. `clear()` erases the line for a message in between.
  */
 export function createProgress(opts: {
   stream: OutStream;
   label: string;
   total: number;
+  /** What is counted, e.g. "candles" (printed after the counts). */
+  unit?: string;
   now?: () => number;
   minIntervalMs?: number;
   width?: number;
@@ -368,40 +380,56 @@ export function createProgress(opts: {
   const minInterval = opts.minIntervalMs ?? 100;
   const width = opts.width ?? 24;
   const total = Math.max(0, opts.total);
+  const fractions = total === 1;
   let start: number | null = null;
   let lastDraw = -Infinity;
+  let lastDone = 0;
   let drawn = false;
+  let onScreen = false;
   let finished = false;
 
-  const draw = (done: number, t: number): void => {
+  const draw = (done: number, t: number, stopped = false): void => {
     const frac = total > 0 ? Math.min(1, Math.max(0, done / total)) : 1;
     const filled = Math.round(frac * width);
     const elapsed = (t - (start ?? t)) / 1000;
     const rate = elapsed > 0 ? done / elapsed : NaN;
-    const eta = rate > 0 ? (total - done) / rate : NaN;
+    const eta = stopped ? 'stopped' : `ETA ${clock(rate > 0 ? (total - done) / rate : frac >= 1 ? 0 : NaN)}`;
     const bar = '#'.repeat(filled) + '-'.repeat(width - filled);
-    // With total 1 the caller reports a fraction: no counts, and the rate in % per second.
-    const counts = total > 1 ? ` ${int(Math.round(done))}/${int(total)} ${rateText(rate)}` : ` ${Number.isFinite(rate) ? (rate * 100).toFixed(1) : '–'}%/s`;
-    const line = `${opts.label} [${bar}] ${(frac * 100).toFixed(1).padStart(5)}%${counts} ETA ${clock(eta)}`;
+    const counts = fractions
+      ? ` elapsed ${clock(elapsed)}`
+      : ` ${int(Math.round(done))}/${int(total)}${opts.unit ? ` ${opts.unit}` : ''} ${rateText(rate)}`;
+    const line = `${opts.label} [${bar}] ${(frac * 100).toFixed(1).padStart(5)}%${counts} ${eta}`;
     opts.stream.write(`\r${line}\x1b[K`);
     lastDraw = t;
     drawn = true;
+    onScreen = true;
+  };
+
+  const end = (stopped: boolean): void => {
+    if (!tty || finished) return;
+    finished = true;
+    if (!drawn) return;
+    draw(stopped ? lastDone : total, now(), stopped);
+    opts.stream.write('\n');
+    onScreen = false;
   };
 
   return {
     update(done: number): void {
       if (!tty || finished) return;
+      lastDone = done;
       const t = now();
       if (start === null) start = t;
       if (t - lastDraw < minInterval) return;
       draw(done, t);
     },
-    done(): void {
-      if (!tty || finished) return;
-      finished = true;
-      if (!drawn) return;
-      draw(total, now());
-      opts.stream.write('\n');
+    clear(): void {
+      if (!tty || finished || !onScreen) return;
+      opts.stream.write('\r\x1b[K');
+      onScreen = false;
+      lastDraw = -Infinity;
     },
+    done: () => end(false),
+    stop: () => end(true),
   };
 }

@@ -195,7 +195,8 @@ describe('pyr download (CLI) against the local exchange', function () {
     expect(code, stderr.text).to.equal(0);
     const total = 2 * 96;
     expect(stderr.text).to.include('\r');
-    expect(stderr.text).to.match(new RegExp(`BTCUSDT 15m \\[#+\\] 100\\.0% ${total}/${total} [0-9.]+k?/s ETA 0:00\\x1b\\[K\\n`));
+    expect(stderr.text).to.match(new RegExp(`BTCUSDT 15m \\[#+\\] 100\\.0% ${total}/${total} candles [0-9.]+k?/s ETA 0:00\\x1b\\[K\\n`));
+    expect(stderr.text).to.not.match(/%\/s/);
     expect(stdout.text).to.match(new RegExp(`^BTCUSDT 15m \\(linear\\): \\+${total} candles`));
     expect(readFileSync(candleFile(dir), 'latin1')).to.equal(sourceSlice(day('2025-08-06'), day('2025-08-08')));
   });
@@ -382,6 +383,39 @@ describe('pyr download (CLI) against the local exchange', function () {
     expect(r.code, r.stderr).to.equal(0);
     expect(readFileSync(candleFile(dir), 'latin1')).to.equal(sourceSlice(day('2025-08-04'), day('2025-08-08')));
     expect(klinePages(proxy.seen.slice(n1))).to.equal(16 - kept / 24);
+  });
+
+  it('Ctrl-C on a terminal: the progress bar stops where it was (never 100%), then the line saying what was not fetched', async () => {
+    const { main } = await import('../../lib/cli/main.ts');
+    const tty = (): { text: string; isTTY: boolean; write(c: string): boolean } => ({ text: '', isTTY: true, write(c: string) { this.text += c; return true; } });
+    const stdout = tty();
+    const stderr = tty();
+    const dir = fresh();
+    const n0 = proxy.seen.length;
+    let sent = false;
+    proxy.onRequest = (u) => {
+      // Ctrl-C as the terminal delivers it, to this process, once 6 pages were asked for.
+      if (isPage(u) && !sent && klinePages(proxy.seen.slice(n0)) >= 6) {
+        sent = true;
+        expect(process.listenerCount('SIGINT'), 'pyr download listens for Ctrl-C').to.be.at.least(1);
+        process.emit('SIGINT');
+      }
+    };
+    const args = [...base, '--from', '2025-08-04', '--to', '2025-08-07', '--page-size', '24', '--save-every', '1000', '--rps', '20', '--no-funding'];
+    const code = await main(['download', ...args], { stdout: stdout as never, stderr: stderr as never, cwd: dir, env: { NO_COLOR: '1', PYR_BYBIT_REST_URL: proxy.url } });
+    proxy.onRequest = undefined;
+    expect(code, stderr.text).to.equal(130);
+    const kept = expectSubsetOfSource(readFileSync(candleFile(dir), 'latin1'));
+    const total = 4 * 96;
+    expect(kept).to.be.above(0).and.below(total);
+    // The bar's last drawing (before the newline that ends it), then pyr's line about the rest.
+    const ended = stderr.text.lastIndexOf('\x1b[K\n');
+    expect(ended, stderr.text).to.be.above(0);
+    const last = stderr.text.slice(stderr.text.lastIndexOf('\r', ended) + 1, ended);
+    expect(last).to.match(new RegExp(`^BTCUSDT 15m \\[[#-]+\\] +${((kept / total) * 100).toFixed(1)}% ${kept}/${total} candles [0-9.]+k?/s stopped$`));
+    expect(stderr.text).to.not.contain('100.0%');
+    expect(stderr.text.slice(ended + '\x1b[K\n'.length)).to.match(new RegExp(`^pyr: interrupted: the ${kept} candles fetched were saved to .*; ${total - kept} candles not fetched `));
+    expect(stdout.text).to.equal('');
   });
 
   it('reports a real exchange gap, never invents candles, and does not ask for it again', async () => {

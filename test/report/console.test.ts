@@ -287,14 +287,74 @@ describe('report/console', () => {
       expect(s.out.at(-1)).to.equal('\n'); // nothing after done()
     });
 
-    it('accepts fractions with total 1 (no counts, rate in %/s)', () => {
+    it('accepts fractions with total 1: no counts and no rate (never a %/s), the time so far and the ETA', () => {
       const s = sink(true);
       let t = 0;
       const p = createProgress({ stream: s, label: 'backtest', total: 1, now: () => t });
       p.update(0);
       t = 2000;
-      p.update(0.4); // 40% in 2 s = 20%/s → 60% left takes 3 s
-      expect(s.out[1]).to.equal('\rbacktest [##########--------------]  40.0% 20.0%/s ETA 0:03\x1b[K');
+      p.update(0.4); // 40% in 2 s → 60% left takes 3 s
+      expect(s.out[1]).to.equal('\rbacktest [##########--------------]  40.0% elapsed 0:02 ETA 0:03\x1b[K');
+      // a fast run (half of it in 1 ms) used to print 50000.0%/s
+      t = 2101;
+      p.update(0.99);
+      t = 2102;
+      p.done();
+      expect(s.out.join('')).to.not.match(/%\/s/);
+      expect(s.out.at(-2)).to.equal('\rbacktest [########################] 100.0% elapsed 0:02 ETA 0:00\x1b[K');
+    });
+
+    it('names what is counted: "candles" after the counts, the rate in candles per second', () => {
+      const s = sink(true);
+      let t = 0;
+      const p = createProgress({ stream: s, label: 'BTCUSDT 15m', total: 27_433, unit: 'candles', now: () => t });
+      p.update(0);
+      t = 10_000;
+      p.update(12_345); // 1,234.5 candles/s; 15,088 left → 12.2 s
+      expect(s.out[1]).to.equal('\rBTCUSDT 15m [###########-------------]  45.0% 12,345/27,433 candles 1.2k/s ETA 0:12\x1b[K');
+    });
+
+    it('stop() (interrupted) ends the line where it got to, never at 100%', () => {
+      const s = sink(true);
+      let t = 0;
+      const p = createProgress({ stream: s, label: 'BTCUSDT 15m', total: 1000, unit: 'candles', now: () => t });
+      p.update(0);
+      t = 1000;
+      p.update(400);
+      t = 1050;
+      p.update(450); // 50 ms after the last draw: not drawn, but it is where the work got to
+      t = 1060;
+      p.stop();
+      expect(s.out.at(-1)).to.equal('\n');
+      expect(s.out.at(-2)).to.match(/^\rBTCUSDT 15m \[#{11}-{13}\] +45\.0% 450\/1,000 candles [0-9.]+\/s stopped\x1b\[K$/);
+      expect(s.out.join('')).to.not.contain('100.0%');
+      const n = s.out.length;
+      p.done();
+      p.update(999);
+      expect(s.out, 'nothing after stop()').to.have.length(n);
+    });
+
+    it('clear() erases the line for a message; the next update redraws at once', () => {
+      const s = sink(true);
+      let t = 0;
+      const p = createProgress({ stream: s, label: 'x', total: 10, now: () => t });
+      p.update(1);
+      p.clear();
+      expect(s.out.at(-1)).to.equal('\r\x1b[K');
+      p.clear(); // already clear: nothing
+      expect(s.out).to.have.length(2);
+      p.update(2); // same instant, but the bar is not on screen: drawn
+      expect(s.out).to.have.length(3);
+      expect(s.out.at(-1)).to.match(/^\rx \[.*\] +20\.0% 2\/10 /);
+      createProgress({ stream: sink(false), label: 'x', total: 10 }).clear();
+    });
+
+    it('stop() or clear() without any draw writes nothing', () => {
+      const s = sink(true);
+      const p = createProgress({ stream: s, label: 'x', total: 10 });
+      p.clear();
+      p.stop();
+      expect(s.out).to.deep.equal([]);
     });
 
     it('done() without any draw writes nothing', () => {
