@@ -64,7 +64,7 @@ async function backtestJson(params: Record<string, unknown>, from = '2024-03-04'
   const p = Object.entries(params).map(([k, v]) => `${k}=${String(v)}`);
   const r = await runCli(['backtest', '--candles', DATA_15M, '--from', from, '--to', to, '--out', outDir(), '--json', '--param', ...p], tmp.dir);
   expect(r.code, r.stderr).to.equal(0);
-  return JSON.parse(r.stdout) as Record<string, unknown>;
+  return (JSON.parse(r.stdout) as { metrics: Record<string, unknown> }).metrics;
 }
 
 describe('pyr optimize (CLI)', function () {
