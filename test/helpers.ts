@@ -1,12 +1,19 @@
-/** Shared test helpers: paths to the shared real data, temp dirs, an in-memory CLI. */
-import { mkdtempSync, rmSync } from 'node:fs';
+/** Shared test helpers: paths to the shared real data and the committed sample, gating, temp dirs, an in-memory CLI. */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-export const SHARED = path.resolve(REPO, '../shared');
+/**
+ * The developers' data set (../shared: long candle files, funding, reference trades and StochRSI). It is
+ * not part of the repository: tests that need it call requireShared(). PYR_TEST_SHARED points elsewhere
+ * (`PYR_TEST_SHARED=/nonexistent` runs the suite as a fresh clone would).
+ */
+export const SHARED = process.env.PYR_TEST_SHARED ? path.resolve(process.env.PYR_TEST_SHARED) : path.resolve(REPO, '../shared');
+/** How SHARED is named in messages. */
+const SHARED_LABEL = process.env.PYR_TEST_SHARED ? SHARED : '../shared';
 export const DATA_15M = path.join(SHARED, 'data/BTCUSDT-15m.csv');
 export const DATA_5M = path.join(SHARED, 'data/BTCUSDT-5m.csv');
 export const DATA_1M_GZ = path.join(SHARED, 'data/BTCUSDT-1m.csv.gz');
@@ -16,6 +23,36 @@ export const REF_STOCHRSI = path.join(SHARED, 'reference/BTCUSDT-15m-stochrsi.cs
 /** The committed sample (data/sample/README.md): real Bybit 15-minute candles and funding, 2024-07-01 to 2024-08-31. */
 export const SAMPLE_15M = path.join(REPO, 'data/sample/BTCUSDT-15m.csv');
 export const SAMPLE_FUNDING = path.join(REPO, 'data/sample/BTCUSDT-funding.csv');
+
+/** CI=true (or any value but '', 0 or false): files the suite needs must be there. */
+export function onCi(env: NodeJS.ProcessEnv = process.env): boolean {
+  const v = (env.CI ?? '').trim().toLowerCase();
+  return v !== '' && v !== '0' && v !== 'false';
+}
+
+function label(file: string): string {
+  const rel = path.relative(SHARED, file);
+  return rel.startsWith('..') || path.isAbsolute(rel) ? file : `${SHARED_LABEL}/${rel.split(path.sep).join('/')}`;
+}
+
+/**
+ * Gates a suite (or one test) on files outside the repository, usually under ../shared. Call it first
+ * thing in a `before(function () { requireShared(this, DATA_15M) })` of the describe, or at the start of
+ * an `it(..., function () { ... })`. When a file is absent: under CI it throws (the hook fails, so do
+ * its tests); elsewhere it prints one `skipped:` line to stderr and skips (the tests become pending).
+ */
+export function requireShared(ctx: Mocha.Context, ...files: string[]): void {
+  const missing = files.filter((f) => !existsSync(f));
+  if (missing.length === 0) return;
+  const runnable = ctx.test;
+  const title = (runnable?.type === 'hook' ? runnable.parent?.fullTitle() : runnable?.fullTitle()) || 'a test';
+  const names = missing.map(label).join(', ');
+  if (onCi()) {
+    throw new Error(`"${title}" needs ${names}, which ${missing.length === 1 ? 'is' : 'are'} absent: CI must have it (the developers' data set; PYR_TEST_SHARED names its folder when it is not at ../shared)`);
+  }
+  process.stderr.write(`  skipped: "${title}" needs ${names} (absent)\n`);
+  ctx.skip();
+}
 
 export function tempDir(prefix = 'pyr-test-'): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(path.join(os.tmpdir(), prefix));

@@ -1,6 +1,7 @@
 /**
  * `pyr live` under the faults real exchanges produce, each driven in lockstep against the local exchange
- * around a real signal of the seed strategy (2024-08-05, real Bybit 15-minute candles).
+ * around a real signal of the seed strategy (2024-08-05, real Bybit 15-minute candles from the committed
+ * sample, data/sample).
  */
 import { expect } from 'chai';
 import path from 'node:path';
@@ -8,7 +9,7 @@ import type { CandleSeries, Trade } from '../../lib/core/index.ts';
 import { readCandleFile } from '../../lib/data/csv.ts';
 import { tradeFromJson } from '../../lib/engine/index.ts';
 import { startSandbox, type Sandbox } from '../../lib/sandbox/index.ts';
-import { DATA_15M, tempDir } from '../helpers.ts';
+import { SAMPLE_15M, tempDir } from '../helpers.ts';
 import { lockstep, simTrades, startBot, waitUntil, type LiveBot } from './harness.ts';
 
 const M15 = 15 * 60_000;
@@ -24,7 +25,7 @@ describe('pyr live under faults', function () {
   let n = 0;
 
   before(async () => {
-    series = (await readCandleFile(DATA_15M)).series;
+    series = (await readCandleFile(SAMPLE_15M)).series;
     sim = simTrades(series, WEEK, WEEK + 2 * DAY).filter((t) => !t.ambiguous && t.exitReason !== 'end_of_data');
     expect(sim.length).to.be.greaterThan(4);
   });

@@ -1,6 +1,6 @@
 /**
- * `pyr live` end to end against the local exchange replaying a week of real Bybit 15-minute candles,
- * and parity with `pyr backtest` on the same candles and parameters.
+ * `pyr live` end to end against the local exchange replaying a week of real Bybit 15-minute candles
+ * (the committed sample, data/sample), and parity with `pyr backtest` on the same candles and parameters.
  */
 import { expect } from 'chai';
 import path from 'node:path';
@@ -11,7 +11,7 @@ import { tradeFromJson, type JournalRecord } from '../../lib/engine/index.ts';
 import { defaultsOf } from '../../lib/strategy/index.ts';
 import { startSandbox, type Sandbox } from '../../lib/sandbox/index.ts';
 import seed from '../../strategies/stochrsi-scalper.ts';
-import { DATA_15M, runCli, tempDir } from '../helpers.ts';
+import { SAMPLE_15M, runCli, tempDir } from '../helpers.ts';
 import { lockstep, simTrades, startBot, type LiveBot } from './harness.ts';
 
 const DAY = 86_400_000;
@@ -33,7 +33,7 @@ describe('pyr live against the local exchange: a week of real candles', function
   let journalFile: string;
 
   before(async () => {
-    series = (await readCandleFile(DATA_15M)).series;
+    series = (await readCandleFile(SAMPLE_15M)).series;
     ex = await startSandbox({ series, interval: '15', symbol: 'BTCUSDT', clock: 'manual', startTime: START, balance: 10000 });
     const journal = path.join(tmp.dir, 'journal.jsonl');
     journalFile = journal;
