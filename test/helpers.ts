@@ -44,7 +44,8 @@ function label(file: string): string {
 export function requireShared(ctx: Mocha.Context, ...files: string[]): void {
   const missing = files.filter((f) => !existsSync(f));
   if (missing.length === 0) return;
-  const runnable = ctx.test;
+  // In a hook, ctx.test is the hook: name its suite; in a test, the test.
+  const runnable = ctx.test as (Mocha.Runnable & { type?: string }) | undefined;
   const title = (runnable?.type === 'hook' ? runnable.parent?.fullTitle() : runnable?.fullTitle()) || 'a test';
   const names = missing.map(label).join(', ');
   if (onCi()) {
