@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { DATA_15M, REF_TRADES, parseCsv, runCli, tempDir } from '../helpers.ts';
+import { DATA_15M, REF_TRADES, parseCsv, requireShared, runCli, tempDir } from '../helpers.ts';
 
 const REASON: Record<string, string> = { sl: 'stop_loss', tp: 'take_profit', signal: 'signal' };
 
@@ -15,9 +15,12 @@ describe('golden: seed strategy on real 15m candles vs the reference trades', fu
   const tmp = tempDir();
   let summary: Record<string, unknown>;
   let trades: Record<string, string>[];
-  const ref = parseCsv(readFileSync(REF_TRADES, 'utf8'));
+  let ref: Record<string, string>[];
 
-  before(async () => {
+  before(async function () {
+    // 21 months of candles and the reference trades: only in the developers' data set.
+    requireShared(this, DATA_15M, REF_TRADES);
+    ref = parseCsv(readFileSync(REF_TRADES, 'utf8'));
     const out = path.join(tmp.dir, 'run');
     const r = await runCli(['backtest', '--candles', DATA_15M, '--from', '2023-12-01', '--to', '2025-08-31', '--out', out, '--json'], tmp.dir);
     expect(r.code, r.stderr).to.equal(0);

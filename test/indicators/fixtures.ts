@@ -1,7 +1,10 @@
-/** Test-side readers for the shared 15-minute candles and the StochRSI reference file (plain fs + split). */
+/**
+ * Test-side readers for the shared 15-minute candles and the StochRSI reference file (plain fs + split).
+ * Both are in ../shared only: each reader gates the calling test or hook with requireShared (pass `this`).
+ */
 import { readFileSync } from 'node:fs';
 import type { Candle } from '../../lib/core/index.ts';
-import { DATA_15M, REF_STOCHRSI } from '../helpers.ts';
+import { DATA_15M, REF_STOCHRSI, SAMPLE_15M, requireShared } from '../helpers.ts';
 
 export interface Reference {
   readonly timestamp: number[];
@@ -20,6 +23,7 @@ export interface RealCandles {
 }
 
 let candles: RealCandles | undefined;
+let sample: RealCandles | undefined;
 let reference: Reference | undefined;
 
 function rows(file: string, header: string): string[][] {
@@ -28,17 +32,28 @@ function rows(file: string, header: string): string[][] {
   return lines.slice(1).map((l) => l.split(','));
 }
 
-/** Open times, highs, lows and closes of `BTCUSDT-15m.csv`, read once per test run. */
-export function realCandles(): RealCandles {
-  if (!candles) {
-    const r = rows(DATA_15M, 'timestamp,open,high,low,close,volume,turnover');
-    const col = (i: number): number[] => r.map((c) => Number(c[i]));
-    candles = { timestamp: col(0), high: col(2), low: col(3), close: col(4) };
-  }
+function readCandles(file: string): RealCandles {
+  const r = rows(file, 'timestamp,open,high,low,close,volume,turnover');
+  const col = (i: number): number[] => r.map((c) => Number(c[i]));
+  return { timestamp: col(0), high: col(2), low: col(3), close: col(4) };
+}
+
+/** Open times, highs, lows and closes of `BTCUSDT-15m.csv` (all 61,440), read once per test run; skips `ctx` without it. */
+export function realCandles(ctx: Mocha.Context): RealCandles {
+  requireShared(ctx, DATA_15M);
+  candles ??= readCandles(DATA_15M);
   return candles;
 }
 
-export function realReference(): Reference {
+/** The same columns of the committed sample (data/sample, 5,952 real candles from 2024-07-01): always there. */
+export function sampleCandles(): RealCandles {
+  sample ??= readCandles(SAMPLE_15M);
+  return sample;
+}
+
+/** The StochRSI reference (../shared/reference); skips `ctx` without it. */
+export function realReference(ctx: Mocha.Context): Reference {
+  requireShared(ctx, REF_STOCHRSI);
   if (!reference) {
     const r = rows(REF_STOCHRSI, 'timestamp,rsi,stoch,k,d');
     const col = (i: number): number[] => r.map((c) => (c[i] === '' ? NaN : Number(c[i])));

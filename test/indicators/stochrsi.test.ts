@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { RSI, StochasticRSI } from 'technicalindicators';
 import { ConfigError, DataError } from '../../lib/core/index.ts';
 import { Rsi, Sma, StochRsi, stochRsiBatch, type StochRsiOptions } from '../../lib/indicators/index.ts';
-import { realCandles, realReference } from './fixtures.ts';
+import { DATA_15M, REF_STOCHRSI, requireShared } from '../helpers.ts';
+import { realCandles, realReference, sampleCandles } from './fixtures.ts';
 
 type Series = { rsi: number[]; stoch: number[]; k: number[]; d: number[] };
 const COLUMNS = ['rsi', 'stoch', 'k', 'd'] as const;
@@ -72,9 +73,16 @@ function firstIndex(xs: ArrayLike<number>): number {
 
 describe('StochRsi', () => {
   describe('golden: BTCUSDT-15m reference file (independent Python implementation)', () => {
-    const ref = realReference();
-    const { timestamp, close } = realCandles();
-    const ours = stochRsiBatch(close);
+    let ref: ReturnType<typeof realReference>;
+    let timestamp: number[];
+    let ours: ReturnType<typeof stochRsiBatch>;
+    before(function () {
+      requireShared(this, DATA_15M, REF_STOCHRSI);
+      ref = realReference(this);
+      let close: number[];
+      ({ timestamp, close } = realCandles(this));
+      ours = stochRsiBatch(close);
+    });
 
     it('covers the same 61,440 candles as the data file', () => {
       expect(ref.timestamp.length).to.equal(61_440);
@@ -113,15 +121,15 @@ describe('StochRsi', () => {
   });
 
   describe('against an independent implementation written in this test', () => {
-    const { close } = realCandles();
-
-    it('agrees on the real closes within 1e-9 (default periods)', () => {
+    it('agrees on the real closes within 1e-9 (default periods)', function () {
+      const { close } = realCandles(this);
       const ours = stochRsiBatch(close);
       const naive = naiveStochRsi(close);
       for (const c of COLUMNS) expect(maxAbsDiff(c, ours[c], naive[c]), c).to.be.at.most(1e-9);
     });
 
-    it('agrees on the real closes within 1e-9 with other periods (rsi 7, stoch 21, k 5, d 2)', () => {
+    it('agrees on the real closes within 1e-9 with other periods (rsi 7, stoch 21, k 5, d 2)', function () {
+      const { close } = realCandles(this);
       const opts = { rsiPeriod: 7, stochPeriod: 21, kSmoothing: 5, dSmoothing: 2 };
       const ours = stochRsiBatch(close, opts);
       const naive = naiveStochRsi(close, opts);
@@ -131,9 +139,11 @@ describe('StochRsi', () => {
     });
 
     it('agrees at small window sizes (stoch 1 and 3, K and D 1) and with long smoothing', () => {
+      const { close } = sampleCandles(); // 5,000 of its 5,952 real closes
       // Not stochPeriod 2: a close equal to the previous one leaves the RSI unchanged in exact arithmetic, and a
-      // 2-wide window of such a pair is flat only up to rounding (range 7e-15 at index 335 with rsiPeriod 3),
-      // so the stochastic of rounding noise is 0 or 100 depending on the last bits. Any implementation has this.
+      // 2-wide window of such a pair is flat only up to rounding (range 7e-15 at index 335 of the shared file's
+      // closes with rsiPeriod 3), so the stochastic of rounding noise is 0 or 100 depending on the last bits.
+      // Any implementation has this.
       for (const opts of [
         { rsiPeriod: 2, stochPeriod: 1, kSmoothing: 1, dSmoothing: 1 },
         { rsiPeriod: 3, stochPeriod: 3, kSmoothing: 1, dSmoothing: 4 },
@@ -209,8 +219,12 @@ describe('StochRsi', () => {
   });
 
   describe('cross-check with the technicalindicators package', () => {
-    const { close } = realCandles();
-    const ours = stochRsiBatch(close);
+    let close: number[];
+    let ours: ReturnType<typeof stochRsiBatch>;
+    before(function () {
+      ({ close } = realCandles(this));
+      ours = stochRsiBatch(close);
+    });
 
     it('RSI agrees to its 2-decimal rounding (max |diff| 0.005)', () => {
       const theirs = RSI.calculate({ values: close, period: 14 });
@@ -248,9 +262,8 @@ describe('StochRsi', () => {
   });
 
   describe('streaming contract', () => {
-    const { close } = realCandles();
-
-    it('streaming and batch give identical numbers', () => {
+    it('streaming and batch give identical numbers', function () {
+      const { close } = realCandles(this);
       const batch = stochRsiBatch(close);
       const ind = new StochRsi();
       for (let i = 0; i < close.length; i++) {
@@ -262,6 +275,7 @@ describe('StochRsi', () => {
     });
 
     it('reports nothing before the warm-up: update is false and isStable unset for the first 31 closes', () => {
+      const { close } = sampleCandles();
       const ind = new StochRsi();
       expect(ind.warmup).to.equal(32);
       const firstValue = { rsi: 14, stoch: 27, k: 29, d: 31 };
@@ -274,6 +288,7 @@ describe('StochRsi', () => {
     });
 
     it('prevK and prevD are the previous close\'s K and D', () => {
+      const { close } = sampleCandles();
       const ind = new StochRsi();
       let k = NaN;
       let d = NaN;
@@ -294,6 +309,7 @@ describe('StochRsi', () => {
     });
 
     it('reset() restores the initial state', () => {
+      const { close } = sampleCandles();
       const ind = new StochRsi();
       for (let i = 0; i < 500; i++) ind.update(close[i]!);
       ind.reset();
@@ -306,7 +322,8 @@ describe('StochRsi', () => {
       }
     });
 
-    it('a window of equal raw values gives K === D exactly (no running-sum drift) on the real data', () => {
+    it('a window of equal raw values gives K === D exactly (no running-sum drift) on the real data', function () {
+      const { close } = realCandles(this);
       const s = stochRsiBatch(close);
       let equalRuns = 0;
       for (let i = 35; i < close.length; i++) {
@@ -320,7 +337,8 @@ describe('StochRsi', () => {
       expect(equalRuns, 'windows of five equal stoch values').to.be.above(500);
     });
 
-    it('forgets where the data started: K and D from a late start converge on the full run', () => {
+    it('forgets where the data started: K and D from a late start converge on the full run', function () {
+      const { close } = realCandles(this);
       // Wilder's RSI keeps a trace of its seed that decays by 13/14 per candle. Measured over 56 starting points
       // (K and D, max |diff| after the 32-candle warm-up plus N more): N = 100: 3e-2, 200: 2e-5, 300: 9.5e-9,
       // 400: 6.4e-12. A strategy whose crossovers must not depend on the history length wants N >= 400.
@@ -339,7 +357,8 @@ describe('StochRsi', () => {
       expect(maxAfter400, 'after warm-up + 400').to.be.at.most(1e-11);
     });
 
-    it('its RSI equals the standalone Rsi bit for bit', () => {
+    it('its RSI equals the standalone Rsi bit for bit', function () {
+      const { close } = realCandles(this);
       const ind = new StochRsi();
       const rsi = new Rsi();
       for (let i = 0; i < close.length; i++) {
@@ -384,8 +403,8 @@ describe('Sma', () => {
 });
 
 describe('Rsi', () => {
-  it('matches the independent implementation on the real closes within 1e-9', () => {
-    const { close } = realCandles();
+  it('matches the independent implementation on the real closes within 1e-9', function () {
+    const { close } = realCandles(this);
     const naive = naiveStochRsi(close).rsi;
     const rsi = new Rsi();
     let max = 0;

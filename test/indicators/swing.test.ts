@@ -80,8 +80,9 @@ describe('SwingPivots', () => {
     expect(b.resistances(), 'a higher bar 8 cancels 108').to.deep.equal([105]);
   });
 
-  it('matches the definition on the real 15m candles: every pivot, confirmed exactly rightBars bars later', () => {
-    const { timestamp, high, low, close } = realCandles();
+  it('matches the definition on the real 15m candles: every pivot, confirmed exactly rightBars bars later', function () {
+    // The first 20,000 candles of the 21-month file (2023-12-01 to 2024-06-27): more than the sample holds.
+    const { timestamp, high, low, close } = realCandles(this);
     const n = 20_000;
     for (const [L, R] of [[2, 2], [3, 1], [5, 5]] as const) {
       // The definition evaluated with the whole series in view (look-ahead allowed here, on purpose).
