@@ -1,6 +1,8 @@
 /**
  * `pyr backtest` as a user runs it: defaults, flags, config layering, errors, determinism, no look-ahead,
- * warm-up independence, strategy files given by path.
+ * warm-up independence, strategy files given by path. On the committed sample (data/sample: real Bybit
+ * 15-minute candles, 2024-07-01 to 2024-08-31), except the warm-up check that needs months of history
+ * before its range (../shared, gated).
  */
 import { expect } from 'chai';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -11,7 +13,7 @@ import { SimBroker } from '../../lib/brokers/sim/index.ts';
 import { runBacktest } from '../../lib/engine/index.ts';
 import { defaultsOf } from '../../lib/strategy/index.ts';
 import seed from '../../strategies/stochrsi-scalper.ts';
-import { DATA_15M, REPO, parseCsv, runCli, tempDir } from '../helpers.ts';
+import { DATA_15M, REPO, SAMPLE_15M, parseCsv, requireShared, runCli, tempDir } from '../helpers.ts';
 
 const tmp = tempDir();
 after(() => tmp.cleanup());
@@ -19,28 +21,28 @@ let n = 0;
 const outDir = () => path.join(tmp.dir, `run-${++n}`);
 
 async function bt(args: string[], cwd = tmp.dir) {
-  return runCli(['backtest', '--candles', DATA_15M, ...args], cwd);
+  return runCli(['backtest', '--candles', SAMPLE_15M, ...args], cwd);
 }
 
 describe('pyr backtest (CLI)', function () {
   this.timeout(120_000);
 
   it('--json prints only the JSON summary, with the documented fields', async () => {
-    const r = await bt(['--from', '2024-02-01', '--to', '2024-02-29', '--out', outDir(), '--json']);
+    const r = await bt(['--from', '2024-08-01', '--to', '2024-08-29', '--out', outDir(), '--json']);
     expect(r.code, r.stderr).to.equal(0);
     const j = JSON.parse(r.stdout).metrics;
     for (const k of ['trades', 'wins', 'losses', 'winRate', 'netPnl', 'grossPnl', 'fees', 'maxDrawdown', 'maxDrawdownPct', 'sharpe', 'sortino', 'profitFactor', 'firstCandle', 'lastCandle', 'candles']) {
       expect(j, k).to.have.property(k);
     }
-    expect(j.firstCandle).to.equal(Date.UTC(2024, 1, 1));
-    expect(j.lastCandle).to.equal(Date.UTC(2024, 1, 29, 23, 45));
+    expect(j.firstCandle).to.equal(Date.UTC(2024, 7, 1));
+    expect(j.lastCandle).to.equal(Date.UTC(2024, 7, 29, 23, 45));
     expect(j.candles).to.equal(29 * 96);
     expect(j.wins + j.losses).to.equal(j.trades);
   });
 
   it('writes summary.json, trades.csv and equity.csv with the required columns', async () => {
     const dir = outDir();
-    const r = await bt(['--from', '2024-03-01', '--to', '2024-03-10', '--out', dir]);
+    const r = await bt(['--from', '2024-08-01', '--to', '2024-08-10', '--out', dir]);
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout).to.match(/Overall Trade Statistics: Total PnL: -?\$\d+\.\d\d, Win Rate: \d+\.\d\d% \(\d+\/\d+\)/);
     expect(r.stdout).to.not.match(/\x1b\[/);
@@ -52,8 +54,8 @@ describe('pyr backtest (CLI)', function () {
     for (const t of trades) {
       expect(['long', 'short']).to.include(t.side);
       expect(['signal', 'stop_loss', 'take_profit', 'end_of_data']).to.include(t.exitReason);
-      expect(Number(t.entryTime)).to.be.at.least(Date.UTC(2024, 2, 1));
-      // netPnl = grossPnl - fees (no funding file next to the shared candles)
+      expect(Number(t.entryTime)).to.be.at.least(Date.UTC(2024, 7, 1));
+      // netPnl = grossPnl - fees (no funding.csv next to the sample's candles, and no --funding)
       expect(new D(t.grossPnl!).sub(t.fees!).toString()).to.equal(new D(t.netPnl!).toString());
     }
     const equity = parseCsv(readFileSync(path.join(dir, 'equity.csv'), 'utf8'));
@@ -62,7 +64,7 @@ describe('pyr backtest (CLI)', function () {
 
   it('--report also writes a self-contained report.html into the run folder', async () => {
     const dir = outDir();
-    const r = await bt(['--from', '2024-03-01', '--to', '2024-03-03', '--out', dir, '--json', '--report']);
+    const r = await bt(['--from', '2024-08-01', '--to', '2024-08-03', '--out', dir, '--json', '--report']);
     expect(r.code, r.stderr).to.equal(0);
     const j = JSON.parse(r.stdout).output;
     expect(j.report).to.equal(path.join(dir, 'report.html'));
@@ -74,8 +76,8 @@ describe('pyr backtest (CLI)', function () {
   it('two runs give identical results', async () => {
     const a = outDir();
     const b = outDir();
-    await bt(['--from', '2024-04-01', '--to', '2024-04-30', '--out', a, '--json']);
-    await bt(['--from', '2024-04-01', '--to', '2024-04-30', '--out', b, '--json']);
+    await bt(['--from', '2024-08-01', '--to', '2024-08-30', '--out', a, '--json']);
+    await bt(['--from', '2024-08-01', '--to', '2024-08-30', '--out', b, '--json']);
     expect(readFileSync(path.join(a, 'trades.csv'), 'utf8')).to.equal(readFileSync(path.join(b, 'trades.csv'), 'utf8'));
     expect(readFileSync(path.join(a, 'equity.csv'), 'utf8')).to.equal(readFileSync(path.join(b, 'equity.csv'), 'utf8'));
   });
@@ -85,7 +87,7 @@ describe('pyr backtest (CLI)', function () {
     mkdirSync(cwd);
     writeFileSync(path.join(cwd, 'pyr.config.json'), JSON.stringify({ params: { oversold: 25, stopLossPct: 0.004 } }));
     const dir = outDir();
-    const r = await bt(['--from', '2024-05-01', '--to', '2024-05-05', '--out', dir, '--json', '--param', 'stopLossPct=0.003', 'takeProfitPct=0.02'], cwd);
+    const r = await bt(['--from', '2024-08-01', '--to', '2024-08-05', '--out', dir, '--json', '--param', 'stopLossPct=0.003', 'takeProfitPct=0.02'], cwd);
     expect(r.code, r.stderr).to.equal(0);
     const s = JSON.parse(readFileSync(path.join(dir, 'summary.json'), 'utf8'));
     const params = s.meta?.params ?? s.params;
@@ -109,8 +111,8 @@ describe('pyr backtest (CLI)', function () {
     ['--from after --to', ['--from', '2024-02-01', '--to', '2024-01-01'], /--from 2024-02-01 is after --to 2024-01-01/],
     ['a bad date', ['--from', '2024-02-30'], /--from: "2024-02-30" is not a real date/],
     ['a malformed date', ['--to', '01/02/2024'], /--to: expected a date as YYYY-MM-DD/],
-    ['a range outside the data', ['--from', '2026-01-01', '--to', '2026-01-31'], /outside the data: the data covers 2023-12-01 00:00 to 2025-08-31 23:45 UTC/],
-    ['a range starting before the data', ['--from', '2023-11-01', '--to', '2023-12-31'], /--from 2023-11-01 is before the first candle/],
+    ['a range outside the data', ['--from', '2026-01-01', '--to', '2026-01-31'], /outside the data: the data covers 2024-07-01 00:00 to 2024-08-31 23:45 UTC/],
+    ['a range starting before the data', ['--from', '2024-06-01', '--to', '2024-07-31'], /--from 2024-06-01 is before the first candle/],
     ['an unknown interval', ['--interval', '7'], /--interval: unknown interval "7"/],
     ['a wrong interval for the file', ['--interval', '5'], /holds 15-minute candles, not 5-minute ones/],
   ];
@@ -164,16 +166,17 @@ export default defineStrategy({
 `,
     );
     const dir = outDir();
-    const r = await bt(['--strategy', file, '--from', '2024-01-01', '--to', '2024-01-07', '--out', dir, '--json', '--param', 'every=20']);
+    const r = await bt(['--strategy', file, '--from', '2024-08-08', '--to', '2024-08-14', '--out', dir, '--json', '--param', 'every=20']);
     expect(r.code, r.stderr).to.equal(0);
     const trades = parseCsv(readFileSync(path.join(dir, 'trades.csv'), 'utf8'));
     expect(trades.length).to.be.greaterThan(3);
-    expect(trades.every((t) => t.side === 'long' && t.qty === '0.002')).to.equal(true); // 100 USDT / ~43k, rounded down to 0.001
+    // 100 USDT at 54,705-62,743 (that week's lowest low and highest high in the file), rounded down to 0.001
+    expect(trades.every((t) => t.side === 'long' && t.qty === '0.001')).to.equal(true);
 
     // The same file through the installed command (compiled pyr when dist/ is fresh: tsx is loaded for the file).
     const { spawnSync } = await import('node:child_process');
     const dir2 = outDir();
-    const p = spawnSync(process.execPath, [path.join(REPO, 'bin/pyr'), 'backtest', '--candles', DATA_15M, '--strategy', file, '--from', '2024-01-01', '--to', '2024-01-07', '--out', dir2, '--json', '--param', 'every=20'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+    const p = spawnSync(process.execPath, [path.join(REPO, 'bin/pyr'), 'backtest', '--candles', SAMPLE_15M, '--strategy', file, '--from', '2024-08-08', '--to', '2024-08-14', '--out', dir2, '--json', '--param', 'every=20'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
     expect(p.status, p.stderr).to.equal(0);
     expect(readFileSync(path.join(dir2, 'trades.csv'), 'utf8')).to.equal(readFileSync(path.join(dir, 'trades.csv'), 'utf8'));
   });
@@ -193,17 +196,19 @@ describe('decisions: no look-ahead and no dependence on history length', functio
   }
 
   it('adding candles after a point never changes decisions before it', async () => {
-    const { series } = await readCandleFile(DATA_15M);
-    const from = Date.UTC(2024, 0, 1);
-    const cut = Date.UTC(2024, 3, 1);
+    const { series } = await readCandleFile(SAMPLE_15M);
+    const from = Date.UTC(2024, 6, 6); // 480 candles into the sample: room for the 400 of warm-up
+    const cut = Date.UTC(2024, 7, 1);
     const short = decisions(series, from, cut, 400);
-    const long = decisions(series, from, Date.UTC(2024, 6, 1), 400);
+    const long = decisions(series, from, Date.UTC(2024, 7, 31), 400);
     expect(short.length).to.be.greaterThan(100);
     expect(long.slice(0, short.length)).to.deep.equal(short);
     expect(long.length).to.be.greaterThan(short.length);
   });
 
-  it('more history before --from does not change decisions after the declared warm-up', async () => {
+  it('more history before --from does not change decisions after the declared warm-up', async function () {
+    // Six months of history before a three-month range: the 21-month file only.
+    requireShared(this, DATA_15M);
     const { series } = await readCandleFile(DATA_15M);
     const from = Date.UTC(2024, 5, 1);
     const to = Date.UTC(2024, 8, 1);
