@@ -3,22 +3,23 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DataError, PyrError } from '../../lib/core/errors.ts';
 import { dataCheck, dataList, dataResample } from '../../lib/cli/data.ts';
-import { DATA_15M, DATA_5M, FUNDING, captureIo, parseCsv, runCli, tempDir } from '../helpers.ts';
+import { DATA_15M, DATA_5M, SAMPLE_15M, SAMPLE_FUNDING, captureIo, parseCsv, requireShared, runCli, tempDir } from '../helpers.ts';
 
 const makeIo = (cwd: string) => captureIo(cwd);
 const runData = (argv: string[], cwd: string) => runCli(['data', ...argv], cwd);
 
 const HEADER = 'timestamp,open,high,low,close,volume,turnover';
-const lines15 = fs.readFileSync(DATA_15M, 'utf8').split('\n');
+let lines15: string[] | undefined;
 
-/** The first `n` data lines of the real 15-minute file, minus the data rows at `skip` (0-based). */
+/** The first `n` data lines of the real 15-minute file (the committed sample), minus the data rows at `skip` (0-based). */
 function fifteen(n: number, skip: number[] = []): string {
+  lines15 ??= fs.readFileSync(SAMPLE_15M, 'utf8').split('\n');
   const rows = lines15.slice(1, n + 1).filter((_, i) => !skip.includes(i));
   return `${[lines15[0], ...rows].join('\n')}\n`;
 }
 
 const utc = (t: number) => new Date(t).toISOString().slice(0, 16).replace('T', ' ');
-const T0 = 1701388800000; // 2023-12-01 00:00, first row of the 15m file
+const T0 = 1719792000000; // 2024-07-01 00:00, first row of the sample's 15m file
 const Q = 15 * 60_000;
 
 describe('pyr data', () => {
@@ -38,7 +39,7 @@ describe('pyr data', () => {
     it('shows every candle and funding file with range, rows, gaps and size in an aligned table', async () => {
       // 100 rows minus rows 10..12 (3 missing candles) and row 50 (1 missing)
       const f15 = store('linear/BTCUSDT/15.csv', fifteen(100, [10, 11, 12, 50]));
-      const fund = fs.readFileSync(FUNDING, 'utf8').split('\n').slice(0, 11).join('\n') + '\n';
+      const fund = fs.readFileSync(SAMPLE_FUNDING, 'utf8').split('\n').slice(0, 11).join('\n') + '\n';
       store('linear/BTCUSDT/funding.csv', fund);
       store('linear/ETHUSDT/60.csv', `${HEADER}\n0,1,2,0.5,1.5,3,\n3600000,1.5,2,1,1.8,4,\n`);
       const r = await runData(['list'], dir);
@@ -53,7 +54,7 @@ describe('pyr data', () => {
       expect(btc).to.match(/\s4\s+45m\s/); // 4 missing candles, largest 3 × 15 min
       expect(btc).to.include(path.join('data', 'bybit', 'linear', 'BTCUSDT', '15.csv'));
       expect(btc).to.include(`${(fs.statSync(f15).size / 1024).toFixed(1)} KB`);
-      expect(btcFunding).to.include('2023-11-29 08:00').and.include('2023-12-02 08:00');
+      expect(btcFunding).to.include('2024-07-01 00:00').and.include('2024-07-04 00:00'); // 10 settlements, 8 h apart
       expect(eth).to.include('1970-01-01 00:00').and.include('1970-01-01 01:00');
       // aligned: every column starts at the same offset on every line (FILE column, the last, lines up)
       const fileCol = out[0]!.indexOf('FILE');
@@ -95,7 +96,8 @@ describe('pyr data', () => {
       expect(r.stdout).to.include('96 15m candles (interval 15, from the file name)');
     });
 
-    it('the real 5-minute file is clean', async () => {
+    it('the real 5-minute file is clean', async function () {
+      requireShared(this, DATA_5M);
       const io = makeIo(dir);
       const rep = await dataCheck(DATA_5M, { interval: '5' }, io);
       expect(rep.rows).to.equal(17336);
@@ -108,13 +110,17 @@ describe('pyr data', () => {
       fs.writeFileSync(f, `${HEADER}\n${T0},1,1,1,1,1,\n${T0 + Q + 60_000},1,1,1,1,1,\n${T0 + 2 * Q},1,1,1,1,1,\n`);
       const r = await runData(['check', f, '--interval', '15'], dir);
       expect(r.code).to.equal(2);
-      expect(r.stderr).to.match(/^pyr: .*x\.csv: 1 error: 1 candle not aligned to the 15 grid .* first at 2023-12-01 00:16 UTC \(1701389760000\)\n$/);
-      expect(r.stdout).to.include('2023-12-01 00:16 UTC (1701389760000)');
+      expect(r.stderr).to.match(/^pyr: .*x\.csv: 1 error: 1 candle not aligned to the 15 grid .* first at 2024-07-01 00:16 UTC \(1719792960000\)\n$/);
+      expect(r.stdout).to.include('2024-07-01 00:16 UTC (1719792960000)');
     });
 
     it('fails when the file holds another interval than asked', async () => {
       const f = store('linear/BTCUSDT/15.csv', fifteen(30));
       await expectReject(dataCheck(f, { interval: '5' }, makeIo(dir)), DataError, /candles are 15-minute apart, not 5 \(5-minute\)/);
+    });
+
+    it('fails when the file holds another interval than its name says', async function () {
+      requireShared(this, DATA_5M);
       // by the file name: a 5-minute file saved as 15.csv
       const wrong = store('linear/BTCUSDT/sub/15.csv', fs.readFileSync(DATA_5M, 'utf8').split('\n').slice(0, 30).join('\n') + '\n');
       const r = await runData(['check', wrong], dir);
@@ -147,7 +153,9 @@ describe('pyr data', () => {
   });
 
   describe('resample', () => {
-    it('5 → 15 from --input to the store path: the same candles as Bybit\'s 15-minute file', async () => {
+    it('5 → 15 from --input to the store path: the same candles as Bybit\'s 15-minute file', async function () {
+      // 2025-06-22 to 2025-08-21: the developers' 5- and 15-minute files.
+      requireShared(this, DATA_5M, DATA_15M);
       const r = await runData(['resample', '--input', DATA_5M, '--from-interval', '5', '--interval', '15', '--symbol', 'btcusdt'], dir);
       expect(r.code, r.stderr).to.equal(0);
       const out = path.join(dir, 'data', 'bybit', 'linear', 'BTCUSDT', '15.csv');

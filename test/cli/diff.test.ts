@@ -1,5 +1,6 @@
 /**
- * `pyr diff`: journals built with the real Journal class from two weeks of real 15-minute candles, with
+ * `pyr diff`: journals built with the real Journal class from two weeks of real 15-minute candles (the
+ * committed sample, data/sample), with
  * live trades made by running the simulator here and then changed the way a live session differs
  * (slippage, a rejected order, a missed candle, a position found at start, a restart), plus the CLI path.
  */
@@ -15,7 +16,7 @@ import seed from '../../strategies/stochrsi-scalper.ts';
 import { fillModelOf, guardsOf, resolveAllParams } from '../../lib/cli/config.ts';
 import { diff, type DiffFlags } from '../../lib/cli/diff.ts';
 import { formatDiff, matchTrades, type DiffResult, type UnmatchedTrade } from '../../lib/report/diff.ts';
-import { DATA_15M, captureIo, runCli, tempDir } from '../helpers.ts';
+import { SAMPLE_15M, captureIo, runCli, tempDir } from '../helpers.ts';
 
 const tmp = tempDir('pyr-diff-');
 after(() => tmp.cleanup());
@@ -23,7 +24,7 @@ let n = 0;
 const journalPath = () => path.join(tmp.dir, `j-${++n}.jsonl`);
 
 const STEP = 15 * 60_000;
-const LIVE_FROM = Date.UTC(2024, 2, 1);
+const LIVE_FROM = Date.UTC(2024, 7, 1); // 2024-08-01: a month of the sample before it for the warm-up
 const LIVE_CANDLES = 14 * 96;
 const TICK = 0.1;
 
@@ -134,14 +135,14 @@ describe('pyr diff', function () {
   this.timeout(120_000);
 
   before(async () => {
-    const { series } = await readCandleFile(DATA_15M);
+    const { series } = await readCandleFile(SAMPLE_15M);
     const i0 = lowerBound(series, LIVE_FROM);
     expect(series.openTime[i0]).to.equal(LIVE_FROM);
     warm = [];
     for (let i = i0 - WARMUP; i < i0; i++) warm.push(candleAt(series, i));
     liveCandles = [];
     for (let i = i0; i < i0 + LIVE_CANDLES; i++) liveCandles.push(candleAt(series, i));
-    // The shared file has no gap in these two weeks.
+    // The sample has no gap.
     for (let i = 1; i < liveCandles.length; i++) expect(liveCandles[i]!.openTime - liveCandles[i - 1]!.openTime).to.equal(STEP);
     simTrades = simulate([...warm, ...liveCandles]);
     expect(simTrades.length).to.be.greaterThan(20);
@@ -248,14 +249,14 @@ describe('pyr diff', function () {
     const gone = simTrades[20]!;
     const live = liveCandles.filter((c) => c.openTime !== gone.signalTime);
     const file = writeJournal({ live, trades: simTrades.filter((t) => t !== gone) });
-    const { result, stdout } = await run(file, { candles: DATA_15M });
+    const { result, stdout } = await run(file, { candles: SAMPLE_15M });
     expect(result.summary.matched).to.equal(simTrades.length - 1);
     expect(result.liveOnly).to.have.length(0);
     expect(result.simOnly).to.have.length(1);
     expect(result.simOnly[0]!.trade.entryTime).to.equal(gone.entryTime);
     expect(result.simOnly[0]!.reason.kind).to.equal('missed-candle');
     expect(result.simOnly[0]!.reason.candle).to.equal(gone.signalTime);
-    expect(stdout).to.include(`1 candle the journal has no record of taken from ${DATA_15M}`);
+    expect(stdout).to.include(`1 candle the journal has no record of taken from ${SAMPLE_15M}`);
   });
 
   it('a live trade whose deciding candle has no record: live only, missed candle', async () => {
@@ -443,7 +444,10 @@ describe('pyr diff', function () {
   });
 
   it('matchTrades alone: guards, a sim sizing refusal, a live position still open at the end, an earlier exit', () => {
-    const [t0, t1, t3] = [simTrades[5]!, simTrades[6]!, simTrades[40]!];
+    const [t0, t1] = [simTrades[5]!, simTrades[6]!];
+    // t3: from the 41st trade on, the first decided at least two candles into its UTC day, so that the guard
+    // said two candles before it was said that same day.
+    const t3 = simTrades.find((t, i) => i >= 40 && t.signalTime % 86_400_000 >= 2 * STEP)!;
     const t2 = simTrades.at(-1)!;
     // The live twin of t4 hit its stop on its entry candle; the simulator held on until t4.exitTime and
     // so never took t5, which the live session then did.

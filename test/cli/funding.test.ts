@@ -1,5 +1,5 @@
 /**
- * Funding in a backtest, with the real Bybit funding history (../shared/data/BTCUSDT-funding.csv): each
+ * Funding in a backtest, with the real Bybit funding history (the committed sample, data/sample): each
  * trade pays qty x price x rate at every settlement it is open across (entry < t <= exit), longs paying
  * positive rates, shorts receiving them. The expectation is computed here from the two CSV files.
  */
@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { D as Decimal } from '../../lib/core/money.ts';
-import { DATA_15M, FUNDING, parseCsv, runCli, tempDir } from '../helpers.ts';
+import { SAMPLE_15M, SAMPLE_FUNDING, parseCsv, runCli, tempDir } from '../helpers.ts';
 
 describe('pyr backtest charges funding from the funding history', function () {
   this.timeout(60_000);
@@ -16,12 +16,12 @@ describe('pyr backtest charges funding from the funding history', function () {
 
   it('charges every settlement a position is open across, and reports it', async () => {
     const out = path.join(tmp.dir, 'run');
-    const r = await runCli(['backtest', '--candles', DATA_15M, '--funding', FUNDING, '--from', '2024-03-01', '--to', '2024-03-31', '--out', out, '--json', '--param', 'takeProfitPct=0.03', 'stopLossPct=0.02'], tmp.dir);
+    const r = await runCli(['backtest', '--candles', SAMPLE_15M, '--funding', SAMPLE_FUNDING, '--from', '2024-08-01', '--to', '2024-08-31', '--out', out, '--json', '--param', 'takeProfitPct=0.03', 'stopLossPct=0.02'], tmp.dir);
     expect(r.code, r.stderr).to.equal(0);
     const summary = JSON.parse(r.stdout);
     expect(summary.meta.funding.charged).to.equal(true);
-    const opens = new Map(parseCsv(readFileSync(DATA_15M, 'utf8')).map((c) => [Number(c.timestamp), c.open!]));
-    const rates = parseCsv(readFileSync(FUNDING, 'utf8')).map((f) => ({ t: Number(f.timestamp), rate: f.fundingRate! }));
+    const opens = new Map(parseCsv(readFileSync(SAMPLE_15M, 'utf8')).map((c) => [Number(c.timestamp), c.open!]));
+    const rates = parseCsv(readFileSync(SAMPLE_FUNDING, 'utf8')).map((f) => ({ t: Number(f.timestamp), rate: f.fundingRate! }));
     const trades = parseCsv(readFileSync(path.join(out, 'trades.csv'), 'utf8'));
     let charged = 0;
     let total = new Decimal(0);
@@ -45,7 +45,7 @@ describe('pyr backtest charges funding from the funding history', function () {
   });
 
   it('says funding was not charged when there is no history', async () => {
-    const r = await runCli(['backtest', '--candles', DATA_15M, '--from', '2024-03-01', '--to', '2024-03-05', '--out', path.join(tmp.dir, 'none'), '--json'], tmp.dir);
+    const r = await runCli(['backtest', '--candles', SAMPLE_15M, '--from', '2024-08-01', '--to', '2024-08-05', '--out', path.join(tmp.dir, 'none'), '--json'], tmp.dir);
     const summary = JSON.parse(r.stdout);
     expect(summary.meta.funding.charged).to.equal(false);
     expect(summary.meta.funding.detail).to.match(/no funding history/);

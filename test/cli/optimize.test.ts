@@ -1,5 +1,5 @@
 /**
- * `pyr optimize` on real 15-minute candles: every row is what a plain `pyr backtest` with the same
+ * `pyr optimize` on real 15-minute candles (the committed sample, data/sample): every row is what a plain `pyr backtest` with the same
  * --param gives (checked through the backtest command, an independent path), results do not depend on
  * the number of worker threads, the ranking is right, random search is reproducible, and walk-forward
  * windows tile the range with their out-of-sample trades adding up.
@@ -11,7 +11,7 @@ import { Writable } from 'node:stream';
 import { Command, CommanderError } from 'commander';
 import { PyrError } from '../../lib/core/index.ts';
 import { optimizeCommand } from '../../lib/cli/optimize.ts';
-import { DATA_15M, REPO, parseCsv, runCli, tempDir } from '../helpers.ts';
+import { REPO, SAMPLE_15M, parseCsv, runCli, tempDir } from '../helpers.ts';
 
 const tmp = tempDir('pyr-optimize-');
 after(() => tmp.cleanup());
@@ -57,12 +57,12 @@ interface Row {
   metrics: Record<string, number | string | null>;
 }
 
-const RANGE = ['--candles', DATA_15M, '--from', '2024-03-04', '--to', '2024-03-17'];
+const RANGE = ['--candles', SAMPLE_15M, '--from', '2024-08-05', '--to', '2024-08-18']; // two weeks, Monday to Sunday
 const GRID = ['--grid', 'oversold=15:25:5', '--grid', 'stopLossPct=0.003,0.006', '--grid', 'useCrossover=true,false'];
 
-async function backtestJson(params: Record<string, unknown>, from = '2024-03-04', to = '2024-03-17'): Promise<Record<string, unknown>> {
+async function backtestJson(params: Record<string, unknown>, from = '2024-08-05', to = '2024-08-18'): Promise<Record<string, unknown>> {
   const p = Object.entries(params).map(([k, v]) => `${k}=${String(v)}`);
-  const r = await runCli(['backtest', '--candles', DATA_15M, '--from', from, '--to', to, '--out', outDir(), '--json', '--param', ...p], tmp.dir);
+  const r = await runCli(['backtest', '--candles', SAMPLE_15M, '--from', from, '--to', to, '--out', outDir(), '--json', '--param', ...p], tmp.dir);
   expect(r.code, r.stderr).to.equal(0);
   return (JSON.parse(r.stdout) as { metrics: Record<string, unknown> }).metrics;
 }
@@ -204,7 +204,7 @@ describe('pyr optimize (CLI)', function () {
     expect(r.stderr).to.match(/^pyr: --grid: tickSize must be a plain non-negative decimal/);
     r = await opt([...RANGE, '--grid', 'oversold=10,20', '--metric', 'sharp']);
     expect(r.stderr).to.match(/^pyr: --metric: unknown metric "sharp" \(did you mean "sharpe"\?\)/);
-    r = await opt(['--candles', DATA_15M, '--to', '2024-03-17', '--grid', 'oversold=10,20']);
+    r = await opt(['--candles', SAMPLE_15M, '--to', '2024-08-18', '--grid', 'oversold=10,20']);
     expect(r.stderr).to.match(/^pyr: --from: required/);
     r = await opt([...RANGE, '--grid', 'oversold=10,20', '--workers', '0']);
     expect(r.stderr).to.equal('pyr: --workers: must be between 1 and 1024, got 0\n');
@@ -242,7 +242,7 @@ export default defineStrategy({
     const rows = (JSON.parse(readFileSync(path.join(d, 'optimize.json'), 'utf8')) as { rows: Row[] }).rows;
     expect(rows.map((r) => r.params.every).sort((a, b) => Number(a) - Number(b))).to.deep.equal([5, 10, 15, 20]);
     const r15 = rows.find((r) => r.params.every === 15)!;
-    const bt = await runCli(['backtest', '--strategy', file, '--candles', DATA_15M, '--from', '2024-03-04', '--to', '2024-03-17', '--out', outDir(), '--json', '--param', 'every=15'], tmp.dir);
+    const bt = await runCli(['backtest', '--strategy', file, '--candles', SAMPLE_15M, '--from', '2024-08-05', '--to', '2024-08-18', '--out', outDir(), '--json', '--param', 'every=15'], tmp.dir);
     expect(bt.code, bt.stderr).to.equal(0);
     expect(r15.metrics.netPnlExact).to.equal(JSON.parse(bt.stdout).metrics.netPnlExact);
     expect(r15.metrics.trades).to.be.greaterThan(10);
@@ -286,11 +286,11 @@ describe('pyr optimize --walk-forward (CLI)', function () {
   before(async () => {
     dir = outDir();
     const r = await opt([
-      '--candles', DATA_15M, '--from', '2024-01-01', '--to', '2024-03-31', '--walk-forward', '--in-sample', '30d', '--out-of-sample', '15d',
+      '--candles', SAMPLE_15M, '--from', '2024-08-01', '--to', '2024-08-31', '--walk-forward', '--in-sample', '10d', '--out-of-sample', '5d',
       '--grid', 'oversold=15,25', '--grid', 'stopLossPct=0.003,0.006', '--metric', 'netPnl', '--workers', '2', '--out', dir,
     ]);
     expect(r.code, r.stderr).to.equal(0);
-    expect(r.stdout).to.match(/Out-of-sample \(stitched, 2024-01-31 to 2024-03-31\)/);
+    expect(r.stdout).to.match(/Out-of-sample \(stitched, 2024-08-11 to 2024-08-31\)/);
     wf = JSON.parse(readFileSync(path.join(dir, 'walk-forward.json'), 'utf8'));
     rows = (JSON.parse(readFileSync(path.join(dir, 'optimize.json'), 'utf8')) as { rows: Row[] }).rows;
   });
@@ -299,16 +299,17 @@ describe('pyr optimize --walk-forward (CLI)', function () {
   const DAY = 86_400_000;
 
   it('has contiguous in-sample/out-of-sample windows and non-overlapping out-of-sample windows', () => {
-    // 91 days: 30 in-sample, then 61 out-of-sample days in windows of 15 (the last one 1 day)
+    // 31 days: 10 in-sample, then 21 out-of-sample days in windows of 5 (the last one 1 day)
     expect(wf.windows).to.have.length(5);
-    expect(wf.windows[0]!.inSample).to.deep.equal({ from: '2024-01-01', to: '2024-01-30' });
-    expect(wf.windows[0]!.outOfSample).to.deep.equal({ from: '2024-01-31', to: '2024-02-14' });
+    expect(wf.windows[0]!.inSample).to.deep.equal({ from: '2024-08-01', to: '2024-08-10' });
+    expect(wf.windows[0]!.outOfSample).to.deep.equal({ from: '2024-08-11', to: '2024-08-15' });
     for (const [i, w] of wf.windows.entries()) {
       expect(day(w.outOfSample.from)).to.equal(day(w.inSample.to) + DAY);
-      expect(day(w.inSample.to) - day(w.inSample.from)).to.equal(29 * DAY);
+      expect(day(w.inSample.to) - day(w.inSample.from)).to.equal(9 * DAY);
       if (i > 0) expect(day(w.outOfSample.from)).to.equal(day(wf.windows[i - 1]!.outOfSample.to) + DAY);
     }
-    expect(wf.windows[wf.windows.length - 1]!.outOfSample.to).to.equal('2024-03-31');
+    expect(wf.windows[wf.windows.length - 1]!.outOfSample.to).to.equal('2024-08-31');
+    expect(wf.windows[wf.windows.length - 1]!.outOfSample.from).to.equal('2024-08-31');
   });
 
   it('picks each window\'s best in-sample combination and stitches the out-of-sample trades', () => {
