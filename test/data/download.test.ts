@@ -1,8 +1,9 @@
 /**
  * lib/data/download.ts and retry.ts through their API: ensureCandles (what `pyr backtest` calls), an
  * interrupted download resuming, another interval, bad store files, and the retry and rate-limit
- * policies. The exchange is the local sandbox serving the real candles of ../shared/data; the expected
- * bytes are always the source file's own lines.
+ * policies. The exchange is the local sandbox serving the real candles and funding of the committed
+ * sample (data/sample; the 5-minute ones of ../shared/data); the expected bytes are always the source
+ * file's own lines.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -14,10 +15,10 @@ import { downloadCandles, ensureCandles } from '../../lib/data/download.ts';
 import { InterruptedError, RateLimiter, withRetry } from '../../lib/data/retry.ts';
 import { readFundingFile } from '../../lib/data/store.ts';
 import { type Sandbox, startSandbox } from '../../lib/sandbox/index.ts';
-import { DATA_15M, DATA_5M, FUNDING, tempDir } from '../helpers.ts';
+import { DATA_5M, SAMPLE_15M, SAMPLE_FUNDING, requireShared, tempDir } from '../helpers.ts';
 
 const M15 = 15 * 60_000;
-const START = Date.UTC(2025, 7, 31, 12);
+const START = Date.UTC(2024, 7, 31, 12); // the sample's last day
 const day = (s: string): number => Date.parse(`${s}T00:00:00Z`);
 
 /** Header + the lines of `file` whose timestamp is in [from, to), as in the file. */
@@ -45,11 +46,11 @@ describe('lib/data/download against the local exchange', function () {
   const file15 = (dir: string): string => path.join(dir, 'bybit/linear/BTCUSDT/15.csv');
 
   before(async () => {
-    series = (await readCandleFile(DATA_15M)).series;
-    ex = await startSandbox({ series, interval: '15', symbol: 'BTCUSDT', clock: 'manual', startTime: START, funding: await readFundingFile(FUNDING) });
+    series = (await readCandleFile(SAMPLE_15M)).series;
+    ex = await startSandbox({ series, interval: '15', symbol: 'BTCUSDT', clock: 'manual', startTime: START, funding: await readFundingFile(SAMPLE_FUNDING) });
   });
   after(async () => {
-    await ex.stop();
+    await ex?.stop();
     for (const c of dirs) c();
   });
   beforeEach(() => ex.faults.clear());
@@ -57,12 +58,12 @@ describe('lib/data/download against the local exchange', function () {
   describe('ensureCandles', () => {
     it('fetches the candles of [from, to) in ms, then makes no request, even with the exchange gone', async () => {
       const dataDir = fresh();
-      const from = Date.UTC(2025, 7, 5, 10, 7); // not on a candle: the first candle is 10:15
-      const to = Date.UTC(2025, 7, 5, 20); // exclusive: the last candle is 19:45
+      const from = Date.UTC(2024, 7, 5, 10, 7); // not on a candle: the first candle is 10:15
+      const to = Date.UTC(2024, 7, 5, 20); // exclusive: the last candle is 19:45
       const r = await ensureCandles({ dataDir, symbol: 'btcusdt', interval: '15', from, to, restUrl: ex.restUrl, backoff: 0.001, logger: quiet });
-      const first = Date.UTC(2025, 7, 5, 10, 15);
+      const first = Date.UTC(2024, 7, 5, 10, 15);
       expect(r.file).to.equal(file15(dataDir));
-      expect(readFileSync(r.file, 'latin1')).to.equal(sourceSlice(DATA_15M, first, to));
+      expect(readFileSync(r.file, 'latin1')).to.equal(sourceSlice(SAMPLE_15M, first, to));
       expect(r.added).to.equal((to - first) / M15);
       expect(r.gaps).to.deep.equal([]);
       expect(r.requests).to.be.above(0);
@@ -73,17 +74,17 @@ describe('lib/data/download against the local exchange', function () {
 
     it('also stores the funding history; a funding failure is only a warning', async () => {
       const dataDir = fresh();
-      const from = day('2025-08-12');
-      const to = day('2025-08-13');
+      const from = day('2024-08-12');
+      const to = day('2024-08-13');
       const r = await ensureCandles({ dataDir, symbol: 'BTCUSDT', interval: '15', from, to, restUrl: ex.restUrl, backoff: 0.001, logger: quiet });
-      expect(readFileSync(r.file, 'latin1')).to.equal(sourceSlice(DATA_15M, from, to));
-      expect(readFileSync(path.join(dataDir, 'bybit/linear/BTCUSDT/funding.csv'), 'latin1')).to.equal(sourceSlice(FUNDING, from, to));
+      expect(readFileSync(r.file, 'latin1')).to.equal(sourceSlice(SAMPLE_15M, from, to));
+      expect(readFileSync(path.join(dataDir, 'bybit/linear/BTCUSDT/funding.csv'), 'latin1')).to.equal(sourceSlice(SAMPLE_FUNDING, from, to));
 
       const other = fresh();
       ex.faults.serverError(1000, 503, '/v5/market/funding/history');
       const warnings: string[] = [];
       const r2 = await ensureCandles({ dataDir: other, symbol: 'BTCUSDT', interval: '15', from, to, restUrl: ex.restUrl, retries: 0, logger: { info: () => {}, warn: (m) => warnings.push(m) } });
-      expect(readFileSync(r2.file, 'latin1')).to.equal(sourceSlice(DATA_15M, from, to));
+      expect(readFileSync(r2.file, 'latin1')).to.equal(sourceSlice(SAMPLE_15M, from, to));
       expect(r2.added).to.equal(96);
       expect(warnings.join('\n')).to.match(/^funding history not updated: .*HTTP 503/);
       expect(existsSync(path.join(other, 'bybit/linear/BTCUSDT/funding.csv'))).to.equal(false);
@@ -93,14 +94,14 @@ describe('lib/data/download against the local exchange', function () {
       const dataDir = fresh();
       let err: unknown;
       try {
-        await ensureCandles({ dataDir, symbol: 'BTCUSDT', interval: '15', from: day('2025-08-05'), to: day('2025-08-07'), restUrl: 'http://127.0.0.1:9', retries: 1, backoff: 0.001, logger: quiet });
+        await ensureCandles({ dataDir, symbol: 'BTCUSDT', interval: '15', from: day('2024-08-05'), to: day('2024-08-07'), restUrl: 'http://127.0.0.1:9', retries: 1, backoff: 0.001, logger: quiet });
       } catch (e) {
         err = e;
       }
       expect(err).to.be.instanceOf(MissingDataError);
       const msg = (err as Error).message;
-      expect(msg).to.include('BTCUSDT 15 candles 2025-08-05 00:00 → 2025-08-06 23:45 UTC');
-      expect(msg).to.include('`pyr download --symbol BTCUSDT --interval 15 --from 2025-08-05 --to 2025-08-06`');
+      expect(msg).to.include('BTCUSDT 15 candles 2024-08-05 00:00 → 2024-08-06 23:45 UTC');
+      expect(msg).to.include('`pyr download --symbol BTCUSDT --interval 15 --from 2024-08-05 --to 2024-08-06`');
       expect(msg).to.include('ECONNREFUSED');
       expect(existsSync(path.join(dataDir, 'bybit'))).to.equal(false);
     });
@@ -108,8 +109,8 @@ describe('lib/data/download against the local exchange', function () {
 
   it('an interrupted download (AbortSignal) saves the pages fetched; the next run fetches the rest, to the exact bytes', async () => {
     const dataDir = fresh();
-    const from = day('2025-08-20');
-    const to = day('2025-08-22');
+    const from = day('2024-08-20');
+    const to = day('2024-08-22');
     const abort = new AbortController();
     const opts = { dataDir, symbol: 'BTCUSDT', interval: '15' as const, from, to, restUrl: ex.restUrl, funding: false, pageSize: 16, saveEvery: 1, concurrency: 1, backoff: 0.001, logger: quiet };
     let err: unknown;
@@ -121,26 +122,27 @@ describe('lib/data/download against the local exchange', function () {
     expect(err).to.be.instanceOf(InterruptedError);
     expect((err as InterruptedError).exitCode).to.equal(130);
     expect((err as Error).message).to.match(/interrupted: the 48 candles fetched were saved/);
-    expect(readFileSync(file15(dataDir), 'latin1')).to.equal(sourceSlice(DATA_15M, from, from + 48 * M15));
+    expect(readFileSync(file15(dataDir), 'latin1')).to.equal(sourceSlice(SAMPLE_15M, from, from + 48 * M15));
 
     const r = await downloadCandles(opts);
     expect(r.added).to.equal(192 - 48);
     expect(r.requests).to.equal(1 + 1 + (192 - 48) / 16); // instruments, newest-candle probe, pages
-    expect(readFileSync(file15(dataDir), 'latin1')).to.equal(sourceSlice(DATA_15M, from, to));
+    expect(readFileSync(file15(dataDir), 'latin1')).to.equal(sourceSlice(SAMPLE_15M, from, to));
   });
 
   it('merges funding into an existing funding.csv, fetching only the settlements it lacks', async () => {
     const dataDir = fresh();
     const fundingFile = path.join(dataDir, 'bybit/linear/BTCUSDT/funding.csv');
     mkdirSync(path.dirname(fundingFile), { recursive: true });
-    writeFileSync(fundingFile, sourceSlice(FUNDING, day('2025-08-12'), day('2025-08-14')));
-    const r = await downloadCandles({ dataDir, symbol: 'BTCUSDT', interval: '15', from: day('2025-08-10'), to: day('2025-08-16'), restUrl: ex.restUrl, backoff: 0.001, logger: quiet });
-    expect(readFileSync(fundingFile, 'latin1')).to.equal(sourceSlice(FUNDING, day('2025-08-10'), day('2025-08-16')));
+    writeFileSync(fundingFile, sourceSlice(SAMPLE_FUNDING, day('2024-08-12'), day('2024-08-14')));
+    const r = await downloadCandles({ dataDir, symbol: 'BTCUSDT', interval: '15', from: day('2024-08-10'), to: day('2024-08-16'), restUrl: ex.restUrl, backoff: 0.001, logger: quiet });
+    expect(readFileSync(fundingFile, 'latin1')).to.equal(sourceSlice(SAMPLE_FUNDING, day('2024-08-10'), day('2024-08-16')));
     expect(r.funding).to.include({ added: 12, rows: 18, expected: 18, fundingIntervalMin: 480 });
     expect(r.funding!.gaps).to.deep.equal([]);
   });
 
-  it('downloads another interval (the real Bybit 5-minute candles) byte for byte', async () => {
+  it('downloads another interval (the real Bybit 5-minute candles) byte for byte', async function () {
+    requireShared(this, DATA_5M);
     const s5 = (await readCandleFile(DATA_5M)).series;
     const ex5 = await startSandbox({ series: s5, interval: '5', symbol: 'BTCUSDT', clock: 'manual', startTime: Date.UTC(2025, 7, 20) });
     try {
@@ -154,7 +156,8 @@ describe('lib/data/download against the local exchange', function () {
     }
   });
 
-  it('refuses store files it cannot trust, before any request: another interval, a corrupt gaps sidecar', async () => {
+  it('refuses a store file of another interval, before any request', async function () {
+    requireShared(this, DATA_5M);
     const dataDir = fresh();
     const f = file15(dataDir);
     mkdirSync(path.dirname(f), { recursive: true });
@@ -170,10 +173,16 @@ describe('lib/data/download against the local exchange', function () {
     expect(err).to.be.instanceOf(DataError);
     expect((err as Error).message).to.equal(`${f}: holds 5-minute candles, not 15 (15-minute) ones; move it away or pick its interval`);
     expect(readFileSync(f, 'latin1')).to.equal(fiveMinute);
+  });
 
-    writeFileSync(f, sourceSlice(DATA_15M, day('2025-08-01'), day('2025-08-02')));
+  it('refuses a corrupt gaps sidecar, before any request', async () => {
+    const dataDir = fresh();
+    const f = file15(dataDir);
+    mkdirSync(path.dirname(f), { recursive: true });
+    const opts = { dataDir, symbol: 'BTCUSDT', interval: '15' as const, from: day('2024-08-01'), to: day('2024-08-02'), restUrl: 'http://127.0.0.1:9', retries: 0, logger: quiet };
+    writeFileSync(f, sourceSlice(SAMPLE_15M, day('2024-08-01'), day('2024-08-02')));
     writeFileSync(path.join(path.dirname(f), '15.gaps.json'), '{"ranges": [{"from": 5}]');
-    err = undefined;
+    let err: unknown;
     try {
       await downloadCandles(opts);
     } catch (e) {

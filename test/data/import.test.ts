@@ -5,7 +5,7 @@ import * as zlib from 'node:zlib';
 import { ConfigError, DataError } from '../../lib/core/errors.ts';
 import { importCandleFile, parseTimestamp, readZipEntries, ImportDataError } from '../../lib/data/import.ts';
 import { binanceNameInfo, importCandles } from '../../lib/cli/import.ts';
-import { DATA_1M_GZ, DATA_5M, captureIo, parseCsv, runCli, tempDir } from '../helpers.ts';
+import { DATA_1M_GZ, DATA_5M, captureIo, parseCsv, requireShared, runCli, tempDir } from '../helpers.ts';
 
 // ---------------------------------------------------------------------------------------------------
 // helpers (test-side, independent of lib/data)
@@ -79,6 +79,24 @@ const MIN = 60_000;
 /** Real Binance spot 1-minute rows (the shared file is Binance's kline archive), as text fields. */
 let real: { t: number; o: string; h: string; l: string; c: string; v: string }[] = [];
 
+/** Loads `real` from ../shared/data/BTCUSDT-1m.csv.gz (once); skips (or, under CI, fails) `ctx` without it. */
+function useReal(ctx: Mocha.Context): void {
+  requireShared(ctx, DATA_1M_GZ);
+  if (real.length > 0) return;
+  const text = zlib.gunzipSync(fs.readFileSync(DATA_1M_GZ)).toString('latin1');
+  const parse = (line: string) => {
+    const f = line.split(',');
+    return { t: Number(f[0]), o: f[1]!, h: f[2]!, l: f[3]!, c: f[4]!, v: f[5]! };
+  };
+  const lines = text.split('\n');
+  const rows = lines.slice(1, 181).map(parse); // 2023-12-01 00:00 .. 02:59
+  const at = lines.findIndex((l) => l.startsWith(`${Y2025},`));
+  rows.push(...lines.slice(at, at + 60).map(parse)); // 2025-01-01 00:00 .. 00:59
+  expect(rows[0]!.t).to.equal(T1M);
+  expect(rows[180]!.t).to.equal(Y2025);
+  real = rows;
+}
+
 /** Binance kline line for a real row: prices with 8 decimals like Binance writes them; quote volume hand-made. */
 function binanceLine(r: (typeof real)[number], unit: 'ms' | 'us' = 'ms', intervalMin = 1): string {
   const k = unit === 'us' ? 1000 : 1;
@@ -101,22 +119,12 @@ function expectedRows(rows: typeof real, withTurnover = true): Record<string, st
 }
 
 const Y2025 = Date.UTC(2025, 0, 1);
+/** 2023-12-01 00:00 UTC: the first row of the shared 1-minute file, and the start of the hand-made rows below. */
+const T1M = Date.UTC(2023, 11, 1);
 
 describe('pyr import', () => {
   let dir: string;
   let cleanup: () => void;
-  before(() => {
-    const text = zlib.gunzipSync(fs.readFileSync(DATA_1M_GZ)).toString('latin1');
-    const parse = (line: string) => {
-      const f = line.split(',');
-      return { t: Number(f[0]), o: f[1]!, h: f[2]!, l: f[3]!, c: f[4]!, v: f[5]! };
-    };
-    const lines = text.split('\n');
-    real = lines.slice(1, 181).map(parse); // 2023-12-01 00:00 .. 02:59
-    const at = lines.findIndex((l) => l.startsWith(`${Y2025},`));
-    real.push(...lines.slice(at, at + 60).map(parse)); // 2025-01-01 00:00 .. 00:59
-    expect(real[180]!.t).to.equal(Y2025);
-  });
   beforeEach(() => ({ dir, cleanup } = tempDir('pyr-import-')));
   afterEach(() => cleanup());
 
@@ -124,6 +132,9 @@ describe('pyr import', () => {
   const leftovers = (d: string) => (fs.existsSync(d) ? fs.readdirSync(d).filter((n) => n.endsWith('.tmp')) : []);
 
   describe('Binance kline files', () => {
+    before(function () {
+      useReal(this);
+    });
     it('a headerless CSV (ms) into the store: values, quote_volume → turnover, summary', async () => {
       const rows = real.slice(0, 120);
       fs.writeFileSync(path.join(dir, 'k.csv'), rows.map((r) => binanceLine(r)).join('\n') + '\n');
@@ -205,6 +216,9 @@ describe('pyr import', () => {
   });
 
   describe('ZIP reader errors', () => {
+    before(function () {
+      useReal(this);
+    });
     const one = () => real.slice(0, 3).map((r) => binanceLine(r)).join('\n');
     const cases: [string, () => ZipFile[], RegExp][] = [
       ['encrypted', () => [{ name: 'x.csv', data: one(), flags: 1 }], /x\.csv\): the entry is encrypted; decrypt the archive first/],
@@ -237,7 +251,8 @@ describe('pyr import', () => {
   });
 
   describe('generic CSV', () => {
-    it('a header in another order, --map, ISO times with zones, quoted fields, no turnover', async () => {
+    it('a header in another order, --map, ISO times with zones, quoted fields, no turnover', async function () {
+      useReal(this);
       const rows = real.slice(0, 4);
       const iso = (t: number, zone: string) => {
         const shift = zone === 'Z' ? 0 : (zone.startsWith('+') ? 1 : -1) * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4, 6))) * MIN;
@@ -284,7 +299,7 @@ describe('pyr import', () => {
 
   describe('bad rows', () => {
     it('every bad row with its line and field; nothing written', async () => {
-      const t0 = real[0]!.t;
+      const t0 = T1M;
       const lines = [
         'timestamp,open,high,low,close,volume', // 1
         `${t0},10,11,9,10.5,1`, // 2 ok
@@ -317,7 +332,7 @@ describe('pyr import', () => {
 
     it('stops at 20 errors and says there are more', async () => {
       const lines = ['timestamp,open,high,low,close,volume'];
-      for (let i = 0; i < 30; i++) lines.push(`${real[0]!.t + i * MIN},10,11,12,10,1`); // low above open
+      for (let i = 0; i < 30; i++) lines.push(`${T1M + i * MIN},10,11,12,10,1`); // low above open
       fs.writeFileSync(path.join(dir, 'bad.csv'), lines.join('\n'));
       let err: ImportDataError | undefined;
       try {
@@ -333,7 +348,8 @@ describe('pyr import', () => {
       expect(fs.existsSync(path.join(dir, 'o.csv'))).to.equal(false);
     });
 
-    it('candles of another interval than --interval (generic CSV on the grid)', async () => {
+    it('candles of another interval than --interval (generic CSV on the grid)', async function () {
+      requireShared(this, DATA_5M);
       const five = fs.readFileSync(DATA_5M, 'utf8').split('\n').slice(0, 20).join('\n');
       fs.writeFileSync(path.join(dir, 'five.csv'), five);
       let err: unknown;
@@ -347,6 +363,9 @@ describe('pyr import', () => {
   });
 
   describe('existing files', () => {
+    before(function () {
+      useReal(this);
+    });
     const write = (name: string, rows: typeof real) => fs.writeFileSync(path.join(dir, name), rows.map((r) => binanceLine(r)).join('\n') + '\n');
 
     it('refuses to overwrite without --merge or --force; --force replaces', async () => {

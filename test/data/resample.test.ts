@@ -7,7 +7,7 @@ import { ConfigError, DataError } from '../../lib/core/errors.ts';
 import { readCandleFile } from '../../lib/data/csv.ts';
 import { candlePath, writeCandleFileAtomic } from '../../lib/data/store.ts';
 import { decimalSum, intervalStart, resampleFromStore, resampleSeries } from '../../lib/data/resample.ts';
-import { DATA_15M, DATA_1M_GZ, DATA_5M, tempDir } from '../helpers.ts';
+import { DATA_15M, DATA_1M_GZ, DATA_5M, SAMPLE_15M, requireShared, tempDir } from '../helpers.ts';
 
 const MIN = 60_000;
 const DAY = 86_400_000;
@@ -74,6 +74,11 @@ function expectSame(s: CandleSeries, want: ReturnType<typeof aggregate>['out']):
 
 describe('resample', () => {
   describe('real Bybit 5m → 15m', () => {
+    before(function () {
+      // 2025-06-22 to 2025-08-21: the developers' 5- and 15-minute files.
+      requireShared(this, DATA_5M, DATA_15M);
+    });
+
     it('equals the real Bybit 15-minute file on every overlapping candle (open, high, low, close, volume exactly)', async () => {
       const five = (await readCandleFile(DATA_5M)).series;
       const fifteen = (await readCandleFile(DATA_15M)).series;
@@ -110,7 +115,8 @@ describe('resample', () => {
   describe('1-minute file (first month) against an independent aggregation', () => {
     let month: CandleSeries;
     let rows: ReturnType<typeof parseRows>;
-    before(async () => {
+    before(async function () {
+      requireShared(this, DATA_1M_GZ);
       const text = zlib.gunzipSync(fs.readFileSync(DATA_1M_GZ)).toString('latin1');
       // first 31 days + 2 extra days so the week after Monday 2023-12-25 completes: 2023-12-01 .. 2024-01-02
       const end = Date.UTC(2024, 0, 3);
@@ -245,21 +251,24 @@ describe('resample', () => {
     it('builds the missing interval from the coarsest finer file and saves it; no-op when it exists', async () => {
       const { dir, cleanup } = tempDir();
       try {
-        const five = (await readCandleFile(DATA_5M)).series;
-        const part = sliceSeries(five, 0, 300); // 25 hours
-        writeCandleFileAtomic(candlePath(dir, 'linear', 'BTCUSDT', '5'), part);
-        // a 1-minute file too, which must not be preferred (5 divides 60 and is coarser)
+        const fifteen = (await readCandleFile(SAMPLE_15M)).series;
+        const part = sliceSeries(fifteen, 0, 100); // 25 hours of real 15-minute candles from 2024-07-01 00:00
+        writeCandleFileAtomic(candlePath(dir, 'linear', 'BTCUSDT', '15'), part);
+        // a 1-minute file too, which must not be preferred (15 divides 60 and is coarser)
         writeCandleFileAtomic(candlePath(dir, 'linear', 'BTCUSDT', '1'), seriesFromCandles([{ openTime: part.openTime[0]!, open: 1, high: 1, low: 1, close: 1, volume: 1, turnover: NaN }]));
         const r = await resampleFromStore(dir, 'linear', 'BTCUSDT', '60');
         expect(r).to.not.equal(undefined);
         expect(r!.file).to.equal(candlePath(dir, 'linear', 'BTCUSDT', '60'));
-        expect(r!.sourceInterval).to.equal('5');
+        expect(r!.sourceInterval).to.equal('15');
         expect(r!.rows).to.equal(25);
         expect(r!.dropped).to.equal(0);
         const back = (await readCandleFile(r!.file, { cache: false })).series;
         expect(back.length).to.equal(25);
-        expect(back.open[1]).to.equal(part.open[12]);
-        expect(back.close[1]).to.equal(part.close[23]);
+        expect(back.openTime[1]).to.equal(part.openTime[4]);
+        expect(back.open[1]).to.equal(part.open[4]);
+        expect(back.high[1]).to.equal(Math.max(part.high[4]!, part.high[5]!, part.high[6]!, part.high[7]!));
+        expect(back.low[1]).to.equal(Math.min(part.low[4]!, part.low[5]!, part.low[6]!, part.low[7]!));
+        expect(back.close[1]).to.equal(part.close[7]);
         expect(await resampleFromStore(dir, 'linear', 'BTCUSDT', '60')).to.equal(undefined);
         expect(await resampleFromStore(dir, 'linear', 'ETHUSDT', '60')).to.equal(undefined);
         const left = fs.readdirSync(path.dirname(r!.file)).filter((f) => f.endsWith('.tmp'));
@@ -273,7 +282,7 @@ describe('resample', () => {
           err = e;
         }
         expect(err).to.be.instanceOf(DataError);
-        expect((err as Error).message).to.equal(`${candlePath(dir, 'linear', 'XRPUSDT', '1')}: holds candles 5 minutes apart, not 1 as its name says; cannot build 60 candles from it`);
+        expect((err as Error).message).to.equal(`${candlePath(dir, 'linear', 'XRPUSDT', '1')}: holds candles 15 minutes apart, not 1 as its name says; cannot build 60 candles from it`);
         expect(fs.existsSync(candlePath(dir, 'linear', 'XRPUSDT', '60'))).to.equal(false);
       } finally {
         cleanup();
