@@ -3,21 +3,29 @@
  * loss and a take profit, longs and optional shorts) and its test, written with the test kit. Both
  * compile and run as they are; the test's expected intents are worked out by hand in its comments.
  *
- * The files import pyr by a relative path to this installation's `lib/` (worked out when they are
- * written), so they run from any folder without pyr being a dependency of that folder.
+ * How the files import pyr is worked out when they are written (lib/cli/new.ts): by the package name,
+ * `'pyr'`, in a folder that has pyr installed; else by a relative path to the TypeScript sources of the
+ * pyr that writes them (pyr's own checkout, like the built-in strategies, or a folder without pyr).
  */
 
 export interface TemplateImports {
   /** The strategy's name (kebab-case); also its file name. */
   readonly name: string;
-  /** Import specifier of pyr's strategy API (`lib/strategy/index.ts`), relative to the strategy file. */
+  /** Import specifier of pyr's strategy API (`'pyr'`, or a path to `lib/strategy/index.ts`), from the strategy file. */
   readonly api: string;
-  /** Import specifier of pyr's indicators (`lib/indicators/index.ts`), relative to the strategy file. */
+  /** Import specifier of pyr's indicators (`'pyr'`, or a path to `lib/indicators/index.ts`), from the strategy file. */
   readonly indicators: string;
-  /** Import specifier of the test kit (`lib/strategy/testkit.ts`), relative to the test file. */
+  /** Import specifier of the test kit (`'pyr'`, or a path to `lib/strategy/testkit.ts`), from the test file. */
   readonly testkit: string;
-  /** Import specifier of the strategy file, relative to the test file. */
+  /** Import specifier of the strategy file, from the test file. */
   readonly strategy: string;
+}
+
+/** The strategy file's import lines: one when the API and the indicators come from the same place ('pyr'). */
+function strategyImports(t: TemplateImports): string {
+  const api = 'crossedAbove, crossedBelow, defineStrategy, type Strategy';
+  if (t.api === t.indicators) return `import { Rsi, ${api} } from '${t.api}';`;
+  return `import { Rsi } from '${t.indicators}';\nimport { ${api} } from '${t.api}';`;
 }
 
 /** The strategy file. */
@@ -35,8 +43,7 @@ export function strategyTemplate(t: TemplateImports): string {
  * Backtest: pyr backtest --strategy ${t.name} --from 2024-03-01 --to 2024-03-07
  * Parameters: pyr backtest --strategy ${t.name} --param oversold=25 --param stopLossPct=0.005
  */
-import { Rsi } from '${t.indicators}';
-import { crossedAbove, crossedBelow, defineStrategy, type Strategy } from '${t.api}';
+${strategyImports(t)}
 
 export default defineStrategy({
   name: '${t.name}',
@@ -88,16 +95,22 @@ export default defineStrategy({
 `;
 }
 
-/** The strategy's test, written with the test kit; mocha globals and node:assert only. */
+/**
+ * The strategy's test, written with the test kit; mocha globals and node:assert only. Its
+ * `/// <reference types="mocha" />` declares describe/it to TypeScript wherever the file is compiled:
+ * in pyr's checkout `npm run build` compiles strategies/ with node's types only.
+ */
 export function strategyTestTemplate(t: TemplateImports): string {
   return `/**
  * Tests of ${t.name} with pyr's strategy test kit: hand-made candles in, intents per candle out, no files
  * and no network. The expected values are worked out by hand in the comments: when you change the
  * strategy's rules, work them out again.
  *
- * Run: the command \`pyr new strategy\` printed, or \`npx mocha --node-option import=tsx <this file>\` where
- * mocha and tsx are installed.
+ * Run: the command \`pyr new strategy\` printed, or, where mocha and tsx are installed,
+ * \`npx mocha --no-config --no-package --node-option import=tsx <this file>\` (without --no-config, the
+ * \`spec\` of a .mocharc file would run the files it names too).
  */
+/// <reference types="mocha" />
 import assert from 'node:assert/strict';
 import { closes, runStrategy } from '${t.testkit}';
 import strategy from '${t.strategy}';

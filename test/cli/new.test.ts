@@ -5,10 +5,10 @@
  */
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { DATA_15M, REPO, parseCsv, runCli, tempDir } from '../helpers.ts';
+import { DATA_15M, REPO, SAMPLE_15M, parseCsv, requireShared, runCli, tempDir } from '../helpers.ts';
 
 const pyrNew = (argv: string[], cwd: string) => runCli(['new', ...argv], cwd);
 
@@ -55,14 +55,15 @@ describe('pyr new strategy', function () {
       expect(readFileSync(strategy, 'utf8')).to.include("name: 'my-edge',");
     });
 
-    it('backtests by name from that folder, with trades (2024-03-01 to 2024-03-07)', async () => {
+    it('backtests by name from that folder, with trades (2024-03-01 to 2024-03-07)', async function () {
+      requireShared(this, DATA_15M);
       const bt = path.join(dir, 'bt');
       const r = await runCli(['backtest', '--strategy', 'my-edge', '--candles', DATA_15M, '--from', '2024-03-01', '--to', '2024-03-07', '--out', bt, '--json'], dir);
       expect(r.code, r.stderr).to.equal(0);
       const summary = JSON.parse(r.stdout);
-      expect(summary.trades).to.be.greaterThan(0);
+      expect(summary.metrics.trades).to.be.greaterThan(0);
       const trades = parseCsv(readFileSync(path.join(bt, 'trades.csv'), 'utf8'));
-      expect(trades).to.have.length(summary.trades);
+      expect(trades).to.have.length(summary.metrics.trades);
       // Entries carry the template's default 1 % stop and 2 % target.
       for (const t of trades) {
         const entry = Number(t.entryPrice);
@@ -86,7 +87,8 @@ describe('pyr new strategy', function () {
       // The folder has neither mocha nor tsx: the command names the ones installed with pyr.
       const line = out.stdout.split('\n')[out.stdout.split('\n').indexOf('Test it:') + 1]!.trim();
       const tsx = pathToFileURL(path.join(REPO, 'node_modules/tsx/dist/loader.mjs')).href;
-      expect(line).to.equal(`node ${path.join(REPO, 'node_modules/mocha/bin/mocha.js')} --node-option import=${tsx} strategies/my-edge.test.ts`);
+      // --no-config --no-package: only this file, whatever a .mocharc or package.json "mocha" of the folder says.
+      expect(line).to.equal(`node ${path.join(REPO, 'node_modules/mocha/bin/mocha.js')} --no-config --no-package --node-option import=${tsx} strategies/my-edge.test.ts`);
       const p = spawnSync(line, { shell: true, cwd: dir, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
       expect(p.status, `${p.stdout}\n${p.stderr}`).to.equal(0);
       expect(p.stdout).to.match(/\b4 passing\b/);
@@ -108,6 +110,41 @@ describe('pyr new strategy', function () {
       const ours = p.stdout.split('\n').filter((l) => l.startsWith('strategies/my-edge'));
       expect(ours, p.stdout).to.deep.equal([]);
     });
+  });
+
+  it("the printed test command runs that test only, not the spec of the folder's .mocharc.json or package.json", async () => {
+    const dir = fresh();
+    mkdirSync(path.join(dir, 'spec'));
+    writeFileSync(path.join(dir, 'spec/other.test.mjs'), "describe('other', () => { it('the folder suite ran', () => {}); });\n");
+    writeFileSync(path.join(dir, '.mocharc.json'), '{ "spec": ["spec/**/*.test.mjs"] }\n');
+    writeFileSync(path.join(dir, 'package.json'), '{ "name": "bot", "private": true, "mocha": { "spec": ["spec/**/*.test.mjs"] } }\n');
+    const out = await pyrNew(['strategy', 'solo'], dir);
+    expect(out.code, out.stderr).to.equal(0);
+    const line = out.stdout.split('\n')[out.stdout.split('\n').indexOf('Test it:') + 1]!.trim();
+    const p = spawnSync(line, { shell: true, cwd: dir, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+    expect(p.status, `${p.stdout}\n${p.stderr}`).to.equal(0);
+    expect(p.stdout).to.match(/\b4 passing\b/);
+    expect(p.stdout).to.not.include('the folder suite ran');
+  });
+
+  it("in a project with pyr installed (node_modules/pyr): imports 'pyr' by name; backtests and tests as printed", async () => {
+    const dir = fresh();
+    writeFileSync(path.join(dir, 'package.json'), '{ "name": "bot", "version": "1.0.0", "private": true }\n');
+    mkdirSync(path.join(dir, 'node_modules'));
+    symlinkSync(REPO, path.join(dir, 'node_modules/pyr'), 'dir');
+    const out = await pyrNew(['strategy', 'named'], dir);
+    expect(out.code, out.stderr).to.equal(0);
+    expect(importsOf(path.join(dir, 'strategies/named.ts'))).to.deep.equal(['pyr']);
+    expect(importsOf(path.join(dir, 'strategies/named.test.ts'))).to.deep.equal(['node:assert/strict', 'pyr', path.join(dir, 'strategies/named.ts')]);
+    expect(out.stdout).to.include("They import pyr by its package name, 'pyr' (a dependency of this project).");
+    expect(out.stdout).to.include('  npx pyr backtest --strategy named --from 2024-03-01 --to 2024-03-07\n');
+    const r = await runCli(['backtest', '--strategy', 'named', '--candles', SAMPLE_15M, '--from', '2024-07-01', '--to', '2024-07-07', '--out', path.join(dir, 'bt'), '--json'], dir);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(JSON.parse(r.stdout).metrics.trades).to.be.greaterThan(0);
+    const line = out.stdout.split('\n')[out.stdout.split('\n').indexOf('Test it:') + 1]!.trim();
+    const p = spawnSync(line, { shell: true, cwd: dir, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+    expect(p.status, `${p.stdout}\n${p.stderr}`).to.equal(0);
+    expect(p.stdout).to.match(/\b4 passing\b/);
   });
 
   it('rejects names that are not kebab-case or that try to be paths, and writes nothing', async () => {
@@ -151,7 +188,7 @@ describe('pyr new strategy', function () {
     const file = path.join(dir, 'lab/strats/lab-edge.ts');
     expect(importsOf(file)).to.deep.equal([path.join(REPO, 'lib/indicators/index.ts'), path.join(REPO, 'lib/strategy/index.ts')]);
     expect(r.stdout).to.include('pyr backtest --strategy lab/strats/lab-edge.ts --from 2024-03-01 --to 2024-03-07');
-    const bt = await runCli(['backtest', '--strategy', 'lab/strats/lab-edge.ts', '--candles', DATA_15M, '--from', '2024-03-01', '--to', '2024-03-03', '--out', path.join(dir, 'bt'), '--json'], dir);
+    const bt = await runCli(['backtest', '--strategy', 'lab/strats/lab-edge.ts', '--candles', SAMPLE_15M, '--from', '2024-07-01', '--to', '2024-07-03', '--out', path.join(dir, 'bt'), '--json'], dir);
     expect(bt.code, bt.stderr).to.equal(0);
   });
 });
