@@ -6,10 +6,12 @@ import { fileURLToPath } from 'node:url';
 import { RestClientV5, WebsocketClient } from 'bybit-api';
 import { type Candle, type CandleSeries, seriesFromCandles } from '../../lib/core/candle.ts';
 import type { Sandbox } from '../../lib/sandbox/index.ts';
+import { SAMPLE_15M, SAMPLE_FUNDING } from '../helpers.ts';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const shared15m = path.resolve(repoRoot, '../shared/data/BTCUSDT-15m.csv');
-export const sharedFunding = path.resolve(repoRoot, '../shared/data/BTCUSDT-funding.csv');
+/** Real Bybit 15-minute candles and funding of the committed sample (data/sample, 2024-07-01 to 2024-08-31). */
+export const sample15m = SAMPLE_15M;
+export const sampleFunding = SAMPLE_FUNDING;
 
 export const M15 = 15 * 60_000;
 /** 2024-01-01 00:00 UTC. */

@@ -3,7 +3,7 @@ import { readCandleFile } from '../../lib/data/csv.ts';
 import { readFundingFile } from '../../lib/data/store.ts';
 import { fundingRows, type MarketEvent, MarketReplay } from '../../lib/sandbox/market.ts';
 import { ConfigError } from '../../lib/core/errors.ts';
-import { M15, T0, shared15m, sharedFunding, tinySeries } from './helpers.ts';
+import { M15, T0, sample15m, sampleFunding, tinySeries } from './helpers.ts';
 
 describe('sandbox market replay', () => {
   it('walks open, nearer extreme, other extreme, close at 0, 1/3, 2/3 and the end of the candle', () => {
@@ -80,9 +80,9 @@ describe('sandbox market replay', () => {
   });
 
   it('replays the real Bybit 15m candles: history intact, every closed candle identical to the file', async () => {
-    const { series } = await readCandleFile(shared15m);
-    const { times, rates } = await readFundingFile(sharedFunding);
-    const start = Date.UTC(2024, 2, 5); // 2024-03-05, a volatile day
+    const { series } = await readCandleFile(sample15m);
+    const { times, rates } = await readFundingFile(sampleFunding);
+    const start = Date.UTC(2024, 7, 5); // 2024-08-05, a volatile day (1,000 candles of history before it in the sample)
     const m = new MarketReplay({ series, interval: '15', startTime: start, funding: fundingRows({ times, rates }) });
     const history = m.klines({ limit: 1000 });
     expect(history).to.have.length(1000);

@@ -4,7 +4,7 @@ import type { RestClientV5 } from 'bybit-api';
 import { readFundingFile } from '../../lib/data/store.ts';
 import { D } from '../../lib/core/money.ts';
 import { type Sandbox, fundingRows, hmacHex, startSandbox } from '../../lib/sandbox/index.ts';
-import { M15, T0, historyRows, restClient, sharedFunding, tinySeries } from './helpers.ts';
+import { M15, T0, historyRows, restClient, sampleFunding, tinySeries } from './helpers.ts';
 
 const SYMBOL = 'BTCUSDT';
 const linear = { category: 'linear' as const, symbol: SYMBOL };
@@ -29,9 +29,13 @@ describe('sandbox REST through the bybit-api SDK', function () {
   const start = T0 + 10 * M15;
 
   beforeEach(async () => {
-    const { times, rates } = await readFundingFile(sharedFunding);
-    // Shift the real funding history onto the tiny series' dates: keep the settlements up to T0+8h.
-    const funding = fundingRows({ times, rates }).filter((r) => r.time <= Date.UTC(2024, 0, 1, 8));
+    const { times, rates } = await readFundingFile(sampleFunding);
+    // Shift the real funding history (the sample's, from 2024-07-01) onto the tiny series' dates, 2024-07-04
+    // 00:00 onto T0; keep the settlements up to T0+8h.
+    const shift = T0 - Date.UTC(2024, 6, 4);
+    const funding = fundingRows({ times, rates })
+      .map((r) => ({ ...r, time: r.time + shift }))
+      .filter((r) => r.time <= Date.UTC(2024, 0, 1, 8));
     ex = await startSandbox({ series: tinySeries(rows), interval: '15', symbol: SYMBOL, startTime: start, balance: 10000, funding });
     rest = restClient(ex);
   });

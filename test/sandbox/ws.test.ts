@@ -4,7 +4,7 @@ import { readCandleFile } from '../../lib/data/csv.ts';
 import type { CandleSeries } from '../../lib/core/candle.ts';
 import { D, type Dec, dec } from '../../lib/core/money.ts';
 import { type Sandbox, hmacHex, startSandbox } from '../../lib/sandbox/index.ts';
-import { M15, T0, historyRows, privateSequence, restClient, shared15m, sleep, tinySeries, waitFor, wsClient } from './helpers.ts';
+import { M15, T0, historyRows, privateSequence, restClient, sample15m, sleep, tinySeries, waitFor, wsClient } from './helpers.ts';
 
 const linear = { category: 'linear' as const, symbol: 'BTCUSDT' };
 const PRIVATE_TOPICS = ['position', 'order', 'execution', 'wallet'];
@@ -96,8 +96,8 @@ describe('sandbox WebSocket through the bybit-api SDK', function () {
   });
 
   it('market order with TP and SL on the real 15m candles: messages in order, trigger where the path crosses, wallet adds up', async () => {
-    const { series } = await readCandleFile(shared15m);
-    const startTime = Date.UTC(2024, 2, 5, 12); // 2024-03-05 12:00 UTC: a sharp sell-off follows
+    const { series } = await readCandleFile(sample15m);
+    const startTime = Date.UTC(2024, 7, 5, 12); // 2024-08-05 12:00 UTC, the day of the August sell-off: a volatile afternoon follows
     ex = await startSandbox({ series, interval: '15', startTime, balance: 10000 });
     const rest = restClient(ex);
     const { ws, events, updates } = client(ex);

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { readCandleFile } from '../../lib/data/csv.ts';
 import { runStrategy, type CandleRow } from '../../lib/strategy/testkit.ts';
 import pivotBounce from '../../strategies/pivot-bounce.ts';
-import { DATA_15M, parseCsv, runCli, tempDir } from '../helpers.ts';
+import { SAMPLE_15M, parseCsv, runCli, tempDir } from '../helpers.ts';
 
 const H4 = 4 * 3_600_000;
 const T0 = Date.UTC(2024, 0, 1);
@@ -146,21 +146,21 @@ describe('pivot-bounce (hand-made candles)', () => {
   });
 });
 
-describe('pivot-bounce on a month of real candles (pyr backtest)', function () {
+describe('pivot-bounce on a month of real candles (pyr backtest, the committed sample)', function () {
   this.timeout(120_000);
   const tmp = tempDir();
   after(() => tmp.cleanup());
 
-  it('trades March 2024 with targets at the previous UTC day\'s pivot (H + L + C) / 3', async () => {
+  it('trades August 2024 with targets at the previous UTC day\'s pivot (H + L + C) / 3', async () => {
     const out = path.join(tmp.dir, 'bt');
-    const r = await runCli(['backtest', '--strategy', 'pivot-bounce', '--candles', DATA_15M, '--from', '2024-03-01', '--to', '2024-03-31', '--out', out, '--json'], tmp.dir);
+    const r = await runCli(['backtest', '--strategy', 'pivot-bounce', '--candles', SAMPLE_15M, '--from', '2024-08-01', '--to', '2024-08-31', '--out', out, '--json'], tmp.dir);
     expect(r.code, r.stderr).to.equal(0);
     const trades = parseCsv(readFileSync(path.join(out, 'trades.csv'), 'utf8'));
     expect(trades.length).to.be.greaterThan(10);
     expect(new Set(trades.map((x) => x.side))).to.deep.equal(new Set(['long', 'short']));
 
     // Daily H, L and last close from the raw candles, independently of the indicator.
-    const { series } = await readCandleFile(DATA_15M);
+    const { series } = await readCandleFile(SAMPLE_15M);
     const days = new Map<number, { h: number; l: number; c: number }>();
     for (let i = 0; i < series.length; i++) {
       const day = Math.floor(series.openTime[i]! / 86_400_000);

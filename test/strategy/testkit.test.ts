@@ -11,7 +11,7 @@ import { readCandleFile } from '../../lib/data/csv.ts';
 import { defineStrategy } from '../../lib/strategy/strategy.ts';
 import { closes, makeCandles, runStrategy, type CandleRow } from '../../lib/strategy/testkit.ts';
 import seed from '../../strategies/stochrsi-scalper.ts';
-import { DATA_15M, parseCsv, runCli, tempDir } from '../helpers.ts';
+import { SAMPLE_15M, parseCsv, runCli, tempDir } from '../helpers.ts';
 
 /**
  * Toy: when flat and the close is below `buyBelow`, buy 1 unit with a stop `stopPct` under the fill.
@@ -175,17 +175,17 @@ describe('strategy test kit on real candles: the seed strategy', function () {
   const tmp = tempDir();
   after(() => tmp.cleanup());
 
-  it("acted-on entries are exactly a plain backtest's trade signal times (2024-03-01 to 2024-03-07)", async () => {
+  it("acted-on entries are exactly a plain backtest's trade signal times (2024-08-01 to 2024-08-07, the committed sample)", async () => {
     const out = path.join(tmp.dir, 'bt');
-    const r = await runCli(['backtest', '--candles', DATA_15M, '--from', '2024-03-01', '--to', '2024-03-07', '--out', out, '--json'], tmp.dir);
+    const r = await runCli(['backtest', '--candles', SAMPLE_15M, '--from', '2024-08-01', '--to', '2024-08-07', '--out', out, '--json'], tmp.dir);
     expect(r.code, r.stderr).to.equal(0);
     const btTrades = parseCsv(readFileSync(path.join(out, 'trades.csv'), 'utf8'));
     expect(btTrades.length).to.be.greaterThan(3);
 
-    // The same candles the backtest walked: the declared warm-up before 2024-03-01, then the 7 days.
-    const { series } = await readCandleFile(DATA_15M);
-    const start = lowerBound(series, Date.UTC(2024, 2, 1));
-    const end = lowerBound(series, Date.UTC(2024, 2, 8));
+    // The same candles the backtest walked: the declared warm-up before 2024-08-01, then the 7 days.
+    const { series } = await readCandleFile(SAMPLE_15M);
+    const start = lowerBound(series, Date.UTC(2024, 7, 1));
+    const end = lowerBound(series, Date.UTC(2024, 7, 8));
     const warmup = seed.warmup({ rsiPeriod: 14, stochPeriod: 14, kSmoothing: 3, dSmoothing: 3 } as never);
     expect(warmup).to.equal(434);
     const rows: CandleRow[] = [];
@@ -199,12 +199,12 @@ describe('strategy test kit on real candles: the seed strategy', function () {
     });
     const acted = run.decisions.filter((d) => d.intents[0]!.kind === 'enter' && 'order' in d.outcomes[0]!).map((d) => d.time);
     // An entry decided on the very last candle never fills, in the backtest as in the kit.
-    const filled = acted.filter((x) => x < Date.UTC(2024, 2, 7, 23, 45));
+    const filled = acted.filter((x) => x < Date.UTC(2024, 7, 7, 23, 45));
     expect(filled).to.deep.equal(btTrades.map((x) => Number(x.signalTime)));
     expect(run.trades.map((x) => [x.signalTime, x.entryTime, x.exitTime, x.exitReason, x.entryPrice.toString(), x.exitPrice.toString()])).to.deep.equal(
       btTrades.map((x) => [Number(x.signalTime), Number(x.entryTime), Number(x.exitTime), x.exitReason, x.entryPrice, x.exitPrice]),
     );
     // Every intent the kit reports falls in the traded range (warm-up wishes are discarded).
-    expect(run.intents.every((x) => x.time >= Date.UTC(2024, 2, 1))).to.equal(true);
+    expect(run.intents.every((x) => x.time >= Date.UTC(2024, 7, 1))).to.equal(true);
   });
 });
