@@ -137,7 +137,10 @@ export interface ChartData {
   readonly stoch: { t: number[]; k: (number | null)[]; d: (number | null)[]; oversold: number; overbought: number; label: string } | null;
   /** Fibonacci pivot levels as step lines: one point where the levels change, one at the last candle. */
   readonly pivots: { label: string; t: number[]; levels: Record<'p' | 'r1' | 'r2' | 'r3' | 's1' | 's2' | 's3', number[]> } | null;
-  /** Trade markers, columnar: time, an index into `styles`, and the text (null when there are too many trades to label). */
+  /**
+   * Trade markers, columnar: time, an index into `styles`, and the label text (null above
+   * MAX_LABELLED_TRADES trades). The page shows a label only where it fits without overlapping another.
+   */
   readonly markers: { styles: MarkerStyle[]; time: number[]; style: number[]; text: string[] | null };
   /** Where the price chart opens: the last `initialBars` drawn candles (the whole range when null). */
   readonly initialBars: number | null;
@@ -195,9 +198,15 @@ const EXIT_STYLE: Record<string, { shape: 'circle' | 'square'; color: string; te
   liquidation: { shape: 'square', color: '#ab47bc', text: 'LIQ' },
 };
 
+/**
+ * Trades up to which the markers carry labels ("L12", "TP"...). The page draws a label only where it fits
+ * (zoomed in far enough, never overlapping another); above this count the page would grow for little.
+ */
+export const MAX_LABELLED_TRADES = 50_000;
+
 /** Entry arrows by side and exit markers by reason: two markers per trade, on the drawn candle holding the fill. */
 function tradeMarkers(trades: readonly TradeRow[], toBar: (ms: number) => number): ChartData['markers'] {
-  const withText = trades.length <= 400;
+  const withText = trades.length <= MAX_LABELLED_TRADES;
   const styles: MarkerStyle[] = [];
   const styleIndex = new Map<string, number>();
   const styleOf = (key: string, make: () => MarkerStyle): number => {
@@ -576,6 +585,7 @@ export async function buildReportHtml(runDir: string, opts: { maxCandles?: numbe
     <span class="g">●</span> take profit · <span class="r">■</span> stop loss · <span class="b">●</span> signal exit · <span class="n">■</span> end of data.
     ${data.pivots ? `Step lines: ${escapeHtml(data.pivots.label)} (<span class="o">P</span>, <span class="r">R1–R3</span>, <span class="g">S1–S3</span>).` : ''}
     ${data.stoch ? `Lower pane: ${escapeHtml(data.stoch.label)}; dashed lines at oversold ${data.stoch.oversold} and overbought ${data.stoch.overbought}.` : ''}
+    Trade labels (L or S and the trade number on entries; TP, SL, X, END on exits) are drawn where they fit without overlapping: zoom in to see them.
     Click a trade in the list to show it on the chart.
   </p>
 </section>

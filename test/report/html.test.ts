@@ -22,6 +22,129 @@ interface PageState {
   tableRows: number;
   candles: number;
 }
+/** A trade label's box on the price pane, in px: where lightweight-charts draws the marker's text. */
+interface Box {
+  /** Candle time and side: the markers stacked on one candle, on one side of it. */
+  key: string;
+  left: number;
+  right: number;
+  top: number;
+  bottom: number;
+}
+interface LabelBox extends Box {
+  text: string;
+  time: number;
+  side: string;
+}
+interface LabelLayout {
+  markers: number;
+  width: number;
+  height: number;
+  boxes: LabelBox[];
+  /** Every marker's shape. */
+  shapes: Box[];
+}
+
+/**
+ * Page-side (a string: the test compiles without DOM types): the box of every marker text drawn, from the
+ * chart's public API and lightweight-charts' marker geometry (markers of one candle and side stack away
+ * from the candle: margin, then per marker its shape, margin and a 1.2-line text), text measured in the
+ * chart's font.
+ */
+const LABEL_BOXES = `(() => {
+  const C = window.__pyrCharts, ts = C.price.timeScale(), all = C.markers.markers();
+  const ctx = document.createElement('canvas').getContext('2d');
+  ctx.font = C.fontSize + 'px ' + C.fontFamily;
+  const odd = (x) => { const c = Math.ceil(x); return c % 2 === 0 ? c - 1 : c; };
+  const even = (x) => { const c = Math.ceil(x); return c % 2 !== 0 ? c - 1 : c; };
+  const spacing = ts.options().barSpacing;
+  const size = (k) => odd(Math.min(Math.max(spacing, 12), 30) * k);
+  const shape = even(size(1)), margin = Math.max(size(0.1), 3), textH = C.fontSize;
+  const boxes = [], shapes = [];
+  const offset = new Map();
+  for (const m of all) {
+    const key = m.time + '|' + m.position;
+    const d = C.candles.dataByIndex(ts.timeToIndex(m.time, false), 0);
+    const y0 = C.candles.priceToCoordinate(m.position === 'aboveBar' ? d.high : d.low);
+    const off = offset.has(key) ? offset.get(key) : margin;
+    const dir = m.position === 'aboveBar' ? -1 : 1;
+    const shapeY = y0 + dir * (shape / 2 + off);
+    let next = off + shape + margin;
+    const x = ts.timeToCoordinate(m.time);
+    shapes.push({ key, left: x - shape / 2, right: x + shape / 2, top: shapeY - shape / 2, bottom: shapeY + shape / 2 });
+    if (m.text) {
+      const w = ctx.measureText(m.text).width;
+      const textY = m.position === 'aboveBar' ? shapeY - shape / 2 - textH * 0.6 : shapeY + shape / 2 + margin + textH * 0.6;
+      boxes.push({ key, text: m.text, time: m.time, side: m.position, left: x - w / 2, right: x + w / 2, top: textY - textH / 2, bottom: textY + textH / 2 });
+      next += textH * 1.2;
+    }
+    offset.set(key, next);
+  }
+  return { markers: all.length, width: ts.width(), height: C.price.panes()[0].getHeight(), boxes, shapes };
+})()`;
+
+const intersect = (a: Box, b: Box): boolean => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+
+/** Labels drawn overlap neither each other nor another candle's markers, lie inside the price pane, and are few enough to read. */
+function expectReadable(l: LabelLayout): void {
+  for (const b of l.boxes) {
+    expect(b.left, `${b.text} cut at the left`).to.be.at.least(0);
+    expect(b.right, `${b.text} cut at the right`).to.be.at.most(l.width);
+    expect(b.top, `${b.text} cut at the top`).to.be.at.least(0);
+    expect(b.bottom, `${b.text} cut at the bottom`).to.be.at.most(l.height);
+  }
+  const sorted = [...l.boxes].sort((a, b) => a.left - b.left);
+  for (let i = 0; i < sorted.length; i++) {
+    for (let j = i + 1; j < sorted.length && sorted[j]!.left < sorted[i]!.right; j++) {
+      const a = sorted[i]!;
+      const b = sorted[j]!;
+      expect(intersect(a, b), `labels ${a.text} and ${b.text} overlap: ${JSON.stringify([a, b])}`).to.equal(false);
+    }
+  }
+  for (const b of l.boxes) {
+    const over = l.shapes.find((sh) => sh.key !== b.key && intersect(sh, b));
+    expect(over, `label ${b.text} covers the marker at ${over?.key}`).to.equal(undefined);
+  }
+  // At most one label per 12 px of pane width on each side.
+  expect(l.boxes.length).to.be.at.most((2 * l.width) / 12);
+}
+
+interface Axes {
+  scaleWidths: number[];
+  widestValue: number;
+  widestTime: number;
+  charts: { name: string; width: number; lastX: number }[];
+}
+/**
+ * Page-side: the price-scale width of every pane of both charts; the widest value label either chart can
+ * show (each series' own formatter on its extreme values) and the widest time label, measured in the
+ * chart font; and where the last data point sits on each time axis.
+ */
+const AXES = `(() => {
+  const C = window.__pyrCharts, data = JSON.parse(document.getElementById('pyr-data').textContent);
+  const ctx = document.createElement('canvas').getContext('2d');
+  ctx.font = C.fontSize + 'px ' + C.fontFamily;
+  const w = (t) => ctx.measureText(t).width;
+  const ext = (series, values) => { const f = series.priceFormatter(); let lo = Infinity, hi = -Infinity; for (const v of values) if (v !== null) { lo = Math.min(lo, v); hi = Math.max(hi, v); } return [f.format(lo), f.format(hi)]; };
+  const texts = [
+    ...ext(C.candles, [...data.candles.h, ...data.candles.l]),
+    ...ext(C.stochK, [0, 100]),
+    ...ext(C.equitySeries, [...data.equity.v, ...data.balance.v]),
+    ...ext(C.drawdown, data.equity.dd),
+  ];
+  const scaleWidths = [C.price, C.equity].flatMap((c) => c.panes().map((p) => p.priceScale('right').width()));
+  const last = (chart, t) => ({ width: chart.timeScale().width(), lastX: chart.timeScale().timeToCoordinate(t) });
+  return {
+    scaleWidths,
+    widestValue: Math.max(...texts.map(w)),
+    widestTime: Math.max(...['00:00', '23:45', '2025', 'Sep', '31'].map(w)),
+    charts: [
+      { name: 'price', ...last(C.price, data.candles.t[data.candles.t.length - 1]) },
+      { name: 'equity', ...last(C.equity, data.equity.t[data.equity.t.length - 1]) },
+    ],
+  };
+})()`;
+
 /** Page-side expression (strings: the test compiles without DOM types): the trade list's ids, top to bottom. */
 const ROW_IDS = "Array.from(document.querySelectorAll('#trades tbody tr')).map((r) => r.cells[0].textContent)";
 const DAY = 86_400_000;
@@ -217,6 +340,11 @@ describe('report.html', function () {
         expect(state.markers, 'one entry and one exit marker per trade').to.equal(tradeIds.length * 2);
         expect(state.candles).to.equal(summary.metrics.candles);
         expect(state.tableRows).to.equal(tradeIds.length);
+        // Nine days on the whole width: there is room for labels, and none covers another or a marker.
+        await page.waitForFunction('window.__pyr.layouts > 0');
+        const labels: LabelLayout = await page.evaluate(LABEL_BOXES);
+        expect(labels.boxes.length, 'some trades are labelled').to.be.greaterThan(10);
+        expectReadable(labels);
         const ids: string[] = await page.evaluate(ROW_IDS);
         expect(ids, 'the trade list shows trades.csv, in order').to.deep.equal(tradeIds);
         // Two chart canvases were laid out with a real size.
@@ -273,6 +401,77 @@ describe('report.html', function () {
       } finally {
         await context.close();
       }
+    });
+
+    describe('a year of 15-minute candles (2024, the seed strategy)', function () {
+      const yearDir = path.join(tmp.dir, 'run-2024');
+      let year: { metrics: { trades: number } };
+
+      before(async function () {
+        this.timeout(300_000);
+        const r = await runCli(['backtest', '--candles', DATA_15M, '--from', '2024-01-01', '--to', '2024-12-31', '--out', yearDir], tmp.dir);
+        expect(r.code, r.stderr).to.equal(0);
+        year = JSON.parse(readFileSync(path.join(yearDir, 'summary.json'), 'utf8'));
+        expect(year.metrics.trades, 'a year of trades').to.be.greaterThan(1000);
+      });
+
+      /** Waits until the page has laid the charts out again after `action` (it counts its layouts). */
+      async function relaidOut(page: import('playwright-core').Page, action: string): Promise<void> {
+        const n: number = await page.evaluate('window.__pyr.layouts');
+        await page.evaluate(action);
+        await page.waitForFunction(`window.__pyr.layouts > ${n}`);
+      }
+
+      it('is readable: trade labels never overlap (none when zoomed out), no value or time label is cut, one price-scale width', async () => {
+        const file = await writeReportHtml(yearDir);
+        const { page, context, problems } = await open(file);
+        try {
+          await page.waitForFunction('window.__pyr.layouts > 0');
+          const state: PageState = await page.evaluate('window.__pyr');
+          expect(state.error, String(state.error)).to.equal(null);
+          expect(state.markers).to.equal(year.metrics.trades * 2);
+
+          // Opening view (the last 1,500 candles): 1,500 candles on ~1,280 px are too dense for labels.
+          const opening: LabelLayout = await page.evaluate(LABEL_BOXES);
+          expect(opening.markers).to.equal(year.metrics.trades * 2);
+          expectReadable(opening);
+          // The whole year: markers only, no text at all.
+          await relaidOut(page, 'window.__pyrCharts.price.timeScale().fitContent()');
+          const whole: LabelLayout = await page.evaluate(LABEL_BOXES);
+          expect(whole.boxes, 'no label on a whole year').to.deep.equal([]);
+          expect(whole.markers).to.equal(year.metrics.trades * 2);
+          // Zoomed in (as a click on a trade does): labels appear, and none overlaps another.
+          await relaidOut(page, "document.querySelectorAll('#trades tbody tr')[1000].click()");
+          const zoomed: LabelLayout = await page.evaluate(LABEL_BOXES);
+          expect(zoomed.boxes.length, 'labels once zoomed in').to.be.greaterThan(4);
+          expectReadable(zoomed);
+          await relaidOut(page, 'window.__pyrCharts.price.timeScale().setVisibleLogicalRange({ from: 20000, to: 20300 })');
+          const medium: LabelLayout = await page.evaluate(LABEL_BOXES);
+          expect(medium.boxes.length, 'labels on 300 candles').to.be.greaterThan(4);
+          expectReadable(medium);
+          const zoomShot = path.join(tmp.dir, 'report-year-zoomed.png');
+          await page.locator('#price-chart').screenshot({ path: zoomShot });
+          copyFileSync(zoomShot, '/tmp/pyr-report-year-zoomed.png');
+
+          // Back to the opening view for the checks of the axes and the screenshot.
+          await page.reload();
+          await page.waitForFunction('window.__pyr !== undefined && window.__pyr.layouts > 0');
+          const axes: Axes = await page.evaluate(AXES);
+          // Every pane of both charts has the same price-scale width, wide enough for the widest value label.
+          expect(new Set(axes.scaleWidths).size, JSON.stringify(axes.scaleWidths)).to.equal(1);
+          expect(axes.scaleWidths[0]!, `widest label ${axes.widestValue}`).to.be.at.least(Math.ceil(axes.widestValue) + 8);
+          // The last candle (and the last equity point) sits at least half the widest time label from the right edge.
+          for (const c of axes.charts) expect(c.width - c.lastX, `${c.name}: ${JSON.stringify(c)}`).to.be.at.least(axes.widestTime / 2);
+
+          const shot = path.join(tmp.dir, 'report-year.png');
+          await page.screenshot({ path: shot, fullPage: true });
+          expect(readFileSync(shot).subarray(1, 4).toString()).to.equal('PNG');
+          copyFileSync(shot, '/tmp/pyr-report-year.png');
+          expect(problems).to.deep.equal([]);
+        } finally {
+          await context.close();
+        }
+      });
     });
   });
 });

@@ -3,7 +3,8 @@
  * defines window.LightweightCharts). It reads the page data from <script id="pyr-data">, draws the
  * price chart (candles, trade markers, pivot step lines, StochRSI pane) and the equity chart (equity,
  * balance, drawdown pane), fills the sortable trade list, and publishes what it drew in `window.__pyr`
- * ({ ready, markers, trades, tableRows, candles }) for tests and for whoever inspects the page.
+ * ({ ready, markers, trades, tableRows, candles, labels, layouts, priceScaleWidth }) for tests and for whoever
+ * inspects the page; the chart objects are in `window.__pyrCharts`.
  *
  * Plain ES2017 in a string (no build step, no template literals inside), so the page runs as written.
  */
@@ -27,6 +28,12 @@ export const PAGE_SCRIPT = String.raw`
     state.trades = data.trades.length;
     mark('data');
     var bg = '#131722', grid = '#1c2030', border = '#2a2e39';
+    // Text is measured in the charts' own font (lightweight-charts' default family, set explicitly).
+    var FONT_FAMILY = "-apple-system, BlinkMacSystemFont, 'Trebuchet MS', Roboto, Ubuntu, sans-serif", FONT_SIZE = 12;
+    var measurer = document.createElement('canvas').getContext('2d');
+    function textWidth(text) { measurer.font = FONT_SIZE + 'px ' + FONT_FAMILY; return measurer.measureText(text).width; }
+    // Room right of the last candle for half the widest time-axis label, so it is never cut at the edge.
+    var EDGE_PX = Math.ceil(Math.max.apply(null, ['00:00', '2025', 'Sep', '30'].map(textWidth)) / 2) + 10;
     function pad(n) { return n < 10 ? '0' + n : String(n); }
     function fmtTime(ms) {
       var d = new Date(ms);
@@ -40,11 +47,12 @@ export const PAGE_SCRIPT = String.raw`
     function chartOptions() {
       return {
         autoSize: true,
-        layout: { background: { type: 'solid', color: bg }, textColor: '#b2b5be', fontSize: 12, panes: { separatorColor: border, separatorHoverColor: '#3a4050', enableResize: true } },
+        layout: { background: { type: 'solid', color: bg }, textColor: '#b2b5be', fontSize: FONT_SIZE, fontFamily: FONT_FAMILY, panes: { separatorColor: border, separatorHoverColor: '#3a4050', enableResize: true } },
         grid: { vertLines: { color: grid }, horzLines: { color: grid } },
         crosshair: { mode: LW.CrosshairMode.Normal },
         rightPriceScale: { borderColor: border },
-        timeScale: { borderColor: border, timeVisible: true, secondsVisible: false, minBarSpacing: 0.05, rightOffset: 4 },
+        // fixLeftEdge: the first label is kept inside the axis (and nothing scrolls into the empty past).
+        timeScale: { borderColor: border, timeVisible: true, secondsVisible: false, minBarSpacing: 0.05, rightOffsetPixels: EDGE_PX, fixLeftEdge: true },
         localization: { timeFormatter: function (t) { return fmtTime(t * 1000) + ' UTC'; } }
       };
     }
@@ -83,14 +91,20 @@ export const PAGE_SCRIPT = String.raw`
       });
     }
     mark('series');
-    var M = data.markers, markers = new Array(M.time.length);
+    // Trade markers are drawn without text; their labels are laid out for the visible range (layoutLabels).
+    var M = data.markers, markers = new Array(M.time.length), labelText = new Array(M.time.length), labelWidth = new Float64Array(M.time.length);
     for (var m = 0; m < M.time.length; m++) {
       var ms = M.styles[M.style[m]];
-      markers[m] = { time: M.time[m], position: ms.position, shape: ms.shape, color: ms.color, text: M.text ? M.text[m] : '' };
+      markers[m] = { time: M.time[m], position: ms.position, shape: ms.shape, color: ms.color, text: '' };
+      labelText[m] = M.text ? M.text[m] : '';
+      labelWidth[m] = labelText[m] ? textWidth(labelText[m]) : 0;
     }
-    var markersApi = LW.createSeriesMarkers(main, markers);
+    // Above the series: a label is never hidden behind a candle.
+    var markersApi = LW.createSeriesMarkers(main, markers, { zOrder: 'aboveSeries' });
     mark('markers');
     state.markers = markersApi.markers().length;
+    state.labels = 0;
+    state.layouts = 0;
 
     var kSeries = null, dSeries = null;
     if (data.stoch) {
@@ -109,8 +123,98 @@ export const PAGE_SCRIPT = String.raw`
       panes[1].setStretchFactor(1);
     }
     var bars = data.candles ? data.candles.t.length : 0;
-    if (data.initialBars && bars > data.initialBars) chart.timeScale().setVisibleLogicalRange({ from: bars - data.initialBars, to: bars + 4 });
-    else chart.timeScale().fitContent();
+    if (data.initialBars && bars > data.initialBars) {
+      // The last initialBars candles, with EDGE_PX of room right of the last one.
+      var w0 = chart.timeScale().width() || document.getElementById('price-chart').clientWidth;
+      var per = Math.max(w0 - EDGE_PX, 1) / data.initialBars;
+      chart.timeScale().setVisibleLogicalRange({ from: bars - data.initialBars, to: bars - 1 + EDGE_PX / per });
+    } else chart.timeScale().fitContent();
+
+    // ---- trade labels: "L12" / "S12" on entries, "TP" / "SL" / "X" / "END" on exits, only where they fit.
+    // Markers on one candle and side stack vertically (lightweight-charts puts each text against its
+    // shape, the stack growing away from the candle), so a group of them gets one box: as wide as its
+    // widest label, as tall as the stack. Labels are drawn only when the visible groups of each side
+    // could all sit side by side (zoomed in far enough; zoomed out over a long run the markers come without
+    // text); then, left to right, a group is labelled when its box lies inside the pane and clears by
+    // LABEL_GAP px every label already placed and every other marker.
+    var LABEL_GAP = 4, labelShown = new Uint8Array(markers.length);
+    function ceiledOdd(x) { var c = Math.ceil(x); return c % 2 === 0 ? c - 1 : c; }
+    function ceiledEven(x) { var c = Math.ceil(x); return c % 2 !== 0 ? c - 1 : c; }
+    /** The geometry lightweight-charts gives markers at this bar spacing (its size() and shapeMargin()). */
+    function markerGeometry(barSpacing) {
+      var size = function (coeff) { return ceiledOdd(Math.min(Math.max(barSpacing, 12), 30) * coeff); };
+      return { shape: ceiledEven(size(1)), margin: Math.max(size(0.1), 3), text: FONT_SIZE * 1.2 };
+    }
+    /** The candle's (or fill's) price a marker on this side sits against, at time t. */
+    function anchorPrice(t, side) {
+      var d = main.dataByIndex(chart.timeScale().timeToIndex(t, false), 0);
+      if (!d) return null;
+      if (d.high !== undefined) return side === 'aboveBar' ? d.high : d.low;
+      return d.value !== undefined ? d.value : null;
+    }
+    function layoutLabels() {
+      var ts = chart.timeScale(), width = ts.width(), height = chart.panes()[0].getHeight();
+      if (!M.text || !(width > 0) || markers.length === 0) return;
+      var range = ts.getVisibleRange(), geo = markerGeometry(ts.options().barSpacing);
+      var sides = { aboveBar: [], belowBar: [] };
+      if (range) {
+        for (var i = 0; i < markers.length; i++) {
+          var mk = markers[i];
+          if (mk.time < range.from || mk.time > range.to) continue;
+          var list = sides[mk.position], last = list[list.length - 1];
+          if (last && last.time === mk.time) {
+            last.idx.push(i);
+            if (labelWidth[i] > last.w) last.w = labelWidth[i];
+          } else {
+            list.push({ time: mk.time, side: mk.position, w: labelWidth[i], idx: [i] });
+          }
+        }
+      }
+      var next = new Uint8Array(markers.length), count = 0;
+      var fits = ['aboveBar', 'belowBar'].every(function (side) {
+        return sides[side].reduce(function (sum, g) { return sum + g.w + LABEL_GAP; }, 0) <= width;
+      });
+      if (fits) {
+        // Each group: its labelled box (shapes and texts) and its bare shapes (what it covers unlabelled).
+        var groups = sides.aboveBar.concat(sides.belowBar), placed = [];
+        groups.forEach(function (g) {
+          var x = ts.timeToCoordinate(g.time), p = anchorPrice(g.time, g.side);
+          var y = p === null ? null : main.priceToCoordinate(p);
+          if (x === null || y === null) return;
+          var up = g.side === 'aboveBar' ? -1 : 1;
+          var stack = g.idx.length * (geo.shape + geo.margin + geo.text) + geo.margin;
+          var bare = g.idx.length * (geo.shape + geo.margin) + geo.margin;
+          g.x = x;
+          g.left = x - Math.max(g.w, geo.shape) / 2;
+          g.right = x + Math.max(g.w, geo.shape) / 2;
+          g.top = up < 0 ? y - stack : y;
+          g.bottom = up < 0 ? y : y + stack;
+          g.shape = { left: x - geo.shape / 2, right: x + geo.shape / 2, top: up < 0 ? y - bare : y, bottom: up < 0 ? y : y + bare };
+        });
+        groups = groups.filter(function (g) { return g.x !== undefined; }).sort(function (a, b) { return a.left - b.left; });
+        var hits = function (a, b) { return a.right + LABEL_GAP > b.left && a.left < b.right + LABEL_GAP && a.bottom + LABEL_GAP > b.top && a.top < b.bottom + LABEL_GAP; };
+        groups.forEach(function (g, gi) {
+          if (g.left < 0 || g.right > width || g.top < 0 || g.bottom > height) return;
+          // Not over another label, nor over another marker (boxes are narrower than 100 px: nothing
+          // further than that to the left or right can touch this one).
+          for (var k = placed.length - 1; k >= 0; k--) {
+            if (placed[k].left < g.left - 100) break;
+            if (hits(placed[k], g)) return;
+          }
+          for (var o = gi - 1; o >= 0 && groups[o].left >= g.left - 100; o--) if (hits(groups[o].shape, g)) return;
+          for (var q = gi + 1; q < groups.length && groups[q].left <= g.right + LABEL_GAP; q++) if (hits(groups[q].shape, g)) return;
+          placed.push(g);
+          g.idx.forEach(function (k2) { next[k2] = 1; count++; });
+        });
+      }
+      var changed = false;
+      for (var j = 0; j < next.length && !changed; j++) if (next[j] !== labelShown[j]) changed = true;
+      if (changed) {
+        labelShown = next;
+        markersApi.setMarkers(markers.map(function (mk, k) { return next[k] ? { time: mk.time, position: mk.position, shape: mk.shape, color: mk.color, text: labelText[k] } : mk; }));
+      }
+      state.labels = count;
+    }
 
     // The pivot step in force at time t: the last step at or before it (the points are sparse).
     function pivotIndex(t) {
@@ -162,6 +266,57 @@ export const PAGE_SCRIPT = String.raw`
     eqChart.panes()[0].setStretchFactor(3);
     eqChart.panes()[1].setStretchFactor(1);
     eqChart.timeScale().fitContent();
+
+    // ---- one price-scale width for both charts (and so for every pane: a chart's panes share it), at
+    // least as wide as the widest value label either chart can show, so no label is cut and the two time
+    // axes line up. It only grows (zooming to wider labels widens both charts alike).
+    var scaleWidth = 0;
+    function widestValueLabel() {
+      var texts = [];
+      function add(series, values) {
+        var f = series.priceFormatter(), lo = Infinity, hi = -Infinity;
+        values.forEach(function (v) { if (typeof v === 'number' && isFinite(v)) { if (v < lo) lo = v; if (v > hi) hi = v; } });
+        if (lo <= hi) texts.push(f.format(lo), f.format(hi));
+      }
+      if (data.candles) add(main, data.candles.h.concat(data.candles.l));
+      else add(main, data.fills.map(function (p) { return p.value; }));
+      if (kSeries) add(kSeries, [0, 100]);
+      add(eqSeries, data.equity.v.concat(data.balance.v, [data.initialBalance]));
+      add(ddSeries, data.equity.dd);
+      return Math.max.apply(null, texts.map(textWidth));
+    }
+    var widestLabel = widestValueLabel();
+    state.widestValueLabel = widestLabel;
+    function alignScales() {
+      var w = Math.ceil(Math.max(chart.priceScale('right').width(), eqChart.priceScale('right').width(), widestLabel + 18));
+      if (w > scaleWidth) {
+        scaleWidth = w;
+        chart.priceScale('right').applyOptions({ minimumWidth: w });
+        eqChart.priceScale('right').applyOptions({ minimumWidth: w });
+      }
+      state.priceScaleWidth = scaleWidth;
+    }
+
+    var pending = false;
+    function relayout() {
+      if (pending) return;
+      pending = true;
+      requestAnimationFrame(function () {
+        pending = false;
+        try {
+          alignScales();
+          layoutLabels();
+        } catch (err) {
+          state.error = String(err && err.stack || err);
+        }
+        state.layouts++;
+      });
+    }
+    chart.timeScale().subscribeVisibleLogicalRangeChange(relayout);
+    chart.timeScale().subscribeSizeChange(relayout);
+    eqChart.timeScale().subscribeSizeChange(relayout);
+    relayout();
+    window.__pyrCharts = { price: chart, equity: eqChart, candles: main, markers: markersApi, stochK: kSeries, equitySeries: eqSeries, drawdown: ddSeries, fontFamily: FONT_FAMILY, fontSize: FONT_SIZE, edgePx: EDGE_PX };
     var eqLegend = document.getElementById('equity-legend');
     function setEqLegend(param) {
       if (!param || param.time === undefined || !param.seriesData) { eqLegend.innerHTML = 'Start ' + data.initialBalance.toFixed(2) + ' USDT'; return; }
