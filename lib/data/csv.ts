@@ -12,14 +12,17 @@
  * Rows are validated while they are parsed, and errors name the file, the 1-based line (header = 1) and
  * the field.
  *
- * The parsed columns are then stored in a binary cache next to the CSV (`.pyr-cache/<name>.pyrcache`, or
- * a per-user temp folder when the CSV's folder is read-only): one header block plus seven float64
- * columns, keyed by the CSV's size, mtime and ctime and a format version, and written atomically (temp
- * file + rename). A warm load is one `readFile` plus `Float64Array` views over it: a few milliseconds.
+ * The parsed columns are then stored in a binary cache: one header block plus seven float64 columns,
+ * keyed by the CSV's size, mtime and ctime and a format version, and written atomically (temp file +
+ * rename). A warm load is one `readFile` plus `Float64Array` views over it: a few milliseconds. pyr
+ * never writes beside a file it was only asked to read: a candle file of pyr's own store
+ * (`<dataDir>/bybit/<category>/<SYMBOL>/<interval>.csv[.gz]`) is cached in the store, under
+ * `<dataDir>/.pyr-cache/`; any other file in the user's cache folder (`$XDG_CACHE_HOME/pyr`, else
+ * `~/.cache/pyr`). See candleCachePath.
  *
  * Files whose header is not exactly pyr's layout (columns in another order, quoted fields, extra
- * columns) go through csv-parse (`columns` mode): slower, but it handles any well-formed CSV, and its
- * errors are turned into the same line-numbered `DataError`s.
+ * columns) go through csv-parse (`columns` mode): slower, but it handles any well-formed CSV. The
+ * header is checked before any row, and csv-parse's errors become the same line-numbered `DataError`s.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -28,7 +31,7 @@ import * as zlib from 'node:zlib';
 import { createHash, randomBytes } from 'node:crypto';
 import { parse as csvParse } from 'csv-parse/sync';
 import { DataError } from '../core/errors.ts';
-import type { CandleSeries } from '../core/candle.ts';
+import { INTERVALS, type CandleSeries } from '../core/candle.ts';
 
 export interface GapReport {
   /** Number of missing candles over the whole file (at the inferred interval). */
@@ -336,7 +339,16 @@ function checkRow(file: string, line: number, t: number, o: number, h: number, l
 interface CsvParseErrorLike {
   code?: string;
   lines?: number;
+  column?: string | number | null;
+  record?: unknown[];
   message: string;
+}
+
+/** Thrown from csv-parse's `columns` callback, so a bad header is reported before any row. */
+class HeaderError extends Error {
+  constructor(readonly error: DataError) {
+    super(error.message);
+  }
 }
 
 function parseWithCsvParse(buf: Buffer, file: string): { columns: Float64Array[]; rows: number } {
@@ -346,7 +358,10 @@ function parseWithCsvParse(buf: Buffer, file: string): { columns: Float64Array[]
     records = csvParse(buf, {
       bom: true,
       columns: (h: string[]) => {
-        header = h.map((x) => String(x).trim().toLowerCase());
+        const raw = h.map((x) => String(x).trim());
+        header = raw.map((x) => x.toLowerCase());
+        const err = headerError(raw, header, file);
+        if (err) throw new HeaderError(err);
         return header;
       },
       info: true,
@@ -354,20 +369,9 @@ function parseWithCsvParse(buf: Buffer, file: string): { columns: Float64Array[]
       trim: true,
     }) as unknown as { record: Record<string, string>; info: { lines: number } }[];
   } catch (err) {
-    const e = err as CsvParseErrorLike;
-    throw new DataError(`malformed CSV: ${e.message}`, { file, line: e.lines }, { cause: err });
+    if (err instanceof HeaderError) throw err.error;
+    throw csvParseError(err as CsvParseErrorLike, buf, file, header.length);
   }
-  const required = CANDLE_COLUMNS.slice(0, 6);
-  const missing = required.filter((c) => !header.includes(c));
-  if (missing.length > 0) {
-    throw new DataError(`header must name the columns ${CANDLE_HEADER} (turnover optional); missing "${missing.join('", "')}" in "${header.join(',')}"`, {
-      file,
-      line: 1,
-      field: missing[0],
-    });
-  }
-  const dup = header.find((h, i) => header.indexOf(h) !== i && (CANDLE_COLUMNS as readonly string[]).includes(h));
-  if (dup !== undefined) throw new DataError(`column "${dup}" appears twice in the header`, { file, line: 1, field: dup });
   const hasTurnover = header.includes('turnover');
   const n = records.length;
   if (n === 0) throw new DataError('no candles after the header', { file, line: 2 });
@@ -394,6 +398,66 @@ function parseWithCsvParse(buf: Buffer, file: string): { columns: Float64Array[]
     for (let k = 0; k < 7; k++) cols[k]![i] = vals[k]!;
   }
   return { columns: cols, rows: n };
+}
+
+/**
+ * The header's problem, if any: a required column missing (reported with the columns found that pyr
+ * does not know, and what was expected) or a candle column named twice. Extra columns are allowed.
+ */
+function headerError(raw: string[], names: string[], file: string): DataError | undefined {
+  const known = CANDLE_COLUMNS as readonly string[];
+  const missing = CANDLE_COLUMNS.slice(0, 6).filter((c) => !names.includes(c));
+  if (missing.length > 0) {
+    const quote = (xs: string[]) => xs.map((x) => `"${x}"`).join(', ');
+    const unexpected = raw.filter((_, i) => !known.includes(names[i]!));
+    let hint = '';
+    const sep = raw.length === 1 ? [';', '\t', '|'].find((c) => raw[0]!.includes(c)) : undefined;
+    if (sep !== undefined) hint = ` The header has one column: is the file separated by ${sep === '\t' ? 'tabs' : `"${sep}"`} instead of ","?`;
+    else if (raw.some((x) => x !== '') && raw.every((x) => x === '' || NUMBER_RE.test(x))) hint = ' The first line looks like data: the file needs a header line.';
+    return new DataError(
+      `unexpected header "${raw.join(',')}": ${unexpected.length > 0 ? `unexpected column${unexpected.length > 1 ? 's' : ''} ${quote(unexpected)}, ` : ''}` +
+        `missing ${quote(missing)}; expected "${CANDLE_HEADER}" (turnover optional, extra columns allowed, any order).${hint}`,
+      { file, line: 1, field: missing[0] },
+    );
+  }
+  const dup = names.find((h, i) => names.indexOf(h) !== i && known.includes(h));
+  if (dup !== undefined) return new DataError(`column "${dup}" appears twice in the header`, { file, line: 1, field: dup });
+  return undefined;
+}
+
+/**
+ * csv-parse's error as a DataError on the line where the bad record starts (csv-parse reports where it
+ * noticed: for a quote left open that is a later line), naming the column when csv-parse knows it.
+ */
+function csvParseError(e: CsvParseErrorLike, buf: Buffer, file: string, headerColumns: number): DataError {
+  const line = e.lines !== undefined ? recordStartLine(buf, e.lines) : undefined;
+  const field = typeof e.column === 'string' && (CANDLE_COLUMNS as readonly string[]).includes(e.column) ? e.column : undefined;
+  if (e.code === 'CSV_RECORD_INCONSISTENT_COLUMNS' && Array.isArray(e.record)) {
+    return new DataError(`expected ${headerColumns} columns (as in the header), found ${e.record.length}`, { file, line }, { cause: e });
+  }
+  const where = line !== undefined && e.lines !== line ? ` (the record starting here runs on to line ${e.lines}: is a quote not closed?)` : '';
+  return new DataError(`malformed CSV: ${e.message}${where}`, { file, line, field }, { cause: e });
+}
+
+/** The 1-based line on which the CSV record containing `line` starts (a quoted field may span lines). */
+function recordStartLine(buf: Buffer, line: number): number {
+  let cur = 1;
+  let start = 1;
+  let inQuote = false;
+  let atStart = true;
+  for (let i = 0; i < buf.length && cur <= line; i++) {
+    if (atStart) {
+      start = cur;
+      atStart = false;
+    }
+    const c = buf[i]!;
+    if (c === 34) inQuote = !inQuote;
+    else if (c === 10) {
+      cur++;
+      if (!inQuote) atStart = true;
+    }
+  }
+  return atStart && cur <= line ? cur : start;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -457,33 +521,58 @@ interface CacheKey {
   ctimeMs: number;
 }
 
-/** Where the cache for `file` lives by default: `<dir>/.pyr-cache/<name>.pyrcache`. */
-export function candleCachePath(file: string): string {
-  const abs = path.resolve(file);
-  return path.join(path.dirname(abs), '.pyr-cache', `${path.basename(abs)}.pyrcache`);
+/**
+ * pyr's folder in the user's cache directory: `$XDG_CACHE_HOME/pyr`, else `~/.cache/pyr` (the
+ * environment is read on every call; without a home folder, a per-user folder in the temp directory).
+ */
+export function userCacheDir(): string {
+  const xdg = process.env.XDG_CACHE_HOME;
+  // the XDG spec says a relative value is invalid and must be ignored
+  if (xdg !== undefined && path.isAbsolute(xdg)) return path.join(xdg, 'pyr');
+  const home = os.homedir();
+  if (path.isAbsolute(home)) return path.join(home, '.cache', 'pyr');
+  return path.join(os.tmpdir(), `pyr-cache-${typeof process.getuid === 'function' ? process.getuid() : 'user'}`);
 }
 
-/** The fallback location, used when the CSV's own folder is not writable (shared, read-only data). */
-export function fallbackCachePath(file: string): string {
+/**
+ * The store folder (`<dataDir>`) when `file` is a candle file of pyr's store, i.e. its path is
+ * `<dataDir>/bybit/<category>/<SYMBOL>/<interval>.csv[.gz]` with a Bybit interval name: the layout
+ * store.ts writes and listCandleFiles lists. Undefined for any other file.
+ */
+export function storeDirOf(file: string): string | undefined {
+  const abs = path.resolve(file);
+  const m = /^(.+)\.csv(?:\.gz)?$/.exec(path.basename(abs));
+  if (!m || !(INTERVALS as readonly string[]).includes(m[1]!)) return undefined;
+  const symbolDir = path.dirname(abs);
+  const categoryDir = path.dirname(symbolDir);
+  const exchangeDir = path.dirname(categoryDir);
+  if (path.basename(exchangeDir) !== 'bybit' || [symbolDir, categoryDir].some((d) => path.basename(d).startsWith('.'))) return undefined;
+  return path.dirname(exchangeDir);
+}
+
+/**
+ * Where the cache of `file` may live, in the order they are read and tried for writing: for a store
+ * file `<dataDir>/.pyr-cache/bybit/<category>/<SYMBOL>/<name>.pyrcache` (unless the store folder is
+ * read-only), then the user cache `<userCacheDir>/candles/<hash of the path>-<name>.pyrcache`.
+ */
+function cacheLocations(file: string): string[] {
   const abs = path.resolve(file);
   const h = createHash('sha1').update(abs).digest('hex').slice(0, 16);
-  const user = (() => {
-    try {
-      return String(os.userInfo().uid);
-    } catch {
-      return 'user';
-    }
-  })();
-  return path.join(os.tmpdir(), `pyr-cache-${user}`, `${h}-${path.basename(abs)}.pyrcache`);
+  const user = path.join(userCacheDir(), 'candles', `${h}-${path.basename(abs)}.pyrcache`);
+  const store = storeDirOf(abs);
+  if (store === undefined || dirMarkedReadOnly(store)) return [user];
+  return [path.join(store, '.pyr-cache', `${path.relative(store, abs)}.pyrcache`), user];
+}
+
+/** Where a cache of `file` is written (the first of the locations above). */
+export function candleCachePath(file: string): string {
+  return cacheLocations(file)[0]!;
 }
 
 function readCache(file: string, key: CacheKey): { series: CandleSeries; report: LoadReport } | undefined {
-  const uid = typeof process.getuid === 'function' ? process.getuid() : undefined;
-  for (const p of [candleCachePath(file), fallbackCachePath(file)]) {
+  for (const p of cacheLocations(file)) {
     let buf: Buffer;
     try {
-      // the shared temp folder: only trust a cache file this user wrote
-      if (p !== candleCachePath(file) && uid !== undefined && fs.statSync(p).uid !== uid) continue;
       buf = fs.readFileSync(p);
     } catch {
       continue;
@@ -537,12 +626,15 @@ function writeCache(file: string, key: CacheKey, cols: Float64Array[], n: number
   header.writeDoubleLE(report.gaps.largestAt ?? NaN, 72);
   header.writeDoubleLE(report.gaps.largestMs, 80);
   const parts = [header, ...cols.map((c) => new Uint8Array(c.buffer, c.byteOffset, n * 8))];
-  const targets = dirMarkedReadOnly(path.dirname(path.resolve(file))) ? [fallbackCachePath(file)] : [candleCachePath(file), fallbackCachePath(file)];
-  for (const target of targets) if (writeFileAtomicSync(target, parts)) return;
+  const user = userCacheDir();
+  for (const target of cacheLocations(file)) {
+    // the user cache folder is created private, as the XDG spec asks
+    if (writeFileAtomicSync(target, parts, target.startsWith(user + path.sep) ? 0o700 : undefined)) return;
+  }
 }
 
 /**
- * True when the folder has no write bit at all (e.g. shared, read-only data). Checked on the mode bits
+ * True when the folder has no write bit at all (e.g. a store shared read-only). Checked on the mode bits
  * rather than with access(2), because root may write anywhere and must still leave such folders alone.
  */
 function dirMarkedReadOnly(dir: string): boolean {
@@ -553,12 +645,15 @@ function dirMarkedReadOnly(dir: string): boolean {
   }
 }
 
-/** Writes `parts` to `target` via a temp file + rename. Returns false (and leaves nothing) on failure. */
-function writeFileAtomicSync(target: string, parts: Uint8Array[]): boolean {
+/**
+ * Writes `parts` to `target` via a temp file + rename, creating its folders (with `dirMode`, if given).
+ * Returns false (and leaves nothing) on failure.
+ */
+function writeFileAtomicSync(target: string, parts: Uint8Array[], dirMode?: number): boolean {
   const tmp = `${target}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   let fd: number | undefined;
   try {
-    fs.mkdirSync(path.dirname(target), { recursive: true });
+    fs.mkdirSync(path.dirname(target), { recursive: true, mode: dirMode });
     fd = fs.openSync(tmp, 'w');
     for (const p of parts) {
       let off = 0;

@@ -4,7 +4,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
-import { readCandleFile, candleCachePath, fallbackCachePath } from '../../lib/data/csv.ts';
+import { readCandleFile, candleCachePath, storeDirOf, userCacheDir } from '../../lib/data/csv.ts';
+import { listCandleFiles } from '../../lib/data/store.ts';
 import { DataError } from '../../lib/core/errors.ts';
 import type { CandleSeries } from '../../lib/core/candle.ts';
 
@@ -76,12 +77,26 @@ const good = (rows = GOOD_ROWS, eol = '\n') => [HEADER, ...rows].join(eol) + eol
 /** GOOD_ROWS with row `i` (0-based; file line i + 2) replaced. */
 const withRow = (i: number, row: string) => GOOD_ROWS.map((r, j) => (j === i ? row : r));
 
+/** Every file and folder under `dir`, relative, sorted. */
+function listing(dir: string): string[] {
+  return (fs.readdirSync(dir, { recursive: true }) as string[]).sort();
+}
+
 describe('data/csv: readCandleFile', function () {
+  let savedXdg: string | undefined;
+  /** XDG_CACHE_HOME for these tests: pyr's user cache is `<xdg>/pyr`. */
+  let xdg: string;
   before(() => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pyr-csv-test-'));
+    savedXdg = process.env.XDG_CACHE_HOME;
+    xdg = fs.mkdtempSync(path.join(os.tmpdir(), 'pyr-csv-xdg-'));
+    process.env.XDG_CACHE_HOME = xdg;
   });
   after(() => {
+    if (savedXdg === undefined) delete process.env.XDG_CACHE_HOME;
+    else process.env.XDG_CACHE_HOME = savedXdg;
     fs.rmSync(tmp, { recursive: true, force: true });
+    fs.rmSync(xdg, { recursive: true, force: true });
   });
 
   describe('shared real files', () => {
@@ -196,6 +211,23 @@ describe('data/csv: readCandleFile', function () {
       { name: 'negative turnover', text: good(withRow(1, '1700000060000,105,106,104,105.5,1,-3')), line: 3, field: 'turnover', msg: />= 0/ },
       { name: 'zero price', text: good(withRow(0, '1700000000000,0,110,0,105,5,')), line: 2, field: 'open', msg: /> 0/ },
       { name: 'fractional timestamp', text: good(withRow(0, '1700000000000.5,100,110,90,105,5,')), line: 2, field: 'timestamp', msg: /integer/ },
+      {
+        name: 'wrong header of the right width (7 names, 6-field rows)',
+        text: ['time,open,high,low,close,volume,turnover', '1700000000000,100,110,90,105,5', '1700000060000,105,106,104,105.5,1'].join('\n') + '\n',
+        line: 1,
+        field: 'timestamp',
+        msg: /unexpected header "time,open,high,low,close,volume,turnover": unexpected column "time", missing "timestamp"; expected "timestamp,open,high,low,close,volume,turnover"/,
+      },
+      {
+        name: 'wrong header names over pyr rows',
+        text: ['Date,Open,High,Low,Close,Vol', ...GOOD_ROWS].join('\n') + '\n',
+        line: 1,
+        field: 'timestamp',
+        msg: /unexpected columns "Date", "Vol", missing "timestamp", "volume"; expected "timestamp,open,high,low,close,volume,turnover"/,
+      },
+      { name: 'semicolon-separated', text: good().replace(/,/g, ';'), line: 1, field: 'timestamp', msg: /unexpected column "timestamp;open;.*separated by ";" instead of ","/ },
+      { name: 'no header line', text: GOOD_ROWS.join('\n') + '\n', line: 1, field: 'timestamp', msg: /looks like data: the file needs a header line/ },
+      { name: 'header with a trailing comma', text: [HEADER + ',', ...GOOD_ROWS].join('\n') + '\n', line: 2, field: undefined, msg: /expected 8 columns \(as in the header\), found 7/ },
       { name: 'header only', text: HEADER + '\n', line: 2, field: undefined, msg: /no candles/ },
       { name: 'empty file', text: '', line: 1, field: undefined, msg: /empty file/ },
     ];
@@ -225,6 +257,26 @@ describe('data/csv: readCandleFile', function () {
       await expectDataError(write('foreign-desc.csv', foreign(['"105","100","1700000060000","110","90","5"', '"105.5","105","1700000000000","106","104","1"'])), 3, 'timestamp');
       await expectDataError(write('foreign-cols.csv', foreign(['"105","100","1700000000000","110","90","5"', '"105.5","105","1700000060000","106","104"'])), 3, undefined);
       await expectDataError(write('foreign-hl.csv', foreign(['"105","100","1700000000000","104","90","5"'])), 2, 'high');
+    });
+
+    it('csv-parse path: a short or long row says how many columns it has; a quote left open is reported where it opened', async () => {
+      const header = '"timestamp","open","high","low","close","volume"';
+      const q = (r: string) => r.split(',').map((x) => `"${x}"`).join(',');
+      const rows = GOOD_ROWS.map((r) => q(r.split(',').slice(0, 6).join(',')));
+      const short = await expectDataError(write('csvp-short.csv', [header, rows[0], q('1700000060000,105,106'), rows[2]].join('\n')), 3, undefined);
+      expect(short.message).to.match(/expected 6 columns \(as in the header\), found 3/);
+      const long = await expectDataError(write('csvp-long.csv', [header, rows[0], rows[1], q('1700000120000,105.5,107,105,106,2,7')].join('\n')), 4, undefined);
+      expect(long.message).to.match(/expected 6 columns \(as in the header\), found 7/);
+      // line 3's last field opens a quote that the next line's first quote closes: csv-parse notices on line 4
+      const open = await expectDataError(write('csvp-open.csv', [header, rows[0], rows[1]!.slice(0, -1), rows[2], rows[3]].join('\n')), 3, 'volume');
+      expect(open.message).to.match(/malformed CSV: .*quote.*runs on to line 4/i);
+      // a field's closing quote missing, then junk after the next quote on the same line
+      const junk = await expectDataError(write('csvp-junk.csv', [header, rows[0], rows[1], rows[2]!.replace('"105.5"', '"105.5')].join('\n') + '\n'), 4, 'open');
+      expect(junk.message).to.match(/malformed CSV: Invalid Closing Quote/);
+      // a quote on line 3 that nothing closes: csv-parse notices at the end of the file
+      const unquoted = GOOD_ROWS.slice(2).map((r) => r.split(',').slice(0, 6).join(','));
+      const eof = await expectDataError(write('csvp-eof.csv', [header, rows[0], rows[1]!.slice(0, -1), ...unquoted].join('\n') + '\n'), 3, 'volume');
+      expect(eof.message).to.match(/Quote Not Closed.*runs on to line [56]/);
     });
   });
 
@@ -257,13 +309,14 @@ describe('data/csv: readCandleFile', function () {
       expect(all.filter((n) => n.endsWith('.tmp'))).to.deep.equal([]);
     };
 
-    it('is written on the first read, used on the second (identical arrays), and lives in .pyr-cache/', async () => {
+    it('is written on the first read, used on the second (identical arrays), and lives in $XDG_CACHE_HOME/pyr, not beside the CSV', async () => {
       const dir = fs.mkdtempSync(path.join(tmp, 'cache-'));
       const f = path.join(dir, 'c.csv');
       fs.copyFileSync(shared('BTCUSDT-5m.csv'), f);
       const a = await readCandleFile(f);
       expect(a.report.fromCache).to.equal(false);
-      expect(candleCachePath(f)).to.equal(path.join(dir, '.pyr-cache', 'c.csv.pyrcache'));
+      expect(path.dirname(candleCachePath(f))).to.equal(path.join(xdg, 'pyr', 'candles'));
+      expect(path.basename(candleCachePath(f))).to.match(/^[0-9a-f]{16}-c\.csv\.pyrcache$/);
       expect(fs.existsSync(candleCachePath(f))).to.equal(true);
       const b = await readCandleFile(f);
       expect(b.report.fromCache).to.equal(true);
@@ -272,7 +325,95 @@ describe('data/csv: readCandleFile', function () {
       expect(b.series.length).to.equal(17_336);
       // and it is still the file's data, not the program's opinion of it
       expectSameAsReference(b.series, referenceValues(fs.readFileSync(shared('BTCUSDT-5m.csv'), 'latin1')));
-      noTempFiles(dir);
+      expect(listing(dir)).to.deep.equal(['c.csv']);
+      noTempFiles(xdg);
+    });
+
+    it('reading a CSV outside the store leaves its folder as it was; two files of one name get two caches', async () => {
+      const dir = fs.mkdtempSync(path.join(tmp, 'outside-'));
+      fs.mkdirSync(path.join(dir, 'a'));
+      fs.mkdirSync(path.join(dir, 'b'));
+      const fa = path.join(dir, 'a', '15.csv');
+      const fb = path.join(dir, 'b', '15.csv');
+      fs.writeFileSync(fa, good());
+      fs.writeFileSync(fb, good(withRow(0, '1700000000000,100,110,90,104,5,')));
+      const before = listing(dir);
+      for (let i = 0; i < 2; i++) {
+        expect((await readCandleFile(fa)).series.close[0]).to.equal(105);
+        expect((await readCandleFile(fb)).series.close[0]).to.equal(104);
+      }
+      expect((await readCandleFile(fa)).report.fromCache).to.equal(true);
+      expect(listing(dir)).to.deep.equal(before);
+      expect(candleCachePath(fa)).to.not.equal(candleCachePath(fb));
+      expect([fs.existsSync(candleCachePath(fa)), fs.existsSync(candleCachePath(fb))]).to.deep.equal([true, true]);
+    });
+
+    it('reading the shared data leaves /work/shared/data as it was', async () => {
+      const dir = path.dirname(shared('BTCUSDT-5m.csv'));
+      const before = listing(dir);
+      await readCandleFile(shared('BTCUSDT-5m.csv'));
+      const again = await readCandleFile(shared('BTCUSDT-5m.csv'));
+      expect(again.report.fromCache).to.equal(true);
+      expect(listing(dir)).to.deep.equal(before);
+      expect(candleCachePath(shared('BTCUSDT-5m.csv')).startsWith(path.join(xdg, 'pyr') + path.sep)).to.equal(true);
+    });
+
+    it('XDG_CACHE_HOME is read at each call; unset or relative, the cache goes to ~/.cache/pyr', async () => {
+      const f = write('xdg.csv', good());
+      const other = fs.mkdtempSync(path.join(tmp, 'xdg2-'));
+      const home = fs.mkdtempSync(path.join(tmp, 'home-'));
+      const savedHome = process.env.HOME;
+      try {
+        process.env.XDG_CACHE_HOME = other;
+        expect(userCacheDir()).to.equal(path.join(other, 'pyr'));
+        expect((await readCandleFile(f)).report.fromCache).to.equal(false);
+        expect((await readCandleFile(f)).report.fromCache).to.equal(true);
+        expect(fs.existsSync(candleCachePath(f)) && candleCachePath(f).startsWith(other + path.sep)).to.equal(true);
+
+        process.env.HOME = home;
+        delete process.env.XDG_CACHE_HOME;
+        expect(userCacheDir()).to.equal(path.join(home, '.cache', 'pyr'));
+        process.env.XDG_CACHE_HOME = 'relative/dir';
+        expect(userCacheDir()).to.equal(path.join(home, '.cache', 'pyr'));
+        expect((await readCandleFile(f)).report.fromCache, 'a new cache folder: a cold read').to.equal(false);
+        expect(fs.existsSync(path.join(home, '.cache', 'pyr', 'candles', path.basename(candleCachePath(f))))).to.equal(true);
+        expect((fs.statSync(path.join(home, '.cache', 'pyr')).mode & 0o777).toString(8), 'created private, as XDG asks').to.equal('700');
+      } finally {
+        process.env.XDG_CACHE_HOME = xdg;
+        if (savedHome === undefined) delete process.env.HOME;
+        else process.env.HOME = savedHome;
+      }
+    });
+
+    it('a file of pyr’s store is cached in <dataDir>/.pyr-cache/, leaving the symbol folder and the store listing as they were', async () => {
+      const store = fs.mkdtempSync(path.join(tmp, 'store-'));
+      const f = path.join(store, 'bybit', 'linear', 'BTCUSDT', '15.csv');
+      fs.mkdirSync(path.dirname(f), { recursive: true });
+      fs.writeFileSync(f, good());
+      const userCache = fs.readdirSync(xdg, { recursive: true }).length;
+      expect(storeDirOf(f)).to.equal(store);
+      expect(candleCachePath(f)).to.equal(path.join(store, '.pyr-cache', 'bybit', 'linear', 'BTCUSDT', '15.csv.pyrcache'));
+      expect((await readCandleFile(f)).report.fromCache).to.equal(false);
+      expect((await readCandleFile(f)).report.fromCache).to.equal(true);
+      expect(fs.existsSync(candleCachePath(f))).to.equal(true);
+      expect(fs.readdirSync(path.dirname(f))).to.deep.equal(['15.csv']);
+      expect(listCandleFiles(store).map((e) => e.file)).to.deep.equal([f]);
+      expect(fs.readdirSync(xdg, { recursive: true }).length, 'nothing new in the user cache').to.equal(userCache);
+      // invalidation works there too
+      fs.writeFileSync(f, good(withRow(0, '1700000000000,100,110,90,104,5,')));
+      fs.utimesSync(f, new Date(), new Date(Date.now() + 5_000));
+      const changed = await readCandleFile(f);
+      expect([changed.report.fromCache, changed.series.close[0]]).to.deep.equal([false, 104]);
+      noTempFiles(store);
+    });
+
+    it('the store rule: <dataDir>/bybit/<category>/<SYMBOL>/<interval>.csv[.gz], nothing else', () => {
+      expect(storeDirOf('/d/bybit/linear/BTCUSDT/15.csv')).to.equal('/d');
+      expect(storeDirOf('/d/bybit/spot/ETHUSDT/D.csv.gz')).to.equal('/d');
+      expect(storeDirOf('data/bybit/linear/BTCUSDT/1.csv')).to.equal(path.resolve('data'));
+      for (const f of ['/d/bybit/linear/BTCUSDT/funding.csv', '/d/bybit/linear/BTCUSDT/7.csv', '/d/binance/linear/BTCUSDT/15.csv', '/d/bybit/BTCUSDT/15.csv', '/d/bybit/linear/.x/15.csv', '/d/BTCUSDT-15m.csv']) {
+        expect(storeDirOf(f), f).to.equal(undefined);
+      }
     });
 
     it('is invalidated when the CSV changes, even with the same size and the old mtime restored', async () => {
@@ -329,6 +470,7 @@ describe('data/csv: readCandleFile', function () {
       fs.writeFileSync(f, good());
       await readCandleFile(f, { cache: false });
       expect(fs.existsSync(path.join(dir, '.pyr-cache'))).to.equal(false);
+      expect(fs.existsSync(candleCachePath(f))).to.equal(false);
       await readCandleFile(f);
       expect((await readCandleFile(f, { cache: false })).report.fromCache).to.equal(false);
     });
@@ -343,22 +485,21 @@ describe('data/csv: readCandleFile', function () {
       expectSameAsReference(b.series, referenceValues(good()));
     });
 
-    it('uses a per-user temp location when the CSV folder is read-only', async function () {
-      const dir = fs.mkdtempSync(path.join(tmp, 'ro-'));
-      const f = path.join(dir, 'c.csv');
+    it('a read-only store is left alone: its files are cached in the user cache', async function () {
+      const store = fs.mkdtempSync(path.join(tmp, 'ro-store-'));
+      const f = path.join(store, 'bybit', 'linear', 'BTCUSDT', '15.csv');
+      fs.mkdirSync(path.dirname(f), { recursive: true });
       fs.writeFileSync(f, good());
-      fs.chmodSync(dir, 0o555);
+      fs.chmodSync(store, 0o555);
       try {
-        const fb = fallbackCachePath(f);
-        fs.rmSync(fb, { force: true });
+        expect(candleCachePath(f).startsWith(path.join(xdg, 'pyr') + path.sep)).to.equal(true);
         const a = await readCandleFile(f);
         const b = await readCandleFile(f);
         expect([a.report.fromCache, b.report.fromCache]).to.deep.equal([false, true]);
-        expect(fs.existsSync(path.join(dir, '.pyr-cache'))).to.equal(false);
-        expect(fs.existsSync(fb)).to.equal(true);
-        fs.rmSync(fb, { force: true });
+        expect(listing(store)).to.deep.equal(['bybit', 'bybit/linear', 'bybit/linear/BTCUSDT', 'bybit/linear/BTCUSDT/15.csv'].map((p) => p.split('/').join(path.sep)));
+        expect(fs.existsSync(candleCachePath(f))).to.equal(true);
       } finally {
-        fs.chmodSync(dir, 0o755);
+        fs.chmodSync(store, 0o755);
       }
     });
   });
