@@ -20,7 +20,7 @@ import { readCandleFile } from '../data/csv.ts';
 import { SimBroker } from '../brokers/sim/index.ts';
 import { runBacktest } from '../engine/index.ts';
 import { loadStrategy, warmupOf, type StrategyDefinition } from '../strategy/index.ts';
-import { computeMetrics, createProgress, formatReport, summaryObject, toJson, useColor, writeRunFiles } from '../report/index.ts';
+import { computeMetrics, createProgress, formatReport, summaryObject, toJson, useColor, writeRunFiles, writeWarning } from '../report/index.ts';
 import { intervalOfStep } from '../data/check.ts';
 import { addRunOptions, dayString, fillModelOf, guardsOf, parseDay, resolveRunTarget, parseParamFlags, resolveAllParams, resolveRules, type RunFlags } from './config.ts';
 
@@ -84,9 +84,14 @@ export async function backtest(flags: BacktestFlags, io: CliIo): Promise<Backtes
   const wanted = wantedFor(interval);
   const load = async (file: string) => {
     const progress = flags.json ? undefined : createProgress({ stream: io.stderr, label: 'loading candles', total: 1 });
-    const r = await readCandleFile(file, { onProgress: (f) => progress?.update(f) });
-    progress?.done();
-    return r;
+    try {
+      const r = await readCandleFile(file, { onProgress: (f) => progress?.update(f) });
+      progress?.done();
+      return r;
+    } catch (err) {
+      progress?.stop();
+      throw err;
+    }
   };
   const notices: string[] = [];
   let candleFile: string;
@@ -119,7 +124,7 @@ export async function backtest(flags: BacktestFlags, io: CliIo): Promise<Backtes
         restUrl: flags.restUrl ?? io.env.PYR_BYBIT_REST_URL ?? config.restUrl,
         retries: params.run.apiRequestRetries,
         backoff: params.run.apiBackoffFactor,
-        logger: { info: (m) => io.stderr.write(`${m}\n`), warn: (m) => io.stderr.write(`warning: ${m}\n`) },
+        logger: { info: (m) => io.stderr.write(`${m}\n`), warn: (m) => writeWarning(io.stderr, m, io.env) },
       });
       if (got.added > 0) notices.push(`downloaded ${got.added} missing candles (${got.requests} requests) into ${path.relative(io.cwd, got.file) || got.file}`);
       if (got.added > 0 || !loaded) loaded = await load(got.file);
@@ -182,7 +187,16 @@ export async function backtest(flags: BacktestFlags, io: CliIo): Promise<Backtes
     notices.push(`the candle file has ${loadedReport.gaps.count} missing candles; the largest gap is ${(loadedReport.gaps.largestMs / 60000).toFixed(0)} minutes${loadedReport.gaps.largestAt !== undefined ? ` from ${new Date(loadedReport.gaps.largestAt).toISOString()}` : ''}`);
   }
   const bar = flags.json ? undefined : createProgress({ stream: io.stderr, label: 'backtest', total: 1 });
-  const { record } = runBacktest({
+  const run = (input: Parameters<typeof runBacktest>[0]) => {
+    try {
+      return runBacktest(input);
+    } catch (err) {
+      // A strategy error ends the run: the bar stops where it got to, before the error line.
+      bar?.stop();
+      throw err;
+    }
+  };
+  const { record } = run({
     definition,
     strategyFile,
     params: params.strategy,
