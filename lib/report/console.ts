@@ -260,28 +260,6 @@ export function formatReport(run: RunRecord, metrics: Metrics, opts: { color: bo
   return lines.join('\n') + '\n';
 }
 
-/** The object `--json` prints: run identity, the output dir, and every metric. */
-export function formatSummaryJson(
-  run: RunRecord,
-  metrics: Metrics,
-  extra: { outDir?: string } = {},
-): { runId: string; strategy: string; symbol: string; interval: string; from: string | null; to: string | null; outDir: string | null; rules: RunRecord['meta']['rules']; fundingCharged: boolean; fundingDetail: string; notices: readonly string[] } & Metrics {
-  return {
-    runId: run.meta.runId,
-    strategy: run.meta.strategy,
-    symbol: run.meta.symbol,
-    interval: run.meta.interval,
-    from: run.meta.from ?? null,
-    to: run.meta.to ?? null,
-    outDir: extra.outDir ?? null,
-    rules: run.meta.rules,
-    fundingCharged: run.meta.funding.charged,
-    fundingDetail: run.meta.funding.detail,
-    notices: run.meta.notices,
-    ...metrics,
-  };
-}
-
 // ---------------------------------------------------------------------------------------------------
 // Logger
 

@@ -7,7 +7,6 @@ import {
   formatAmbiguousLine,
   formatDuration,
   formatReport,
-  formatSummaryJson,
   formatTradeStatsLine,
   formatUsd,
   formatWarning,
@@ -157,19 +156,6 @@ describe('report/console', () => {
       '3 exits touched both stop and target; the stop was assumed first. Net PnL had the target come first: -$12.35',
     );
     expect(formatAmbiguousLine({ ambiguousExits: 0, netPnlIfTargetFirstExact: '0' })).to.equal('');
-  });
-
-  it('formatSummaryJson carries the run id, output dir and every metric', () => {
-    const j = formatSummaryJson(run, m, { outDir: 'backtests/x' });
-    expect(j.runId).to.equal('test-run-1');
-    expect(j.outDir).to.equal('backtests/x');
-    for (const k of ['trades', 'wins', 'losses', 'winRate', 'netPnl', 'grossPnl', 'fees', 'maxDrawdown', 'maxDrawdownPct', 'sharpe', 'sortino', 'profitFactor', 'firstCandle', 'lastCandle', 'candles']) {
-      expect(j, k).to.have.property(k);
-    }
-    expect(j.trades).to.equal(5);
-    expect(j.netPnlExact).to.equal('5.23');
-    expect(formatSummaryJson(run, m).outDir).to.equal(null);
-    expect(JSON.stringify(j)).not.to.match(/NaN|Infinity/);
   });
 
   it('formatDuration', () => {
