@@ -59,6 +59,7 @@ describe('pyr new strategy, with pyr built (npm ci)', function () {
     symlinkSync(path.join(REPO, 'node_modules'), path.join(copy, 'node_modules'), 'dir');
     // One test of the checkout's own: the printed command must not run it (.mocharc.json's spec names it).
     mkdirSync(path.join(copy, 'test'));
+    cpSync(path.join(REPO, 'test/setup.ts'), path.join(copy, 'test/setup.ts')); // .mocharc.json requires it
     writeFileSync(path.join(copy, 'test/sentinel.test.ts'), "describe('sentinel', () => { it('the checkout suite ran', () => {}); });\n");
     // `npm run build` is `tsc -p tsconfig.build.json && node bin/build-stamp.mjs`. Type errors in sources
     // edited meanwhile are the typecheck's business: tsc emits regardless, so only the emitted files count.
