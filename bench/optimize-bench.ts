@@ -19,7 +19,7 @@ import { createRunner } from '../lib/cli/optimize-worker.ts';
 import type { CandleSeries } from '../lib/core/index.ts';
 import { readCandleFile } from '../lib/data/csv.ts';
 import { combinationAt, parseGrid } from '../lib/engine/optimize.ts';
-import { RUN_PARAMS } from '../lib/cli/config.ts';
+import { RUN_PARAMS } from '../lib/config/index.ts';
 import type { ParamSchema } from '../lib/strategy/index.ts';
 import seed from '../strategies/stochrsi-scalper.ts';
 

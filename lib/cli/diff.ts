@@ -19,7 +19,7 @@ import { loadStrategy } from '../strategy/index.ts';
 import { useColor } from '../report/console.ts';
 import { diffToJson, formatDiff, matchTrades, type DiffEvidence, type DiffResult } from '../report/diff.ts';
 import type { CliIo } from './backtest.ts';
-import { RUN_PARAMS, fillModelOf, guardsOf, resolveAllParams } from './config.ts';
+import { RUN_PARAMS, fillModelOf, guardsOf, resolveAllParams } from '../config/index.ts';
 
 export interface DiffFlags {
   /** Print the structured result as JSON. */

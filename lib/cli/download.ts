@@ -10,7 +10,8 @@ import { ConfigError, DAY_MS, intervalLabel, parseInterval } from '../core/index
 import type { DownloadCategory, DownloadResult, GapRange } from '../data/download.ts';
 import { createProgress, writeWarning } from '../report/index.ts';
 import type { CliIo } from './backtest.ts';
-import { dayString, parseDay, readConfigFile } from './config.ts';
+import { dayString, parseDay } from '../config/index.ts';
+import { readConfigFile } from './config.ts';
 
 const CATEGORIES: readonly DownloadCategory[] = ['linear', 'inverse', 'spot'];
 

@@ -16,7 +16,8 @@ import { Engine, Journal, readJournal, tradeFromJson, tradeToJson, journalJson, 
 import { loadStrategy, warmupOf } from '../strategy/index.ts';
 import { createLogger, formatTradeStatsLine, tradeStats, useColor } from '../report/index.ts';
 import type { CliIo } from './backtest.ts';
-import { guardsOf, parseParamFlags, readConfigFile, resolveAllParams, resolveRules } from './config.ts';
+import { guardsOf, parseParamFlags, resolveAllParams, resolveRules } from '../config/index.ts';
+import { readConfigFile } from './config.ts';
 
 export interface LiveFlags {
   strategy?: string;

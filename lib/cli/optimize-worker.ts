@@ -11,13 +11,13 @@
  * `run` messages with the key metrics of each job.
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { DAY_MS, PyrError, lowerBound, type CandleSeries, type Interval, type RunRecord } from '../core/index.ts';
-import { SimBroker } from '../brokers/sim/index.ts';
-import { runBacktest } from '../engine/index.ts';
+import { DAY_MS, PyrError, type CandleSeries, type Interval, type RunRecord } from '../core/index.ts';
+import { simBrokerFor } from '../brokers/sim/index.ts';
+import { dayString, resolveRunSpec } from '../config/index.ts';
+import { hasCandles, runSpec, type RunData } from '../engine/index.ts';
 import type { GridValue } from '../engine/optimize.ts';
-import { loadStrategy, warmupOf, type StrategyDefinition } from '../strategy/index.ts';
+import { loadStrategy, type StrategyDefinition } from '../strategy/index.ts';
 import { computeMetrics, type Metrics } from '../report/metrics.ts';
-import { dayString, fillModelOf, guardsOf, resolveAllParams, resolveRules } from './config.ts';
 
 /** Everything a run needs besides the candles and the combination; structured-clonable. */
 export interface RunContext {
@@ -31,6 +31,9 @@ export interface RunContext {
   /** The saved instruments snapshot for the symbol, when there is one. */
   readonly snapshot?: { readonly file: string; readonly rules?: { tickSize: string; qtyStep: string; minQty: string; minNotional: string; maxQty?: string } };
   readonly funding?: { readonly times: Float64Array; readonly rates: string[] };
+  /** The funding file charged, or why none is. */
+  readonly fundingFile?: string;
+  readonly fundingNone?: string;
   readonly candleFile: string;
 }
 
@@ -64,45 +67,15 @@ export interface Runner {
 /** Loads the strategy and returns the run function. */
 export async function createRunner(ctx: RunContext, series: CandleSeries): Promise<Runner> {
   const { definition, file: strategyFile } = await loadStrategy(ctx.strategySpec, ctx.cwd);
-  const label = definition.name === strategyFile.replace(/^.*[\\/]/, '').replace(/\.(ts|js|mjs)$/, '') ? definition.name : `${definition.name} (${strategyFile})`;
+  const instrument = { exchange: 'bybit', category: ctx.category, symbol: ctx.symbol } as const;
+  const data: RunData = { series, source: ctx.candleFile, funding: ctx.fundingFile ? { file: ctx.fundingFile } : { none: ctx.fundingNone ?? 'no funding history' } };
   return {
     definition,
     strategyFile,
     run(job: Job) {
-      const params = resolveAllParams(definition.params, [...ctx.baseLayers, { where: '--grid', values: job.params }]);
-      const rules = resolveRules(ctx.symbol, ctx.category, ctx.snapshot, params.run);
-      const broker = new SimBroker({ rules, fillModel: fillModelOf(params.run), initialBalance: params.run.initialBalance, funding: ctx.funding });
-      const warmup = warmupOf(definition, params.strategy, strategyFile);
-      const start = lowerBound(series, job.from);
-      const end = lowerBound(series, job.to);
-      if (end <= start) throw new PyrError(`no candles from ${dayString(job.from)} to ${dayString(job.to - DAY_MS)} in ${ctx.candleFile}`);
-      const { record } = runBacktest({
-        definition,
-        strategyFile,
-        params: params.strategy,
-        series,
-        broker,
-        from: job.from,
-        to: job.to,
-        warmup,
-        guards: guardsOf(params.run),
-        meta: {
-          runId: `optimize-${job.id}`,
-          strategy: label,
-          symbol: ctx.symbol,
-          category: ctx.category,
-          interval: ctx.interval,
-          from: dayString(job.from),
-          to: dayString(job.to - DAY_MS),
-          params: { ...params.strategy, ...Object.fromEntries(Object.entries(params.run).filter(([, v]) => v !== '')) },
-          rules: { tickSize: rules.tickSize.toString(), qtyStep: rules.qtyStep.toString(), minQty: rules.minQty.toString(), minNotional: rules.minNotional.toString(), source: rules.source },
-          fillModel: fillModelOf(params.run),
-          initialBalance: params.run.initialBalance,
-          funding: ctx.funding ? { charged: true, detail: 'charged' } : { charged: false, detail: 'no funding history' },
-          notices: [],
-          source: ctx.candleFile,
-        },
-      });
+      const spec = resolveRunSpec({ definition, strategyFile, instrument, interval: ctx.interval, layers: [...ctx.baseLayers, { where: '--grid', values: job.params }], snapshot: ctx.snapshot });
+      if (!hasCandles(series, job.from, job.to)) throw new PyrError(`no candles from ${dayString(job.from)} to ${dayString(job.to - DAY_MS)} in ${ctx.candleFile}`);
+      const { record } = runSpec(spec, data, simBrokerFor(spec, ctx.funding), { runId: `optimize-${job.id}`, from: job.from, to: job.to });
       return { record, metrics: computeMetrics(record) };
     },
   };

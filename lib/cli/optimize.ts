@@ -28,8 +28,6 @@ import {
   type CandleSeries,
   type RunRecord,
 } from '../core/index.ts';
-import { candlePath, findCandleFile, findFundingFile, instrumentsPath, readFundingFile, readInstrumentsSnapshot } from '../data/index.ts';
-import { readCandleFile } from '../data/csv.ts';
 import {
   MAX_GRID,
   OPTIMIZE_METRICS,
@@ -53,7 +51,10 @@ import { colorize, createProgress, useColor } from '../report/console.ts';
 import { csvField, tradesCsv, writeFileAtomic } from '../report/files.ts';
 import { loadStrategy, type ParamSchema } from '../strategy/index.ts';
 import type { CliIo } from './backtest.ts';
-import { RUN_PARAMS, addRunOptions, dayString, parseDay, resolveRunTarget, parseParamFlags, resolveAllParams, resolveRules, type RunFlags } from './config.ts';
+import { RUN_PARAMS, dayString, paramLayersOf, resolveAllParams, resolveRunSpec, type RunFlags } from '../config/index.ts';
+import { addRunOptions, runTargetOf } from './config.ts';
+import { openRunData, readRulesSnapshot } from '../data/index.ts';
+import { runRange } from '../engine/index.ts';
 import {
   ROW_METRICS,
   createRunner,
@@ -381,13 +382,9 @@ interface Prepared {
 }
 
 async function prepare(flags: OptimizeFlags, io: CliIo): Promise<Prepared> {
-  const { configFile, config, strategySpec, symbol, interval, category, dataDir, fromText, toText } = resolveRunTarget(flags, io.cwd);
-  if (fromText === undefined) throw new ConfigError('--from: required: the first UTC day of the sweep (YYYY-MM-DD)');
-  if (toText === undefined) throw new ConfigError('--to: required: the last UTC day of the sweep (YYYY-MM-DD)');
-  const from = parseDay(fromText, '--from');
-  const toDay = parseDay(toText, '--to');
-  if (from > toDay) throw new ConfigError(`--from ${fromText} is after --to ${toText}`);
-  const toExclusive = toDay + DAY_MS;
+  const target = runTargetOf(flags, io.cwd);
+  if (target.range.from === undefined) throw new ConfigError('--from: required: the first UTC day of the sweep (YYYY-MM-DD)');
+  if (target.range.to === undefined) throw new ConfigError('--to: required: the last UTC day of the sweep (YYYY-MM-DD)');
 
   const metric = parseMetric(flags.metric ?? 'sharpe');
   const workers = intFlag(flags.workers, '--workers', 1, 1024) ?? os.availableParallelism();
@@ -396,11 +393,11 @@ async function prepare(flags: OptimizeFlags, io: CliIo): Promise<Prepared> {
   const seedFlag = intFlag(flags.seed, '--seed', 0, 2 ** 32 - 1);
   if (seedFlag !== undefined && random === undefined) throw new ConfigError('--seed: only used with --random N');
 
-  const { definition, file: strategyFile } = await loadStrategy(strategySpec, io.cwd);
-  const baseLayers: { where: string; values: Record<string, unknown> }[] = [];
-  if (config.params) baseLayers.push({ where: configFile ?? 'pyr.config.json', values: config.params });
-  if (flags.param?.length) baseLayers.push({ where: '--param', values: parseParamFlags(flags.param, definition.params) });
-  const base = resolveAllParams(definition.params, baseLayers);
+  const { definition, file: strategyFile } = await loadStrategy(target.strategySpec, io.cwd);
+  const baseLayers = paramLayersOf(definition, { file: target.configFile, config: target.config }, flags.param);
+  const snapshot = await readRulesSnapshot(target);
+  // The base spec fails now on a bad parameter or missing instrument rules, not in every worker.
+  const base = resolveRunSpec({ definition, strategyFile, instrument: target.instrument, interval: target.interval, layers: baseLayers, snapshot });
 
   // The grid: every value checked against the schema, then each value once more with the run's own checks.
   const axes = parseGrid(flags.grid ?? [], sweepSchema(definition.params));
@@ -433,54 +430,24 @@ async function prepare(flags: OptimizeFlags, io: CliIo): Promise<Prepared> {
   }
   const combos = indices.map((i) => combinationAt(axes, i));
 
-  // Candles, as pyr backtest finds them.
-  let candleFile: string;
-  if (flags.candles) {
-    candleFile = path.resolve(io.cwd, flags.candles);
-    if (!existsSync(candleFile)) throw new MissingDataError(`--candles: file not found: ${candleFile}`);
-  } else {
-    const found = findCandleFile(dataDir, category, symbol, interval);
-    if (!found) {
-      throw new MissingDataError(
-        `no ${symbol} ${interval} candles in ${candlePath(dataDir, category, symbol, interval)}; get them with \`pyr download --symbol ${symbol} --interval ${interval} --from ${fromText} --to ${toText}\`, or pass --candles <file>`,
-      );
-    }
-    candleFile = found;
-  }
-  const progress = flags.json ? undefined : createProgress({ stream: io.stderr, label: 'loading candles', total: 1 });
-  let loaded: Awaited<ReturnType<typeof readCandleFile>>;
-  try {
-    loaded = await readCandleFile(candleFile, { onProgress: (f) => progress?.update(f) });
-  } catch (err) {
-    progress?.stop();
-    throw err;
-  }
-  progress?.done();
-  const { series, report: load } = loaded;
-  const step = intervalMs(interval);
-  if (load.rows >= 2 && interval !== 'M' && load.intervalMs !== step) {
-    throw new ConfigError(`--interval ${interval}: ${candleFile} holds ${load.intervalMs / 60000}-minute candles, not ${step / 60000}-minute ones`);
-  }
-  const first = series.openTime[0]!;
-  const last = series.openTime[series.length - 1]!;
-  const coverage = `the data covers ${new Date(first).toISOString().slice(0, 16).replace('T', ' ')} to ${new Date(last).toISOString().slice(0, 16).replace('T', ' ')} UTC (${candleFile})`;
-  if (from > last || toExclusive <= first) throw new MissingDataError(`the range ${dayString(from)} to ${dayString(toDay)} is outside the data: ${coverage}`);
-  if (from + step <= first && first - from >= step) throw new MissingDataError(`--from ${fromText} is before the first candle: ${coverage}`);
-  if (last + step < toExclusive) throw new MissingDataError(`--to ${toText} is after the last candle: ${coverage}`);
-  if (load.gaps.count > 0) notices.push(`the candle file has ${load.gaps.count} missing candles; the largest gap is ${(load.gaps.largestMs / 60000).toFixed(0)} minutes`);
-
-  // Instrument rules and funding, read once.
-  const snapshotFile = instrumentsPath(dataDir, category);
-  const snapshotAll = existsSync(snapshotFile) ? await readInstrumentsSnapshot(snapshotFile) : undefined;
-  const snapshot = snapshotAll ? { file: snapshotFile, rules: snapshotAll[symbol] } : undefined;
-  resolveRules(symbol, category, snapshot, base.run); // fails now, not in every worker
-  const fundingFile = flags.funding ? path.resolve(io.cwd, flags.funding) : findFundingFile(flags.candles ? path.dirname(candleFile) : dataDir, category, symbol);
-  if (flags.funding && !existsSync(fundingFile!)) throw new MissingDataError(`--funding: file not found: ${fundingFile}`);
-  const funding = fundingFile ? await readFundingFile(fundingFile) : undefined;
-
-  const strategyName = definition.name === path.basename(strategyFile).replace(/\.(ts|js|mjs)$/, '') ? definition.name : `${definition.name} (${strategyFile})`;
+  // Candles and funding, as pyr backtest finds them (no download: a sweep runs on the data there is).
+  const data = await openRunData(target, {
+    warmup: base.strategy.warmup, download: false, cwd: io.cwd,
+    onLoad: () => {
+      const b = flags.json ? undefined : createProgress({ stream: io.stderr, label: 'loading candles', total: 1 });
+      return { update: (f) => b?.update(f), done: (failed) => (failed ? b?.stop() : b?.done()) };
+    },
+  });
+  notices.push(...data.notices);
+  const { series } = data;
+  const interval = data.interval;
+  const { from, to: toExclusive } = runRange(series, target.range, base.strategy.warmup, intervalMs(interval), data.file);
+  const { symbol, category } = target.instrument;
+  const candleFile = data.file;
+  const funding = data.funding?.history;
+  const strategyName = base.strategy.label;
   return {
-    ctx: { strategySpec: strategyFile, cwd: io.cwd, symbol, category, interval, baseLayers, snapshot: snapshot && { file: snapshot.file, rules: snapshot.rules && { ...snapshot.rules } }, funding, candleFile },
+    ctx: { strategySpec: strategyFile, cwd: io.cwd, symbol, category, interval, baseLayers, snapshot: snapshot && { file: snapshot.file, rules: snapshot.rules && { ...snapshot.rules } }, funding, fundingFile: data.funding?.file, fundingNone: data.fundingNone, candleFile },
     series,
     from,
     toExclusive,
@@ -493,7 +460,7 @@ async function prepare(flags: OptimizeFlags, io: CliIo): Promise<Prepared> {
     workers,
     top,
     strategyName,
-    baseParams: { ...base.strategy, ...Object.fromEntries(Object.entries(base.run).filter(([, v]) => v !== '')) },
+    baseParams: { ...base.shownParams },
     notices,
   };
 }

@@ -7,7 +7,7 @@
 import { Command } from 'commander';
 import { PyrError } from '../core/index.ts';
 import { StrategyLoadError, displayPath, listStrategyFiles, loadStrategy, type ParamSpec } from '../strategy/index.ts';
-import { RUN_PARAMS } from './config.ts';
+import { RUN_PARAMS } from '../config/index.ts';
 import type { CliIo } from './backtest.ts';
 
 interface Listed {

@@ -11,6 +11,20 @@ export interface FillModel {
   readonly minQtyPolicy: 'raise' | 'skip';
 }
 
+/**
+ * Optional risk guards. When one trips, no new entries are taken (exits still are) and the reason is
+ * reported. Daily limits reset at 00:00 UTC; the loss streak resets with the next winning trade or the
+ * next UTC day.
+ */
+export interface Guards {
+  /** Stop entering for the rest of the UTC day once the day's closed net PnL is at or below -this (quote). */
+  readonly maxDailyLoss?: number;
+  /** Stop entering after this many losing trades in a row (until a new UTC day). */
+  readonly maxConsecutiveLosses?: number;
+  /** Refuse entries whose notional (quote) is above this. */
+  readonly maxPositionNotional?: number;
+}
+
 /** Everything a report needs about a finished run (backtest or live), with no reference to who ran it. */
 export interface RunRecord {
   readonly meta: {

@@ -5,3 +5,4 @@
 export * from './csv.ts';
 export * from './store.ts';
 export * from './dataframe.ts';
+export * from './run-data.ts';

@@ -5,7 +5,8 @@
  */
 import { InvariantError, intervalMs, lowerBound, type Broker, type CandleSeries, type RunRecord } from '../core/index.ts';
 import type { StrategyDefinition } from '../strategy/index.ts';
-import { Engine, type Decision, type Guards } from './engine.ts';
+import type { Guards } from '../core/index.ts';
+import { Engine, type Decision } from './engine.ts';
 
 export interface ValuedBroker extends Broker {
   /** Mark-to-market equity at a price. */

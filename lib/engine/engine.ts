@@ -10,6 +10,7 @@ import {
   type BrokerEvent,
   type Candle,
   type Intent,
+  type Guards,
   type Interval,
   type Position,
   type Trade,
@@ -24,20 +25,6 @@ export interface Decision {
   readonly outcomes: readonly IntentOutcome[];
   /** Live: what the strategy returned when it was not a valid intent (refused: no order). */
   readonly refused?: unknown;
-}
-
-/**
- * Optional risk guards. When one trips, no new entries are taken (exits still are) and the reason is
- * reported. Daily limits reset at 00:00 UTC; the loss streak resets with the next winning trade or the
- * next UTC day.
- */
-export interface Guards {
-  /** Stop entering for the rest of the UTC day once the day's closed net PnL is at or below -this (quote). */
-  readonly maxDailyLoss?: number;
-  /** Stop entering after this many losing trades in a row (until a new UTC day). */
-  readonly maxConsecutiveLosses?: number;
-  /** Refuse entries whose notional (quote) is above this. */
-  readonly maxPositionNotional?: number;
 }
 
 export interface EngineOptions {

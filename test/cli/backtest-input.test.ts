@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { D } from '../../lib/core/index.ts';
-import { fundingNet } from '../../lib/cli/backtest.ts';
+import { fundingNet } from '../../lib/engine/index.ts';
 import { SAMPLE_15M, SAMPLE_FUNDING, runCli, tempDir } from '../helpers.ts';
 
 function candleCsv(stepMs: number, n: number, start = Date.UTC(2024, 0, 1)): string {

@@ -13,7 +13,7 @@ import { SimBroker } from '../../lib/brokers/sim/index.ts';
 import { Journal, runBacktest, tradeToJson, type JournalInput } from '../../lib/engine/index.ts';
 import { resolveStrategyFile } from '../../lib/strategy/index.ts';
 import seed from '../../strategies/stochrsi-scalper.ts';
-import { fillModelOf, guardsOf, resolveAllParams } from '../../lib/cli/config.ts';
+import { fillModelOf, guardsOf, resolveAllParams } from '../../lib/config/index.ts';
 import { diff, type DiffFlags } from '../../lib/cli/diff.ts';
 import { formatDiff, matchTrades, type DiffResult, type UnmatchedTrade } from '../../lib/report/diff.ts';
 import { SAMPLE_15M, captureIo, runCli, tempDir } from '../helpers.ts';

@@ -2,7 +2,6 @@ import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { DataFrame } from 'danfojs-node';
 import { loadCandles, seriesToDataFrame } from '../../lib/data/dataframe.ts';
 import { readCandleFile } from '../../lib/data/csv.ts';
@@ -10,13 +9,11 @@ import { equityToDataFrame, tradesToDataFrame } from '../../lib/report/index.ts'
 import { D, lowerBound, seriesFromCandles, type InstrumentRules, type RunRecord } from '../../lib/core/index.ts';
 import { SimBroker } from '../../lib/brokers/sim/index.ts';
 import { runBacktest } from '../../lib/engine/index.ts';
-import { fillModelOf, guardsOf, resolveAllParams } from '../../lib/cli/config.ts';
+import { fillModelOf, guardsOf, resolveAllParams } from '../../lib/config/index.ts';
 import seed from '../../strategies/stochrsi-scalper.ts';
-import { SAMPLE_15M } from '../helpers.ts';
+import { DATA_15M, SAMPLE_15M, requireShared } from '../helpers.ts';
 import { T0, trade } from '../report/fixtures.ts';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const file = path.resolve(repoRoot, '../shared/data/BTCUSDT-15m.csv');
 const COLUMNS = ['timestamp', 'open', 'high', 'low', 'close', 'volume'] as const;
 
 const col = (df: DataFrame, name: string) => df.column(name).values as number[];
@@ -54,7 +51,9 @@ describe('data/dataframe (danfo, loaded lazily)', function () {
     fs.rmSync(cacheHome, { recursive: true, force: true });
   });
 
-  it('loads the shared 15m file into a DataFrame with 61,440 rows and the candle columns', async () => {
+  it('loads the shared 15m file into a DataFrame with 61,440 rows and the candle columns', async function () {
+    requireShared(this, DATA_15M);
+    const file = DATA_15M;
     const df = await loadCandles(file);
     expect(df.shape).to.deep.equal([61_440, 7]);
     expect(df.columns).to.deep.equal(['timestamp', 'open', 'high', 'low', 'close', 'volume', 'turnover']);

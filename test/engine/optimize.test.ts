@@ -19,7 +19,7 @@ import {
   stitchRuns,
 } from '../../lib/engine/optimize.ts';
 import { computeMetrics } from '../../lib/report/metrics.ts';
-import { RUN_PARAMS } from '../../lib/cli/config.ts';
+import { RUN_PARAMS } from '../../lib/config/index.ts';
 import type { ParamSchema } from '../../lib/strategy/index.ts';
 import seed from '../../strategies/stochrsi-scalper.ts';
 

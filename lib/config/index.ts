@@ -1,0 +1,5 @@
+export * from './params.ts';
+export * from './rules.ts';
+export * from './file.ts';
+export * from './days.ts';
+export * from './spec.ts';

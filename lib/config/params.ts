@@ -1,0 +1,91 @@
+/**
+ * The run's own parameters (fill model, balance, guards, live pacing, instrument overrides), shared by
+ * every strategy, and the layering of parameters: defaults, then a config file, then `--param`. Pure.
+ */
+import { ConfigError, type FillModel, type Guards } from '../core/index.ts';
+import { resolveParams, suggest, parseParamText, type ParamSchema, type ParamValues } from '../strategy/index.ts';
+
+/** Bybit's standard fees for USDT perpetuals (fractions of notional): the one place they are written. */
+export const TAKER_FEE = 0.00055;
+export const MAKER_FEE = 0.0002;
+
+/** Parameters of the run itself, shared by every strategy. */
+export const RUN_PARAMS = {
+  slippageBps: { type: 'number', default: 0, min: 0, max: 1000, description: 'Basis points added against the trader on every market fill' },
+  takerFee: { type: 'number', default: TAKER_FEE, min: 0, max: 0.01, description: "Taker fee, fraction of notional (Bybit's 0.055%)" },
+  makerFee: { type: 'number', default: MAKER_FEE, min: -0.01, max: 0.01, description: 'Maker fee, fraction of notional (kept for limit orders)' },
+  minQtyPolicy: { type: 'string', default: 'raise', choices: ['raise', 'skip'], description: 'Below the minimum qty: raise to it (the seed) or skip the entry' },
+  initialBalance: { type: 'number', default: 1000, min: 0.000001, description: 'Starting equity (USDT) for returns, drawdown %, Sharpe and Sortino' },
+  maxDailyLoss: { type: 'number', default: 0, min: 0, description: 'Guard: no entries for the rest of the UTC day once the day lost this much (USDT; 0 = off)' },
+  maxConsecutiveLosses: { type: 'number', default: 0, min: 0, integer: true, description: 'Guard: no entries for the rest of the UTC day after this many losses in a row (0 = off)' },
+  maxPositionNotional: { type: 'number', default: 0, min: 0, description: 'Guard: refuse entries above this notional (USDT; 0 = off)' },
+  pollingIntervalSeconds: { type: 'number', default: 10, min: 0.001, max: 3600, description: 'Live: seconds between candle polls' },
+  candleFetchLimit: { type: 'number', default: 200, min: 2, max: 1000, integer: true, description: 'Live: candles fetched per poll' },
+  apiRequestRetries: { type: 'number', default: 3, min: 0, max: 20, integer: true, description: 'Live: retries of a failed REST call' },
+  apiBackoffFactor: { type: 'number', default: 0.5, min: 0, max: 60, description: 'Live: backoff factor (s): waits factor x 2^attempt between retries' },
+  reconcileSeconds: { type: 'number', default: 10, min: 0.01, max: 600, description: 'Live: after an order, seconds to wait for a position message before reconciling over REST' },
+  tickSize: { type: 'string', default: '', description: 'Override the instrument tick size (e.g. 0.1)' },
+  qtyStep: { type: 'string', default: '', description: 'Override the instrument qty step (e.g. 0.001)' },
+  minQty: { type: 'string', default: '', description: 'Override the instrument minimum order qty' },
+  minNotional: { type: 'string', default: '', description: 'Override the instrument minimum order value (USDT)' },
+} as const satisfies ParamSchema;
+
+export type RunParams = ParamValues<typeof RUN_PARAMS>;
+
+/** Parses `--param` values ("key=value", possibly several per flag) against both schemas. */
+export function parseParamFlags(items: readonly string[], strategySchema: ParamSchema): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const known = [...Object.keys(strategySchema), ...Object.keys(RUN_PARAMS)];
+  for (const item of items) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new ConfigError(`--param: expected key=value, got "${item}"`);
+    const key = item.slice(0, eq).trim();
+    const spec = strategySchema[key] ?? (RUN_PARAMS as ParamSchema)[key];
+    if (!spec) throw new ConfigError(`--param: unknown parameter "${key}"${suggest(key, known)}; see \`pyr strategies\` for the list`);
+    out[key] = parseParamText(key, spec, item.slice(eq + 1), '--param');
+  }
+  return out;
+}
+
+/** Splits merged parameter layers into the strategy's and the run's, validating each. */
+export function resolveAllParams<S extends ParamSchema>(
+  strategySchema: S,
+  layers: readonly { where: string; values: Readonly<Record<string, unknown>> }[],
+): { strategy: ParamValues<S>; run: RunParams } {
+  const known = [...Object.keys(strategySchema), ...Object.keys(RUN_PARAMS)];
+  const sLayers = [];
+  const rLayers = [];
+  for (const layer of layers) {
+    const s: Record<string, unknown> = {};
+    const r: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(layer.values)) {
+      if (k in strategySchema) s[k] = v;
+      else if (k in RUN_PARAMS) r[k] = v;
+      else throw new ConfigError(`${layer.where}: unknown parameter "${k}"${suggest(k, known)}; see \`pyr strategies\` for the list`);
+    }
+    sLayers.push({ where: layer.where, values: s });
+    rLayers.push({ where: layer.where, values: r });
+  }
+  const run = resolveParams(RUN_PARAMS, rLayers);
+  for (const key of ['tickSize', 'qtyStep', 'minQty', 'minNotional'] as const) {
+    const v = run[key];
+    if (v !== '' && !(/^\d+(\.\d+)?$/.test(v) && Number(v) >= 0)) throw new ConfigError(`--param: ${key} must be a plain non-negative decimal such as 0.001, got "${v}"`);
+    if (v !== '' && key !== 'minNotional' && key !== 'minQty' && Number(v) === 0) throw new ConfigError(`--param: ${key} must be positive, got "${v}"`);
+  }
+  return { strategy: resolveParams(strategySchema, sLayers), run };
+}
+
+/** The risk guards the run parameters turn on (0 = off). */
+export function guardsOf(run: RunParams): Guards {
+  return {
+    maxDailyLoss: run.maxDailyLoss > 0 ? run.maxDailyLoss : undefined,
+    maxConsecutiveLosses: run.maxConsecutiveLosses > 0 ? run.maxConsecutiveLosses : undefined,
+    maxPositionNotional: run.maxPositionNotional > 0 ? run.maxPositionNotional : undefined,
+  };
+}
+
+/** The simulator's fill model from the run parameters. */
+export function fillModelOf(run: RunParams): FillModel {
+  return { slippageBps: run.slippageBps, takerFee: run.takerFee, makerFee: run.makerFee, minQtyPolicy: run.minQtyPolicy as 'raise' | 'skip' };
+}
+
