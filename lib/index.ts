@@ -9,4 +9,4 @@ export { D, candleAt, seriesFromCandles } from './core/index.ts';
 export { readCandleFile, loadCandles, seriesToDataFrame } from './data/index.ts';
 export { computeMetrics, tradesToDataFrame, equityToDataFrame, type Metrics } from './report/index.ts';
 export { backtest } from './cli/backtest.ts';
-export { runStrategy, makeCandles, closes, type CandleRow, type StrategyRun } from './strategy/testkit.ts';
+export { runStrategy, makeCandles, closes, type CandleRow, type StrategyRun } from './testkit/index.ts';

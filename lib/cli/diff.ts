@@ -13,13 +13,13 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { ConfigError, D, DataError, ZERO, intervalMs, parseInterval, seriesFromCandles, type Candle, type InstrumentRules, type Interval, type PositionSide, type Trade } from '../core/index.ts';
 import { readCandleFile } from '../data/csv.ts';
-import { SimBroker } from '../brokers/sim/index.ts';
-import { readJournal, runBacktest, tradeFromJson, type JournalRecord } from '../engine/index.ts';
+import { simBrokerFor } from '../brokers/sim/index.ts';
+import { readJournal, runSpec, tradeFromJson, type JournalRecord } from '../engine/index.ts';
 import { loadStrategy } from '../strategy/index.ts';
 import { useColor } from '../report/console.ts';
 import { diffToJson, formatDiff, matchTrades, type DiffEvidence, type DiffResult } from '../report/diff.ts';
 import type { CliIo } from './backtest.ts';
-import { RUN_PARAMS, fillModelOf, guardsOf, resolveAllParams } from '../config/index.ts';
+import { RUN_PARAMS, resolveRunSpec } from '../config/index.ts';
 
 export interface DiffFlags {
   /** Print the structured result as JSON. */
@@ -184,21 +184,24 @@ export async function diff(journalFile: string, flags: DiffFlags, io: CliIo): Pr
   if (missing > 0 && interval !== 'M') notes.push(`${plural(missing, 'candle')} between the first and the last missing from the replay (no record in the journal${flags.candles ? ' nor in --candles' : '; --candles <file> fills them'})`);
 
   // Strategy, parameters, rules.
-  const spec = flags.strategy ?? session.strategyFile;
-  if (!flags.strategy && (typeof spec !== 'string' || !existsSync(spec))) {
-    throw new ConfigError(`the session's strategy file ${JSON.stringify(spec)} is not there any more; pass --strategy <name|file>`);
+  const strategySpec = flags.strategy ?? session.strategyFile;
+  if (!flags.strategy && (typeof strategySpec !== 'string' || !existsSync(strategySpec))) {
+    throw new ConfigError(`the session's strategy file ${JSON.stringify(strategySpec)} is not there any more; pass --strategy <name|file>`);
   }
-  const { definition, file: strategyFile } = await loadStrategy(spec, io.cwd);
+  const { definition, file: strategyFile } = await loadStrategy(strategySpec, io.cwd);
   if (definition.name !== session.strategy) notes.push(`the strategy is "${definition.name}" (${strategyFile}); the session ran "${session.strategy}"`);
   const runIn = session.runParams ?? {};
   const unknownRun = Object.keys(runIn).filter((k) => !(k in RUN_PARAMS));
   if (unknownRun.length) notes.push(`run parameters this pyr does not know were ignored: ${unknownRun.join(', ')}`);
-  const params = resolveAllParams(definition.params, [
-    {
-      where: `${file}: the session's parameters`,
-      values: { ...(session.params ?? {}), ...Object.fromEntries(Object.entries(runIn).filter(([k]) => k in RUN_PARAMS)) },
-    },
-  ]);
+  const resolved = resolveRunSpec({
+    definition,
+    strategyFile,
+    instrument: { exchange: 'bybit', category: session.category, symbol: session.symbol },
+    interval,
+    layers: [{ where: `${file}: the session's parameters`, values: { ...(session.params ?? {}), ...Object.fromEntries(Object.entries(runIn).filter(([k]) => k in RUN_PARAMS)) } }],
+    snapshot: { file: 'the session record', rules: session.rules },
+  });
+  // The replay trades with the session's own instrument rules, as the session did.
   const r = session.rules;
   let rules: InstrumentRules;
   try {
@@ -214,42 +217,25 @@ export async function diff(journalFile: string, flags: DiffFlags, io: CliIo): Pr
   } catch {
     throw new DataError(`the session record's instrument rules are not decimals: ${JSON.stringify(r)}`, { file });
   }
+  const spec = { ...resolved, rules };
 
-  // The replay.
+  // The replay: every candle the session fed before its first live one warms the strategy up.
   const series = seriesFromCandles(candles, file);
   const from = liveTimes[0]!;
   const warmupCandles = candles.filter((c) => c.openTime < from).length;
-  const fillModel = fillModelOf(params.run);
-  const broker = new SimBroker({ rules, fillModel, initialBalance: params.run.initialBalance });
+  const broker = simBrokerFor(spec);
   const simRejections: { signalTime: number; reason: string }[] = [];
   broker.subscribe((e) => {
     if (e.type === 'rejected' && e.order.purpose === 'entry') simRejections.push({ signalTime: e.order.signalTime, reason: e.reason });
   });
   const simSkips: { time: number; reason: string }[] = [];
-  const { record } = runBacktest({
-    definition,
-    params: params.strategy,
-    series,
-    broker,
+  const { record } = runSpec(spec, { series, source: file, funding: { none: 'not charged in a diff' } }, broker, {
+    runId: `diff-${session.sessionId}`,
     from,
     to: candles.at(-1)!.openTime + step,
     warmup: warmupCandles,
-    guards: guardsOf(params.run),
     onDecision: (d) => {
       for (const o of d.outcomes) if ('skipped' in o) simSkips.push({ time: d.time, reason: o.skipped });
-    },
-    meta: {
-      runId: `diff-${session.sessionId}`,
-      strategy: definition.name,
-      symbol: session.symbol,
-      category: session.category,
-      interval,
-      params: params.strategy,
-      rules: { tickSize: r.tickSize, qtyStep: r.qtyStep, minQty: r.minQty, minNotional: r.minNotional, source: rules.source },
-      fillModel,
-      initialBalance: params.run.initialBalance,
-      funding: { charged: false, detail: 'not charged in a diff' },
-      source: file,
     },
   });
   const sim = record.trades;

@@ -30,7 +30,7 @@ const LIB_DIR = path.join(PYR_ROOT, 'lib');
  */
 const API_FILE = path.join(LIB_DIR, 'strategy', 'index.ts');
 const INDICATORS_FILE = path.join(LIB_DIR, 'indicators', 'index.ts');
-const KIT_FILE = path.join(LIB_DIR, 'strategy', 'testkit.ts');
+const KIT_FILE = path.join(LIB_DIR, 'testkit', 'index.ts');
 
 /** A strategy name: kebab-case, starting with a letter, at most 64 characters. */
 export const STRATEGY_NAME = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;

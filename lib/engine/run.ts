@@ -75,6 +75,8 @@ export interface RunOptions {
   readonly to: number;
   readonly onDecision?: (d: Decision) => void;
   readonly onProgress?: (fraction: number) => void;
+  /** Warm-up candles fed before `from` (at most): default the strategy's own; a replay feeds what it has. */
+  readonly warmup?: number;
 }
 
 /** Runs `spec` over `data` through `broker` (fresh per run). The record's meta is the spec's. */
@@ -88,7 +90,7 @@ export function runSpec(spec: RunSpec, data: RunData, broker: SimulatingBroker, 
     broker,
     from: opts.from,
     to: opts.to,
-    warmup: spec.strategy.warmup,
+    warmup: opts.warmup ?? spec.strategy.warmup,
     guards: spec.guards,
     onDecision: opts.onDecision,
     onProgress: opts.onProgress,

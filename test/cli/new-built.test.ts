@@ -83,7 +83,7 @@ describe('pyr new strategy, with pyr built (npm ci)', function () {
     it("writes strategies/foo.ts importing pyr's TypeScript sources by a relative path, not dist/", () => {
       expect(made.status, made.stderr).to.equal(0);
       expect(importsOf(path.join(copy, 'strategies/foo.ts'))).to.deep.equal(['../lib/indicators/index.ts', '../lib/strategy/index.ts']);
-      expect(importsOf(path.join(copy, 'strategies/foo.test.ts'))).to.deep.equal(['node:assert/strict', '../lib/strategy/testkit.ts', './foo.ts']);
+      expect(importsOf(path.join(copy, 'strategies/foo.test.ts'))).to.deep.equal(['node:assert/strict', '../lib/testkit/index.ts', './foo.ts']);
       expect(made.stdout).to.include(`They import pyr's sources in ${path.join(copy, 'lib')} by a relative path`);
       expect(made.stdout).to.include('  npx pyr backtest --strategy foo --from 2024-03-01 --to 2024-03-07\n');
     });

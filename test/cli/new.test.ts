@@ -50,7 +50,7 @@ describe('pyr new strategy', function () {
       const strategy = path.join(dir, 'strategies/my-edge.ts');
       const test = path.join(dir, 'strategies/my-edge.test.ts');
       expect(importsOf(strategy)).to.deep.equal([path.join(REPO, 'lib/indicators/index.ts'), path.join(REPO, 'lib/strategy/index.ts')]);
-      expect(importsOf(test)).to.deep.equal(['node:assert/strict', path.join(REPO, 'lib/strategy/testkit.ts'), strategy]);
+      expect(importsOf(test)).to.deep.equal(['node:assert/strict', path.join(REPO, 'lib/testkit/index.ts'), strategy]);
       expect(readFileSync(strategy, 'utf8')).to.match(/from '\.\.\/[^']*lib\/strategy\/index\.ts'/);
       expect(readFileSync(strategy, 'utf8')).to.include("name: 'my-edge',");
     });

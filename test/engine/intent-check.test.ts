@@ -7,7 +7,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { IntentError, checkOutput } from '../../lib/engine/intents.ts';
 import { defineStrategy } from '../../lib/strategy/index.ts';
-import { runStrategy, closes } from '../../lib/strategy/testkit.ts';
+import { runStrategy, closes } from '../../lib/testkit/index.ts';
 import { runCli, tempDir } from '../helpers.ts';
 
 const T = Date.UTC(2024, 0, 1, 10, 15);

@@ -6,10 +6,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { D, lowerBound, type CandleSeries, type InstrumentRules, type Trade } from '../../lib/core/index.ts';
-import { SimBroker } from '../../lib/brokers/sim/index.ts';
-import { runBacktest } from '../../lib/engine/index.ts';
-import { defaultsOf } from '../../lib/strategy/index.ts';
+import { lowerBound, type CandleSeries, type Trade } from '../../lib/core/index.ts';
+import { simBrokerFor } from '../../lib/brokers/sim/index.ts';
+import { resolveRunSpec } from '../../lib/config/index.ts';
+import { runSpec } from '../../lib/engine/index.ts';
 import seed from '../../strategies/stochrsi-scalper.ts';
 import type { JournalRecord } from '../../lib/engine/index.ts';
 import type { Sandbox } from '../../lib/sandbox/index.ts';
@@ -168,14 +168,9 @@ export async function lockstep(ex: Sandbox, series: CandleSeries, bot: LiveBot, 
   }
 }
 
-/** The seed strategy's trades in the simulator over [from, to), with the default parameters. */
+/** The seed strategy's trades in the simulator over [from, to), with the default parameters (as pyr backtest runs them). */
 export function simTrades(series: CandleSeries, from: number, to: number): Trade[] {
-  const rules: InstrumentRules = { symbol: 'BTCUSDT', category: 'linear', tickSize: new D('0.1'), qtyStep: new D('0.001'), minQty: new D('0.001'), minNotional: new D(5), source: 'test' };
-  const fillModel = { slippageBps: 0, takerFee: 0.00055, makerFee: 0.0002, minQtyPolicy: 'raise' } as const;
-  const params = defaultsOf(seed.params);
-  const { record } = runBacktest({
-    definition: seed, params, series, broker: new SimBroker({ rules, fillModel, initialBalance: 1000 }), from, to, warmup: seed.warmup(params),
-    meta: { runId: 'p', strategy: seed.name, symbol: 'BTCUSDT', category: 'linear', interval: '15', params, rules: { tickSize: '0.1', qtyStep: '0.001', minQty: '0.001', minNotional: '5', source: 'test' }, fillModel, initialBalance: 1000, funding: { charged: false, detail: '' }, source: 'x' },
-  });
+  const spec = resolveRunSpec({ definition: seed, strategyFile: 'strategies/stochrsi-scalper.ts', instrument: { exchange: 'bybit', category: 'linear', symbol: 'BTCUSDT' }, interval: '15', layers: [] });
+  const { record } = runSpec(spec, { series, source: 'harness', funding: { none: 'not charged' } }, simBrokerFor(spec), { runId: 'p', from, to });
   return [...record.trades];
 }

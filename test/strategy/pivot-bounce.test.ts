@@ -14,7 +14,7 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { readCandleFile } from '../../lib/data/csv.ts';
-import { runStrategy, type CandleRow } from '../../lib/strategy/testkit.ts';
+import { runStrategy, type CandleRow } from '../../lib/testkit/index.ts';
 import pivotBounce from '../../strategies/pivot-bounce.ts';
 import { SAMPLE_15M, parseCsv, runCli, tempDir } from '../helpers.ts';
 

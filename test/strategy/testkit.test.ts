@@ -9,7 +9,7 @@ import path from 'node:path';
 import { ConfigError, lowerBound } from '../../lib/core/index.ts';
 import { readCandleFile } from '../../lib/data/csv.ts';
 import { defineStrategy } from '../../lib/strategy/strategy.ts';
-import { closes, makeCandles, runStrategy, type CandleRow } from '../../lib/strategy/testkit.ts';
+import { closes, makeCandles, runStrategy, type CandleRow } from '../../lib/testkit/index.ts';
 import seed from '../../strategies/stochrsi-scalper.ts';
 import { SAMPLE_15M, parseCsv, runCli, tempDir } from '../helpers.ts';
 

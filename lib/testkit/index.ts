@@ -16,7 +16,7 @@
  *
  * @example
  * ```ts
- * import { closes, runStrategy } from '../lib/strategy/testkit.ts';
+ * import { closes, runStrategy } from '../lib/testkit/index.ts';
  * import myStrategy from '../strategies/my-strategy.ts';
  *
  * const run = runStrategy(myStrategy, {
@@ -39,12 +39,11 @@
  * runStrategy(myStrategy, { position: 'long', candles: closes([100, 104, 108]) }).byCandle.at(-1);
  * ```
  */
-import { SimBroker } from '../brokers/sim/sim-broker.ts';
-import { D, ConfigError, intervalMs, type Candle, type FillModel, type Intent, type Interval, type PositionSide, type Trade } from '../core/index.ts';
-import { Engine, type Decision } from '../engine/engine.ts';
-import { checkOutput } from '../engine/intents.ts';
-import { resolveParams, type ParamSchema, type ParamValues } from './params.ts';
-import type { StrategyContext, StrategyDefinition } from './strategy.ts';
+import { simBrokerFor } from '../brokers/sim/index.ts';
+import { D, ConfigError, intervalMs, seriesFromCandles, type Candle, type FillModel, type Intent, type Interval, type PositionSide, type Trade } from '../core/index.ts';
+import { MAKER_FEE, TAKER_FEE, resolveRunSpec } from '../config/index.ts';
+import { checkOutput, runSpec, type Decision } from '../engine/index.ts';
+import { resolveParams, type ParamSchema, type ParamValues, type StrategyContext, type StrategyDefinition } from '../strategy/index.ts';
 
 /** One row of a candle table: `[open, high, low, close]`, `[open, high, low, close, volume]`, or an object. */
 export type CandleRow =
@@ -114,7 +113,7 @@ export interface StrategyRun {
 
 const DEFAULT_START = Date.UTC(2024, 0, 1);
 const DEFAULT_RULES = { tickSize: '0.01', qtyStep: '0.001', minQty: '0.001', minNotional: '0' } as const;
-const DEFAULT_FILL_MODEL: FillModel = { slippageBps: 0, takerFee: 0.00055, makerFee: 0.0002, minQtyPolicy: 'raise' };
+const DEFAULT_FILL_MODEL: FillModel = { slippageBps: 0, takerFee: TAKER_FEE, makerFee: MAKER_FEE, minQtyPolicy: 'raise' };
 
 function startTime(start: number | string | undefined): number {
   if (start === undefined) return DEFAULT_START;
@@ -185,11 +184,6 @@ export function runStrategy<S extends ParamSchema>(definition: StrategyDefinitio
   }
 
   const r = { ...DEFAULT_RULES, ...opts.rules };
-  const broker = new SimBroker({
-    rules: { symbol, category: 'linear', tickSize: new D(r.tickSize), qtyStep: new D(r.qtyStep), minQty: new D(r.minQty), minNotional: new D(r.minNotional), source: 'runStrategy' },
-    fillModel: { ...DEFAULT_FILL_MODEL, ...opts.fillModel },
-    initialBalance: opts.initialBalance ?? 1000,
-  });
   const decisions: Decision[] = [];
   // The same definition, with a window on the position each candle's decision saw.
   const watched: StrategyDefinition = {
@@ -205,21 +199,39 @@ export function runStrategy<S extends ParamSchema>(definition: StrategyDefinitio
       };
     },
   };
-  const engine = new Engine({
+  if (warmup >= candles.length) {
+    // Nothing left to trade: the strategy still sees every candle, and nothing is acted on.
+    const strategy = watched.create(params, { symbol, interval, intervalMs: intervalMs(interval), mode: opts.mode ?? 'backtest' });
+    const ctx: StrategyContext = { position: Object.freeze({ side: 'flat', qty: 0, entryPrice: NaN }), symbol, interval };
+    for (const c of candles) strategy.onCandle(c, ctx);
+    return { candles, byCandle, intents: [], decisions: [], trades: [], skipped: new Map(), positions };
+  }
+  // A run as pyr backtest makes it (runSpec), with the kit's rules and fill model: warm-up candles first.
+  const fm = { ...DEFAULT_FILL_MODEL, ...opts.fillModel };
+  const resolved = resolveRunSpec({
     definition: watched,
-    params,
-    broker,
-    symbol,
+    strategyFile: 'runStrategy',
+    instrument: { exchange: 'bybit', category: 'linear', symbol },
     interval,
-    mode: opts.mode ?? 'backtest',
-    tradeFrom: candles[warmup]?.openTime ?? Infinity,
-    orderIdPrefix: 'kit',
+    layers: [{ where: 'runStrategy params', values: (opts.params ?? {}) as Record<string, unknown> }],
+    snapshot: { file: 'runStrategy', rules: { tickSize: r.tickSize, qtyStep: r.qtyStep, minQty: r.minQty, minNotional: r.minNotional } },
+  });
+  const spec = {
+    ...resolved,
+    strategy: { ...resolved.strategy, warmup },
+    rules: { symbol, category: 'linear', tickSize: new D(r.tickSize), qtyStep: new D(r.qtyStep), minQty: new D(r.minQty), minNotional: new D(r.minNotional), source: 'runStrategy' },
+    fillModel: fm,
+    guards: {},
+    initialBalance: opts.initialBalance ?? 1000,
+  };
+  const step = intervalMs(interval);
+  const { engine } = runSpec(spec, { series: seriesFromCandles(candles, 'runStrategy'), source: 'runStrategy', funding: { none: 'none' } }, simBrokerFor(spec), {
+    runId: 'runStrategy',
+    from: candles[warmup]!.openTime,
+    to: candles[candles.length - 1]!.openTime + step,
     onDecision: (d) => decisions.push(d),
   });
   const index = new Map(candles.map((c, i) => [c.openTime, i]));
-  for (const c of candles) engine.onCandle(c);
-  if (candles.length > 0) broker.finish(candles[candles.length - 1]!);
-  engine.close();
   for (const d of decisions) byCandle[index.get(d.time)!] = d.intents;
   return { candles, byCandle, intents: collect(byCandle, candles), decisions, trades: engine.trades, skipped: engine.skipped, positions };
 }
