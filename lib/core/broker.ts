@@ -36,10 +36,16 @@ export interface Broker {
   subscribe(listener: BrokerListener): () => void;
 }
 
-/** A source of closed candles, in order (live: REST polls or the kline topic with confirm). */
+/**
+ * A source of closed candles, in order (live: REST polls or the kline topic with confirm). A second
+ * exchange needs a broker and one of these, and no new loop (lib/engine/live.ts drives both).
+ */
 export interface CandleFeed {
-  /** Resolves with the next closed candle, or undefined when the feed ends. */
+  /** The last `count` closed candles, oldest first, for the warm-up; `next` continues after them. */
+  history(count: number): Promise<Candle[]>;
+  /** Resolves with the next closed candle, or undefined once the feed is closed. Never skips one. */
   next(): Promise<Candle | undefined>;
+  /** Ends the feed: a pending `next` resolves with undefined. */
   close?(): void;
 }
 

@@ -4,3 +4,4 @@ export * from './backtest.ts';
 export * from './journal.ts';
 export type { Guards } from '../core/index.ts';
 export * from './run.ts';
+export * from './live.ts';

@@ -9,7 +9,7 @@
  */
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { D, DataError, type Candle, type Dec, type Fill, type Intent, type OrderRequest, type Position, type Trade } from '../core/index.ts';
+import { D, DataError, type Candle, type Dec, type Fill, type Intent, type OrderRequest, type Position, type PositionSide, type Trade } from '../core/index.ts';
 
 export const JOURNAL_VERSION = 1;
 
@@ -124,4 +124,23 @@ export function readJournal(file: string): JournalRecord[] {
     }
   }
   return out;
+}
+
+/** The entry of a position the journal shows open at its end (fills after the last closed trade). */
+export function openTradeFromJournal(recs: readonly JournalRecord[]): { side: PositionSide; signalTime: number; entryReason: string; fills: Fill[] } | undefined {
+  let lastTrade = -1;
+  recs.forEach((r, i) => {
+    if (r.t === 'trade') lastTrade = i;
+  });
+  const after = recs.slice(lastTrade + 1);
+  const fills = after.flatMap((r) => (r.t === 'fill' && r.fill.purpose === 'entry' ? [r.fill] : []));
+  if (fills.length === 0) return undefined;
+  const order = after.find((r) => r.t === 'order' && r.order.id === fills[0]!.orderId);
+  const o = order && order.t === 'order' ? order.order : undefined;
+  return {
+    side: fills[0]!.side === 'Buy' ? 'long' : 'short',
+    signalTime: o?.signalTime ?? fills[0]!.time,
+    entryReason: o?.reason ?? 'restored from the journal',
+    fills: fills.map((f) => ({ ...f, qty: new D(f.qty), price: new D(f.price), fee: new D(f.fee) }) as Fill),
+  };
 }

@@ -15,6 +15,10 @@ export interface StrategyContext {
 
 /** Values a strategy shows on the console in live mode (and in reports): indicators and levels. */
 export interface StrategyStatus {
+  /** What the indicator line is about, e.g. 'StochRSI': the console writes `📈 StochRSI K: 54.12, D: 50.00`. */
+  readonly title?: string;
+  /** Decimals the console writes the indicators with (default 4). */
+  readonly decimals?: number;
   readonly indicators?: Readonly<Record<string, number>>;
   readonly supports?: readonly { readonly price: number; readonly label: string }[];
   readonly resistances?: readonly { readonly price: number; readonly label: string }[];

@@ -4,7 +4,7 @@
  * newer than the last one handed over. Polling keeps working through WebSocket drops and never skips a
  * candle: a poll that comes late returns every candle closed since.
  */
-import { intervalMs, type Candle, type Interval } from '../../core/index.ts';
+import { intervalMs, type Candle, type CandleFeed, type Interval } from '../../core/index.ts';
 import type { BybitRest } from './client.ts';
 import { klineRowToCandle } from './mapping.ts';
 
@@ -15,11 +15,19 @@ export interface RestCandleFeedOptions {
   readonly interval: Interval;
   /** Candles per poll (the seed's CANDLE_FETCH_LIMIT, 200; at most 1000). */
   readonly limit: number;
+  /** Wait between polls (the seed's pollingIntervalSeconds, in ms). */
+  readonly pollMs: number;
+  /** A poll failed (the feed waits and polls again). */
+  readonly onError?: (err: Error) => void;
 }
 
-export class RestCandleFeed {
+export class RestCandleFeed implements CandleFeed {
   readonly #o: RestCandleFeedOptions;
   readonly #step: number;
+  readonly #buffer: Candle[] = [];
+  #polled = false;
+  #closed = false;
+  #wake: (() => void) | undefined;
   /** Open time of the newest candle handed over. */
   last = -Infinity;
 
@@ -64,6 +72,42 @@ export class RestCandleFeed {
     const fresh = rows.filter((c) => c.openTime > this.last);
     if (fresh.length > 0) this.last = fresh[fresh.length - 1]!.openTime;
     return fresh;
+  }
+
+  /**
+   * The next closed candle: from the last poll's batch, else polling every `pollMs` (the first poll at
+   * once) until one closes, as the seed's loop did. Resolves with undefined once closed.
+   */
+  async next(): Promise<Candle | undefined> {
+    while (!this.#closed) {
+      const c = this.#buffer.shift();
+      if (c) return c;
+      if (this.#polled) await this.#sleep(this.#o.pollMs);
+      if (this.#closed) break;
+      this.#polled = true;
+      try {
+        this.#buffer.push(...(await this.poll()));
+      } catch (err) {
+        this.#o.onError?.(err as Error);
+      }
+    }
+    return undefined;
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#wake?.();
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(t);
+        resolve();
+      }
+      this.#wake = done;
+    });
   }
 
   get intervalMs(): number {

@@ -2,3 +2,4 @@ export * from './client.ts';
 export * from './mapping.ts';
 export * from './broker.ts';
 export * from './feed.ts';
+export * from './instruments.ts';

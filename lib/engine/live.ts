@@ -1,0 +1,144 @@
+/**
+ * The live loop (the seed's, made exact), for any exchange that has a broker and a candle feed: start the
+ * broker (it reads the open position), warm the strategy up on the feed's closed candles, then decide on
+ * every closed candle the feed hands over until the signal aborts; then settle what is in flight, close
+ * the position if asked, and stop. Every candle, decision, fill, position and trade is journaled. What a
+ * person reads on the console comes from `view` (lib/report's live console): the loop only calls it.
+ */
+import { intervalMs, type Broker, type BrokerEvent, type Candle, type CandleFeed, type Trade } from '../core/index.ts';
+import type { RunSpec } from '../config/index.ts';
+import { Engine, type Decision } from './engine.ts';
+import { intentToOrder } from './intents.ts';
+import { journalJson, tradeToJson, type JournalInput } from './journal.ts';
+import type { IntentError } from './intents.ts';
+
+/** A broker that trades on an exchange: it starts (reads the position), settles and stops. */
+export interface LiveBroker extends Broker {
+  /** Subscribes to the private streams and reads the open position (a restart picks it up). */
+  start(): Promise<void>;
+  /** Waits until nothing is in flight, or `ms` passes. */
+  settle(ms: number): Promise<void>;
+  stop(): void;
+}
+
+/** What the live console shows; every call is optional. `lastClose` is the newest closed candle's close. */
+export interface LiveView {
+  warmedUp?(candles: number, wanted: number): void;
+  trading?(): void;
+  candle?(c: Candle, engine: Engine): void;
+  decision?(d: Decision, lastClose: number): void;
+  event?(e: BrokerEvent, lastClose: number, trades: readonly Trade[]): void;
+  guard?(reason: string): void;
+  invalidIntent?(err: IntentError): void;
+  stopping?(): void;
+  closingOnExit?(): void;
+  stopped?(openPosition: ReturnType<Broker['position']>, trades: readonly Trade[]): void;
+}
+
+export interface RunLiveOptions {
+  readonly spec: RunSpec;
+  readonly broker: LiveBroker;
+  readonly feed: CandleFeed;
+  /** Appends a journal record. */
+  readonly journal: (r: JournalInput) => void;
+  /** Aborting stops the loop (SIGINT, SIGTERM). */
+  readonly signal: AbortSignal;
+  /** Unique per session: the prefix of client order ids. */
+  readonly sessionId: string;
+  /** Trades of earlier sessions (from the journal): they count for the guards and the statistics. */
+  readonly history?: readonly Trade[];
+  /** Close the open position when stopping. */
+  readonly closeOnExit?: boolean;
+  readonly view?: LiveView;
+}
+
+/** Runs until `signal` aborts; resolves once stopped (the journal's last record is `stop`). */
+export async function runLive(o: RunLiveOptions): Promise<void> {
+  const { spec, broker, feed, journal, signal, view } = o;
+  const trades: Trade[] = [...(o.history ?? [])];
+  const settleMs = Math.max(5000, spec.run.reconcileSeconds * 1000 + 1000);
+  let lastClose = NaN;
+  let lastCandle = NaN;
+  const onAbort = () => feed.close?.();
+  signal.addEventListener('abort', onAbort, { once: true });
+  const onEvent = (e: BrokerEvent) => {
+    if (e.type === 'fill') journal({ t: 'fill', fill: JSON.parse(journalJson(e.fill)) });
+    else if (e.type === 'position') journal({ t: 'position', source: 'ws', position: JSON.parse(journalJson(e.position)) });
+    else if (e.type === 'trade') {
+      trades.push(e.trade);
+      journal({ t: 'trade', trade: tradeToJson(e.trade) });
+    } else if (e.type === 'rejected') journal({ t: 'rejected', orderId: e.order.id, reason: e.reason, code: e.code });
+    view?.event?.(e, lastClose, trades);
+  };
+  try {
+    await broker.start();
+    const warmup = spec.strategy.warmup;
+    const history = await feed.history(warmup);
+    view?.warmedUp?.(history.length, warmup);
+    const engine = new Engine({
+      definition: spec.strategy.definition,
+      strategyFile: spec.strategy.file,
+      params: spec.strategy.params,
+      broker,
+      symbol: spec.instrument.symbol,
+      interval: spec.interval,
+      mode: 'live',
+      tradeFrom: history.length ? history[history.length - 1]!.openTime + 1 : -Infinity,
+      orderIdPrefix: o.sessionId,
+      guards: spec.guards,
+      history: o.history,
+      // A bad intent is refused (no order is sent), journaled and shown; the bot goes on.
+      onInvalidIntent: (err) => {
+        journal({ t: 'note', level: 'error', message: err.message });
+        view?.invalidIntent?.(err);
+      },
+      onGuard: (reason) => {
+        journal({ t: 'guard', reason });
+        view?.guard?.(reason);
+      },
+      onEvent,
+      onDecision: (d) => {
+        journal({ t: 'decision', time: d.time, intents: d.intents, outcomes: d.outcomes });
+        view?.decision?.(d, lastClose);
+      },
+    });
+    for (const c of history) {
+      engine.onCandle(c);
+      journal({ t: 'candle', live: false, candle: c });
+    }
+    if (history.length) {
+      lastClose = history[history.length - 1]!.close;
+      lastCandle = history[history.length - 1]!.openTime;
+    }
+    view?.trading?.();
+    while (!signal.aborted) {
+      const c = await feed.next();
+      if (c === undefined || signal.aborted) break;
+      lastClose = c.close;
+      lastCandle = c.openTime;
+      engine.onCandle(c);
+      journal({ t: 'candle', live: true, candle: c });
+      view?.candle?.(c, engine);
+    }
+
+    // Stopping: no new decisions; finish what is in flight; optionally close the position.
+    view?.stopping?.();
+    await broker.settle(settleMs);
+    if (o.closeOnExit && broker.position().side !== 'flat') {
+      const signalTime = Number.isFinite(lastCandle) ? lastCandle : Math.floor(Date.now() / intervalMs(spec.interval)) * intervalMs(spec.interval);
+      const out = intentToOrder({ kind: 'exit', reason: 'close on exit' }, { position: broker.position(), orderInFlight: false, stoppedThisCandle: false, signalTime, orderId: `${o.sessionId}-exit` });
+      if ('order' in out) {
+        view?.closingOnExit?.();
+        broker.submit(out.order);
+        await broker.settle(settleMs);
+      }
+    }
+    engine.close();
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    feed.close?.();
+    broker.stop();
+    view?.stopped?.(broker.position(), trades);
+    journal({ t: 'stop', reason: signal.aborted ? 'signal' : 'error' });
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * The live console: the seed's lines for what the live loop does (signals, orders, positions, trades,
+ * the statistics line), written through the session logger (UTC timestamps, colour only on a TTY, JSON
+ * lines with --json). lib/engine/live.ts calls it; it never decides anything.
+ */
+import type { Logger } from './console.ts';
+import { formatTradeStatsLine, tradeStats } from './console.ts';
+import type { LiveView } from '../engine/index.ts';
+
+/** The strategy's status as console lines: its indicators (the seed's StochRSI line) and levels. */
+export function statusLines(status: ReturnType<NonNullable<import('../strategy/index.ts').Strategy['status']>> | undefined): string[] {
+  const out: string[] = [];
+  const ind = status?.indicators;
+  if (ind && Object.keys(ind).length > 0) {
+    const title = status?.title;
+    const parts = Object.entries(ind).map(([k, v]) => `${k}: ${v.toFixed(status?.decimals ?? 4)}`);
+    out.push(title ? `📈 ${title} ${parts.join(', ')}` : parts.join(', '));
+  }
+  if (status?.resistances?.length) out.push(`Resistance Levels Detected:\n${status.resistances.map((l) => `  - ${l.price.toFixed(2)} (${l.label})`).join('\n')}`);
+  if (status?.supports?.length) out.push(`Support Levels Detected:\n${status.supports.map((l) => `  - ${l.price.toFixed(2)} (${l.label})`).join('\n')}`);
+  return out;
+}
+
+export function liveConsole(log: Logger, o: { symbol: string; pollingIntervalSeconds: number; feed: string }): LiveView {
+  return {
+    warmedUp: (n, wanted) => log.info(`Warm-up: ${n} closed candles${n < wanted ? ` (the strategy asks for ${wanted}: early values are unsettled)` : ''}`),
+    trading: () => log.info(`Trading ${o.symbol}; ${o.feed}. Ctrl-C stops.`),
+    candle: (c, engine) => {
+      log.info(`Current price: ${c.close.toFixed(2)} (candle ${new Date(c.openTime).toISOString().slice(0, 16).replace('T', ' ')} UTC closed)`);
+      for (const line of statusLines(engine.strategy.status?.())) log.info(line);
+    },
+    decision: (d, lastClose) => {
+      for (const i of d.intents) {
+        if (i.kind === 'enter') log.info(`💡 Detected ${i.side === 'long' ? 'BUY' : 'SELL'} signal at ${lastClose.toFixed(2)} (Info: ${i.reason})`);
+        else log.info(`💡 Detected EXIT signal at ${lastClose.toFixed(2)} (Info: ${i.reason})`);
+      }
+    },
+    event: (e, lastClose, trades) => {
+      switch (e.type) {
+        case 'position': {
+          const p = e.position;
+          if (p.side !== 'flat') {
+            const upnl = Number.isFinite(lastClose) ? (lastClose - p.entryPrice.toNumber()) * p.qty.toNumber() * (p.side === 'long' ? 1 : -1) : 0;
+            log.info(`💼 Open Position (WS): ${p.side === 'long' ? 'Buy' : 'Sell'} ${p.qty.toFixed(4)} ${o.symbol} at ${p.entryPrice.toFixed(2)}. Unrealized PnL: ${upnl.toFixed(4)}`);
+          } else log.info(`Position closed for ${o.symbol} (WS).`);
+          return;
+        }
+        case 'trade': {
+          const t = e.trade;
+          const pnl = `${t.netPnl.gte(0) ? '+' : ''}${t.netPnl.toFixed(4)}`;
+          (t.netPnl.gt(0) ? log.success : log.warn)(`Trade ${t.id} closed (${t.exitReason}): ${t.side} ${t.qty.toFixed()} ${o.symbol} ${t.entryPrice.toFixed()} → ${t.exitPrice.toFixed()}, net ${pnl} USDT (fees ${t.fees.toFixed()})`);
+          log.info(formatTradeStatsLine(tradeStats(trades)));
+          return;
+        }
+        case 'rejected':
+          log.error(`Order ${e.order.id} not placed${e.code !== undefined ? ` (retCode ${e.code})` : ''}: ${e.reason}`);
+          return;
+        case 'notice':
+          log.info(e.message);
+          return;
+        default:
+          return;
+      }
+    },
+    guard: (reason) => log.warn(reason),
+    invalidIntent: (err) => log.error(err.message),
+    stopping: () => log.info('Stopping: no new decisions; waiting for orders in flight…'),
+    closingOnExit: () => log.info('--close-on-exit: closing the open position'),
+    stopped: (pos, trades) => {
+      if (pos.side !== 'flat') log.warn(`A ${pos.side} position of ${pos.qty.toFixed()} ${o.symbol} stays open on the exchange with its stop loss and take profit.`);
+      log.info(formatTradeStatsLine(tradeStats(trades)));
+    },
+  };
+}
