@@ -49,7 +49,7 @@
  */
 import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
-import { RestClientV5 } from 'bybit-api';
+import { PublicRestClient, type RestClientV5 } from '../brokers/bybit/public.ts';
 import { type CandleSeries, type Interval, intervalMs, intervalStart, nextIntervalStart } from '../core/candle.ts';
 import { ConfigError, DataError, ExchangeError, MissingDataError } from '../core/errors.ts';
 import { CANDLE_HEADER, readCandleFile } from './csv.ts';
@@ -596,7 +596,7 @@ export async function downloadCandles(options: DownloadOptions): Promise<Downloa
   let instrumentsResult: { file: string; updated: boolean } | undefined = wantInstruments ? { file: iFile, updated: false } : undefined;
 
   if (needNetwork) {
-    const client = new RestClientV5(
+    const client = new PublicRestClient(
       { ...(opts.restUrl ? { baseUrl: opts.restUrl.replace(/\/+$/, '') } : {}), ...(opts.testnet && !opts.restUrl ? { testnet: true } : {}) },
       { timeout: opts.timeoutMs ?? 10_000 },
     );

@@ -9,7 +9,6 @@
  */
 import { ConfigError, D, DAY_MS, type Dec, type RunRecord, type Trade } from '../core/index.ts';
 import { checkParam, parseParamText, suggest, type ParamSchema } from '../strategy/index.ts';
-import type { Metrics } from '../report/metrics.ts';
 
 export type GridValue = number | boolean | string;
 
@@ -147,6 +146,8 @@ export function sampleIndices(total: number, n: number, seed: number): number[] 
 
 export const OPTIMIZE_METRICS = ['sharpe', 'sortino', 'netPnl', 'profitFactor', 'winRate', 'expectancy', 'returnPct', 'maxDrawdown'] as const;
 export type OptimizeMetric = (typeof OPTIMIZE_METRICS)[number];
+/** The values a sweep ranks by (lib/report's Metrics has them all): null when not computable. */
+export type RankedMetrics = { readonly [K in OptimizeMetric]: number | null };
 
 /** Metrics where lower is better. */
 const LOWER_IS_BETTER: ReadonlySet<OptimizeMetric> = new Set(['maxDrawdown']);
@@ -161,7 +162,7 @@ export function lowerIsBetter(metric: OptimizeMetric): boolean {
 }
 
 /** The metric's value, or null when it could not be computed (null, NaN, ±Infinity). */
-export function metricValue(m: Pick<Metrics, OptimizeMetric>, metric: OptimizeMetric): number | null {
+export function metricValue(m: RankedMetrics, metric: OptimizeMetric): number | null {
   const v = m[metric];
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
 }
@@ -170,7 +171,7 @@ export function metricValue(m: Pick<Metrics, OptimizeMetric>, metric: OptimizeMe
  * Orders rows best first by `metric` (descending, or ascending for maxDrawdown), nulls last, ties by
  * the combination index (then the window, for walk-forward rows). Returns a new array.
  */
-export function rankRows<R extends { readonly index: number; readonly window?: number; readonly metrics: Pick<Metrics, OptimizeMetric> }>(rows: readonly R[], metric: OptimizeMetric): R[] {
+export function rankRows<R extends { readonly index: number; readonly window?: number; readonly metrics: RankedMetrics }>(rows: readonly R[], metric: OptimizeMetric): R[] {
   const sign = lowerIsBetter(metric) ? 1 : -1;
   return [...rows].sort((a, b) => {
     const va = metricValue(a.metrics, metric);
