@@ -3,7 +3,7 @@
  * command line's business; this checks its text. Pure.
  */
 import { ConfigError } from '../core/index.ts';
-import { suggest } from '../strategy/index.ts';
+import { suggest } from '../strategy/params.ts';
 
 /** Top-level keys a config file may hold. */
 export const CONFIG_KEYS = ['strategy', 'symbol', 'interval', 'category', 'dataDir', 'from', 'to', 'out', 'params', 'restUrl', 'wsUrl', 'journal'] as const;

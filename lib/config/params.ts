@@ -3,7 +3,7 @@
  * every strategy, and the layering of parameters: defaults, then a config file, then `--param`. Pure.
  */
 import { ConfigError, type FillModel, type Guards } from '../core/index.ts';
-import { resolveParams, suggest, parseParamText, type ParamSchema, type ParamValues } from '../strategy/index.ts';
+import { resolveParams, suggest, parseParamText, type ParamSchema, type ParamValues } from '../strategy/params.ts';
 
 /** Bybit's standard fees for USDT perpetuals (fractions of notional): the one place they are written. */
 export const TAKER_FEE = 0.00055;

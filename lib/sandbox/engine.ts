@@ -13,6 +13,7 @@
  * - Fees: taker and maker rates on execValue (qty × price), charged to the wallet at each fill. Closed PnL
  *   is net of the opening fee share and the closing fee, as Bybit reports it.
  */
+import { MAKER_FEE, TAKER_FEE } from '../config/params.ts';
 import { randomUUID } from 'node:crypto';
 import { D, type Dec, ZERO, dec } from '../core/money.ts';
 import type { SandboxInstrument } from './instrument.ts';
@@ -183,8 +184,9 @@ export class MatchingEngine {
   ) {
     this.instrument = opts.instrument;
     this.category = opts.category;
-    this.takerFeeRate = opts.takerFeeRate ?? new D('0.00055');
-    this.makerFeeRate = opts.makerFeeRate ?? new D('0.0002');
+    // Bybit's standard rates, the same defaults as pyr's fill model (lib/config).
+    this.takerFeeRate = opts.takerFeeRate ?? new D(TAKER_FEE);
+    this.makerFeeRate = opts.makerFeeRate ?? new D(MAKER_FEE);
     this.leverage = opts.leverage ?? new D(10);
     this.balance = opts.balance;
     const t = market.now();

@@ -37,9 +37,9 @@ export interface SandboxOptions {
   /** Funding settlements to serve and settle: rows, or lib/data's `readFundingFile` columns. */
   readonly funding?: readonly FundingRow[] | { readonly times: ArrayLike<number>; readonly rates: readonly string[] };
   readonly instrument?: InstrumentOverrides;
-  /** Default 0.00055 (0.055 %). */
+  /** Default TAKER_FEE of lib/config (0.00055, 0.055 %). */
   readonly takerFeeRate?: number | string;
-  /** Default 0.0002 (0.02 %). */
+  /** Default MAKER_FEE of lib/config (0.0002, 0.02 %). */
   readonly makerFeeRate?: number | string;
   /** Default leverage (10). */
   readonly leverage?: number | string;
