@@ -5,7 +5,7 @@
  * loads the strategy; this turns them and the flags into a spec, or a ConfigError naming the flag or key.
  */
 import path from 'node:path';
-import { ConfigError, parseInterval, type FillModel, type Guards, type InstrumentRules, type Interval } from '../core/index.ts';
+import { ConfigError, parseInterval, type FillModel, type Guards, type InstrumentKey, type InstrumentRules, type Interval } from '../core/index.ts';
 import type { StrategyDefinition } from '../strategy/index.ts';
 import { warmupOf } from '../strategy/index.ts';
 import { parseDay } from './days.ts';
@@ -30,20 +30,8 @@ export interface RunFlags {
   sample?: boolean;
 }
 
-/**
- * Which market a run trades. A key rather than a bare symbol, so that a run over several instruments is a
- * list of these (and the record and the broker port are keyed by it), not a rewrite. Today a run has one.
- */
-export interface InstrumentKey {
-  readonly exchange: 'bybit';
-  readonly category: string;
-  readonly symbol: string;
-}
-
-/** `bybit:linear:BTCUSDT`: an instrument key as one string (map keys, file names, logs). */
-export function instrumentId(k: InstrumentKey): string {
-  return `${k.exchange}:${k.category}:${k.symbol}`;
-}
+export type { InstrumentKey } from '../core/index.ts';
+export { instrumentId } from '../core/index.ts';
 
 /** Where the candles come from: one file (`--candles`, `--sample`), or the candle store. */
 export type DataSource =

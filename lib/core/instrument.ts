@@ -14,3 +14,18 @@ export interface InstrumentRules {
   /** Where these rules came from, shown in every report: "snapshot <file>", "built-in", "--param". */
   readonly source: string;
 }
+
+/**
+ * Which market a run trades. A key rather than a bare symbol, so that a run over several instruments is a
+ * list of these (and the record and the broker port are keyed by it), not a rewrite. Today a run has one.
+ */
+export interface InstrumentKey {
+  readonly exchange: 'bybit';
+  readonly category: string;
+  readonly symbol: string;
+}
+
+/** `bybit:linear:BTCUSDT`: an instrument key as one string (map keys, file names, logs). */
+export function instrumentId(k: InstrumentKey): string {
+  return `${k.exchange}:${k.category}:${k.symbol}`;
+}

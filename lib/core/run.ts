@@ -1,4 +1,5 @@
 import type { Interval } from './candle.ts';
+import type { InstrumentKey } from './instrument.ts';
 import type { Trade } from './orders.ts';
 
 /** How fills are simulated; every field is a documented option. */
@@ -32,6 +33,8 @@ export interface RunRecord {
     readonly strategy: string;
     readonly symbol: string;
     readonly category: string;
+    /** The instrument key (exchange, category, symbol): what a run over several instruments will key by. */
+    readonly instrument?: InstrumentKey;
     readonly interval: Interval;
     /** Inclusive UTC day range asked for (YYYY-MM-DD), when there was one. */
     readonly from?: string;
