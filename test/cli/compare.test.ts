@@ -1,12 +1,12 @@
 /**
  * `pyr compare`: two real runs with different parameters, side by side; values checked against each
- * run's summary.json.
+ * run's summary.json. The runs are on the committed sample (data/sample: real Bybit 15-minute candles).
  */
 import { expect } from 'chai';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { D } from '../../lib/core/index.ts';
-import { DATA_15M, runCli, tempDir } from '../helpers.ts';
+import { SAMPLE_15M, runCli, tempDir } from '../helpers.ts';
 
 const pyr = (argv: string[], cwd: string) => runCli(argv, cwd);
 
@@ -31,7 +31,7 @@ describe('pyr compare', function () {
   this.timeout(120_000);
 
   before(async () => {
-    const base = ['backtest', '--candles', DATA_15M, '--from', '2024-03-01', '--to', '2024-03-10'];
+    const base = ['backtest', '--candles', SAMPLE_15M, '--from', '2024-08-01', '--to', '2024-08-10'];
     const ra = await runCli([...base, '--out', runA], tmp.dir);
     expect(ra.code, ra.stderr).to.equal(0);
     const rb = await runCli([...base, '--param', 'oversold=30', 'overbought=70', '--out', runB], tmp.dir);

@@ -1,8 +1,9 @@
 /**
  * `pyr download` as a user runs it: flags, output, exit codes, files. The exchange is the local sandbox
- * serving the real Bybit 15-minute candles and funding history of ../shared/data, reached through a small
- * counting HTTP proxy (so the tests see every request on the exchange side). The expectation is always
- * the source file itself: the downloaded CSV must equal the source's lines for the range, header included.
+ * serving the real Bybit 15-minute candles and funding history of the committed sample (data/sample,
+ * 2024-07-01 to 2024-08-31), reached through a small counting HTTP proxy (so the tests see every request
+ * on the exchange side). The expectation is always the source file itself: the downloaded CSV must equal
+ * the source's lines for the range, header included.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -14,20 +15,19 @@ import { type CandleSeries, type Candle, candleAt, seriesFromCandles } from '../
 import { readCandleFile } from '../../lib/data/csv.ts';
 import { readFundingFile, readInstrumentsSnapshot } from '../../lib/data/store.ts';
 import { type Sandbox, startSandbox } from '../../lib/sandbox/index.ts';
-import { DATA_15M, FUNDING, REPO, runCli, tempDir } from '../helpers.ts';
+import { REPO, SAMPLE_15M, SAMPLE_FUNDING, runCli, tempDir } from '../helpers.ts';
 
 const M15 = 15 * 60_000;
 const day = (s: string): number => Date.parse(`${s}T00:00:00Z`);
-/** The sandbox's replay clock: 2025-08-31 12:00, near the end of the data; earlier candles are history. */
-const START = Date.UTC(2025, 7, 31, 12);
+/** The sandbox's replay clock: 2024-08-31 12:00, on the sample's last day; earlier candles are history. */
+const START = Date.UTC(2024, 7, 31, 12);
 
 // ---------------------------------------------------------------------------------------------------
-// the source files, read as text (the expectation)
+// the source files, read as text (the expectation); read in the suite's `before`
 
-const srcText = readFileSync(DATA_15M, 'latin1');
-const srcLines = srcText.split('\n').filter((l) => l !== '');
-const SRC_HEADER = srcLines[0]!;
-const fundingLines = readFileSync(FUNDING, 'latin1').split('\n').filter((l) => l !== '');
+let srcLines: string[] = [];
+let SRC_HEADER = '';
+let fundingLines: string[] = [];
 
 /** Header + the source lines whose timestamp is in [from, to), exactly as in the source file. */
 function sourceSlice(from: number, to: number, lines = srcLines): string {
@@ -123,14 +123,17 @@ describe('pyr download (CLI) against the local exchange', function () {
   const base = ['--symbol', 'BTCUSDT', '--interval', '15', '--backoff', '0.001', '--data-dir', 'data'];
 
   before(async () => {
-    series = (await readCandleFile(DATA_15M)).series;
-    funding = await readFundingFile(FUNDING);
+    srcLines = readFileSync(SAMPLE_15M, 'latin1').split('\n').filter((l) => l !== '');
+    SRC_HEADER = srcLines[0]!;
+    fundingLines = readFileSync(SAMPLE_FUNDING, 'latin1').split('\n').filter((l) => l !== '');
+    series = (await readCandleFile(SAMPLE_15M)).series;
+    funding = await readFundingFile(SAMPLE_FUNDING);
     ex = await startSandbox({ series, interval: '15', symbol: 'BTCUSDT', clock: 'manual', startTime: START, funding });
     proxy = await startProxy(ex.restUrl);
   });
   after(async () => {
-    await proxy.close();
-    await ex.stop();
+    await proxy?.close();
+    await ex?.stop();
     for (const c of dirs) c();
   });
   beforeEach(() => {
@@ -143,10 +146,10 @@ describe('pyr download (CLI) against the local exchange', function () {
     const dir = fresh();
     const env = { PYR_BYBIT_REST_URL: proxy.url };
     const n0 = proxy.seen.length;
-    const r = await pyr([...base, '--from', '2025-08-10', '--to', '2025-08-13'], dir, env);
+    const r = await pyr([...base, '--from', '2024-08-10', '--to', '2024-08-13'], dir, env);
     expect(r.code, r.stderr).to.equal(0);
-    const from = day('2025-08-10');
-    const to = day('2025-08-14');
+    const from = day('2024-08-10');
+    const to = day('2024-08-14');
     expect(readFileSync(candleFile(dir), 'latin1')).to.equal(sourceSlice(from, to));
     const candles = (to - from) / M15;
     expect(r.stdout).to.match(new RegExp(`\\+${candles} candles`));
@@ -165,7 +168,7 @@ describe('pyr download (CLI) against the local exchange', function () {
     // rerun: nothing missing, not a single request reaches the exchange, nothing rewritten
     const mtime = statSync(candleFile(dir)).mtimeMs;
     const n1 = proxy.seen.length;
-    const again = await pyr([...base, '--from', '2025-08-10', '--to', '2025-08-13', '--json'], dir, env);
+    const again = await pyr([...base, '--from', '2024-08-10', '--to', '2024-08-13', '--json'], dir, env);
     expect(again.code, again.stderr).to.equal(0);
     expect(proxy.seen.length).to.equal(n1);
     const json = JSON.parse(again.stdout);
@@ -175,12 +178,12 @@ describe('pyr download (CLI) against the local exchange', function () {
 
     // a wider range fetches only the days the file lacks (two runs: 08-08..09 and 08-14..15), one page each
     const n2 = proxy.seen.length;
-    const wider = await pyr([...base, '--from', '2025-08-08', '--to', '2025-08-15', '--json'], dir, env);
+    const wider = await pyr([...base, '--from', '2024-08-08', '--to', '2024-08-15', '--json'], dir, env);
     expect(wider.code, wider.stderr).to.equal(0);
     expect(JSON.parse(wider.stdout).added).to.equal(4 * 96);
     const starts = proxy.seen.slice(n2).filter(isPage).map((u) => Number(new URL(u, 'http://x').searchParams.get('start'))).sort();
-    expect(starts).to.deep.equal([day('2025-08-08'), day('2025-08-14')]);
-    expect(readFileSync(candleFile(dir), 'latin1')).to.equal(sourceSlice(day('2025-08-08'), day('2025-08-16')));
+    expect(starts).to.deep.equal([day('2024-08-08'), day('2024-08-14')]);
+    expect(readFileSync(candleFile(dir), 'latin1')).to.equal(sourceSlice(day('2024-08-08'), day('2024-08-16')));
   });
 
   it('draws a progress bar (candles fetched / expected, rate, ETA) on a terminal, and still prints the summary', async () => {
@@ -189,7 +192,7 @@ describe('pyr download (CLI) against the local exchange', function () {
     const stdout = tty();
     const stderr = tty();
     const dir = fresh();
-    const code = await main(['download', ...base, '--from', '2025-08-06', '--to', '2025-08-07', '--page-size', '48', '--no-funding'], {
+    const code = await main(['download', ...base, '--from', '2024-08-06', '--to', '2024-08-07', '--page-size', '48', '--no-funding'], {
       stdout: stdout as never, stderr: stderr as never, cwd: dir, env: { NO_COLOR: '1', PYR_BYBIT_REST_URL: proxy.url },
     });
     expect(code, stderr.text).to.equal(0);
@@ -198,21 +201,21 @@ describe('pyr download (CLI) against the local exchange', function () {
     expect(stderr.text).to.match(new RegExp(`BTCUSDT 15m \\[#+\\] 100\\.0% ${total}/${total} candles [0-9.]+k?/s ETA 0:00\\x1b\\[K\\n`));
     expect(stderr.text).to.not.match(/%\/s/);
     expect(stdout.text).to.match(new RegExp(`^BTCUSDT 15m \\(linear\\): \\+${total} candles`));
-    expect(readFileSync(candleFile(dir), 'latin1')).to.equal(sourceSlice(day('2025-08-06'), day('2025-08-08')));
+    expect(readFileSync(candleFile(dir), 'latin1')).to.equal(sourceSlice(day('2024-08-06'), day('2024-08-08')));
   });
 
   it('cuts a range reaching past the last closed candle, and says so', async () => {
     const dir = fresh();
-    const r = await pyr([...base, '--from', '2025-08-30', '--to', '2025-09-03'], dir, { PYR_BYBIT_REST_URL: proxy.url });
+    const r = await pyr([...base, '--from', '2024-08-30', '--to', '2024-09-03'], dir, { PYR_BYBIT_REST_URL: proxy.url });
     expect(r.code, r.stderr).to.equal(0);
-    expect(readFileSync(candleFile(dir), 'latin1')).to.equal(sourceSlice(day('2025-08-30'), START));
-    expect(r.stdout + r.stderr).to.include('cut at 2025-08-31 12:00 UTC');
+    expect(readFileSync(candleFile(dir), 'latin1')).to.equal(sourceSlice(day('2024-08-30'), START));
+    expect(r.stdout + r.stderr).to.include('cut at 2024-08-31 12:00 UTC');
   });
 
   it('retries after 10006, HTTP 5xx and a time-out, and the result is still exact', async () => {
-    const from = day('2025-08-01');
-    const to = day('2025-08-03');
-    const args = [...base, '--from', '2025-08-01', '--to', '2025-08-02', '--no-funding', '--page-size', '96'];
+    const from = day('2024-08-01');
+    const to = day('2024-08-03');
+    const args = [...base, '--from', '2024-08-01', '--to', '2024-08-02', '--no-funding', '--page-size', '96'];
     const env = { PYR_BYBIT_REST_URL: proxy.url };
 
     // two 10006 answers on the kline endpoint
@@ -258,7 +261,7 @@ describe('pyr download (CLI) against the local exchange', function () {
     let dir = fresh();
     ex.faults.serverError(1000, 502, '/v5/market/kline');
     let n0 = proxy.seen.length;
-    let r = await pyr([...base, '--from', '2025-08-01', '--to', '2025-08-01', '--retries', '2', '--no-funding'], dir, env);
+    let r = await pyr([...base, '--from', '2024-08-01', '--to', '2024-08-01', '--retries', '2', '--no-funding'], dir, env);
     expect(r.code).to.equal(1);
     expect(r.stderr).to.match(/HTTP 502/);
     expect(r.stderr).to.include('gave up after 3 tries');
@@ -271,9 +274,9 @@ describe('pyr download (CLI) against the local exchange', function () {
     proxy.onRequest = (u) => {
       if (isPage(u)) ex.faults.serverError(1000, 500, '/v5/market/kline');
     };
-    r = await pyr([...base, '--from', '2025-08-01', '--to', '2025-08-01', '--retries', '1', '--no-funding'], dir, env);
+    r = await pyr([...base, '--from', '2024-08-01', '--to', '2024-08-01', '--retries', '1', '--no-funding'], dir, env);
     expect(r.code).to.equal(1);
-    expect(r.stderr).to.include('could not fetch BTCUSDT 15 candles 2025-08-01 00:00 → 2025-08-01 23:45 UTC');
+    expect(r.stderr).to.include('could not fetch BTCUSDT 15 candles 2024-08-01 00:00 → 2024-08-01 23:45 UTC');
     expect(r.stderr).to.include('run the same command again');
 
     // a parameter error (retCode 10001: this exchange serves 15-minute candles only) fails at once
@@ -281,7 +284,7 @@ describe('pyr download (CLI) against the local exchange', function () {
     proxy.onRequest = undefined;
     dir = fresh();
     n0 = proxy.seen.length;
-    r = await pyr(['--symbol', 'BTCUSDT', '--interval', '5', '--from', '2025-08-01', '--to', '2025-08-01', '--data-dir', 'data', '--no-funding', '--backoff', '0.001'], dir, env);
+    r = await pyr(['--symbol', 'BTCUSDT', '--interval', '5', '--from', '2024-08-01', '--to', '2024-08-01', '--data-dir', 'data', '--no-funding', '--backoff', '0.001'], dir, env);
     expect(r.code).to.equal(1);
     expect(r.stderr).to.include('retCode 10001');
     expect(proxy.seen.slice(n0).filter((u) => u.startsWith('/v5/market/kline')).length).to.equal(1);
@@ -290,9 +293,9 @@ describe('pyr download (CLI) against the local exchange', function () {
   it('resumes after a failure mid-download: the pages fetched are kept, the rerun fetches only the rest', async () => {
     const dir = fresh();
     const env = { PYR_BYBIT_REST_URL: proxy.url };
-    const args = [...base, '--from', '2025-08-04', '--to', '2025-08-07', '--page-size', '48', '--save-every', '1', '--retries', '0', '--no-funding'];
-    const from = day('2025-08-04');
-    const to = day('2025-08-08');
+    const args = [...base, '--from', '2024-08-04', '--to', '2024-08-07', '--page-size', '48', '--save-every', '1', '--retries', '0', '--no-funding'];
+    const from = day('2024-08-04');
+    const to = day('2024-08-08');
     const total = Math.ceil((to - from) / M15 / 48); // 8 pages
     // the exchange stops answering at the 4th page request
     const n0 = proxy.seen.length;
@@ -320,7 +323,7 @@ describe('pyr download (CLI) against the local exchange', function () {
 
   it('resumes after the process is killed (SIGKILL) mid-download, to the exact bytes', async () => {
     const dir = fresh();
-    const args = [...base, '--from', '2025-08-04', '--to', '2025-08-07', '--page-size', '24', '--save-every', '1', '--rps', '50', '--no-funding'];
+    const args = [...base, '--from', '2024-08-04', '--to', '2024-08-07', '--page-size', '24', '--save-every', '1', '--rps', '50', '--no-funding'];
     // bin/pyr in a child process, as a user starts it
     const child = spawn(process.execPath, [path.join(REPO, 'bin/pyr'), 'download', ...args], {
       cwd: dir,
@@ -346,7 +349,7 @@ describe('pyr download (CLI) against the local exchange', function () {
     const n1 = proxy.seen.length;
     const r = await pyr(args, dir, { PYR_BYBIT_REST_URL: proxy.url });
     expect(r.code, r.stderr).to.equal(0);
-    expect(readFileSync(candleFile(dir), 'latin1')).to.equal(sourceSlice(day('2025-08-04'), day('2025-08-08')));
+    expect(readFileSync(candleFile(dir), 'latin1')).to.equal(sourceSlice(day('2024-08-04'), day('2024-08-08')));
     const total = (4 * 96) / 24;
     expect(klinePages(proxy.seen.slice(n1))).to.equal(total - kept / 24);
     expect(pagesBefore).to.be.at.least(8);
@@ -354,7 +357,7 @@ describe('pyr download (CLI) against the local exchange', function () {
 
   it('Ctrl-C (SIGINT) stops after the requests in flight, saves what was fetched, exits 130; the rerun finishes', async () => {
     const dir = fresh();
-    const args = [...base, '--from', '2025-08-04', '--to', '2025-08-07', '--page-size', '24', '--save-every', '1000', '--rps', '20', '--no-funding'];
+    const args = [...base, '--from', '2024-08-04', '--to', '2024-08-07', '--page-size', '24', '--save-every', '1000', '--rps', '20', '--no-funding'];
     const child = spawn(process.execPath, [path.join(REPO, 'bin/pyr'), 'download', ...args], {
       cwd: dir,
       env: { ...process.env, PYR_BYBIT_REST_URL: proxy.url, NO_COLOR: '1' },
@@ -381,7 +384,7 @@ describe('pyr download (CLI) against the local exchange', function () {
     const n1 = proxy.seen.length;
     const r = await pyr(args, dir, { PYR_BYBIT_REST_URL: proxy.url });
     expect(r.code, r.stderr).to.equal(0);
-    expect(readFileSync(candleFile(dir), 'latin1')).to.equal(sourceSlice(day('2025-08-04'), day('2025-08-08')));
+    expect(readFileSync(candleFile(dir), 'latin1')).to.equal(sourceSlice(day('2024-08-04'), day('2024-08-08')));
     expect(klinePages(proxy.seen.slice(n1))).to.equal(16 - kept / 24);
   });
 
@@ -401,7 +404,7 @@ describe('pyr download (CLI) against the local exchange', function () {
         process.emit('SIGINT');
       }
     };
-    const args = [...base, '--from', '2025-08-04', '--to', '2025-08-07', '--page-size', '24', '--save-every', '1000', '--rps', '20', '--no-funding'];
+    const args = [...base, '--from', '2024-08-04', '--to', '2024-08-07', '--page-size', '24', '--save-every', '1000', '--rps', '20', '--no-funding'];
     const code = await main(['download', ...args], { stdout: stdout as never, stderr: stderr as never, cwd: dir, env: { NO_COLOR: '1', PYR_BYBIT_REST_URL: proxy.url } });
     proxy.onRequest = undefined;
     expect(code, stderr.text).to.equal(130);
@@ -419,10 +422,10 @@ describe('pyr download (CLI) against the local exchange', function () {
   });
 
   it('reports a real exchange gap, never invents candles, and does not ask for it again', async () => {
-    // The real candles with the day 2025-08-11 removed: the exchange has no candles there.
-    const hole = [day('2025-08-11'), day('2025-08-12')];
+    // The real candles with the day 2024-08-11 removed: the exchange has no candles there.
+    const hole = [day('2024-08-11'), day('2024-08-12')];
     const kept: Candle[] = [];
-    const lo = series.openTime.findIndex((t) => t >= day('2025-07-01'));
+    const lo = series.openTime.findIndex((t) => t >= day('2024-07-01'));
     for (let i = lo; i < series.length; i++) {
       const t = series.openTime[i]!;
       if (t < hole[0]! || t >= hole[1]!) kept.push(candleAt(series, i));
@@ -432,25 +435,25 @@ describe('pyr download (CLI) against the local exchange', function () {
       proxy.target = holey.restUrl;
       const dir = fresh();
       const env = { PYR_BYBIT_REST_URL: proxy.url };
-      const r = await pyr([...base, '--from', '2025-08-10', '--to', '2025-08-13', '--page-size', '200'], dir, env);
+      const r = await pyr([...base, '--from', '2024-08-10', '--to', '2024-08-13', '--page-size', '200'], dir, env);
       expect(r.code, r.stderr).to.equal(0);
-      const expected = sourceSlice(day('2025-08-10'), day('2025-08-14')).split('\n').filter((l) => {
+      const expected = sourceSlice(day('2024-08-10'), day('2024-08-14')).split('\n').filter((l) => {
         const t = Number(l.split(',')[0]);
         return !(t >= hole[0]! && t < hole[1]!);
       }).join('\n');
       expect(readFileSync(candleFile(dir), 'latin1')).to.equal(expected);
       expect(r.stdout).to.include('96 missing on the exchange in 1 gap');
-      expect(r.stderr).to.include('2025-08-11 00:00 → 2025-08-11 23:45 UTC');
+      expect(r.stderr).to.include('2024-08-11 00:00 → 2024-08-11 23:45 UTC');
       // pyr's one warning style, as in every command
-      expect(r.stderr).to.match(/^warning: the exchange has no BTCUSDT 15m candles 2025-08-11 00:00 → 2025-08-11 23:45 UTC \(96\); remembered in /m);
+      expect(r.stderr).to.match(/^warning: the exchange has no BTCUSDT 15m candles 2024-08-11 00:00 → 2024-08-11 23:45 UTC \(96\); remembered in /m);
       expect(r.stderr).to.not.contain('[WARNING]');
       const sidecar = JSON.parse(readFileSync(path.join(dir, 'data/bybit/linear/BTCUSDT/15.gaps.json'), 'utf8'));
       expect(sidecar.ranges.map((g: { from: number; to: number; candles: number }) => [g.from, g.to, g.candles])).to.deep.equal([[hole[0], hole[1]! - M15, 96]]);
       // the funding history is whole on the exchange: all 12 settlements
-      expect(readFileSync(path.join(dir, 'data/bybit/linear/BTCUSDT/funding.csv'), 'latin1')).to.equal(sourceSlice(day('2025-08-10'), day('2025-08-14'), fundingLines));
+      expect(readFileSync(path.join(dir, 'data/bybit/linear/BTCUSDT/funding.csv'), 'latin1')).to.equal(sourceSlice(day('2024-08-10'), day('2024-08-14'), fundingLines));
 
       const n1 = proxy.seen.length;
-      const again = await pyr([...base, '--from', '2025-08-10', '--to', '2025-08-13', '--json'], dir, env);
+      const again = await pyr([...base, '--from', '2024-08-10', '--to', '2024-08-13', '--json'], dir, env);
       expect(again.code, again.stderr).to.equal(0);
       expect(proxy.seen.length, 'no request on the rerun').to.equal(n1);
       const json = JSON.parse(again.stdout);
@@ -463,18 +466,18 @@ describe('pyr download (CLI) against the local exchange', function () {
   it('takes the REST URL from --rest-url, then PYR_BYBIT_REST_URL, then the config file', async () => {
     const dead = 'http://127.0.0.1:9'; // nothing listens there
     let dir = fresh();
-    let r = await pyr([...base, '--from', '2025-08-02', '--to', '2025-08-02', '--rest-url', proxy.url, '--no-funding'], dir, { PYR_BYBIT_REST_URL: dead });
+    let r = await pyr([...base, '--from', '2024-08-02', '--to', '2024-08-02', '--rest-url', proxy.url, '--no-funding'], dir, { PYR_BYBIT_REST_URL: dead });
     expect(r.code, r.stderr).to.equal(0);
-    expect(readFileSync(candleFile(dir), 'latin1')).to.equal(sourceSlice(day('2025-08-02'), day('2025-08-03')));
+    expect(readFileSync(candleFile(dir), 'latin1')).to.equal(sourceSlice(day('2024-08-02'), day('2024-08-03')));
 
     dir = fresh();
     writeFileSync(path.join(dir, 'pyr.config.json'), JSON.stringify({ restUrl: proxy.url }));
-    r = await pyr([...base, '--from', '2025-08-02', '--to', '2025-08-02', '--no-funding'], dir, { PYR_BYBIT_REST_URL: '' }); // empty: unset
+    r = await pyr([...base, '--from', '2024-08-02', '--to', '2024-08-02', '--no-funding'], dir, { PYR_BYBIT_REST_URL: '' }); // empty: unset
     expect(r.code, r.stderr).to.equal(0);
-    expect(readFileSync(candleFile(dir), 'latin1')).to.equal(sourceSlice(day('2025-08-02'), day('2025-08-03')));
+    expect(readFileSync(candleFile(dir), 'latin1')).to.equal(sourceSlice(day('2024-08-02'), day('2024-08-03')));
 
     dir = fresh();
-    r = await pyr([...base, '--from', '2025-08-02', '--to', '2025-08-02', '--retries', '0', '--no-funding'], dir, { PYR_BYBIT_REST_URL: dead });
+    r = await pyr([...base, '--from', '2024-08-02', '--to', '2024-08-02', '--retries', '0', '--no-funding'], dir, { PYR_BYBIT_REST_URL: dead });
     expect(r.code).to.equal(1);
     expect(r.stderr).to.match(/ECONNREFUSED/);
   });
@@ -484,13 +487,13 @@ describe('pyr download (CLI) against the local exchange', function () {
     const env = { PYR_BYBIT_REST_URL: proxy.url };
     const n0 = proxy.seen.length;
     const cases: Array<[string[], RegExp]> = [
-      [['--from', '2025-02-30', '--to', '2025-03-01'], /--from: "2025-02-30" is not a real date/],
-      [['--from', '20250801', '--to', '2025-08-02'], /--from: expected a date as YYYY-MM-DD/],
-      [['--from', '2025-08-05', '--to', '2025-08-01'], /--from 2025-08-05 is after --to 2025-08-01/],
-      [['--from', '2025-08-01', '--to', '2025-08-01', '--interval', '7'], /--interval: unknown interval "7"/],
-      [['--from', '2025-08-01', '--to', '2025-08-01', '--retries', '-1'], /--retries: expected a whole number/],
-      [['--from', '2025-08-01', '--to', '2025-08-01', '--rest-url', 'ftp://x'], /--rest-url: "ftp:\/\/x" is not an http\(s\) URL/],
-      [['--to', '2025-08-01'], /--from: required/],
+      [['--from', '2024-02-30', '--to', '2024-03-01'], /--from: "2024-02-30" is not a real date/],
+      [['--from', '20240801', '--to', '2024-08-02'], /--from: expected a date as YYYY-MM-DD/],
+      [['--from', '2024-08-05', '--to', '2024-08-01'], /--from 2024-08-05 is after --to 2024-08-01/],
+      [['--from', '2024-08-01', '--to', '2024-08-01', '--interval', '7'], /--interval: unknown interval "7"/],
+      [['--from', '2024-08-01', '--to', '2024-08-01', '--retries', '-1'], /--retries: expected a whole number/],
+      [['--from', '2024-08-01', '--to', '2024-08-01', '--rest-url', 'ftp://x'], /--rest-url: "ftp:\/\/x" is not an http\(s\) URL/],
+      [['--to', '2024-08-01'], /--from: required/],
     ];
     for (const [args, msg] of cases) {
       const r = await pyr([...base, ...args], dir, env);
@@ -505,14 +508,14 @@ describe('pyr download (CLI) against the local exchange', function () {
     const dir = fresh();
     const file = candleFile(dir);
     mkdirSync(path.dirname(file), { recursive: true });
-    const good = sourceSlice(day('2025-08-01'), day('2025-08-02')).split('\n');
+    const good = sourceSlice(day('2024-08-01'), day('2024-08-02')).split('\n');
     const cells = good[5]!.split(',');
     cells[2] = '12x34'; // line 6, field high
     good[5] = cells.join(',');
     const corrupt = good.join('\n');
     writeFileSync(file, corrupt);
     const n0 = proxy.seen.length;
-    const r = await pyr([...base, '--from', '2025-08-01', '--to', '2025-08-03'], dir, { PYR_BYBIT_REST_URL: proxy.url });
+    const r = await pyr([...base, '--from', '2024-08-01', '--to', '2024-08-03'], dir, { PYR_BYBIT_REST_URL: proxy.url });
     expect(r.code).to.equal(2);
     expect(r.stderr).to.include(file);
     expect(r.stderr).to.include('line 6');

@@ -3,14 +3,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { fileURLToPath } from 'node:url';
 import { readCandleFile, candleCachePath, storeDirOf, userCacheDir } from '../../lib/data/csv.ts';
 import { listCandleFiles } from '../../lib/data/store.ts';
 import { DataError } from '../../lib/core/errors.ts';
 import type { CandleSeries } from '../../lib/core/candle.ts';
-
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const shared = (name: string) => path.resolve(repoRoot, '../shared/data', name);
+import { DATA_15M, DATA_1M_GZ, DATA_5M, SAMPLE_15M, requireShared } from '../helpers.ts';
 
 /** Columns in file order, for comparisons. */
 function columns(s: CandleSeries): Float64Array[] {
@@ -99,9 +96,11 @@ describe('data/csv: readCandleFile', function () {
     fs.rmSync(xdg, { recursive: true, force: true });
   });
 
+  // The developers' long files (../shared/data, not in the repository): each test is gated on its file.
   describe('shared real files', () => {
-    it('loads BTCUSDT-15m.csv: 61,440 rows, documented first/last open, 15 m step, no gaps', async () => {
-      const { series, report } = await readCandleFile(shared('BTCUSDT-15m.csv'), { cache: false });
+    it('loads BTCUSDT-15m.csv: 61,440 rows, documented first/last open, 15 m step, no gaps', async function () {
+      requireShared(this, DATA_15M);
+      const { series, report } = await readCandleFile(DATA_15M, { cache: false });
       expect(series.length).to.equal(61_440);
       expect(report.rows).to.equal(61_440);
       expect(report.firstTime).to.equal(1701388800000);
@@ -111,13 +110,14 @@ describe('data/csv: readCandleFile', function () {
       expect(report.intervalMs).to.equal(15 * 60_000);
       expect(report.gaps).to.deep.equal({ count: 0, largestMs: 0 });
       expect(report.fromCache).to.equal(false);
-      expect(series.source).to.equal(shared('BTCUSDT-15m.csv'));
+      expect(series.source).to.equal(DATA_15M);
       // turnover is empty in every row of the shared files
       expect(series.turnover.every(Number.isNaN)).to.equal(true);
     });
 
-    it('loads BTCUSDT-5m.csv: 17,336 rows, documented first/last open, no gaps', async () => {
-      const { report } = await readCandleFile(shared('BTCUSDT-5m.csv'), { cache: false });
+    it('loads BTCUSDT-5m.csv: 17,336 rows, documented first/last open, no gaps', async function () {
+      requireShared(this, DATA_5M);
+      const { report } = await readCandleFile(DATA_5M, { cache: false });
       expect(report.rows).to.equal(17_336);
       expect(report.firstTime).to.equal(1750550400000);
       expect(report.lastTime).to.equal(1755750900000);
@@ -125,8 +125,9 @@ describe('data/csv: readCandleFile', function () {
       expect(report.gaps.count).to.equal(0);
     });
 
-    it('loads the gzip file BTCUSDT-1m.csv.gz: 921,600 rows, documented range, no gaps', async () => {
-      const { report, series } = await readCandleFile(shared('BTCUSDT-1m.csv.gz'), { cache: false });
+    it('loads the gzip file BTCUSDT-1m.csv.gz: 921,600 rows, documented range, no gaps', async function () {
+      requireShared(this, DATA_1M_GZ);
+      const { report, series } = await readCandleFile(DATA_1M_GZ, { cache: false });
       expect(report.rows).to.equal(921_600);
       expect(report.firstTime).to.equal(1701388800000);
       expect(report.lastTime).to.equal(1756684740000);
@@ -138,22 +139,39 @@ describe('data/csv: readCandleFile', function () {
       expect(series.open[at(Date.UTC(2025, 0, 1))]).to.equal(93576);
     });
 
-    for (const name of ['BTCUSDT-15m.csv', 'BTCUSDT-5m.csv', 'BTCUSDT-1m.csv.gz']) {
-      it(`every value of ${name} equals Number(text) exactly`, async () => {
-        let buf = fs.readFileSync(shared(name));
-        if (name.endsWith('.gz')) buf = zlib.gunzipSync(buf);
-        const { series } = await readCandleFile(shared(name), { cache: false });
+    for (const file of [DATA_15M, DATA_5M, DATA_1M_GZ]) {
+      it(`every value of ${path.basename(file)} equals Number(text) exactly`, async function () {
+        requireShared(this, file);
+        let buf = fs.readFileSync(file);
+        if (file.endsWith('.gz')) buf = zlib.gunzipSync(buf);
+        const { series } = await readCandleFile(file, { cache: false });
         expectSameAsReference(series, referenceValues(buf.toString('latin1')));
       });
     }
 
-    it('reports progress a few times, ascending, ending at 1', async () => {
+    // Progress is reported every 16,384 rows: the sample (5,952 rows) is too short for it.
+    it('reports progress a few times, ascending, ending at 1', async function () {
+      requireShared(this, DATA_15M);
       const seen: number[] = [];
-      await readCandleFile(shared('BTCUSDT-15m.csv'), { cache: false, onProgress: (f) => seen.push(f) });
+      await readCandleFile(DATA_15M, { cache: false, onProgress: (f) => seen.push(f) });
       expect(seen.length).to.be.within(2, 20);
       expect(seen.at(-1)).to.equal(1);
       for (let i = 1; i < seen.length; i++) expect(seen[i]!).to.be.greaterThan(seen[i - 1]!);
       for (const f of seen) expect(f).to.be.within(0, 1);
+    });
+  });
+
+  describe('the committed sample (data/sample)', () => {
+    it('every value of data/sample/BTCUSDT-15m.csv equals Number(text) exactly: 5,952 rows (62 days of 15 m), no gaps', async () => {
+      const { series, report } = await readCandleFile(SAMPLE_15M, { cache: false });
+      const ref = referenceValues(fs.readFileSync(SAMPLE_15M, 'latin1'));
+      expect(ref.length).to.equal(62 * 96);
+      expectSameAsReference(series, ref);
+      expect(report.firstTime).to.equal(Date.UTC(2024, 6, 1));
+      expect(report.lastTime).to.equal(Date.UTC(2024, 7, 31, 23, 45));
+      expect(report.intervalMs).to.equal(15 * 60_000);
+      expect(report.gaps).to.deep.equal({ count: 0, largestMs: 0 });
+      expect(series.turnover.every(Number.isNaN)).to.equal(true);
     });
   });
 
@@ -312,7 +330,7 @@ describe('data/csv: readCandleFile', function () {
     it('is written on the first read, used on the second (identical arrays), and lives in $XDG_CACHE_HOME/pyr, not beside the CSV', async () => {
       const dir = fs.mkdtempSync(path.join(tmp, 'cache-'));
       const f = path.join(dir, 'c.csv');
-      fs.copyFileSync(shared('BTCUSDT-5m.csv'), f);
+      fs.copyFileSync(SAMPLE_15M, f);
       const a = await readCandleFile(f);
       expect(a.report.fromCache).to.equal(false);
       expect(path.dirname(candleCachePath(f))).to.equal(path.join(xdg, 'pyr', 'candles'));
@@ -322,9 +340,9 @@ describe('data/csv: readCandleFile', function () {
       expect(b.report.fromCache).to.equal(true);
       expect({ ...b.report, fromCache: false }).to.deep.equal(a.report);
       columns(b.series).forEach((col, k) => expect(Buffer.from(col.buffer, col.byteOffset, col.byteLength).equals(Buffer.from(columns(a.series)[k]!.buffer, columns(a.series)[k]!.byteOffset, columns(a.series)[k]!.byteLength)), `column ${k}`).to.equal(true));
-      expect(b.series.length).to.equal(17_336);
+      expect(b.series.length).to.equal(62 * 96);
       // and it is still the file's data, not the program's opinion of it
-      expectSameAsReference(b.series, referenceValues(fs.readFileSync(shared('BTCUSDT-5m.csv'), 'latin1')));
+      expectSameAsReference(b.series, referenceValues(fs.readFileSync(SAMPLE_15M, 'latin1')));
       expect(listing(dir)).to.deep.equal(['c.csv']);
       noTempFiles(xdg);
     });
@@ -348,14 +366,15 @@ describe('data/csv: readCandleFile', function () {
       expect([fs.existsSync(candleCachePath(fa)), fs.existsSync(candleCachePath(fb))]).to.deep.equal([true, true]);
     });
 
-    it('reading the shared data leaves /work/shared/data as it was', async () => {
-      const dir = path.dirname(shared('BTCUSDT-5m.csv'));
+    it('reading the shared data leaves ../shared/data as it was', async function () {
+      requireShared(this, DATA_5M);
+      const dir = path.dirname(DATA_5M);
       const before = listing(dir);
-      await readCandleFile(shared('BTCUSDT-5m.csv'));
-      const again = await readCandleFile(shared('BTCUSDT-5m.csv'));
+      await readCandleFile(DATA_5M);
+      const again = await readCandleFile(DATA_5M);
       expect(again.report.fromCache).to.equal(true);
       expect(listing(dir)).to.deep.equal(before);
-      expect(candleCachePath(shared('BTCUSDT-5m.csv')).startsWith(path.join(xdg, 'pyr') + path.sep)).to.equal(true);
+      expect(candleCachePath(DATA_5M).startsWith(path.join(xdg, 'pyr') + path.sep)).to.equal(true);
     });
 
     it('XDG_CACHE_HOME is read at each call; unset or relative, the cache goes to ~/.cache/pyr', async () => {

@@ -3,7 +3,6 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { fileURLToPath } from 'node:url';
 import {
   candlePath,
   findCandleFile,
@@ -18,9 +17,7 @@ import {
 } from '../../lib/data/index.ts';
 import { DataError } from '../../lib/core/errors.ts';
 import { seriesFromCandles } from '../../lib/core/candle.ts';
-
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const shared = (name: string) => path.resolve(repoRoot, '../shared/data', name);
+import { DATA_15M, DATA_5M, FUNDING, SAMPLE_15M, SAMPLE_FUNDING, requireShared } from '../helpers.ts';
 
 async function rejectsWith(p: Promise<unknown>, where: { file: string; line?: number; field?: string }, msg?: RegExp): Promise<DataError> {
   let caught: unknown;
@@ -111,12 +108,18 @@ describe('data/store', () => {
   });
 
   describe('writeCandleFileAtomic', () => {
-    for (const name of ['BTCUSDT-15m.csv', 'BTCUSDT-5m.csv']) {
-      it(`round-trips the shared ${name} byte for byte`, async () => {
-        const { series } = await readCandleFile(shared(name), { cache: false });
+    // The committed sample always; the long shared files when they are there.
+    for (const [what, file, gated] of [
+      ['the committed sample BTCUSDT-15m.csv', SAMPLE_15M, false],
+      ['the shared BTCUSDT-15m.csv', DATA_15M, true],
+      ['the shared BTCUSDT-5m.csv', DATA_5M, true],
+    ] as const) {
+      it(`round-trips ${what} byte for byte`, async function () {
+        if (gated) requireShared(this, file);
+        const { series } = await readCandleFile(file, { cache: false });
         const out = path.join(tmp, 'bybit', 'linear', 'BTCUSDT', '15.csv');
         writeCandleFileAtomic(out, series);
-        expect(fs.readFileSync(out).equals(fs.readFileSync(shared(name)))).to.equal(true);
+        expect(fs.readFileSync(out).equals(fs.readFileSync(file))).to.equal(true);
         expect(allFiles(tmp)).to.deep.equal([out]);
       });
     }
@@ -150,8 +153,26 @@ describe('data/store', () => {
   });
 
   describe('readFundingFile', () => {
-    it('reads the shared funding file: 1,925 rows, 8 h apart, rates as their exact text', async () => {
-      const file = shared('BTCUSDT-funding.csv');
+    it('reads the committed sample funding file: 186 rows, 8 h apart, rates as their exact text', async () => {
+      const file = SAMPLE_FUNDING;
+      // test-side: the file's own lines, by plain splitting
+      const lines = fs.readFileSync(file, 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+      const { times, rates } = await readFundingFile(file);
+      // 2024-07-01 00:00 .. 2024-08-31 16:00 UTC, every 8 hours: 62 days × 3 settlements
+      expect(lines.length).to.equal(62 * 3);
+      expect(times.length).to.equal(lines.length);
+      expect(rates.length).to.equal(lines.length);
+      expect(times[0]).to.equal(Date.UTC(2024, 6, 1));
+      expect(times.at(-1)).to.equal(Date.UTC(2024, 7, 31, 16));
+      for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).to.equal(28_800_000);
+      expect(Array.from(times)).to.deep.equal(lines.map((l) => Number(l[0])));
+      // every rate is the file's text, unchanged
+      expect(rates).to.deep.equal(lines.map((l) => l[1]));
+    });
+
+    it('reads the shared funding file: 1,925 rows, 8 h apart, rates as their exact text', async function () {
+      requireShared(this, FUNDING);
+      const file = FUNDING;
       const { times, rates } = await readFundingFile(file);
       expect(times.length).to.equal(1925);
       expect(rates.length).to.equal(1925);

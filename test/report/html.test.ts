@@ -1,7 +1,9 @@
 /**
- * report.html: built from a real run folder, checked against the run's own files and the shared
- * reference data, then loaded in a real headless browser (Debian's chromium, driven by playwright-core,
- * offline) to check what the page draws.
+ * report.html: built from a real run folder (ten days of the committed sample, data/sample: real Bybit
+ * 15-minute candles), checked against the run's own files, the sample's lines and the shared reference
+ * StochRSI (gated: ../shared), then loaded in a real headless browser (Debian's chromium, driven by
+ * playwright-core, offline) to check what the page draws; a year of candles (../shared, gated) for the
+ * readability of a long run.
  */
 import { expect } from 'chai';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -10,7 +12,7 @@ import { pathToFileURL } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { D } from '../../lib/core/index.ts';
 import { buildChartData, readRunFolder, writeReportHtml } from '../../lib/report/html.ts';
-import { DATA_15M, REF_STOCHRSI, parseCsv, runCli, tempDir } from '../helpers.ts';
+import { DATA_15M, REF_STOCHRSI, SAMPLE_15M, parseCsv, requireShared, runCli, tempDir } from '../helpers.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 /** What the page publishes in window.__pyr. */
@@ -148,8 +150,14 @@ const AXES = `(() => {
 /** Page-side expression (strings: the test compiles without DOM types): the trade list's ids, top to bottom. */
 const ROW_IDS = "Array.from(document.querySelectorAll('#trades tbody tr')).map((r) => r.cells[0].textContent)";
 const DAY = 86_400_000;
-const FROM = Date.UTC(2024, 2, 1);
-const TO_EXCLUSIVE = Date.UTC(2024, 2, 11);
+/**
+ * The run: ten days of the sample, 2024-08-19 to 2024-08-28, after the strategy's full warm-up (all in the
+ * sample). About fifty trades: few enough for the page to label them on the whole width (it labels the
+ * visible trades only when all of them fit side by side; ten days with 60+ trades, as 2024-08-01..10,
+ * come without labels).
+ */
+const FROM = Date.UTC(2024, 7, 19);
+const TO_EXCLUSIVE = Date.UTC(2024, 7, 29);
 
 const pyr = (argv: string[], cwd: string) => runCli(argv, cwd);
 /** Money as the report writes it, test-side: `$5.23`, `-$5.23` (the sign before the $). */
@@ -158,9 +166,9 @@ const usdText = (exact: string): string => {
   return s.startsWith('-') && s !== '-0.00' ? `-$${s.slice(1)}` : `$${s === '-0.00' ? '0.00' : s}`;
 };
 
-/** The candles of DATA_15M in [from, to), read test-side with plain string splitting. */
+/** The candles of the sample in [from, to), read test-side with plain string splitting. */
 function sourceCandles(from: number, to: number): { t: number; o: number; h: number; l: number; c: number }[] {
-  return readFileSync(DATA_15M, 'utf8')
+  return readFileSync(SAMPLE_15M, 'utf8')
     .trim()
     .split('\n')
     .slice(1)
@@ -172,13 +180,13 @@ function sourceCandles(from: number, to: number): { t: number; o: number; h: num
 const tmp = tempDir('pyr-html-');
 after(() => tmp.cleanup());
 const runDir = path.join(tmp.dir, 'run');
-let summary: { meta: { source: string; from: string; to: string }; metrics: { netPnlExact: string; trades: number; candles: number } };
+let summary: { meta: { source: string; from: string; to: string; warmupCandles: number }; metrics: { netPnlExact: string; trades: number; candles: number } };
 let tradeIds: string[];
 
 describe('report.html', function () {
   before(async function () {
     this.timeout(120_000);
-    const r = await runCli(['backtest', '--candles', DATA_15M, '--from', '2024-03-01', '--to', '2024-03-10', '--out', runDir], tmp.dir);
+    const r = await runCli(['backtest', '--candles', SAMPLE_15M, '--from', '2024-08-19', '--to', '2024-08-28', '--out', runDir], tmp.dir);
     expect(r.code, r.stderr).to.equal(0);
     summary = JSON.parse(readFileSync(path.join(runDir, 'summary.json'), 'utf8'));
     // trades.csv: one line per trade after the header (counted from the file, not from pyr's reader).
@@ -225,7 +233,7 @@ describe('report.html', function () {
       expect(r.stderr).to.match(/not-a-run is not a run folder: it has no summary\.json/);
     });
 
-    it('draws the run’s candles, and StochRSI equal to the reference implementation', async () => {
+    it('draws the run’s candles', async () => {
       const { data, notes } = await buildChartData(await readRunFolder(runDir));
       expect(notes).to.deep.equal([]);
       const src = sourceCandles(FROM, TO_EXCLUSIVE);
@@ -235,9 +243,22 @@ describe('report.html', function () {
       expect(data.candles!.h).to.deep.equal(src.map((c) => c.h));
       expect(data.candles!.l).to.deep.equal(src.map((c) => c.l));
       expect(data.candles!.c).to.deep.equal(src.map((c) => c.c));
+    });
+
+    it('draws StochRSI equal to the reference implementation', async function () {
+      requireShared(this, REF_STOCHRSI);
+      const { data } = await buildChartData(await readRunFolder(runDir));
+      // The reference ran on ../shared/data/BTCUSDT-15m.csv from its first candle (2023-12-01); the sample's
+      // candles are the same lines, and the report warms up on the run's warm-up candles before 2024-08-19
+      // (all inside the sample, as many as on the shared file): Wilder's RSI has forgotten the difference
+      // long before the range starts.
+      expect(summary.meta.warmupCandles, 'a full warm-up').to.be.greaterThan(100);
+      expect(FROM - summary.meta.warmupCandles * 15 * 60_000, 'the warm-up lies inside the sample').to.be.at.least(Date.UTC(2024, 6, 1));
+      expect(data.stoch!.t).to.deep.equal(data.candles!.t);
       const ref = new Map(parseCsv(readFileSync(REF_STOCHRSI, 'utf8')).map((r) => [Number(r.timestamp) / 1000, r]));
       data.stoch!.t.forEach((t, i) => {
         const r = ref.get(t)!;
+        expect(r, `a reference row at ${t}`).to.not.equal(undefined);
         // Drawn with 3 decimals.
         expect(data.stoch!.k[i], `K at ${t}`).to.be.closeTo(Number(r.k), 0.0006);
         expect(data.stoch!.d[i], `D at ${t}`).to.be.closeTo(Number(r.d), 0.0006);
@@ -249,7 +270,7 @@ describe('report.html', function () {
     it('draws the daily Fibonacci pivots of the previous day', async () => {
       const { data } = await buildChartData(await readRunFolder(runDir));
       const piv = data.pivots!;
-      for (const day of [Date.UTC(2024, 2, 1), Date.UTC(2024, 2, 5), Date.UTC(2024, 2, 10)]) {
+      for (const day of [Date.UTC(2024, 7, 19), Date.UTC(2024, 7, 23), Date.UTC(2024, 7, 28)]) {
         const prev = sourceCandles(day - DAY, day);
         const h = Math.max(...prev.map((c) => c.h));
         const l = Math.min(...prev.map((c) => c.l));
@@ -408,6 +429,7 @@ describe('report.html', function () {
       let year: { metrics: { trades: number } };
 
       before(async function () {
+        requireShared(this, DATA_15M);
         this.timeout(300_000);
         const r = await runCli(['backtest', '--candles', DATA_15M, '--from', '2024-01-01', '--to', '2024-12-31', '--out', yearDir], tmp.dir);
         expect(r.code, r.stderr).to.equal(0);

@@ -1,21 +1,20 @@
 /**
  * computeMetrics over the 3,452 trades of the independent reference implementation
  * (../shared/reference/BTCUSDT-15m-trades.csv, Python + exact decimals). The expected totals are the
- * ones its README states, not numbers pyr produced.
+ * ones its README states, not numbers pyr produced. Gated on that file (requireShared): it is not in the
+ * repository.
  */
 import { expect } from 'chai';
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import { D, type Trade } from '../../lib/core/index.ts';
 import { computeMetrics, formatTradeStatsLine } from '../../lib/report/index.ts';
+import { REF_TRADES, requireShared } from '../helpers.ts';
 import { makeRun } from './fixtures.ts';
 
-const REF = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared/reference/BTCUSDT-15m-trades.csv');
 const REASON = { sl: 'stop_loss', tp: 'take_profit', signal: 'signal' } as const;
 
 function referenceTrades(): { trades: Trade[]; barsHeld: number[] } {
-  const [head, ...lines] = readFileSync(REF, 'utf8').trim().split('\n');
+  const [head, ...lines] = readFileSync(REF_TRADES, 'utf8').trim().split('\n');
   const cols = head!.split(',');
   const rows = lines.map((l) => Object.fromEntries(l.split(',').map((v, i) => [cols[i]!, v])) as Record<string, string>);
   const trades = rows.map(
@@ -48,7 +47,7 @@ function referenceTrades(): { trades: Trade[]; barsHeld: number[] } {
 
 describe('report/metrics on the reference trades', function () {
   before(function () {
-    if (!existsSync(REF)) this.skip();
+    requireShared(this, REF_TRADES);
   });
 
   it('reproduces the totals of the reference README exactly', () => {
