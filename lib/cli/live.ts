@@ -130,7 +130,7 @@ export async function live(flags: LiveFlags, io: CliIo, signal: AbortSignal): Pr
   try {
     await runLive({
       spec, broker, feed, journal: record, signal, sessionId, history: restored, closeOnExit: flags.closeOnExit,
-      view: liveConsole(log, { symbol, pollingIntervalSeconds: run.pollingIntervalSeconds, feed: `polling every ${run.pollingIntervalSeconds} s` }),
+      view: liveConsole(log, { symbol, feed: `polling every ${run.pollingIntervalSeconds} s`, plots: definition.plots?.(spec.strategy.params as never) }),
     });
   } finally {
     journal.close();

@@ -64,4 +64,17 @@ export interface RunRecord {
   readonly exposure: Uint8Array;
   readonly intervalMs: number;
   readonly trades: readonly Trade[];
+  /**
+   * What the strategy declared to draw, with its values at each candle of the range (NaN where none):
+   * recorded when the run was asked to (a report), absent otherwise.
+   */
+  readonly plots?: RecordedPlots;
+}
+
+/** Plotted series as recorded by a run: the declaration (lib/strategy's PlotDeclaration) and the values. */
+export interface RecordedPlots {
+  readonly series: readonly { readonly name: string; readonly pane?: string; readonly color?: string; readonly style?: 'line' | 'step' }[];
+  readonly guides: readonly { readonly pane: string; readonly value: number; readonly label: string }[];
+  /** One array per series, aligned with `times`. */
+  readonly values: readonly Float64Array[];
 }

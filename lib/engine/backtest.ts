@@ -31,6 +31,8 @@ export interface BacktestInput {
   readonly guards?: Guards;
   /** Progress callback, fraction 0..1, called rarely. */
   readonly onProgress?: (fraction: number) => void;
+  /** Record what the strategy declares to plot, on every candle of the range (for a report). */
+  readonly recordPlots?: boolean;
 }
 
 export function runBacktest(input: BacktestInput): { record: RunRecord; engine: Engine } {
@@ -58,6 +60,10 @@ export function runBacktest(input: BacktestInput): { record: RunRecord; engine: 
   const { openTime, open, high, low, close, volume, turnover } = s;
   const progressEvery = Math.max(1, Math.floor((end - warmStart) / 50));
   let tradesSeen = 0;
+  // Declared plots, recorded only when asked (a report): the strategy's plot() once per candle of the range.
+  const declared = input.recordPlots && engine.strategy.plot ? input.definition.plots?.(input.params as never) : undefined;
+  const plotValues = declared ? declared.series.map(() => new Float64Array(n).fill(NaN)) : undefined;
+  const strategy = engine.strategy;
   const trades = engine.trades;
   for (let i = warmStart; i < end; i++) {
     engine.onCandle({ openTime: openTime[i]!, open: open[i]!, high: high[i]!, low: low[i]!, close: close[i]!, volume: volume[i]!, turnover: turnover[i]! });
@@ -68,6 +74,13 @@ export function runBacktest(input: BacktestInput): { record: RunRecord; engine: 
       const traded = trades.length !== tradesSeen;
       tradesSeen = trades.length;
       exposure[j] = broker.position().side !== 'flat' || traded ? 1 : 0;
+      if (plotValues) {
+        const v = strategy.plot!();
+        for (let k = 0; k < plotValues.length; k++) {
+          const x = v[k];
+          if (typeof x === 'number') plotValues[k]![j] = x;
+        }
+      }
     }
     if (input.onProgress && (i - warmStart) % progressEvery === 0) input.onProgress((i - warmStart) / (end - warmStart));
   }
@@ -93,6 +106,7 @@ export function runBacktest(input: BacktestInput): { record: RunRecord; engine: 
     exposure,
     intervalMs: intervalMs(input.meta.interval),
     trades: engine.trades,
+    ...(declared && plotValues ? { plots: { series: declared.series.map((p) => ({ ...p })), guides: [...(declared.guides ?? [])], values: plotValues } } : {}),
   };
   return { record, engine };
 }

@@ -77,6 +77,8 @@ export interface RunOptions {
   readonly onProgress?: (fraction: number) => void;
   /** Warm-up candles fed before `from` (at most): default the strategy's own; a replay feeds what it has. */
   readonly warmup?: number;
+  /** Record the strategy's declared plots (for report.html). */
+  readonly recordPlots?: boolean;
 }
 
 /** Runs `spec` over `data` through `broker` (fresh per run). The record's meta is the spec's. */
@@ -94,6 +96,7 @@ export function runSpec(spec: RunSpec, data: RunData, broker: SimulatingBroker, 
     guards: spec.guards,
     onDecision: opts.onDecision,
     onProgress: opts.onProgress,
+    recordPlots: opts.recordPlots,
     meta: {
       runId: opts.runId,
       strategy: spec.strategy.label,

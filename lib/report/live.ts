@@ -6,28 +6,46 @@
 import type { Logger } from './console.ts';
 import { formatTradeStatsLine, tradeStats } from './console.ts';
 import type { LiveView } from '../engine/index.ts';
+import type { PlotDeclaration, Strategy } from '../strategy/index.ts';
 
-/** The strategy's status as console lines: its indicators (the seed's StochRSI line) and levels. */
-export function statusLines(status: ReturnType<NonNullable<import('../strategy/index.ts').Strategy['status']>> | undefined): string[] {
+type Status = ReturnType<NonNullable<Strategy['status']>>;
+
+/**
+ * What the strategy declared to plot, as console lines: one line per pane, `📈 StochRSI K: 54.12, D: 50.00`
+ * (the seed's line); series over the price are written without a title.
+ */
+export function plotLines(declared: PlotDeclaration | undefined, values: readonly (number | undefined)[] | undefined): string[] {
+  if (!declared || !values) return [];
+  const panes = new Map<string, string[]>();
+  declared.series.forEach((p, k) => {
+    const v = values[k];
+    if (typeof v !== 'number' || !Number.isFinite(v)) return;
+    const pane = p.pane ?? 'price';
+    if (!panes.has(pane)) panes.set(pane, []);
+    panes.get(pane)!.push(`${p.name}: ${v.toFixed(p.decimals ?? 2)}`);
+  });
+  return [...panes].map(([pane, parts]) => `📈 ${pane === 'price' ? '' : `${pane} `}${parts.join(', ')}`);
+}
+
+/** The strategy's status as console lines: its indicators (when it declares no plots) and its levels. */
+export function statusLines(status: Status | undefined, withIndicators: boolean): string[] {
   const out: string[] = [];
   const ind = status?.indicators;
-  if (ind && Object.keys(ind).length > 0) {
-    const title = status?.title;
-    const parts = Object.entries(ind).map(([k, v]) => `${k}: ${v.toFixed(status?.decimals ?? 4)}`);
-    out.push(title ? `📈 ${title} ${parts.join(', ')}` : parts.join(', '));
-  }
+  if (withIndicators && ind && Object.keys(ind).length > 0) out.push(Object.entries(ind).map(([k, v]) => `${k}: ${v.toFixed(4)}`).join(', '));
   if (status?.resistances?.length) out.push(`Resistance Levels Detected:\n${status.resistances.map((l) => `  - ${l.price.toFixed(2)} (${l.label})`).join('\n')}`);
   if (status?.supports?.length) out.push(`Support Levels Detected:\n${status.supports.map((l) => `  - ${l.price.toFixed(2)} (${l.label})`).join('\n')}`);
   return out;
 }
 
-export function liveConsole(log: Logger, o: { symbol: string; pollingIntervalSeconds: number; feed: string }): LiveView {
+export function liveConsole(log: Logger, o: { symbol: string; feed: string; plots?: PlotDeclaration }): LiveView {
   return {
     warmedUp: (n, wanted) => log.info(`Warm-up: ${n} closed candles${n < wanted ? ` (the strategy asks for ${wanted}: early values are unsettled)` : ''}`),
     trading: () => log.info(`Trading ${o.symbol}; ${o.feed}. Ctrl-C stops.`),
     candle: (c, engine) => {
       log.info(`Current price: ${c.close.toFixed(2)} (candle ${new Date(c.openTime).toISOString().slice(0, 16).replace('T', ' ')} UTC closed)`);
-      for (const line of statusLines(engine.strategy.status?.())) log.info(line);
+      const declared = o.plots && engine.strategy.plot ? o.plots : undefined;
+      for (const line of plotLines(declared, declared ? engine.strategy.plot!() : undefined)) log.info(line);
+      for (const line of statusLines(engine.strategy.status?.(), !declared)) log.info(line);
     },
     decision: (d, lastClose) => {
       for (const i of d.intents) {

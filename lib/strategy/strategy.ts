@@ -15,10 +15,6 @@ export interface StrategyContext {
 
 /** Values a strategy shows on the console in live mode (and in reports): indicators and levels. */
 export interface StrategyStatus {
-  /** What the indicator line is about, e.g. 'StochRSI': the console writes `📈 StochRSI K: 54.12, D: 50.00`. */
-  readonly title?: string;
-  /** Decimals the console writes the indicators with (default 4). */
-  readonly decimals?: number;
   readonly indicators?: Readonly<Record<string, number>>;
   readonly supports?: readonly { readonly price: number; readonly label: string }[];
   readonly resistances?: readonly { readonly price: number; readonly label: string }[];
@@ -31,6 +27,31 @@ export interface Strategy {
   onCandle(candle: Candle, ctx: StrategyContext): StrategyOutput;
   /** Current indicator values and levels, for display. */
   status?(): StrategyStatus;
+  /**
+   * The values of the series the definition's `plots` declares, in that order, after the latest candle
+   * (undefined or NaN where there is none yet). The engine records them on every candle for the report,
+   * and the live console prints them; nothing else reads them, so they never change a decision.
+   */
+  plot?(): readonly (number | undefined)[];
+}
+
+/** One series a strategy draws: over the candles (`pane` 'price', the default) or in a pane of its own. */
+export interface PlotSeries {
+  readonly name: string;
+  /** 'price' (over the candles), or the title of a pane below them, e.g. 'StochRSI'. */
+  readonly pane?: string;
+  /** A CSS colour. */
+  readonly color?: string;
+  /** 'line' (default), or 'step' for levels that hold until they change (pivots). */
+  readonly style?: 'line' | 'step';
+  /** Decimals the live console writes it with (default 2). */
+  readonly decimals?: number;
+}
+
+/** What a strategy draws: its series, and horizontal guides (e.g. oversold 20) in a pane. */
+export interface PlotDeclaration {
+  readonly series: readonly PlotSeries[];
+  readonly guides?: readonly { readonly pane: string; readonly value: number; readonly label: string }[];
 }
 
 export interface StrategyEnv {
@@ -49,6 +70,8 @@ export interface StrategyDefinition<S extends ParamSchema = ParamSchema> {
   warmup(params: ParamValues<S>): number;
   /** A fresh strategy with fresh state. */
   create(params: ParamValues<S>, env: StrategyEnv): Strategy;
+  /** The series the strategy's `plot()` returns, for the report and the live console (optional). */
+  plots?(params: ParamValues<S>): PlotDeclaration;
 }
 
 /**
