@@ -6,3 +6,4 @@ export * from './orders.ts';
 export * from './broker.ts';
 export * from './sizing.ts';
 export * from './run.ts';
+export * from './accounting.ts';

@@ -3,7 +3,7 @@
  * PnL worked out by hand in each case (the arithmetic is in the comments).
  */
 import { expect } from 'chai';
-import { D, seriesFromCandles, type Candle, type Intent, type InstrumentRules, type RunRecord, type Trade } from '../../lib/core/index.ts';
+import { D, seriesFromCandles, tradeFromFills, type BrokerEvent, type Candle, type Fill, type Intent, type InstrumentRules, type RunRecord, type Trade } from '../../lib/core/index.ts';
 import { SimBroker } from '../../lib/brokers/sim/index.ts';
 import { runBacktest } from '../../lib/engine/index.ts';
 import { defineStrategy } from '../../lib/strategy/index.ts';
@@ -35,9 +35,14 @@ function scripted(script: Record<number, Intent>) {
   });
 }
 
-function run(rows: [number, number, number, number][], script: Record<number, Intent>, opts: { slippageBps?: number; minQtyPolicy?: 'raise' | 'skip'; funding?: { times: Float64Array; rates: string[] } } = {}): { record: RunRecord; trades: readonly Trade[]; broker: SimBroker; skipped: Map<string, number> } {
+function run(
+  rows: [number, number, number, number][],
+  script: Record<number, Intent>,
+  opts: { slippageBps?: number; minQtyPolicy?: 'raise' | 'skip'; funding?: { times: Float64Array; rates: string[] }; listen?: (e: BrokerEvent) => void } = {},
+): { record: RunRecord; trades: readonly Trade[]; broker: SimBroker; skipped: Map<string, number> } {
   const fillModel = { slippageBps: opts.slippageBps ?? 0, takerFee: 0.00055, makerFee: 0.0002, minQtyPolicy: opts.minQtyPolicy ?? 'raise' } as const;
   const broker = new SimBroker({ rules: BTC, fillModel, initialBalance: 1000, funding: opts.funding });
+  if (opts.listen) broker.subscribe(opts.listen);
   const series = seriesFromCandles(candles(rows));
   const { record, engine } = runBacktest({
     definition: scripted(script),
@@ -258,5 +263,40 @@ describe('sim broker: fill model scenarios', () => {
     expect(broker.fundingSettlements).to.equal(1);
     // net = gross (40100 - 40000) x 0.025 = 2.5 - fees (0.55 + 0.025 x 40100 x 0.00055 = 0.5513750) - 0.10025
     expect(t.netPnl.toString()).to.equal('1.298375');
+  });
+  it('every trade is the one accounting (lib/core/accounting.ts) of its own entry and exit fills', () => {
+    const funding = { times: new Float64Array([T0 + 2 * M15]), rates: ['0.0001'] };
+    const scenarios: Array<{ rows: [number, number, number, number][]; script: Record<number, Intent>; opts?: { slippageBps?: number; funding?: typeof funding } }> = [
+      { rows: [[39990, 40010, 39980, 40000], [40000, 40100, 39900, 40050], [40050, 40200, 39790, 39850], [39850, 39900, 39800, 39880]], script: { 0: long() } },
+      { rows: [[40000, 40000, 40000, 40000], [40000, 40100, 39900, 40050], [40050, 40400, 39800, 40100]], script: { 0: long() } },
+      { rows: [[40000, 40000, 40000, 40000], [40000, 40100, 39900, 40050], [40050, 40400, 39800, 40100]], script: { 0: short() }, opts: { slippageBps: 10 } }, // stopped out, slipped
+      { rows: [[40000, 40000, 40000, 40000], [40000, 40100, 39900, 39950], [39950, 39990, 39500, 39550]], script: { 0: short() } },
+      { rows: [[40000, 40000, 40000, 40000], [40000, 40100, 39900, 40050], [40100, 40150, 40050, 40100], [40100, 40100, 40100, 40100]], script: { 0: long(), 2: exit }, opts: { funding } },
+      { rows: [[40000, 40000, 40000, 40000], [40000, 40100, 39900, 40050], [40050, 40060, 39700, 39750], [39750, 39800, 39700, 39780], [39780, 39800, 39700, 39790]], script: { 0: long(), 3: short(777) }, opts: { funding } },
+    ];
+    let n = 0;
+    let ambiguous = 0;
+    let unfunded = 0;
+    for (const { rows, script, opts } of scenarios) {
+      const fills: Fill[] = [];
+      const { trades } = run(rows, script, { ...opts, listen: (e) => void (e.type === 'fill' && fills.push(e.fill)) });
+      const entries = fills.filter((f) => f.purpose === 'entry');
+      const exits = fills.filter((f) => f.purpose === 'exit');
+      expect(entries).to.have.length(trades.length);
+      expect(exits).to.have.length(trades.length);
+      trades.forEach((t, i) => {
+        const a = tradeFromFills({ side: t.side, entryFills: [entries[i]!], exitFills: [exits[i]!], funding: t.funding });
+        for (const k of ['qty', 'entryPrice', 'exitPrice', 'entryFee', 'exitFee', 'fees', 'funding', 'grossPnl', 'netPnl'] as const) expect(t[k].toFixed(), `trade ${t.id} ${k}`).to.equal(a[k].toFixed());
+        if (t.ambiguous) {
+          // The counterfactual is the same accounting with a taker exit at the target (no slippage here).
+          const alt = tradeFromFills({ side: t.side, entryFills: [entries[i]!], exitFills: [{ qty: t.qty, price: t.takeProfit!, fee: t.qty.mul(t.takeProfit!).mul('0.00055') }], funding: t.funding });
+          expect(t.netPnlIfTargetFirst!.toFixed(), `trade ${t.id} target first`).to.equal(alt.netPnl.toFixed());
+          ambiguous++;
+        }
+        if (t.funding.isZero()) unfunded++;
+        n++;
+      });
+    }
+    expect([n, ambiguous, n - unfunded]).to.deep.equal([7, 1, 2]);
   });
 });

@@ -6,12 +6,14 @@
  */
 import type { WebsocketClient } from 'bybit-api';
 import {
+  AccountingError,
   D,
   ExchangeError,
   ZERO,
   sizeQty,
   stopPrice,
   targetPrice,
+  tradeFromFills,
   BrokerListeners,
   type Broker,
   type BrokerEvent,
@@ -26,6 +28,7 @@ import {
   type Position,
   type PositionSide,
   type Trade,
+  type TradeAmounts,
 } from '../../core/index.ts';
 import type { BybitRest } from './client.ts';
 import { wireExecution, wirePosition, type Execution, type WireExecution, type WirePosition } from './mapping.ts';
@@ -67,18 +70,6 @@ interface InFlight {
   readonly order: OrderRequest;
   readonly sentAt: number;
   timer?: ReturnType<typeof setTimeout>;
-}
-
-function vwap(fills: readonly Execution[]): { qty: Dec; price: Dec; fee: Dec } {
-  let qty = ZERO;
-  let value = ZERO;
-  let fee = ZERO;
-  for (const f of fills) {
-    qty = qty.add(f.qty);
-    value = value.add(f.qty.mul(f.price));
-    fee = fee.add(f.fee);
-  }
-  return { qty, price: qty.isZero() ? ZERO : value.div(qty), fee };
 }
 
 export class BybitBroker implements Broker {
@@ -343,16 +334,20 @@ export class BybitBroker implements Broker {
     this.#open = undefined;
     if (!open || prev.side === 'flat') return;
     if (open.exitFills.length === 0) await this.#fetchExitFills(open, prev);
-    const entry = open.entryFills.length > 0 ? vwap(open.entryFills) : { qty: open.seen.qty, price: open.seen.entryPrice, fee: ZERO };
-    const exit = vwap(open.exitFills);
-    if (exit.qty.isZero()) {
+    if (open.exitFills.length === 0) {
       this.#o.log('warn', `the ${prev.side} position closed but its exit fills could not be found; the trade is not recorded`);
       return;
     }
-    const dir = prev.side === 'long' ? 1 : -1;
-    const diff = exit.price.sub(entry.price).mul(exit.qty);
-    const gross = dir === 1 ? diff : diff.neg();
-    const fees = entry.fee.add(exit.fee);
+    // The one accounting (lib/core/accounting.ts). Entry fills unknown (a restart): the position as first seen.
+    const entryFills = open.entryFills.length > 0 ? open.entryFills : [{ qty: open.seen.qty, price: open.seen.entryPrice, fee: ZERO }];
+    let a: TradeAmounts;
+    try {
+      a = tradeFromFills({ side: prev.side, entryFills, exitFills: open.exitFills, funding: open.funding });
+    } catch (err) {
+      if (!(err instanceof AccountingError)) throw err;
+      this.#o.log('warn', `the ${prev.side} position closed but its fills do not make a trade (${err.message}); the trade is not recorded`);
+      return;
+    }
     const last = open.exitFills[open.exitFills.length - 1]!;
     const firstEntry = open.entryFills[0];
     const reason = this.#exitReason(last);
@@ -362,18 +357,18 @@ export class BybitBroker implements Broker {
       signalTime: open.signalTime,
       entryTime: firstEntry ? this.#candleOf(firstEntry.time) : open.signalTime,
       exitTime: this.#candleOf(last.time),
-      entryPrice: entry.price,
-      exitPrice: exit.price,
-      qty: exit.qty,
+      entryPrice: a.entryPrice,
+      exitPrice: a.exitPrice,
+      qty: a.qty,
       stopLoss: open.stopLoss,
       takeProfit: open.takeProfit,
       exitReason: reason,
-      entryFee: entry.fee,
-      exitFee: exit.fee,
-      fees,
-      funding: open.funding,
-      grossPnl: gross,
-      netPnl: gross.sub(fees).sub(open.funding),
+      entryFee: a.entryFee,
+      exitFee: a.exitFee,
+      fees: a.fees,
+      funding: a.funding,
+      grossPnl: a.grossPnl,
+      netPnl: a.netPnl,
       entryReason: open.entryReason,
       exitDetail: reason === 'signal' ? (this.#exitOrders.get(last.orderLinkId)?.reason ?? 'exit signal') : `closed by the exchange (${last.stopOrderType || last.createType || last.type})`,
       ambiguous: false,

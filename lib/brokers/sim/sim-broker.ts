@@ -23,6 +23,7 @@ import {
   slippedPrice,
   stopPrice,
   targetPrice,
+  tradeFromLegs,
   BrokerListeners,
   type Broker,
   type BrokerEvent,
@@ -30,6 +31,7 @@ import {
   type Candle,
   type Dec,
   type ExitReason,
+  type Fill,
   type FillModel,
   type InstrumentRules,
   type OrderRequest,
@@ -59,7 +61,6 @@ interface OpenPosition {
   readonly dir: 1 | -1;
   readonly qty: Dec;
   readonly qtyNum: number;
-  readonly entry: Dec;
   readonly entryNum: number;
   readonly sl?: Dec;
   readonly tp?: Dec;
@@ -67,8 +68,9 @@ interface OpenPosition {
   readonly tpNum: number;
   readonly entryTime: number;
   readonly signalTime: number;
-  readonly entryFee: Dec;
   readonly entryFeeNum: number;
+  /** The entry fill: the trade's entry leg. */
+  readonly entryFill: Fill;
   funding: Dec;
   fundingNum: number;
   readonly reason: string;
@@ -224,12 +226,12 @@ export class SimBroker implements Broker {
     const tp = order.takeProfit ? this.#level(side, false, order.takeProfit, price, priceNum) : undefined;
     let qtyNum = this.#qtyNums.get(qty);
     if (qtyNum === undefined) this.#qtyNums.set(qty, (qtyNum = qty.toNumber()));
+    const fill: Fill = { orderId: order.id, time: c.openTime, side: order.side, qty, price, fee, liquidity: 'taker', purpose: 'entry' };
     const p: OpenPosition = {
       side,
       dir: side === 'long' ? 1 : -1,
       qty,
       qtyNum,
-      entry: price,
       entryNum: priceNum,
       sl: sl?.dec,
       tp: tp?.dec,
@@ -237,8 +239,8 @@ export class SimBroker implements Broker {
       tpNum: tp ? tp.num : NaN,
       entryTime: c.openTime,
       signalTime: order.signalTime,
-      entryFee: fee,
       entryFeeNum: qtyNum * priceNum * this.#fm.takerFee,
+      entryFill: fill,
       funding: ZERO,
       fundingNum: 0,
       reason: order.reason,
@@ -246,7 +248,7 @@ export class SimBroker implements Broker {
     };
     this.#pos = p;
     this.#position = { side, qty, entryPrice: price, stopLoss: p.sl, takeProfit: p.tp, openedAt: c.openTime };
-    this.#emit({ type: 'fill', fill: { orderId: order.id, time: c.openTime, side: order.side, qty, price, fee, liquidity: 'taker', purpose: 'entry' } });
+    this.#emit({ type: 'fill', fill });
     this.#emit({ type: 'position', position: this.#position });
   }
 
@@ -315,50 +317,42 @@ export class SimBroker implements Broker {
     return this.#noSlip ? price : slippedPrice(p.dir === 1 ? 'Sell' : 'Buy', price, this.#fm.slippageBps, this.#rules.tickSize);
   }
 
+  /** The exit fill and the trade it closes, through the one accounting (lib/core/accounting.ts): one fill on each side. */
   #close(time: number, price: Dec, reason: ExitReason, detail: string, altTargetPrice?: Dec): void {
     const p = this.#pos!;
-    const exitFee = this.#feeOf(p.qty, price);
-    const diff = price.sub(p.entry).mul(p.qty);
-    const gross = p.dir === 1 ? diff : diff.neg();
-    const fees = p.entryFee.add(exitFee);
-    const net = p.fundingNum === 0 && p.funding.isZero() ? gross.sub(fees) : gross.sub(fees).sub(p.funding);
-    let alt: Dec | undefined;
-    if (altTargetPrice) {
-      const altFee = this.#feeOf(p.qty, altTargetPrice);
-      alt = altTargetPrice.sub(p.entry).mul(p.qty).mul(p.dir).sub(p.entryFee).sub(altFee).sub(p.funding);
-    }
+    const id = ++this.#tradeSeq;
+    const exitFill: Fill = { orderId: `${reason}-${id}`, time, side: p.dir === 1 ? 'Sell' : 'Buy', qty: p.qty, price, fee: this.#feeOf(p.qty, price), liquidity: 'taker', purpose: 'exit', exitReason: reason };
+    const a = tradeFromLegs(p.side, p.entryFill, exitFill, p.funding);
+    const alt = altTargetPrice ? tradeFromLegs(p.side, p.entryFill, { qty: p.qty, price: altTargetPrice, fee: this.#feeOf(p.qty, altTargetPrice) }, p.funding).netPnl : undefined;
     const trade: Trade = {
-      id: ++this.#tradeSeq,
+      id,
       side: p.side,
       signalTime: p.signalTime,
       entryTime: p.entryTime,
       exitTime: time,
-      entryPrice: p.entry,
-      exitPrice: price,
-      qty: p.qty,
+      entryPrice: a.entryPrice,
+      exitPrice: a.exitPrice,
+      qty: a.qty,
       stopLoss: p.sl,
       takeProfit: p.tp,
       exitReason: reason,
-      entryFee: p.entryFee,
-      exitFee,
-      fees,
-      funding: p.funding,
-      grossPnl: gross,
-      netPnl: net,
+      entryFee: a.entryFee,
+      exitFee: a.exitFee,
+      fees: a.fees,
+      funding: a.funding,
+      grossPnl: a.grossPnl,
+      netPnl: a.netPnl,
       entryReason: p.reason,
       exitDetail: detail,
       ambiguous: altTargetPrice !== undefined,
       netPnlIfTargetFirst: alt,
       qtyRaisedToMin: p.raised,
     };
-    this.#realized = this.#realized.add(net);
+    this.#realized = this.#realized.add(a.netPnl);
     this.#realizedNum = this.#realized.toNumber();
     this.#pos = undefined;
     this.#position = FLAT;
-    this.#emit({
-      type: 'fill',
-      fill: { orderId: `${reason}-${trade.id}`, time, side: p.dir === 1 ? 'Sell' : 'Buy', qty: p.qty, price, fee: exitFee, liquidity: 'taker', purpose: 'exit', exitReason: reason },
-    });
+    this.#emit({ type: 'fill', fill: exitFill });
     this.#emit({ type: 'position', position: FLAT });
     this.#emit({ type: 'trade', trade });
   }
