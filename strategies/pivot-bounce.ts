@@ -51,7 +51,7 @@ export default defineStrategy({
     return {
       onCandle(c, ctx) {
         fib.update(c);
-        const lv = fib.levels;
+        const lv = fib.value;
         const side = ctx.position.side;
 
         if (side !== 'flat') {
@@ -108,7 +108,7 @@ export default defineStrategy({
         }
       },
       status() {
-        const lv = fib.levels;
+        const lv = fib.value;
         if (!lv) return {};
         return {
           indicators: { pivot: lv.p },

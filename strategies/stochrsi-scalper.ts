@@ -47,8 +47,10 @@ export default defineStrategy({
     const trackLevels = usePivotFilter || env.mode === 'live';
 
     let last = NaN;
-    const supports = (): number[] => [...(fib.levels ? [fib.levels.s1, fib.levels.s2, fib.levels.s3] : []), ...swing.supports()];
-    const resistances = (): number[] => [...(fib.levels ? [fib.levels.r1, fib.levels.r2, fib.levels.r3] : []), ...swing.resistances()];
+    const supports = (): number[] => [...fib.supports(), ...swing.supports()];
+    const resistances = (): number[] => [...fib.resistances(), ...swing.resistances()];
+    // StrategyStatus holds numbers: NaN for a value that does not exist yet.
+    const indicators = (): { k: number; d: number; rsi: number } => ({ k: srsi.k ?? NaN, d: srsi.d ?? NaN, rsi: srsi.rsi ?? NaN });
 
     return {
       onCandle(c, ctx) {
@@ -57,12 +59,14 @@ export default defineStrategy({
           fib.update(c);
           swing.update(c);
         }
-        if (!srsi.update(c.close)) return;
-        const k = srsi.k;
-        const d = srsi.d;
-        const pk = srsi.prevK;
-        const pd = srsi.prevD;
-        if (pk !== pk || pd !== pd) return; // the first K/D pair has no previous one to cross
+        srsi.update(c.close);
+        const now = srsi.value;
+        const before = srsi.previous;
+        if (now === undefined || before === undefined) return; // not warmed up, or the first K/D pair: nothing to cross from
+        const k = now.k;
+        const d = now.d;
+        const pk = before.k;
+        const pd = before.d;
         const side = ctx.position.side;
         if (side === 'flat') {
           if (k < oversold && d < oversold && (useCrossover ? crossedAbove(pk, pd, k, d) : k > pk)) {
@@ -86,16 +90,16 @@ export default defineStrategy({
         }
       },
       status() {
-        if (!trackLevels) return { indicators: { k: srsi.k, d: srsi.d, rsi: srsi.rsi } };
+        if (!trackLevels) return { indicators: indicators() };
         // Support below the last close, resistance above it; the nearest swing levels first.
-        const lv = fib.levels;
+        const lv = fib.value;
         const fibR = lv ? [{ price: lv.r1, label: 'R1' }, { price: lv.r2, label: 'R2' }, { price: lv.r3, label: 'R3' }] : [];
         const fibS = lv ? [{ price: lv.s1, label: 'S1' }, { price: lv.s2, label: 'S2' }, { price: lv.s3, label: 'S3' }] : [];
         const swings = [...swing.resistances(), ...swing.supports()];
         const above = swings.filter((x) => x > last).sort((a, b) => a - b).slice(0, 3).map((price) => ({ price, label: 'swing high' }));
         const below = swings.filter((x) => x < last).sort((a, b) => b - a).slice(0, 3).map((price) => ({ price, label: 'swing low' }));
         return {
-          indicators: { k: srsi.k, d: srsi.d, rsi: srsi.rsi },
+          indicators: indicators(),
           resistances: [...fibR.filter((l) => l.price > last), ...above],
           supports: [...fibS.filter((l) => l.price < last), ...below],
         };

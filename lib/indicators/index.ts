@@ -1,3 +1,4 @@
+export * from './indicator.ts';
 export * from './rsi.ts';
 export * from './sma.ts';
 export * from './stochrsi.ts';

@@ -1,4 +1,5 @@
 import { ConfigError, DAY_MS, DataError, type Candle } from '../core/index.ts';
+import type { Indicator } from './indicator.ts';
 
 /** Fibonacci pivot levels derived from one completed period, valid for the period starting at `period`. */
 export interface PivotLevels {
@@ -38,12 +39,24 @@ const MONDAY_OFFSET_MS = 4 * DAY_MS;
  * periods are missing, the levels come from the last period that had candles and are stamped with the
  * period of the candle that rolled them over.
  *
+ * `value` is the current period's {@link PivotLevels}, undefined until one period has completed: the warm-up
+ * depends on the data, not on a count. The first levels come with the first candle of a period later than the
+ * first candle's (the first candle of the second UTC day, with daily periods), so `isReady` is false for every
+ * candle of the first period, however many there are; `warmup` is 2, the fewest candles that can give levels
+ * (one candle of a period, then one of a later period). A new levels object is made once per period and
+ * never changed, so it can be kept.
+ *
  * @see https://www.tradingview.com/support/solutions/43000521824-pivot-points-standard/
  */
-export class FibonacciPivots {
+export class FibonacciPivots implements Indicator<Candle, PivotLevels> {
   /** The fixed period length, or undefined for calendar weeks/months. */
   readonly periodMs: number | undefined;
   readonly period: 'D' | 'W' | 'M' | undefined;
+  /**
+   * 2: the fewest candles that can give levels. The first levels actually come with the first candle of a
+   * period after the first candle's period (data-dependent; see the class description).
+   */
+  readonly warmup: number = 2;
   #levels: PivotLevels | undefined = undefined;
   /** [start, end) of the period being accumulated; NaN before the first candle. */
   #start = NaN;
@@ -67,11 +80,12 @@ export class FibonacciPivots {
   }
 
   /** The levels for the current period; undefined until one period has completed. */
-  get levels(): PivotLevels | undefined {
+  get value(): PivotLevels | undefined {
     return this.#levels;
   }
 
-  get isStable(): boolean {
+  /** True once one period has completed (levels exist). */
+  get isReady(): boolean {
     return this.#levels !== undefined;
   }
 
@@ -87,7 +101,7 @@ export class FibonacciPivots {
     return l ? [l.r1, l.r2, l.r3] : [];
   }
 
-  /** Adds one closed candle; true when levels exist. Candles must arrive in ascending openTime order. */
+  /** Adds one closed candle; true when levels exist (isReady). Candles must arrive in ascending openTime order. */
   update(candle: Candle): boolean {
     const t = candle.openTime;
     if (!Number.isFinite(candle.high) || !Number.isFinite(candle.low) || !Number.isFinite(candle.close)) {

@@ -1,5 +1,6 @@
 import { DataError } from '../core/index.ts';
 import { positiveInt } from './args.ts';
+import type { Indicator } from './indicator.ts';
 
 /**
  * RSI from Wilder's average gain and loss, Pine's `ta.rsi` expression: 100 when the average loss is 0
@@ -23,7 +24,8 @@ export function rmaStep(prev: number, x: number, alpha: number): number {
  * Relative Strength Index on a 0-100 scale, Wilder's smoothing as TradingView's `ta.rsi` computes it.
  *
  * Reading it: above 70 the recent moves were mostly up, below 30 mostly down; 50 means gains and losses
- * balanced. The first value needs `period` price moves, i.e. `period + 1` closes (index 14 for period 14).
+ * balanced. The first value needs `period` price moves, i.e. `period + 1` closes (index 14 for period 14):
+ * `warmup` is `period + 1`, and `value` is undefined before.
  *
  * - The average gain and loss are seeded with the plain mean of the first `period` moves, then smoothed with
  *   Wilder's moving average ({@link rmaStep}).
@@ -35,36 +37,36 @@ export function rmaStep(prev: number, x: number, alpha: number): number {
  * @see https://www.tradingview.com/pine-script-reference/v5/#fun_ta.rsi
  * @see J. Welles Wilder, New Concepts in Technical Trading Systems (1978)
  */
-export class Rsi {
+export class Rsi implements Indicator<number, number> {
   readonly period: number;
+  /** Closes needed before the first value: `period + 1`. */
+  readonly warmup: number;
   readonly #alpha: number;
   #prevClose = NaN;
   /** Price moves seen so far (closes - 1), capped once the seed is done. */
   #moves = -1;
   #avgGain = 0;
   #avgLoss = 0;
+  /** The latest RSI; NaN until it exists (kept a double: `value` turns that into undefined). */
   #value = NaN;
 
   constructor({ period = 14 }: { period?: number } = {}) {
     this.period = positiveInt('Rsi', 'period', period);
+    this.warmup = period + 1;
     this.#alpha = 1 / period;
   }
 
-  /** Closes needed before the first value. */
-  get warmup(): number {
-    return this.period + 1;
+  /** The latest RSI (0-100), undefined until it exists. */
+  get value(): number | undefined {
+    return this.#moves >= this.period ? this.#value : undefined;
   }
 
-  /** The latest RSI, NaN until it exists. */
-  get value(): number {
-    return this.#value;
-  }
-
-  get isStable(): boolean {
+  /** True once the RSI exists (after `warmup` closes). */
+  get isReady(): boolean {
     return this.#moves >= this.period;
   }
 
-  /** Adds one close; true once the RSI exists. Throws a DataError on a non-finite close, which would poison every later value. */
+  /** Adds one close; true once the RSI exists (isReady). Throws a DataError on a non-finite close, which would poison every later value. */
   update(close: number): boolean {
     if (!Number.isFinite(close)) throw new DataError(`RSI input must be a finite number, got ${String(close)}`);
     const change = close - this.#prevClose;

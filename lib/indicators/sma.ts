@@ -1,7 +1,9 @@
 import { positiveInt } from './args.ts';
+import type { Indicator } from './indicator.ts';
 
 /**
- * Simple moving average: the plain mean of the last `period` inputs, NaN until `period` inputs have arrived.
+ * Simple moving average: the plain mean of the last `period` inputs, undefined until `period` inputs have
+ * arrived (`warmup` is `period`). Inputs are not checked: a NaN in gives NaN out while it is in the window.
  *
  * Each value is the window's sum, added oldest to newest, divided by `period`, recomputed on every update
  * instead of carried as a running sum: a running sum drifts by float rounding (a window of 100, 100, 100 could
@@ -10,8 +12,10 @@ import { positiveInt } from './args.ts';
  *
  * @see https://www.tradingview.com/pine-script-reference/v5/#fun_ta.sma
  */
-export class Sma {
+export class Sma implements Indicator<number, number> {
   readonly period: number;
+  /** Inputs needed before the first value: `period`. */
+  readonly warmup: number;
   /**
    * Each input is written twice, at `i` and `i + period`, so the window is always the contiguous slice
    * [next, next + period), oldest first, and the sum is one loop with no wrap-around.
@@ -19,28 +23,26 @@ export class Sma {
   readonly #buf: Float64Array;
   #next = 0;
   #count = 0;
+  /** The latest average; NaN until it exists (kept a double: `value` turns that into undefined). */
   #value = NaN;
 
   constructor({ period }: { period: number }) {
     this.period = positiveInt('Sma', 'period', period);
+    this.warmup = period;
     this.#buf = new Float64Array(2 * period);
   }
 
-  /** Inputs needed before the first value. */
-  get warmup(): number {
-    return this.period;
+  /** The latest average, undefined until it exists. */
+  get value(): number | undefined {
+    return this.#count === this.period ? this.#value : undefined;
   }
 
-  /** The latest average, NaN until it exists. */
-  get value(): number {
-    return this.#value;
-  }
-
-  get isStable(): boolean {
+  /** True once the average exists (after `warmup` inputs). */
+  get isReady(): boolean {
     return this.#count === this.period;
   }
 
-  /** Adds one input; true once the average exists. */
+  /** Adds one input; true once the average exists (isReady). */
   update(x: number): boolean {
     const n = this.period;
     const buf = this.#buf;

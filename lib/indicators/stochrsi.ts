@@ -1,5 +1,6 @@
 import { DataError } from '../core/index.ts';
 import { positiveInt } from './args.ts';
+import type { Indicator } from './indicator.ts';
 
 export interface StochRsiOptions {
   /** RSI length (Wilder smoothing). Default 14. */
@@ -12,13 +13,22 @@ export interface StochRsiOptions {
   dSmoothing?: number;
 }
 
+/** StochRsi's value: its two lines, both there once D is. */
+export interface StochRsiValue {
+  /** K = SMA(stoch, kSmoothing), 0-100. */
+  readonly k: number;
+  /** D = SMA(K, dSmoothing), 0-100. */
+  readonly d: number;
+}
+
 /**
  * Stochastic RSI on a 0-100 scale, TradingView's definition: where the latest RSI sits inside the range of
  * the last `stochPeriod` RSI values, smoothed twice.
  *
  * Reading it: K near 100 means RSI is at the top of its recent range (overbought), near 0 at the bottom
- * (oversold); D is a slower copy of K, and K crossing D is the usual trigger. `prevK`/`prevD` hold the
- * previous candle's values, so an upward cross is `prevK <= prevD && k > d` without the caller keeping copies.
+ * (oversold); D is a slower copy of K, and K crossing D is the usual trigger. `previous` holds the previous
+ * candle's K and D, so an upward cross is `previous.k <= previous.d && value.k > value.d` without the caller
+ * keeping copies.
  *
  * - rsi: Wilder's RSI, exactly as `Rsi` computes it (first value at close index `rsiPeriod`).
  * - stoch = 100 * ((rsi - lowest) / (highest - lowest)) over the last `stochPeriod` RSI values. The ratio comes
@@ -30,6 +40,13 @@ export interface StochRsiOptions {
  * With the defaults, values start at close index 14 (rsi), 27 (stoch), 29 (k) and 31 (d): `warmup` is 32.
  * These numbers equal the reference file `BTCUSDT-15m-stochrsi.csv` bit for bit.
  *
+ * `value` is `{ k, d }` once D exists (isReady), else undefined, and `previous` the same after the previous
+ * close (undefined unless D existed then); each is one object, reused and updated in place by every update.
+ * The getters `rsi`, `stoch`, `k` and `d` give each line as soon as it exists (undefined before), `prevK` and
+ * `prevD` the previous close's K and D (undefined until they existed). On every candle, read `value` and
+ * `previous`: their fields are plain numbers, while V8 may box the number a `number | undefined` getter
+ * returns (an allocation per read).
+ *
  * Performance: `update` is O(1) (amortized for the min/max) and allocates nothing. Everything is written out in
  * this one class (calls into Rsi/Sma objects or helpers were not inlined by V8 and cost a third to a half of the
  * speed); the stochastic's min/max uses the van Herk/Gil-Werman block scheme (a few compares per update instead
@@ -39,12 +56,15 @@ export interface StochRsiOptions {
  * @see https://www.tradingview.com/support/solutions/43000502333-stochastic-rsi-stoch-rsi/
  * @see Chande & Kroll, The New Technical Trader (1994), where StochRSI was introduced
  */
-export class StochRsi {
+export class StochRsi implements Indicator<number, StochRsiValue> {
   readonly rsiPeriod: number;
   readonly stochPeriod: number;
   readonly kSmoothing: number;
   readonly dSmoothing: number;
-  /** Closes needed before the first D, i.e. before `update` returns true (32 with the defaults). */
+  /**
+   * Closes needed before the first D, i.e. before `update` returns true (32 with the defaults):
+   * rsiPeriod + stochPeriod + kSmoothing + dSmoothing - 2.
+   */
   readonly warmup: number;
 
   readonly #alpha: number;
@@ -81,10 +101,10 @@ export class StochRsi {
   #dNext = 0;
   #dCount = 0;
   #stoch = NaN;
-  #k = NaN;
-  #d = NaN;
-  #prevK = NaN;
-  #prevD = NaN;
+  /** The latest K and D, each NaN until it exists; handed out as `value` once D exists. */
+  readonly #v = { k: NaN, d: NaN };
+  /** K and D after the previous close; handed out as `previous` when D existed then. */
+  readonly #p = { k: NaN, d: NaN };
 
   constructor({ rsiPeriod = 14, stochPeriod = 14, kSmoothing = 3, dSmoothing = 3 }: StochRsiOptions = {}) {
     this.rsiPeriod = positiveInt('StochRsi', 'rsiPeriod', rsiPeriod);
@@ -100,33 +120,53 @@ export class StochRsi {
     this.#dBuf = new Float64Array(2 * dSmoothing);
   }
 
-  /** Latest RSI (0-100), NaN until it exists. */
-  get rsi(): number {
-    return this.#rsi;
+  /** `{ k, d }` once D exists, else undefined; the same object on every update, updated in place. */
+  get value(): StochRsiValue | undefined {
+    const v = this.#v;
+    return v.d === v.d ? v : undefined;
   }
-  /** Latest raw stochastic of the RSI (0-100), NaN until it exists. */
-  get stoch(): number {
-    return this.#stoch;
+  /**
+   * `value` as it was after the previous close: undefined unless D existed then (so also on the first
+   * ready close). One object too, updated in place: `previous.k <= previous.d && value.k > value.d` is an
+   * upward cross.
+   */
+  get previous(): StochRsiValue | undefined {
+    const p = this.#p;
+    return p.d === p.d ? p : undefined;
   }
-  /** Latest K (0-100), NaN until it exists. */
-  get k(): number {
-    return this.#k;
+  /** True once K and D exist (after `warmup` closes). */
+  get isReady(): boolean {
+    return this.#v.d === this.#v.d;
   }
-  /** Latest D (0-100), NaN until it exists. */
-  get d(): number {
-    return this.#d;
+  /** Latest RSI (0-100), undefined until it exists (from close index rsiPeriod). */
+  get rsi(): number | undefined {
+    const x = this.#rsi;
+    return x === x ? x : undefined;
   }
-  /** K after the previous close; NaN until K existed then. */
-  get prevK(): number {
-    return this.#prevK;
+  /** Latest raw stochastic of the RSI (0-100), undefined until it exists. */
+  get stoch(): number | undefined {
+    const x = this.#stoch;
+    return x === x ? x : undefined;
   }
-  /** D after the previous close; NaN until D existed then. */
-  get prevD(): number {
-    return this.#prevD;
+  /** Latest K (0-100), undefined until it exists (two closes before D with the default dSmoothing 3). */
+  get k(): number | undefined {
+    const x = this.#v.k;
+    return x === x ? x : undefined;
   }
-  /** True once K and D exist. */
-  get isStable(): boolean {
-    return this.#d === this.#d;
+  /** Latest D (0-100), undefined until it exists. */
+  get d(): number | undefined {
+    const x = this.#v.d;
+    return x === x ? x : undefined;
+  }
+  /** K after the previous close; undefined until K existed then. */
+  get prevK(): number | undefined {
+    const x = this.#p.k;
+    return x === x ? x : undefined;
+  }
+  /** D after the previous close; undefined until D existed then (so on the first ready close too). */
+  get prevD(): number | undefined {
+    const x = this.#p.d;
+    return x === x ? x : undefined;
   }
 
   /**
@@ -135,8 +175,10 @@ export class StochRsi {
    */
   update(close: number): boolean {
     if (!Number.isFinite(close)) throw new DataError(`StochRsi input must be a finite number, got ${String(close)}`);
-    this.#prevK = this.#k;
-    this.#prevD = this.#d;
+    const v = this.#v;
+    const prev = this.#p;
+    prev.k = v.k;
+    prev.d = v.d;
 
     // RSI: rmaStep and rsiFromAverages from rsi.ts, written out because V8 did not inline the calls here
     // (a third of the throughput). The tests check this RSI equals Rsi's bit for bit.
@@ -239,7 +281,7 @@ export class StochRsi {
     this.#kNext = q + 1 === kn ? 0 : q + 1;
     if (this.#kCount < kn && ++this.#kCount < kn) return false;
     const k = sum / kn;
-    this.#k = k;
+    v.k = k;
 
     // D = SMA(K), the same way.
     const dn = this.dSmoothing;
@@ -252,7 +294,7 @@ export class StochRsi {
     dBuf[q + dn] = k;
     this.#dNext = q + 1 === dn ? 0 : q + 1;
     if (this.#dCount < dn && ++this.#dCount < dn) return false;
-    this.#d = sum / dn;
+    v.d = sum / dn;
     return true;
   }
 
@@ -262,18 +304,18 @@ export class StochRsi {
     this.#moves = -1;
     this.#avgGain = 0;
     this.#avgLoss = 0;
-    this.#rsi = NaN;
     this.#pos = 0;
     this.#windowFull = false;
     this.#kNext = 0;
     this.#kCount = 0;
     this.#dNext = 0;
     this.#dCount = 0;
+    this.#rsi = NaN;
     this.#stoch = NaN;
-    this.#k = NaN;
-    this.#d = NaN;
-    this.#prevK = NaN;
-    this.#prevD = NaN;
+    this.#v.k = NaN;
+    this.#v.d = NaN;
+    this.#p.k = NaN;
+    this.#p.d = NaN;
   }
 }
 
@@ -285,8 +327,8 @@ export interface StochRsiSeries {
 }
 
 /**
- * {@link StochRsi} over a whole series: one value per input, NaN before it exists. It runs the streaming
- * class, so its numbers are bit-identical to feeding the closes one at a time.
+ * {@link StochRsi} over a whole series: one value per input, NaN before it exists (typed arrays hold no
+ * undefined). It runs the streaming class, so its numbers are bit-identical to feeding the closes one at a time.
  */
 export function stochRsiBatch(closes: ArrayLike<number>, opts?: StochRsiOptions): StochRsiSeries {
   const n = closes.length;
@@ -294,10 +336,10 @@ export function stochRsiBatch(closes: ArrayLike<number>, opts?: StochRsiOptions)
   const ind = new StochRsi(opts);
   for (let i = 0; i < n; i++) {
     ind.update(closes[i]!);
-    out.rsi[i] = ind.rsi;
-    out.stoch[i] = ind.stoch;
-    out.k[i] = ind.k;
-    out.d[i] = ind.d;
+    out.rsi[i] = ind.rsi ?? NaN;
+    out.stoch[i] = ind.stoch ?? NaN;
+    out.k[i] = ind.k ?? NaN;
+    out.d[i] = ind.d ?? NaN;
   }
   return out;
 }

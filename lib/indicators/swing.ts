@@ -1,5 +1,6 @@
 import { DataError, type Candle } from '../core/index.ts';
 import { nonNegativeFinite, positiveInt } from './args.ts';
+import type { Indicator } from './indicator.ts';
 
 export interface SwingPivotsOptions {
   /** Bars before a pivot that it must strictly exceed. Default 2. */
@@ -21,6 +22,20 @@ export interface SwingPoint {
   readonly confirmedAt: number;
 }
 
+/** SwingPivots' value: the levels and the latest pivots known after the latest candle. */
+export interface SwingLevels {
+  /** Resistance levels (from pivot highs), ascending; empty before the first pivot high. */
+  readonly resistances: readonly number[];
+  /** Support levels (from pivot lows), descending; empty before the first pivot low. */
+  readonly supports: readonly number[];
+  /** The latest confirmed pivot high, if any. */
+  readonly lastPivotHigh: SwingPoint | undefined;
+  /** The latest confirmed pivot low, if any. */
+  readonly lastPivotLow: SwingPoint | undefined;
+}
+
+const NO_LEVELS: readonly number[] = Object.freeze([]);
+
 /**
  * Swing highs and lows ("fractals") as support and resistance levels.
  *
@@ -39,13 +54,21 @@ export interface SwingPoint {
  * most recent levels of each kind are kept. `resistances()` is ascending (nearest above a low price first),
  * `supports()` descending.
  *
+ * Warm-up: a bar can be judged once `leftBars + rightBars + 1` bars are in (`warmup`): from that candle on,
+ * `isReady` is true and `value` holds what is known, {@link SwingLevels} (its lists empty until a pivot of
+ * that kind is confirmed). `value` is one object, updated in place; its level arrays are frozen and replaced
+ * (not changed) when a level changes, so an array can be kept. `confirmed` tells whether the latest update
+ * confirmed a pivot.
+ *
  * @see https://www.tradingview.com/pine-script-reference/v5/#fun_ta.pivothigh (same idea; Pine's tie rules differ)
  */
-export class SwingPivots {
+export class SwingPivots implements Indicator<Candle, SwingLevels> {
   readonly leftBars: number;
   readonly rightBars: number;
   readonly tolerancePct: number;
   readonly maxLevels: number;
+  /** Candles needed before the first bar can be judged: leftBars + rightBars + 1. */
+  readonly warmup: number;
 
   /** Ring of the last leftBars + rightBars + 1 bars. */
   readonly #span: number;
@@ -57,11 +80,17 @@ export class SwingPivots {
   /** Levels in the order they were added, oldest first. */
   readonly #res: number[] = [];
   readonly #sup: number[] = [];
-  /** Sorted copies handed out by resistances()/supports(), rebuilt only when a level changes. */
-  #resSorted: readonly number[] = Object.freeze([]);
-  #supSorted: readonly number[] = Object.freeze([]);
-  #lastHigh: SwingPoint | undefined = undefined;
-  #lastLow: SwingPoint | undefined = undefined;
+  /**
+   * What `value` hands out: the sorted level copies (also given by resistances()/supports(), rebuilt only
+   * when a level changes) and the latest pivots.
+   */
+  readonly #out: { -readonly [K in keyof SwingLevels]: SwingLevels[K] } = {
+    resistances: NO_LEVELS,
+    supports: NO_LEVELS,
+    lastPivotHigh: undefined,
+    lastPivotLow: undefined,
+  };
+  #confirmed = false;
 
   constructor({ leftBars = 2, rightBars = 2, tolerancePct = 0.0005, maxLevels = 10 }: SwingPivotsOptions = {}) {
     this.leftBars = positiveInt('SwingPivots', 'leftBars', leftBars);
@@ -69,32 +98,51 @@ export class SwingPivots {
     this.tolerancePct = nonNegativeFinite('SwingPivots', 'tolerancePct', tolerancePct);
     this.maxLevels = positiveInt('SwingPivots', 'maxLevels', maxLevels);
     this.#span = leftBars + rightBars + 1;
+    this.warmup = this.#span;
     this.#highs = new Float64Array(this.#span);
     this.#lows = new Float64Array(this.#span);
     this.#times = new Float64Array(this.#span);
   }
 
+  /** The levels and latest pivots once `warmup` candles are in, else undefined; the same object every update. */
+  get value(): SwingLevels | undefined {
+    return this.#count === this.#span ? this.#out : undefined;
+  }
+
+  /** True once `warmup` candles are in (the first bar has been judged). */
+  get isReady(): boolean {
+    return this.#count === this.#span;
+  }
+
+  /** True when the latest update confirmed a pivot (high or low) `rightBars` bars back. */
+  get confirmed(): boolean {
+    return this.#confirmed;
+  }
+
   /** The latest confirmed pivot high, if any. */
   get lastPivotHigh(): SwingPoint | undefined {
-    return this.#lastHigh;
+    return this.#out.lastPivotHigh;
   }
 
   /** The latest confirmed pivot low, if any. */
   get lastPivotLow(): SwingPoint | undefined {
-    return this.#lastLow;
+    return this.#out.lastPivotLow;
   }
 
-  /** Resistance levels (from pivot highs), ascending. The same array until a level changes. */
+  /** Resistance levels (from pivot highs), ascending; empty before any. The same array until a level changes. */
   resistances(): readonly number[] {
-    return this.#resSorted;
+    return this.#out.resistances;
   }
 
-  /** Support levels (from pivot lows), descending. The same array until a level changes. */
+  /** Support levels (from pivot lows), descending; empty before any. The same array until a level changes. */
   supports(): readonly number[] {
-    return this.#supSorted;
+    return this.#out.supports;
   }
 
-  /** Adds one closed candle; true when it confirmed a pivot (high or low) `rightBars` bars back. */
+  /**
+   * Adds one closed candle; true once `warmup` candles are in (isReady). Whether it confirmed a pivot is
+   * `confirmed`.
+   */
   update(candle: Candle): boolean {
     if (!Number.isFinite(candle.high) || !Number.isFinite(candle.low)) {
       throw new DataError(`SwingPivots: candle at ${candle.openTime} has a non-finite high or low (${candle.high}, ${candle.low})`);
@@ -105,6 +153,7 @@ export class SwingPivots {
     this.#lows[at] = candle.low;
     this.#times[at] = candle.openTime;
     this.#next = at + 1 === span ? 0 : at + 1;
+    this.#confirmed = false;
     if (this.#count < span && ++this.#count < span) return false;
 
     // The candidate is the bar `rightBars` before this one; `age` counts bars back from this candle (age 0).
@@ -122,17 +171,19 @@ export class SwingPivots {
       if (after ? oh > h : oh >= h) isHigh = false;
       if (after ? ol < l : ol <= l) isLow = false;
     }
+    const out = this.#out;
     if (isHigh) {
-      this.#lastHigh = { price: h, openTime: this.#times[j]!, confirmedAt: candle.openTime };
+      out.lastPivotHigh = { price: h, openTime: this.#times[j]!, confirmedAt: candle.openTime };
       this.#addLevel(this.#res, h);
-      this.#resSorted = Object.freeze([...this.#res].sort((a, b) => a - b));
+      out.resistances = Object.freeze([...this.#res].sort((a, b) => a - b));
     }
     if (isLow) {
-      this.#lastLow = { price: l, openTime: this.#times[j]!, confirmedAt: candle.openTime };
+      out.lastPivotLow = { price: l, openTime: this.#times[j]!, confirmedAt: candle.openTime };
       this.#addLevel(this.#sup, l);
-      this.#supSorted = Object.freeze([...this.#sup].sort((a, b) => b - a));
+      out.supports = Object.freeze([...this.#sup].sort((a, b) => b - a));
     }
-    return isHigh || isLow;
+    this.#confirmed = isHigh || isLow;
+    return true;
   }
 
   reset(): void {
@@ -140,10 +191,12 @@ export class SwingPivots {
     this.#count = 0;
     this.#res.length = 0;
     this.#sup.length = 0;
-    this.#resSorted = Object.freeze([]);
-    this.#supSorted = Object.freeze([]);
-    this.#lastHigh = undefined;
-    this.#lastLow = undefined;
+    this.#confirmed = false;
+    const out = this.#out;
+    out.resistances = NO_LEVELS;
+    out.supports = NO_LEVELS;
+    out.lastPivotHigh = undefined;
+    out.lastPivotLow = undefined;
   }
 
   #addLevel(levels: number[], price: number): void {

@@ -368,7 +368,7 @@ export async function buildChartData(run: RunFolder, opts: { maxCandles?: number
   const piv = { t: [] as number[], levels: { p: [] as number[], r1: [] as number[], r2: [] as number[], r3: [] as number[], s1: [] as number[], s2: [] as number[], s3: [] as number[] } };
   let lastPivotPeriod = NaN;
   const pushPivot = (time: number): void => {
-    const lv = fib.levels!;
+    const lv = fib.value!;
     piv.t.push(time);
     for (const k of ['p', 'r1', 'r2', 'r3', 's1', 's2', 's3'] as const) piv.levels[k].push(lv[k]);
   };
@@ -396,9 +396,9 @@ export async function buildChartData(run: RunFolder, opts: { maxCandles?: number
     candles.l.push(l);
     candles.c.push(c);
     stoch.t.push(time);
-    stoch.k.push(round(srsi.k, 3));
-    stoch.d.push(round(srsi.d, 3));
-    const lv = fib.levels;
+    stoch.k.push(round(srsi.k ?? NaN, 3));
+    stoch.d.push(round(srsi.d ?? NaN, 3));
+    const lv = fib.value;
     if (lv && lv.period !== lastPivotPeriod) {
       lastPivotPeriod = lv.period;
       pushPivot(time);

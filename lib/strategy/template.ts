@@ -70,8 +70,9 @@ export default defineStrategy({
     const takeProfit = p.takeProfitPct > 0 ? { pct: p.takeProfitPct } : undefined;
     return {
       onCandle(candle, ctx) {
-        if (!rsi.update(candle.close)) return; // not enough candles for an RSI yet
-        const now = rsi.value;
+        rsi.update(candle.close);
+        const now = rsi.value; // undefined until there are enough candles for an RSI (rsi.warmup)
+        if (now === undefined) return;
         const before = prev;
         prev = now;
         const side = ctx.position.side; // as the broker reports it: 'flat', 'long' or 'short'
@@ -88,7 +89,7 @@ export default defineStrategy({
         if (side === 'short' && now <= p.exitLevel) return { kind: 'exit', reason: \`RSI \${now.toFixed(1)} back to \${p.exitLevel}\` };
       },
       // Shown on the live console and in reports.
-      status: () => ({ indicators: { rsi: rsi.value } }),
+      status: () => ({ indicators: { rsi: rsi.value ?? NaN } }),
     };
   },
 });

@@ -26,7 +26,7 @@ const fromDay1 = { p: 102.333333333, r1: 108.063333333, r2: 111.603333333, r3: 1
 const fromDay2 = { p: 101.333333333, r1: 112.793333333, r2: 119.873333333, r3: 131.333333333, s1: 89.873333333, s2: 82.793333333, s3: 71.333333333 };
 
 function expectLevels(fib: FibonacciPivots, period: number, want: typeof fromDay1): void {
-  const l = fib.levels;
+  const l = fib.value;
   expect(l, 'levels exist').to.not.equal(undefined);
   expect(new Date(l!.period).toISOString(), 'period').to.equal(new Date(period).toISOString());
   for (const key of Object.keys(want) as (keyof typeof want)[]) expect(l![key], key).to.be.closeTo(want[key], 1e-8);
@@ -36,7 +36,7 @@ describe('FibonacciPivots', () => {
   it('has no levels until the first period completes', () => {
     const fib = new FibonacciPivots();
     for (const c of day1) expect(fib.update(c), `candle at ${c.openTime}`).to.equal(false);
-    expect(fib.levels).to.equal(undefined);
+    expect(fib.value).to.equal(undefined);
     expect(fib.supports()).to.deep.equal([]);
     expect(fib.resistances()).to.deep.equal([]);
   });
@@ -46,10 +46,10 @@ describe('FibonacciPivots', () => {
     for (const c of day1) fib.update(c);
     expect(fib.update(day2[0]!), 'first candle of day 2').to.equal(true);
     expectLevels(fib, MON + DAY_MS, fromDay1);
-    const sameObject = fib.levels;
+    const sameObject = fib.value;
     for (const c of day2.slice(1)) {
       fib.update(c);
-      expect(fib.levels, `unchanged within day 2 (candle ${new Date(c.openTime).toISOString()})`).to.equal(sameObject);
+      expect(fib.value, `unchanged within day 2 (candle ${new Date(c.openTime).toISOString()})`).to.equal(sameObject);
     }
     expect(fib.supports()).to.deep.equal([sameObject!.s1, sameObject!.s2, sameObject!.s3]);
     expect(fib.resistances()).to.deep.equal([sameObject!.r1, sameObject!.r2, sameObject!.r3]);
@@ -61,10 +61,10 @@ describe('FibonacciPivots', () => {
     const fib = new FibonacciPivots();
     for (const c of day1) fib.update(c);
     fib.update(candle(MON + DAY_MS - 1, 100, 99, 99.5)); // still day 1
-    expect(fib.levels, 'no levels at 23:59:59.999').to.equal(undefined);
+    expect(fib.value, 'no levels at 23:59:59.999').to.equal(undefined);
     fib.update(candle(MON + DAY_MS, 100, 99, 99.5));
     // Day 1 now closed at 99.5 instead of 102: P = (110 + 95 + 99.5) / 3 = 101.5.
-    expect(fib.levels?.p).to.be.closeTo(101.5, 1e-12);
+    expect(fib.value?.p).to.be.closeTo(101.5, 1e-12);
   });
 
   it('completes a period with missing candles when a later period arrives, even days later', () => {
@@ -74,10 +74,10 @@ describe('FibonacciPivots', () => {
     fib.update(day2[1]!); // day 2's last two candles are missing: H 120, L 100, C 118
     fib.update(candle(MON + 4 * DAY_MS + 6 * HOUR, 100, 99, 99.5)); // days 3 and 4 until 06:00 are missing
     // P = (120 + 100 + 118) / 3 = 112.666..., range 20: R1 = P + 7.64, S3 = P - 20.
-    expect(new Date(fib.levels!.period).toISOString()).to.equal('2024-01-05T00:00:00.000Z');
-    expect(fib.levels!.p).to.be.closeTo(112.666666667, 1e-8);
-    expect(fib.levels!.r1).to.be.closeTo(120.306666667, 1e-8);
-    expect(fib.levels!.s3).to.be.closeTo(92.666666667, 1e-8);
+    expect(new Date(fib.value!.period).toISOString()).to.equal('2024-01-05T00:00:00.000Z');
+    expect(fib.value!.p).to.be.closeTo(112.666666667, 1e-8);
+    expect(fib.value!.r1).to.be.closeTo(120.306666667, 1e-8);
+    expect(fib.value!.s3).to.be.closeTo(92.666666667, 1e-8);
   });
 
   it("'W' periods start on Monday 00:00 UTC, as Bybit's weekly candles", () => {
@@ -87,10 +87,10 @@ describe('FibonacciPivots', () => {
     expect(fib.update(candle(Date.UTC(2024, 0, 4, 0), 105, 95)), 'Thursday: same week').to.equal(false);
     expect(fib.update(candle(Date.UTC(2024, 0, 7, 23), 101, 99, 100)), 'Sunday 23:00: same week').to.equal(false);
     expect(fib.update(candle(Date.UTC(2024, 0, 8, 0), 100, 99)), 'Monday 00:00: a new week').to.equal(true);
-    expect(new Date(fib.levels!.period).toISOString()).to.equal('2024-01-08T00:00:00.000Z');
+    expect(new Date(fib.value!.period).toISOString()).to.equal('2024-01-08T00:00:00.000Z');
     // H 105, L 90, C 100: P = 98.333..., range 15.
-    expect(fib.levels!.p).to.be.closeTo(98.333333333, 1e-8);
-    expect(fib.levels!.r2).to.be.closeTo(107.603333333, 1e-8);
+    expect(fib.value!.p).to.be.closeTo(98.333333333, 1e-8);
+    expect(fib.value!.r2).to.be.closeTo(107.603333333, 1e-8);
   });
 
   it("'M' periods are calendar months (a leap February included)", () => {
@@ -98,9 +98,9 @@ describe('FibonacciPivots', () => {
     fib.update(candle(Date.UTC(2024, 1, 1), 50, 40, 45));
     expect(fib.update(candle(Date.UTC(2024, 1, 29, 23, 45), 60, 44, 55)), 'Feb 29 is still February').to.equal(false);
     expect(fib.update(candle(Date.UTC(2024, 2, 1), 56, 54, 55))).to.equal(true);
-    expect(new Date(fib.levels!.period).toISOString()).to.equal('2024-03-01T00:00:00.000Z');
-    expect(fib.levels!.p).to.be.closeTo((60 + 40 + 55) / 3, 1e-9);
-    expect(fib.levels!.s1).to.be.closeTo(51.666666667 - 7.64, 1e-8);
+    expect(new Date(fib.value!.period).toISOString()).to.equal('2024-03-01T00:00:00.000Z');
+    expect(fib.value!.p).to.be.closeTo((60 + 40 + 55) / 3, 1e-9);
+    expect(fib.value!.s1).to.be.closeTo(51.666666667 - 7.64, 1e-8);
   });
 
   it('periodMs aligns fixed periods to the epoch (4-hour periods)', () => {
@@ -108,8 +108,8 @@ describe('FibonacciPivots', () => {
     fib.update(candle(MON + 1 * HOUR, 10, 8, 9));
     fib.update(candle(MON + 3 * HOUR, 12, 9, 11));
     expect(fib.update(candle(MON + 4 * HOUR, 11, 10)), '04:00 opens the next 4-hour period').to.equal(true);
-    expect(fib.levels!.period).to.equal(MON + 4 * HOUR);
-    expect(fib.levels!.p).to.be.closeTo((12 + 8 + 11) / 3, 1e-12);
+    expect(fib.value!.period).to.equal(MON + 4 * HOUR);
+    expect(fib.value!.p).to.be.closeTo((12 + 8 + 11) / 3, 1e-12);
   });
 
   it('rejects bad options and out-of-order candles; reset() forgets everything', () => {
@@ -121,7 +121,7 @@ describe('FibonacciPivots', () => {
     expect(() => fib.update(day1[0]!)).to.throw(DataError, 'older');
     expect(() => fib.update(candle(MON + 9 * DAY_MS, NaN, 1, 1))).to.throw(DataError, 'non-finite');
     fib.reset();
-    expect(fib.levels).to.equal(undefined);
+    expect(fib.value).to.equal(undefined);
     expect(fib.update(day1[0]!), 'accepts an old candle after reset').to.equal(false);
   });
 });

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { RSI, StochasticRSI } from 'technicalindicators';
 import { ConfigError, DataError } from '../../lib/core/index.ts';
-import { Rsi, Sma, StochRsi, stochRsiBatch, type StochRsiOptions } from '../../lib/indicators/index.ts';
+import { Rsi, StochRsi, stochRsiBatch, type StochRsiOptions } from '../../lib/indicators/index.ts';
 import { DATA_15M, REF_STOCHRSI, requireShared } from '../helpers.ts';
 import { realCandles, realReference, sampleCandles } from './fixtures.ts';
 
@@ -268,13 +268,13 @@ describe('StochRsi', () => {
       const ind = new StochRsi();
       for (let i = 0; i < close.length; i++) {
         ind.update(close[i]!);
-        const got = [ind.rsi, ind.stoch, ind.k, ind.d];
+        const got = [ind.rsi, ind.stoch, ind.k, ind.d].map((v) => v ?? NaN);
         const want = [batch.rsi[i]!, batch.stoch[i]!, batch.k[i]!, batch.d[i]!];
         if (!got.every((v, c) => Object.is(v, want[c]))) expect.fail(`index ${i}: streaming ${got}, batch ${want}`);
       }
     });
 
-    it('reports nothing before the warm-up: update is false and isStable unset for the first 31 closes', () => {
+    it('reports nothing before the warm-up: update is false, isReady unset and value undefined for the first 31 closes', () => {
       const { close } = sampleCandles();
       const ind = new StochRsi();
       expect(ind.warmup).to.equal(32);
@@ -282,16 +282,38 @@ describe('StochRsi', () => {
       for (let i = 0; i < 40; i++) {
         const ready = ind.update(close[i]!);
         expect(ready, `update #${i}`).to.equal(i >= 31);
-        expect(ind.isStable, `isStable #${i}`).to.equal(i >= 31);
-        for (const c of COLUMNS) expect(Number.isNaN(ind[c]), `${c} empty at #${i}`).to.equal(i < firstValue[c]);
+        expect(ind.isReady, `isReady #${i}`).to.equal(i >= 31);
+        expect(ind.value === undefined, `value empty at #${i}`).to.equal(i < 31);
+        for (const c of COLUMNS) expect(ind[c] === undefined, `${c} empty at #${i}`).to.equal(i < firstValue[c]);
+        if (i >= 31) expect({ ...ind.value }, `value at #${i}`).to.deep.equal({ k: ind.k, d: ind.d });
       }
+    });
+
+    it('previous is value as it was after the previous close, undefined unless D existed then; both are reused objects', () => {
+      const { close } = sampleCandles();
+      const ind = new StochRsi();
+      let before: { k: number; d: number } | undefined;
+      const objects = new Set<object>();
+      for (let i = 0; i < 2000; i++) {
+        ind.update(close[i]!);
+        const prev = ind.previous;
+        expect(prev === undefined, `previous empty at #${i}`).to.equal(i < 32);
+        expect(prev === undefined ? undefined : { ...prev }, `previous at #${i}`).to.deep.equal(before);
+        if (prev) expect([prev.k, prev.d], `previous is prevK, prevD at #${i}`).to.deep.equal([ind.prevK, ind.prevD]);
+        const now = ind.value;
+        before = now === undefined ? undefined : { ...now };
+        for (const o of [now, prev]) if (o) objects.add(o);
+      }
+      expect(objects.size, 'one value object and one previous object').to.equal(2);
+      ind.reset();
+      expect([ind.value, ind.previous]).to.deep.equal([undefined, undefined]);
     });
 
     it('prevK and prevD are the previous close\'s K and D', () => {
       const { close } = sampleCandles();
       const ind = new StochRsi();
-      let k = NaN;
-      let d = NaN;
+      let k: number | undefined;
+      let d: number | undefined;
       for (let i = 0; i < 2000; i++) {
         ind.update(close[i]!);
         expect(Object.is(ind.prevK, k) && Object.is(ind.prevD, d), `#${i}: prev (${ind.prevK}, ${ind.prevD}) vs (${k}, ${d})`).to.equal(true);
@@ -301,11 +323,11 @@ describe('StochRsi', () => {
       const fresh = new StochRsi();
       for (let i = 0; i < 30; i++) fresh.update(close[i]!);
       const k29 = fresh.k;
-      expect(Number.isNaN(k29), 'K exists from index 29').to.equal(false);
-      expect(Number.isNaN(fresh.prevK), 'prevK at index 29').to.equal(true);
+      expect(k29, 'K exists from index 29').to.be.a('number');
+      expect(fresh.prevK, 'prevK at index 29').to.equal(undefined);
       fresh.update(close[30]!);
       expect(fresh.prevK, 'prevK at index 30 is K at 29').to.equal(k29);
-      expect(Number.isNaN(fresh.prevD), 'prevD at index 30 (D starts at 31)').to.equal(true);
+      expect(fresh.prevD, 'prevD at index 30 (D starts at 31)').to.equal(undefined);
     });
 
     it('reset() restores the initial state', () => {
@@ -313,8 +335,8 @@ describe('StochRsi', () => {
       const ind = new StochRsi();
       for (let i = 0; i < 500; i++) ind.update(close[i]!);
       ind.reset();
-      for (const key of ['rsi', 'stoch', 'k', 'd', 'prevK', 'prevD'] as const) expect(Number.isNaN(ind[key]), key).to.equal(true);
-      expect(ind.isStable).to.equal(false);
+      for (const key of ['rsi', 'stoch', 'k', 'd', 'prevK', 'prevD', 'value'] as const) expect(ind[key], key).to.equal(undefined);
+      expect(ind.isReady).to.equal(false);
       const fresh = new StochRsi();
       for (let i = 1000; i < 1500; i++) {
         expect(ind.update(close[i]!), `update #${i}`).to.equal(fresh.update(close[i]!));
@@ -376,60 +398,5 @@ describe('StochRsi', () => {
       expect(() => ind.update(NaN)).to.throw(DataError);
       expect(() => ind.update(Infinity)).to.throw(DataError);
     });
-  });
-});
-
-describe('Sma', () => {
-  it('is the plain mean of the last `period` inputs, NaN before', () => {
-    const sma = new Sma({ period: 4 });
-    const xs = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3];
-    xs.forEach((x, i) => {
-      expect(sma.update(x), `ready #${i}`).to.equal(i >= 3);
-      if (i < 3) expect(Number.isNaN(sma.value)).to.equal(true);
-      else expect(sma.value, `#${i}`).to.equal((xs[i - 3]! + xs[i - 2]! + xs[i - 1]! + xs[i]!) / 4);
-    });
-    sma.reset();
-    expect(Number.isNaN(sma.value)).to.equal(true);
-    expect(sma.update(1)).to.equal(false);
-    expect(() => new Sma({ period: 0 })).to.throw(ConfigError, 'period');
-  });
-
-  it('does not drift: 100 repeated gives exactly 100 after a million mixed inputs', () => {
-    const sma = new Sma({ period: 3 });
-    for (let i = 0; i < 1_000_000; i++) sma.update((i * 0.1) % 7.3);
-    for (let i = 0; i < 3; i++) sma.update(100);
-    expect(sma.value).to.equal(100);
-  });
-});
-
-describe('Rsi', () => {
-  it('matches the independent implementation on the real closes within 1e-9', function () {
-    const { close } = realCandles(this);
-    const naive = naiveStochRsi(close).rsi;
-    const rsi = new Rsi();
-    let max = 0;
-    close.forEach((c, i) => {
-      rsi.update(c);
-      expect(Number.isNaN(rsi.value), `empty #${i}`).to.equal(i < 14);
-      if (i >= 14) max = Math.max(max, Math.abs(rsi.value - naive[i]!));
-    });
-    expect(max).to.be.at.most(1e-9);
-  });
-
-  it('is 100 on flat prices and after only gains, 0 after only losses; reset() starts over', () => {
-    const flat = new Rsi({ period: 3 });
-    const up = new Rsi({ period: 3 });
-    const down = new Rsi({ period: 3 });
-    for (let i = 0; i < 10; i++) {
-      flat.update(5);
-      up.update(5 + i);
-      down.update(5 - i);
-    }
-    expect([flat.value, up.value, down.value]).to.deep.equal([100, 100, 0]);
-    up.reset();
-    expect(Number.isNaN(up.value)).to.equal(true);
-    expect([up.update(1), up.update(2), up.update(3), up.update(2)]).to.deep.equal([false, false, false, true]);
-    // Seed: moves +1, +1, -1 → avgGain 2/3, avgLoss 1/3 → RS 2 → RSI 100 - 100/3.
-    expect(up.value).to.be.closeTo(100 - 100 / 3, 1e-12);
   });
 });

@@ -22,8 +22,10 @@ describe('SwingPivots', () => {
       const sw = new SwingPivots({ leftBars: 2, rightBars });
       const confirmedAt = 3 + rightBars;
       bars(highs, mirror(highs)).forEach((c, i) => {
-        const fired = sw.update(c);
+        const ready = sw.update(c);
+        const fired = sw.confirmed;
         const tag = `rightBars ${rightBars}, bar ${i}`;
+        expect(ready, `${tag}: ready once leftBars + rightBars + 1 bars are in`).to.equal(i >= 2 + rightBars);
         expect(fired, tag).to.equal(i === confirmedAt);
         if (i < confirmedAt) {
           expect(sw.lastPivotHigh, tag).to.equal(undefined);
@@ -53,7 +55,8 @@ describe('SwingPivots', () => {
     const sw = new SwingPivots({ leftBars: 2, rightBars: 2 });
     const found: number[] = [];
     bars(highs, mirror(highs)).forEach((c, i) => {
-      if (sw.update(c) && sw.lastPivotHigh?.confirmedAt === c.openTime) found.push(i);
+      sw.update(c);
+      if (sw.confirmed && sw.lastPivotHigh?.confirmedAt === c.openTime) found.push(i);
     });
     expect(sw.lastPivotHigh?.openTime, 'bar 4 (106) is the pivot, bar 2 (105) never was').to.equal(T0 + 4 * BAR);
     expect(found).to.deep.equal([6]);
@@ -108,7 +111,9 @@ describe('SwingPivots', () => {
       for (let t = 0; t < n; t++) {
         const prevHigh = sw.lastPivotHigh;
         const prevLow = sw.lastPivotLow;
-        const fired = sw.update({ openTime: timestamp[t]!, open: close[t]!, high: high[t]!, low: low[t]!, close: close[t]!, volume: 1, turnover: NaN });
+        const ready = sw.update({ openTime: timestamp[t]!, open: close[t]!, high: high[t]!, low: low[t]!, close: close[t]!, volume: 1, turnover: NaN });
+        expect(ready, `L${L} R${R} ready at bar ${t}`).to.equal(t >= L + R);
+        const fired = sw.confirmed;
         const newHigh = sw.lastPivotHigh !== prevHigh ? sw.lastPivotHigh : undefined;
         const newLow = sw.lastPivotLow !== prevLow ? sw.lastPivotLow : undefined;
         expect(fired, `L${L} R${R} bar ${t}`).to.equal(newHigh !== undefined || newLow !== undefined);
@@ -168,9 +173,11 @@ describe('SwingPivots', () => {
     expect(sw.resistances()).to.deep.equal([105]);
     sw.reset();
     expect([sw.resistances(), sw.supports(), sw.lastPivotHigh, sw.lastPivotLow]).to.deep.equal([[], [], undefined, undefined]);
+    expect([sw.value, sw.isReady, sw.confirmed]).to.deep.equal([undefined, false, false]);
     // Only two bars after the reset: no pivot can be known yet.
     expect(sw.update(candle(T0, 200, 100))).to.equal(false);
     expect(sw.update(candle(T0 + BAR, 100, 90))).to.equal(false);
+    expect(sw.confirmed).to.equal(false);
     expect(() => sw.update(candle(T0 + 2 * BAR, NaN, 90)), 'a NaN high').to.throw(DataError, 'non-finite');
     for (const [key, bad] of [['leftBars', 0], ['rightBars', 1.5], ['maxLevels', -1], ['tolerancePct', -0.1], ['tolerancePct', NaN]] as const) {
       expect(() => new SwingPivots({ [key]: bad }), `${key} = ${bad}`).to.throw(ConfigError, key);
