@@ -38,6 +38,14 @@ export default defineStrategy({
   // One completed period is needed before the first level; enough candles for 1-minute data (fewer
   // are fed when the data starts later; coarser candles need fewer).
   warmup: (p) => PERIOD_CANDLES_1M[p.pivotPeriod === 'auto' ? 'D' : (p.pivotPeriod as 'D' | 'W' | 'M')],
+  // Drawn in report.html: the levels it trades, as step lines over the price (the console lists them).
+  plots: () => ({
+    series: (
+      [
+        ['P', '#f5a623'], ['R1', '#ef5350'], ['R2', '#ef5350'], ['R3', '#ef5350'], ['S1', '#26a69a'], ['S2', '#26a69a'], ['S3', '#26a69a'],
+      ] as const
+    ).map(([name, color]) => ({ name, color, pane: 'price', style: 'step' as const, console: false })),
+  }),
   create(p, env): Strategy {
     const period = p.pivotPeriod !== 'auto' ? p.pivotPeriod : env.interval === 'D' ? 'W' : env.interval === 'W' || env.interval === 'M' ? 'M' : 'D';
     const fib = new FibonacciPivots({ period: period as 'D' | 'W' | 'M' });
@@ -106,6 +114,10 @@ export default defineStrategy({
             }
           }
         }
+      },
+      plot() {
+        const lv = fib.value;
+        return [lv?.p, lv?.r1, lv?.r2, lv?.r3, lv?.s1, lv?.s2, lv?.s3];
       },
       status() {
         const lv = fib.value;

@@ -11,6 +11,17 @@
 import { FibonacciPivots, StochRsi, SwingPivots, nearLevel } from '../lib/indicators/index.ts';
 import { crossedAbove, crossedBelow, defineStrategy, type Strategy } from '../lib/strategy/index.ts';
 
+/** The Fibonacci pivots as step lines over the price (the console lists them as levels instead). */
+const PIVOT_PLOTS = [
+  { name: 'P', color: '#f5a623' },
+  { name: 'R1', color: '#ef5350' },
+  { name: 'R2', color: '#ef5350' },
+  { name: 'R3', color: '#ef5350' },
+  { name: 'S1', color: '#26a69a' },
+  { name: 'S2', color: '#26a69a' },
+  { name: 'S3', color: '#26a69a' },
+].map((s) => ({ ...s, pane: 'price', style: 'step' as const, console: false }));
+
 export default defineStrategy({
   name: 'stochrsi-scalper',
   description: "The seed's StochRSI crossover scalper with optional pivot filter, fixed-fraction stop loss and take profit.",
@@ -34,6 +45,18 @@ export default defineStrategy({
   // Wilder's RSI never forgets its seed; 400 extra candles shrink its memory to ~1e-12 of K and D (measured),
   // so decisions after the warm-up do not depend on where the data started.
   warmup: (p) => p.rsiPeriod + p.stochPeriod + p.kSmoothing + p.dSmoothing + 400,
+  // Drawn in report.html and written on the live console: K and D in their own pane, the Fibonacci pivots over the price.
+  plots: (p) => ({
+    series: [
+      { name: 'K', pane: 'StochRSI', color: '#2962ff' },
+      { name: 'D', pane: 'StochRSI', color: '#ff6d00' },
+      ...PIVOT_PLOTS,
+    ],
+    guides: [
+      { pane: 'StochRSI', value: p.oversold, label: 'oversold' },
+      { pane: 'StochRSI', value: p.overbought, label: 'overbought' },
+    ],
+  }),
   create(p, env): Strategy {
     const srsi = new StochRsi({ rsiPeriod: p.rsiPeriod, stochPeriod: p.stochPeriod, kSmoothing: p.kSmoothing, dSmoothing: p.dSmoothing });
     const period = p.pivotPeriod !== 'auto' ? p.pivotPeriod : env.interval === 'D' ? 'W' : env.interval === 'W' || env.interval === 'M' ? 'M' : 'D';
@@ -44,7 +67,7 @@ export default defineStrategy({
     const takeProfit = p.takeProfitPct > 0 ? { pct: p.takeProfitPct } : undefined;
     const size = { unit: 'quote', amount: p.usdtAmountPerTrade } as const;
     // Levels cost time on every candle: kept when the filter needs them or a person watches the console.
-    const trackLevels = usePivotFilter || env.mode === 'live';
+    const trackLevels = usePivotFilter || env.mode === 'live' || env.plots === true;
 
     let last = NaN;
     const supports = (): number[] => [...fib.supports(), ...swing.supports()];
@@ -88,6 +111,10 @@ export default defineStrategy({
         if (useCrossover ? k < oversold && crossedAbove(pk, pd, k, d) : k < oversold && d < oversold && k > pk) {
           return { kind: 'exit', reason: 'StochRSI Oversold Reversal' };
         }
+      },
+      plot() {
+        const lv = fib.value;
+        return [srsi.k, srsi.d, lv?.p, lv?.r1, lv?.r2, lv?.r3, lv?.s1, lv?.s2, lv?.s3];
       },
       status() {
         if (!trackLevels) return { indicators: indicators() };

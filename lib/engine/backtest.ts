@@ -50,6 +50,7 @@ export function runBacktest(input: BacktestInput): { record: RunRecord; engine: 
     interval: input.meta.interval,
     tradeFrom: input.from,
     orderIdPrefix: 'bt',
+    plots: input.recordPlots === true && input.definition.plots !== undefined,
     onDecision: input.onDecision,
     guards: input.guards,
   });

@@ -50,6 +50,8 @@ export interface EngineOptions {
   readonly tradeFrom?: number;
   /** Passed to the strategy (display-only values); never changes decisions. Default 'backtest'. */
   readonly mode?: 'backtest' | 'live';
+  /** The run records the strategy's declared plots (told to the strategy as `env.plots`). */
+  readonly plots?: boolean;
   /** Prefix of client order ids; make it unique per live session. */
   readonly orderIdPrefix?: string;
   /** Called for every candle on which the strategy returned intents (the decision journal). */
@@ -105,7 +107,7 @@ export class Engine {
     this.#prefix = opts.orderIdPrefix ?? 'pyr';
     this.#ctx = { position: this.#ctxPosition, symbol: opts.symbol, interval: opts.interval };
     try {
-      this.strategy = opts.definition.create(opts.params as never, { symbol: opts.symbol, interval: opts.interval, intervalMs: this.#intervalMs, mode: opts.mode ?? 'backtest' });
+      this.strategy = opts.definition.create(opts.params as never, { symbol: opts.symbol, interval: opts.interval, intervalMs: this.#intervalMs, mode: opts.mode ?? 'backtest', plots: opts.plots ?? false });
     } catch (err) {
       throw new StrategyError(`strategy "${opts.definition.name}" failed to start: ${(err as Error).message}`, { cause: err });
     }

@@ -19,6 +19,7 @@ export function plotLines(declared: PlotDeclaration | undefined, values: readonl
   const panes = new Map<string, string[]>();
   declared.series.forEach((p, k) => {
     const v = values[k];
+    if (p.console === false) return;
     if (typeof v !== 'number' || !Number.isFinite(v)) return;
     const pane = p.pane ?? 'price';
     if (!panes.has(pane)) panes.set(pane, []);

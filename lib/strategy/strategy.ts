@@ -46,6 +46,8 @@ export interface PlotSeries {
   readonly style?: 'line' | 'step';
   /** Decimals the live console writes it with (default 2). */
   readonly decimals?: number;
+  /** Written on the live console (default true; false for levels the console lists otherwise). */
+  readonly console?: boolean;
 }
 
 /** What a strategy draws: its series, and horizontal guides (e.g. oversold 20) in a pane. */
@@ -60,6 +62,8 @@ export interface StrategyEnv {
   readonly intervalMs: number;
   /** 'live' when a person watches the console: worth computing display-only values such as levels. */
   readonly mode: 'backtest' | 'live';
+  /** The run records the declared plots (a report): worth computing what `plot()` returns. */
+  readonly plots?: boolean;
 }
 
 export interface StrategyDefinition<S extends ParamSchema = ParamSchema> {
