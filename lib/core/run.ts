@@ -31,6 +31,8 @@ export interface RunRecord {
   readonly meta: {
     readonly runId: string;
     readonly strategy: string;
+    /** The strategy's file (a report re-runs it to draw what it declares). */
+    readonly strategyFile?: string;
     readonly symbol: string;
     readonly category: string;
     /** The instrument key (exchange, category, symbol): what a run over several instruments will key by. */

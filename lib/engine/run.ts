@@ -100,6 +100,7 @@ export function runSpec(spec: RunSpec, data: RunData, broker: SimulatingBroker, 
     meta: {
       runId: opts.runId,
       strategy: spec.strategy.label,
+      strategyFile: spec.strategy.file,
       symbol: spec.instrument.symbol,
       category: spec.instrument.category,
       instrument: spec.instrument,

@@ -57,6 +57,8 @@ describe('pyr live against the local exchange: a week of real candles', function
     expect(exitCode, bot.output().slice(-2000)).to.equal(0);
     expect(bot.output()).to.match(/Overall Trade Statistics: Total PnL: -?\$\d+\.\d\d, Win Rate: \d+\.\d\d% \(\d+\/\d+\)/);
     expect(bot.output()).to.not.include(ex.apiSecret);
+    // The seed's market line, from what the strategy declares to plot (its StochRSI pane).
+    expect(bot.output()).to.match(/📈 StochRSI K: \d+\.\d\d, D: \d+\.\d\d\n/);
   });
 
   it('enters and exits, including stops and targets fired by the exchange', () => {
