@@ -15,7 +15,7 @@ export interface TemplateImports {
   readonly api: string;
   /** Import specifier of pyr's indicators (`'pyr'`, or a path to `lib/indicators/index.ts`), from the strategy file. */
   readonly indicators: string;
-  /** Import specifier of the test kit (`'pyr'`, or a path to `lib/strategy/testkit.ts`), from the test file. */
+  /** Import specifier of the test kit (`'pyr'`, or a path to `lib/testkit/index.ts`), from the test file. */
   readonly testkit: string;
   /** Import specifier of the strategy file, from the test file. */
   readonly strategy: string;
