@@ -26,7 +26,7 @@
 import { PyrError } from './errors.ts';
 import type { InstrumentKey } from './instrument.ts';
 import { ZERO, type Dec } from './money.ts';
-import type { PositionSide } from './orders.ts';
+import type { PositionSide, Trade } from './orders.ts';
 
 /** Fills that cannot make a trade (no quantity on a side). */
 export class AccountingError extends PyrError {}
@@ -122,4 +122,9 @@ export function tradeFromFills(t: {
   const exit = legOf(t.exitFills, `the ${t.side} trade's exit fills`);
   const amounts = tradeFromLegs(t.side, entry, exit, t.funding ?? ZERO);
   return t.instrument === undefined ? amounts : { ...amounts, instrument: t.instrument };
+}
+
+/** A trade's amounts (prices, qty, fees, funding, PnL) as the Trade fields they are: one copy for every broker. */
+export function amountsOf(a: TradeAmounts): Pick<Trade, 'entryPrice' | 'exitPrice' | 'qty' | 'entryFee' | 'exitFee' | 'fees' | 'funding' | 'grossPnl' | 'netPnl'> {
+  return { entryPrice: a.entryPrice, exitPrice: a.exitPrice, qty: a.qty, entryFee: a.entryFee, exitFee: a.exitFee, fees: a.fees, funding: a.funding, grossPnl: a.grossPnl, netPnl: a.netPnl };
 }

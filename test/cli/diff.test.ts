@@ -7,13 +7,13 @@
 import { expect } from 'chai';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { D, candleAt, lowerBound, seriesFromCandles, type Candle, type InstrumentRules, type Trade } from '../../lib/core/index.ts';
+import { D, candleAt, lowerBound, seriesFromCandles, type Candle, type Trade } from '../../lib/core/index.ts';
 import { readCandleFile } from '../../lib/data/csv.ts';
-import { SimBroker } from '../../lib/brokers/sim/index.ts';
-import { Journal, runBacktest, tradeToJson, type JournalInput } from '../../lib/engine/index.ts';
+import { simBrokerFor } from '../../lib/brokers/sim/index.ts';
+import { Journal, runSpec, tradeToJson, type JournalInput } from '../../lib/engine/index.ts';
 import { resolveStrategyFile } from '../../lib/strategy/index.ts';
 import seed from '../../strategies/stochrsi-scalper.ts';
-import { fillModelOf, guardsOf, resolveAllParams } from '../../lib/config/index.ts';
+import { resolveAllParams, resolveRunSpec } from '../../lib/config/index.ts';
 import { diff, type DiffFlags } from '../../lib/cli/diff.ts';
 import { formatDiff, matchTrades, type DiffResult, type UnmatchedTrade } from '../../lib/report/diff.ts';
 import { SAMPLE_15M, captureIo, runCli, tempDir } from '../helpers.ts';
@@ -41,7 +41,6 @@ const cli = (argv: string[]) => runCli(['diff', ...argv], tmp.dir);
 
 const params = resolveAllParams(seed.params, []);
 const WARMUP = seed.warmup(params.strategy);
-const rules: InstrumentRules = { symbol: 'BTCUSDT', category: 'linear', tickSize: new D('0.1'), qtyStep: new D('0.001'), minQty: new D('0.001'), minNotional: new D('5'), source: 'test' };
 let warm: Candle[];
 let liveCandles: Candle[];
 let simTrades: Trade[];
@@ -50,29 +49,8 @@ let simTrades: Trade[];
 function simulate(candles: readonly Candle[]): Trade[] {
   const series = seriesFromCandles(candles);
   const start = lowerBound(series, LIVE_FROM);
-  const { record } = runBacktest({
-    definition: seed,
-    params: params.strategy,
-    series,
-    broker: new SimBroker({ rules, fillModel: fillModelOf(params.run), initialBalance: params.run.initialBalance }),
-    from: LIVE_FROM,
-    to: candles.at(-1)!.openTime + STEP,
-    warmup: start,
-    guards: guardsOf(params.run),
-    meta: {
-      runId: 'test',
-      strategy: seed.name,
-      symbol: 'BTCUSDT',
-      category: 'linear',
-      interval: '15',
-      params: params.strategy,
-      rules: { tickSize: '0.1', qtyStep: '0.001', minQty: '0.001', minNotional: '5', source: 'test' },
-      fillModel: fillModelOf(params.run),
-      initialBalance: params.run.initialBalance,
-      funding: { charged: false, detail: '' },
-      source: 'test',
-    },
-  });
+  const spec = resolveRunSpec({ definition: seed, strategyFile: 'stochrsi-scalper', instrument: { exchange: 'bybit', category: 'linear', symbol: 'BTCUSDT' }, interval: '15', layers: [] });
+  const { record } = runSpec(spec, { series, source: 'test', funding: { none: 'none' } }, simBrokerFor(spec), { runId: 'test', from: LIVE_FROM, to: candles.at(-1)!.openTime + STEP, warmup: start });
   return [...record.trades];
 }
 

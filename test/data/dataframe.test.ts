@@ -6,10 +6,10 @@ import type { DataFrame } from 'danfojs-node';
 import { loadCandles, seriesToDataFrame } from '../../lib/data/dataframe.ts';
 import { readCandleFile } from '../../lib/data/csv.ts';
 import { equityToDataFrame, tradesToDataFrame } from '../../lib/report/index.ts';
-import { D, lowerBound, seriesFromCandles, type InstrumentRules, type RunRecord } from '../../lib/core/index.ts';
-import { SimBroker } from '../../lib/brokers/sim/index.ts';
-import { runBacktest } from '../../lib/engine/index.ts';
-import { fillModelOf, guardsOf, resolveAllParams } from '../../lib/config/index.ts';
+import { lowerBound, seriesFromCandles, type RunRecord } from '../../lib/core/index.ts';
+import { simBrokerFor } from '../../lib/brokers/sim/index.ts';
+import { runSpec } from '../../lib/engine/index.ts';
+import { resolveRunSpec } from '../../lib/config/index.ts';
 import seed from '../../strategies/stochrsi-scalper.ts';
 import { DATA_15M, SAMPLE_15M, requireShared } from '../helpers.ts';
 import { T0, trade } from '../report/fixtures.ts';
@@ -128,32 +128,10 @@ describe('report/dataframe on a real run: trades and equity read back exactly', 
   before(async () => {
     const { series } = await readCandleFile(SAMPLE_15M, { cache: false });
     rows = csvRows(SAMPLE_15M);
-    const params = resolveAllParams(seed.params, []);
-    const rules: InstrumentRules = { symbol: 'BTCUSDT', category: 'linear', tickSize: new D('0.1'), qtyStep: new D('0.001'), minQty: new D('0.001'), minNotional: new D('5'), source: 'test' };
+    const spec = resolveRunSpec({ definition: seed, strategyFile: 'stochrsi-scalper', instrument: { exchange: 'bybit', category: 'linear', symbol: 'BTCUSDT' }, interval: '15', layers: [] });
     const from = Date.UTC(2024, 7, 1);
-    ({ record } = runBacktest({
-      definition: seed,
-      params: params.strategy,
-      series,
-      broker: new SimBroker({ rules, fillModel: fillModelOf(params.run), initialBalance: params.run.initialBalance }),
-      from,
-      to: series.openTime[series.length - 1]! + 900_000,
-      warmup: lowerBound(series, from),
-      guards: guardsOf(params.run),
-      meta: {
-        runId: 'test',
-        strategy: seed.name,
-        symbol: 'BTCUSDT',
-        category: 'linear',
-        interval: '15',
-        params: params.strategy,
-        rules: { tickSize: '0.1', qtyStep: '0.001', minQty: '0.001', minNotional: '5', source: 'test' },
-        fillModel: fillModelOf(params.run),
-        initialBalance: params.run.initialBalance,
-        funding: { charged: false, detail: '' },
-        source: SAMPLE_15M,
-      },
-    }));
+    // Every candle before August warms the strategy up.
+    ({ record } = runSpec(spec, { series, source: SAMPLE_15M, funding: { none: 'none' } }, simBrokerFor(spec), { runId: 'test', from, to: series.openTime[series.length - 1]! + 900_000, warmup: lowerBound(series, from) }));
   });
 
   it('tradesToDataFrame: every time, price, qty, fee and PnL equals the trade’s own value', async () => {
