@@ -48,7 +48,7 @@ export async function backtest(flags: BacktestFlags, io: CliIo): Promise<Backtes
   const { definition, file } = await loadStrategy(target.strategySpec, io.cwd);
   let spec = resolveRunSpec({
     definition, strategyFile: file, instrument: target.instrument, interval: target.interval,
-    layers: paramLayersOf(definition, { file: target.configFile, config: target.config }, flags.param), snapshot: await readRulesSnapshot(target),
+    layers: paramLayersOf(definition, { file: target.configFile, config: target.config }, flags.param), snapshot: await readRulesSnapshot(target), target,
   });
   const bar = (label: string) => (flags.json ? undefined : createProgress({ stream: io.stderr, label, total: 1 }));
   const data = await openRunData(target, {

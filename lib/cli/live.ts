@@ -100,7 +100,7 @@ export async function live(flags: LiveFlags, io: CliIo, signal: AbortSignal): Pr
   if (bybitEnv === 'mainnet') log.warn('MAINNET: real money is at stake.');
 
   // The instrument rules are the exchange's; --param overrides still apply.
-  const spec: RunSpec = resolveRunSpec({ definition, strategyFile, instrument: target.instrument, interval: target.interval, layers, snapshot: await fetchInstrumentSnapshot(rest, 'linear', symbol, bybitEnv) });
+  const spec: RunSpec = resolveRunSpec({ definition, strategyFile, instrument: target.instrument, interval: target.interval, layers, snapshot: await fetchInstrumentSnapshot(rest, 'linear', symbol, bybitEnv), target });
   const rules = spec.rules;
   log.info(`Instrument rules: tick ${rules.tickSize.toFixed()}, qty step ${rules.qtyStep.toFixed()}, min qty ${rules.minQty.toFixed()}, min notional ${rules.minNotional.toFixed()}`);
   record({

@@ -152,6 +152,11 @@ export interface RunSpec {
   readonly initialBalance: number;
   /** Parameters as reports show them: the strategy's, then the run's that are set. */
   readonly shownParams: Readonly<Record<string, unknown>>;
+  /** Where the candles come from, and the days asked for (from the target, when there is one). */
+  readonly data?: DataSource;
+  readonly range?: RunTarget['range'];
+  /** Live mode's pacing: polls, retries, reconciling. */
+  readonly live: { readonly pollingIntervalSeconds: number; readonly candleFetchLimit: number; readonly apiRequestRetries: number; readonly apiBackoffFactor: number; readonly reconcileSeconds: number };
 }
 
 export interface RunSpecInput {
@@ -163,6 +168,8 @@ export interface RunSpecInput {
   readonly layers: readonly ParamLayer[];
   /** The saved instrument rules (a snapshot of the exchange's), when there are some. */
   readonly snapshot?: RulesSnapshot;
+  /** The run target's data source and range, kept in the spec. */
+  readonly target?: Pick<RunTarget, 'data' | 'range'>;
 }
 
 /** The label reports give a strategy: its name, with its file when the file is not named after it. */
@@ -191,5 +198,13 @@ export function resolveRunSpec(input: RunSpecInput): RunSpec {
     guards: guardsOf(run),
     initialBalance: run.initialBalance,
     shownParams: { ...strategyParams, ...Object.fromEntries(Object.entries(run).filter(([, v]) => v !== '')) },
+    ...(input.target ? { data: input.target.data, range: input.target.range } : {}),
+    live: {
+      pollingIntervalSeconds: run.pollingIntervalSeconds,
+      candleFetchLimit: run.candleFetchLimit,
+      apiRequestRetries: run.apiRequestRetries,
+      apiBackoffFactor: run.apiBackoffFactor,
+      reconcileSeconds: run.reconcileSeconds,
+    },
   };
 }

@@ -56,7 +56,7 @@ export interface RunLiveOptions {
 export async function runLive(o: RunLiveOptions): Promise<void> {
   const { spec, broker, feed, journal, signal, view } = o;
   const trades: Trade[] = [...(o.history ?? [])];
-  const settleMs = Math.max(5000, spec.run.reconcileSeconds * 1000 + 1000);
+  const settleMs = Math.max(5000, spec.live.reconcileSeconds * 1000 + 1000);
   let lastClose = NaN;
   let lastCandle = NaN;
   const onAbort = () => feed.close?.();
