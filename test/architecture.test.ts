@@ -82,6 +82,10 @@ describe('architecture: the direction of the imports', () => {
     expect(fromLayer('engine').filter((e) => /^(brokers\/|data$|report$|cli$|sandbox$|testkit$)/.test(layerOf(e.target!))).map((e) => `${e.from} → ${e.spec}`)).to.deep.equal([]);
   });
 
+  it('report never imports data, indicators, brokers or cli', () => {
+    expect(fromLayer('report').filter((e) => /^(brokers\/|data$|indicators$|cli$)/.test(layerOf(e.target!))).map((e) => `${e.from} → ${e.spec}`)).to.deep.equal([]);
+  });
+
   it('the brokers never import each other', () => {
     expect(wrong(fromLayer('brokers/sim'), ['core', 'config', 'brokers/sim'])).to.deep.equal([]);
     expect(fromLayer('brokers/bybit').filter((e) => layerOf(e.target!).startsWith('brokers/') && layerOf(e.target!) !== 'brokers/bybit').map((e) => e.from)).to.deep.equal([]);

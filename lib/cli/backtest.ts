@@ -74,7 +74,7 @@ export async function backtest(flags: BacktestFlags, io: CliIo): Promise<Backtes
   let record: RunRecord;
   try {
     ({ record } = runSpec(spec, { series: data.series, source: data.file, funding: data.funding ? { file: data.funding.file } : { none: data.fundingNone! }, notices: data.notices }, simBrokerFor(spec, data.funding?.history), {
-      runId: runId(spec), ...range, onProgress: progress ? (f) => progress.update(f) : undefined,
+      runId: runId(spec), ...range, onProgress: progress ? (f) => progress.update(f) : undefined, recordPlots: flags.report || flags.open,
     }));
   } catch (err) {
     progress?.stop(); // a strategy error ends the run: the bar stops before the error line
@@ -87,7 +87,7 @@ export async function backtest(flags: BacktestFlags, io: CliIo): Promise<Backtes
   let reportFile: string | undefined;
   if (flags.report || flags.open) {
     // The page module (and its charting library) loads only when a page is asked for.
-    reportFile = await (await import('../report/html.ts')).writeReportHtml(dir);
+    reportFile = await (await import('../report/html.ts')).writeReportHtml(dir, { candles: data.series, plots: record.plots });
   } else {
     // A report.html left in --out by an earlier run would describe another run: it goes.
     await rm(path.join(dir, 'report.html'), { force: true });

@@ -2,23 +2,23 @@
  * report.html: one self-contained page per run folder (works offline: the charting library, TradingView's
  * lightweight-charts, its data and the page script are inlined; nothing is fetched).
  *
- * Everything comes from the run folder (summary.json, trades.csv, equity.csv) plus the candles, re-read
- * from the run's source file (`meta.source`) over the run's range and the warm-up before it. StochRSI and
- * the Fibonacci pivots are computed with lib/indicators, the code the strategy runs, fed from the same
- * first warm-up candle, so the lines drawn are the values the strategy saw. When the range holds more
- * than `maxCandles` candles (a year of 1-minute candles), the candles drawn are aggregated to a coarser
- * interval and the page says so; indicators are still computed on every candle and sampled at the close
- * of each drawn candle. When the source file is gone, the page draws what the run folder holds (the
- * trades' fills, the equity) and says the candles are missing.
+ * The run folder gives the metrics, the trades and the equity (summary.json, trades.csv, equity.csv);
+ * the caller gives the candles and what the strategy drew (its `plots` declaration and the values its
+ * `plot()` returned on every candle of the range, as the run recorded them: RunRecord.plots). The page
+ * draws exactly that: series declared over the price on the candles (lines, or steps for levels), every
+ * other pane of the declaration below the price chart with its series and dashed guides; nothing is
+ * recomputed here, so a strategy's report shows what that strategy computed, and a strategy that declares
+ * nothing gets candles, trades and equity only. When the range holds more than `maxCandles` candles (a
+ * year of 1-minute candles), the candles drawn are aggregated to a coarser interval and the page says so;
+ * plotted values are shown at the close of each drawn candle. Without candles, the page draws what the
+ * run folder holds (the trades' fills, the equity) and the caller's note says why.
  */
 import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { parse as csvParse } from 'csv-parse/sync';
-import { DAY_MS, DataError, MissingDataError, intervalLabel, intervalMs, lowerBound, type CandleSeries, type Interval, type RunRecord } from '../core/index.ts';
-import { readCandleFile } from '../data/csv.ts';
-import { FibonacciPivots, StochRsi } from '../indicators/index.ts';
+import { DAY_MS, DataError, MissingDataError, intervalLabel, intervalMs, lowerBound, type CandleSeries, type RecordedPlots, type RunRecord } from '../core/index.ts';
 import { formatDuration, formatTradeStatsLine, formatUsd, smallSampleText } from './console.ts';
 import { TRADE_COLUMNS, writeFileAtomic } from './files.ts';
 import type { Metrics } from './metrics.ts';
@@ -123,6 +123,36 @@ export interface MarkerStyle {
   readonly color: string;
 }
 
+/** A pane below the price chart: its title (the declaration's pane name) and its dashed guides. */
+export interface DrawnPane {
+  readonly title: string;
+  readonly guides: readonly { readonly value: number; readonly label: string }[];
+}
+
+/** One declared series as drawn. */
+export interface DrawnSeries {
+  readonly name: string;
+  /** 0: over the candles; k: the k-th pane below them (`panes[k - 1]`). */
+  readonly pane: number;
+  readonly color: string;
+  readonly style: 'line' | 'step';
+  /** The line's pattern: series of one colour in one pane get solid, dashed, dotted in turn. */
+  readonly dash: 'solid' | 'dashed' | 'dotted';
+  /** Decimals the axis and the legend write it with (the price's over the candles, else its `decimals`, default 2). */
+  readonly precision: number;
+  /** Point times (epoch s); null: one point per drawn candle (`candles.t`). Steps keep the points where the value changes, and the last candle. */
+  readonly t: number[] | null;
+  /** Values, null where the strategy had none. */
+  readonly v: (number | null)[];
+}
+
+export interface DrawnPlots {
+  readonly series: readonly DrawnSeries[];
+  readonly panes: readonly DrawnPane[];
+  /** Guides declared on the price pane (dashed lines over the candles). */
+  readonly priceGuides: readonly { readonly value: number; readonly label: string }[];
+}
+
 /** Drawn candles above which the price chart opens on the last INITIAL_BARS of them rather than the whole range. */
 export const INITIAL_BARS = 1500;
 
@@ -134,9 +164,8 @@ export interface ChartData {
   readonly barSeconds: number;
   /** The trades' fill prices, when there are no candles to draw the markers on. */
   readonly fills: { time: number; value: number }[] | null;
-  readonly stoch: { t: number[]; k: (number | null)[]; d: (number | null)[]; oversold: number; overbought: number; label: string } | null;
-  /** Fibonacci pivot levels as step lines: one point where the levels change, one at the last candle. */
-  readonly pivots: { label: string; t: number[]; levels: Record<'p' | 'r1' | 'r2' | 'r3' | 's1' | 's2' | 's3', number[]> } | null;
+  /** What the strategy declared to draw, sampled on the drawn candles; null when nothing is drawn besides the candles. */
+  readonly plots: DrawnPlots | null;
   /**
    * Trade markers, columnar: time, an index into `styles`, and the label text (null above
    * MAX_LABELLED_TRADES trades). The page shows a label only where it fits without overlapping another.
@@ -170,24 +199,6 @@ export function drawnBucketMs(stepMs: number, spanMs: number, count: number, max
   }
   return Math.ceil(count / max) * stepMs;
 }
-
-function levelsOfPeriod(params: Readonly<Record<string, unknown>>, interval: Interval): 'D' | 'W' | 'M' {
-  const p = params.pivotPeriod;
-  if (p === 'D' || p === 'W' || p === 'M') return p;
-  return interval === 'D' ? 'W' : interval === 'W' || interval === 'M' ? 'M' : 'D';
-}
-
-function intParam(params: Readonly<Record<string, unknown>>, key: string, dflt: number): { value: number; given: boolean } {
-  const v = params[key];
-  return typeof v === 'number' && Number.isInteger(v) && v > 0 ? { value: v, given: true } : { value: dflt, given: false };
-}
-
-function numParam(params: Readonly<Record<string, unknown>>, key: string, dflt: number): number {
-  const v = params[key];
-  return typeof v === 'number' && Number.isFinite(v) ? v : dflt;
-}
-
-const round = (x: number, digits: number): number | null => (Number.isFinite(x) ? Number(x.toFixed(digits)) : null);
 
 const EXIT_STYLE: Record<string, { shape: 'circle' | 'square'; color: string; text: string }> = {
   take_profit: { shape: 'circle', color: '#26a69a', text: 'TP' },
@@ -237,49 +248,54 @@ function tradeMarkers(trades: readonly TradeRow[], toBar: (ms: number) => number
   return { styles, time: list.map((m) => m.time), style: list.map((m) => m.style), text: withText ? list.map((m) => m.text) : null };
 }
 
-interface CandleWindow {
-  series: CandleSeries;
-  /** First candle fed (the first warm-up candle) and the range [from, to). */
-  start: number;
-  from: number;
-  to: number;
-}
+/** Where a series is drawn: 'price' (over the candles, the default) or the pane titled so. */
+const paneOf = (s: { readonly pane?: string }): string => (s.pane === undefined || s.pane === '' ? 'price' : s.pane);
 
-async function loadCandleWindow(run: RunFolder, notes: string[]): Promise<CandleWindow | undefined> {
+/** Colours for series that declare none, in order. */
+const PLOT_COLORS = ['#2962ff', '#ff6d00', '#ab47bc', '#26c6da', '#d4e157', '#ec407a', '#8d6e63', '#78909c'];
+
+/** The run's candles in its range: [from, to) indexes into `series`, or why there are none (a note). */
+function candleRange(run: RunFolder, series: CandleSeries): { from: number; to: number } | string {
   const meta = run.summary.meta;
-  const source = meta.source;
-  if (typeof source !== 'string' || !source) {
-    notes.push('Candles missing: summary.json names no candle file; the chart shows the trades’ fill prices only.');
-    return undefined;
-  }
-  if (!existsSync(source)) {
-    notes.push(`Candles missing: the run’s candle file ${source} is gone; the chart shows the trades’ fill prices only.`);
-    return undefined;
-  }
-  let series: CandleSeries;
-  try {
-    ({ series } = await readCandleFile(source));
-  } catch (err) {
-    notes.push(`Candles missing: ${source} could not be read (${err instanceof Error ? err.message : String(err)}); the chart shows the trades’ fill prices only.`);
-    return undefined;
-  }
+  if (series.length === 0) return `Candles missing: no candles were given; the chart shows the trades’ fill prices only.`;
   const fromMs = meta.from ? Date.parse(`${meta.from}T00:00:00Z`) : run.equity.length ? run.equity[0]!.timestamp : series.openTime[0]!;
   const toMs = meta.to ? Date.parse(`${meta.to}T00:00:00Z`) + DAY_MS : run.equity.length ? run.equity[run.equity.length - 1]!.timestamp + DAY_MS : Infinity;
   const from = lowerBound(series, fromMs);
   const to = lowerBound(series, toMs);
-  if (to <= from) {
-    notes.push(`Candles missing: ${source} holds no candles from ${meta.from ?? '?'} to ${meta.to ?? '?'}; the chart shows the trades’ fill prices only.`);
-    return undefined;
-  }
-  const warmup = typeof meta.warmupCandles === 'number' && meta.warmupCandles > 0 ? meta.warmupCandles : 0;
-  return { series, start: Math.max(0, from - warmup), from, to };
+  if (to <= from) return `Candles missing: ${series.source || meta.source} holds no candles from ${meta.from ?? '?'} to ${meta.to ?? '?'}; the chart shows the trades’ fill prices only.`;
+  return { from, to };
+}
+
+/** What a report is built from besides the run folder. */
+export interface ReportInput {
+  /**
+   * The candles the run read (all of them: the run's range is looked up by time, from summary.json's
+   * from/to). Absent: the chart shows the trades' fill prices, and `notes` should say why.
+   */
+  readonly candles?: CandleSeries;
+  /** What the strategy declared to draw and the values it gave on each candle of the range (RunRecord.plots). */
+  readonly plots?: RecordedPlots;
+  /** Remarks shown at the top of the page (why the candles or the plots are missing, ...). */
+  readonly notes?: readonly string[];
+  /** Candles drawn at most (default MAX_DRAWN_CANDLES); above it they are aggregated. */
+  readonly maxCandles?: number;
+}
+
+/** A declared colour when it is a plain CSS colour (#hex, a name, rgb()/hsl()); anything else is replaced. */
+const cssColor = (c: string | undefined): string | undefined => (c && /^(#[0-9a-fA-F]{3,8}|[a-zA-Z]{3,30}|(rgb|rgba|hsl|hsla)\([0-9.,%\s/-]+\))$/.test(c.trim()) ? c.trim() : undefined);
+
+const roundTo = (x: number, digits: number): number | null => (Number.isFinite(x) ? Number(x.toFixed(digits)) : null);
+
+/** A declared series' decimals, when it carries them (PlotSeries.decimals): a whole number 0..10. */
+function declaredDecimals(s: object): number | undefined {
+  const d = (s as { decimals?: unknown }).decimals;
+  return typeof d === 'number' && Number.isInteger(d) && d >= 0 && d <= 10 ? d : undefined;
 }
 
 /** Builds everything the page draws. Exported for tests and for anyone embedding the charts. */
-export async function buildChartData(run: RunFolder, opts: { maxCandles?: number } = {}): Promise<{ data: ChartData; notes: string[] }> {
+export function buildChartData(run: RunFolder, input: ReportInput = {}): { data: ChartData; notes: string[] } {
   const meta = run.summary.meta;
-  const notes: string[] = [];
-  const params = meta.params ?? {};
+  const notes: string[] = [...(input.notes ?? [])];
   const tick = Number(meta.rules?.tickSize);
   const precision = meta.rules?.tickSize?.includes('.') ? meta.rules.tickSize.split('.')[1]!.length : 0;
   const price = { precision, minMove: Number.isFinite(tick) && tick > 0 ? tick : 10 ** -precision };
@@ -327,8 +343,9 @@ export async function buildChartData(run: RunFolder, opts: { maxCandles?: number
     ];
   });
 
-  const win = await loadCandleWindow(run, notes);
-  if (!win) {
+  const range = input.candles ? candleRange(run, input.candles) : notes.some((n) => n.startsWith('Candles missing')) ? '' : 'Candles missing: no candles were given; the chart shows the trades’ fill prices only.';
+  if (typeof range === 'string') {
+    if (range) notes.push(range);
     const points = new Map<number, number>();
     for (const t of trades) {
       points.set(sec(Number(t.entryTime)), Number(t.entryPrice));
@@ -337,40 +354,76 @@ export async function buildChartData(run: RunFolder, opts: { maxCandles?: number
     const fills = [...points].sort((a, b) => a[0] - b[0]).map(([time, value]) => ({ time, value }));
     return {
       data: {
-        candles: null, barSeconds: stepMs / 1000, fills, stoch: null, pivots: null,
+        candles: null, barSeconds: stepMs / 1000, fills, plots: null,
         markers: tradeMarkers(trades, sec), initialBars: null, trades: tradeRows, equity: eq, balance, initialBalance, price,
       },
       notes,
     };
   }
 
-  const { series: s, start, from, to } = win;
+  const s = input.candles!;
+  const { from, to } = range;
   const count = to - from;
-  const maxCandles = opts.maxCandles ?? MAX_DRAWN_CANDLES;
+  const maxCandles = input.maxCandles ?? MAX_DRAWN_CANDLES;
   const bucketMs = drawnBucketMs(stepMs, s.openTime[to - 1]! - s.openTime[from]! + stepMs, count, maxCandles);
   const bucketOf = (ms: number): number => (bucketMs === stepMs ? ms : Math.floor(ms / bucketMs) * bucketMs);
 
-  // StochRSI and pivots, fed from the first warm-up candle, as in the run.
-  const rsiPeriod = intParam(params, 'rsiPeriod', 14);
-  const stochPeriod = intParam(params, 'stochPeriod', 14);
-  const kSmoothing = intParam(params, 'kSmoothing', 3);
-  const dSmoothing = intParam(params, 'dSmoothing', 3);
-  const srsi = new StochRsi({ rsiPeriod: rsiPeriod.value, stochPeriod: stochPeriod.value, kSmoothing: kSmoothing.value, dSmoothing: dSmoothing.value });
-  const pivotPeriod = levelsOfPeriod(params, meta.interval);
-  const fib = new FibonacciPivots({ period: pivotPeriod });
-  for (let i = start; i < from; i++) {
-    srsi.update(s.close[i]!);
-    fib.update({ openTime: s.openTime[i]!, open: s.open[i]!, high: s.high[i]!, low: s.low[i]!, close: s.close[i]!, volume: 0, turnover: NaN });
+  // The declared plots, checked against the candles of the range they were recorded on.
+  let recorded = input.plots;
+  if (recorded) {
+    const bad = recorded.values.length !== recorded.series.length ? `${recorded.values.length} value columns for ${recorded.series.length} series` : recorded.values.find((v) => v.length !== count) ? `${recorded.values.find((v) => v.length !== count)!.length} values for the ${count} candles of the range` : undefined;
+    if (bad) {
+      notes.push(`The strategy’s plots are not drawn: they do not match the candles (${bad}).`);
+      recorded = undefined;
+    }
+  }
+  const panes: { title: string; guides: { value: number; label: string }[] }[] = [];
+  const priceGuides: { value: number; label: string }[] = [];
+  const paneIndex = (name: string): number => {
+    if (name === 'price') return 0;
+    let k = panes.findIndex((p) => p.title === name);
+    if (k < 0) k = panes.push({ title: name, guides: [] }) - 1;
+    return k + 1;
+  };
+  const plotSeries = (recorded?.series ?? []).map((decl, k) => {
+    const pane = paneIndex(paneOf(decl));
+    const precision = pane === 0 ? price.precision : declaredDecimals(decl) ?? 2;
+    return {
+      name: decl.name,
+      pane,
+      color: cssColor(decl.color) ?? PLOT_COLORS[k % PLOT_COLORS.length]!,
+      style: decl.style === 'step' ? ('step' as const) : ('line' as const),
+      dash: 'solid' as DrawnSeries['dash'],
+      precision,
+      // Lines carry one value per drawn candle, written 3 decimals finer than they are shown; steps few exact points.
+      digits: precision + 3,
+      values: recorded!.values[k]!,
+      t: decl.style === 'step' ? ([] as number[]) : null,
+      v: [] as (number | null)[],
+      last: NaN,
+    };
+  });
+  // Series sharing a colour in one pane are told apart by their line: solid, dashed, dotted in turn.
+  const seen = new Map<string, number>();
+  for (const ps of plotSeries) {
+    const key = `${ps.pane}|${ps.color.toLowerCase()}`;
+    const n = seen.get(key) ?? 0;
+    seen.set(key, n + 1);
+    ps.dash = (['solid', 'dashed', 'dotted'] as const)[n % 3]!;
+  }
+  for (const g of recorded?.guides ?? []) {
+    // A guide belongs to a pane with series (or to the price).
+    if (!Number.isFinite(g.value) || (paneOf(g) !== 'price' && !panes.some((p) => p.title === paneOf(g)))) continue;
+    const k = paneIndex(paneOf(g));
+    (k === 0 ? priceGuides : panes[k - 1]!.guides).push({ value: g.value, label: g.label });
   }
 
   const candles = { t: [] as number[], o: [] as number[], h: [] as number[], l: [] as number[], c: [] as number[] };
-  const stoch = { t: [] as number[], k: [] as (number | null)[], d: [] as (number | null)[] };
-  const piv = { t: [] as number[], levels: { p: [] as number[], r1: [] as number[], r2: [] as number[], r3: [] as number[], s1: [] as number[], s2: [] as number[], s3: [] as number[] } };
-  let lastPivotPeriod = NaN;
-  const pushPivot = (time: number): void => {
-    const lv = fib.value!;
-    piv.t.push(time);
-    for (const k of ['p', 'r1', 'r2', 'r3', 's1', 's2', 's3'] as const) piv.levels[k].push(lv[k]);
+  /** A step's point at `time`: the value at the close of the drawn candle, where it changed. */
+  const pushStep = (ps: (typeof plotSeries)[number], time: number, x: number): void => {
+    ps.t!.push(time);
+    ps.v.push(Number.isFinite(x) ? x : null);
+    ps.last = x;
   };
   let i = from;
   while (i < to) {
@@ -385,8 +438,6 @@ export async function buildChartData(run: RunFolder, opts: { maxCandles?: number
       if (s.high[i]! > h) h = s.high[i]!;
       if (s.low[i]! < l) l = s.low[i]!;
       c = s.close[i]!;
-      srsi.update(c);
-      fib.update({ openTime: s.openTime[i]!, open: s.open[i]!, high: s.high[i]!, low: s.low[i]!, close: c, volume: 0, turnover: NaN });
       i++;
     } while (i < to && s.openTime[i]! < end);
     const time = sec(b);
@@ -395,45 +446,40 @@ export async function buildChartData(run: RunFolder, opts: { maxCandles?: number
     candles.h.push(h);
     candles.l.push(l);
     candles.c.push(c);
-    stoch.t.push(time);
-    stoch.k.push(round(srsi.k ?? NaN, 3));
-    stoch.d.push(round(srsi.d ?? NaN, 3));
-    const lv = fib.value;
-    if (lv && lv.period !== lastPivotPeriod) {
-      lastPivotPeriod = lv.period;
-      pushPivot(time);
+    // Plotted values at the close of the drawn candle: the last candle of its bucket.
+    const j = i - 1 - from;
+    for (const ps of plotSeries) {
+      const x = ps.values[j]!;
+      if (ps.t === null) ps.v.push(roundTo(x, ps.digits));
+      else if (Number.isFinite(x) ? x !== ps.last : Number.isFinite(ps.last)) pushStep(ps, time, x);
     }
   }
   // Step lines end at the last drawn candle.
   const lastTime = candles.t[candles.t.length - 1]!;
-  if (piv.t.length && piv.t[piv.t.length - 1] !== lastTime) pushPivot(lastTime);
+  for (const ps of plotSeries) {
+    if (ps.t && ps.t.length && ps.t[ps.t.length - 1] !== lastTime && Number.isFinite(ps.last)) pushStep(ps, lastTime, ps.last);
+  }
 
   const drawn = candles.t.length;
   const label = intervalLabel(meta.interval);
   if (bucketMs !== stepMs) {
+    const plotted = plotSeries.length ? ` The strategy’s plotted values (${plotSeries.map((p) => p.name).join(', ')}) were recorded on every ${label} candle and are shown at the close of each drawn candle.` : '';
     notes.push(
-      `The range holds ${count.toLocaleString('en-US')} ${label} candles; to keep this page small they are drawn aggregated to ${formatDuration(bucketMs)} candles (${drawn.toLocaleString('en-US')} drawn). StochRSI and pivots are computed on every ${label} candle and shown at the close of each drawn candle; markers sit on the drawn candle holding the fill.`,
+      `The range holds ${count.toLocaleString('en-US')} ${label} candles; to keep this page small they are drawn aggregated to ${formatDuration(bucketMs)} candles (${drawn.toLocaleString('en-US')} drawn).${plotted} Markers sit on the drawn candle holding the fill.`,
     );
   }
   if (drawn > INITIAL_BARS) {
     notes.push(`The price chart opens on the last ${INITIAL_BARS.toLocaleString('en-US')} of ${drawn.toLocaleString('en-US')} candles: scroll or zoom out for the rest, or click a trade in the list.`);
   }
-  const periods = `${rsiPeriod.value}, ${stochPeriod.value}, ${kSmoothing.value}, ${dSmoothing.value}`;
-  const given = rsiPeriod.given && stochPeriod.given && kSmoothing.given && dSmoothing.given;
-  const oversold = numParam(params, 'oversold', 20);
-  const overbought = numParam(params, 'overbought', 80);
+  const plots: DrawnPlots | null = recorded
+    ? { series: plotSeries.map(({ name, pane, color, style, dash, precision, t, v }) => ({ name, pane, color, style, dash, precision, t, v })), panes, priceGuides }
+    : null;
   return {
     data: {
       candles,
       barSeconds: bucketMs / 1000,
       fills: null,
-      stoch: {
-        ...stoch,
-        oversold,
-        overbought,
-        label: `StochRSI (${periods}${given ? '' : ', defaults: the strategy has no StochRSI parameters'}), warmed up on ${(from - start).toLocaleString('en-US')} candles before the range`,
-      },
-      pivots: piv.t.length ? { label: `Fibonacci pivots of the previous ${pivotPeriod === 'D' ? 'day' : pivotPeriod === 'W' ? 'week' : 'month'}`, ...piv } : null,
+      plots,
       markers: tradeMarkers(trades, (ms) => sec(bucketOf(ms))),
       initialBars: drawn > INITIAL_BARS ? INITIAL_BARS : null,
       trades: tradeRows,
@@ -531,11 +577,40 @@ function paramText(v: unknown): string {
   return typeof v === 'string' ? v : JSON.stringify(v);
 }
 
+/** "a", "a and b", "a, b and c". */
+function wordList(items: readonly string[]): string {
+  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
+}
+
+/** A series' name in its colour, after a swatch of its line (━ solid, ╍ dashed, ┈ dotted). */
+function seriesKey(s: DrawnSeries): string {
+  return `<span style="color:${escapeHtml(s.color)}">${s.dash === 'dashed' ? '╍' : s.dash === 'dotted' ? '┈' : '━'} ${escapeHtml(s.name)}</span>`;
+}
+
+const guideText = (gs: DrawnPane['guides']): string => wordList(gs.map((g) => `${escapeHtml(g.label)} ${escapeHtml(String(g.value))}`));
+
+/** The price chart's caption for what the strategy declared (empty when it declared nothing). */
+function plotsKey(plots: DrawnPlots | null, warmupCandles: number): string {
+  if (!plots || plots.series.length === 0) return '';
+  const parts: string[] = [];
+  const over = plots.series.filter((s) => s.pane === 0);
+  if (over.length) {
+    const steps = over.some((s) => s.style === 'step');
+    parts.push(`Over the candles: ${over.map(seriesKey).join(', ')}${steps ? ' (step lines: levels that hold until they change)' : ''}${plots.priceGuides.length ? `; dashed lines at ${guideText(plots.priceGuides)}` : ''}.`);
+  }
+  plots.panes.forEach((p, k) => {
+    const own = plots.series.filter((s) => s.pane === k + 1);
+    parts.push(`Pane ${escapeHtml(p.title)}: ${own.map(seriesKey).join(', ')}${p.guides.length ? `; dashed lines at ${guideText(p.guides)}` : ''}.`);
+  });
+  parts.push(`All as the strategy computed them during the run${warmupCandles > 0 ? `, after its ${warmupCandles.toLocaleString('en-US')} warm-up candles` : ''}.`);
+  return parts.join(' ');
+}
+
 /** The whole page as a string. */
-export async function buildReportHtml(runDir: string, opts: { maxCandles?: number } = {}): Promise<string> {
+export async function buildReportHtml(runDir: string, input: ReportInput = {}): Promise<string> {
   const run = await readRunFolder(runDir);
   const { meta, metrics } = run.summary;
-  const { data, notes } = await buildChartData(run, opts);
+  const { data, notes } = buildChartData(run, input);
   const lib = await chartLibrarySource();
   const label = intervalLabel(meta.interval);
   const range = `${meta.from ?? metrics.firstCandleIso?.slice(0, 10) ?? '?'} → ${meta.to ?? metrics.lastCandleIso?.slice(0, 10) ?? '?'}`;
@@ -558,6 +633,7 @@ export async function buildReportHtml(runDir: string, opts: { maxCandles?: numbe
   const settingsHtml = settings.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join('\n');
   const noteHtml = [...notes.map((n) => `<li class="note">${escapeHtml(n)}</li>`), ...(meta.notices ?? []).map((n) => `<li>${escapeHtml(n)}</li>`)].join('\n');
   const pageData = { ...data, title };
+  const panesCount = data.plots?.panes.length ?? 0;
 
   return `<!doctype html>
 <html lang="en">
@@ -577,14 +653,13 @@ export async function buildReportHtml(runDir: string, opts: { maxCandles?: numbe
 </header>
 <main>
 <section>
-  <h2>Price, trades and StochRSI</h2>
+  <h2>${escapeHtml(wordList(['Price', 'trades', ...(data.plots?.panes.map((p) => p.title) ?? [])]))}</h2>
   <div class="legend" id="price-legend"></div>
-  <div id="price-chart" class="chart tall"></div>
+  <div id="price-chart" class="chart tall"${panesCount > 1 ? ` style="height: ${640 + 160 * (panesCount - 1)}px"` : ''}></div>
   <p class="key">
     <span class="g">▲</span> long entry · <span class="r">▼</span> short entry ·
     <span class="g">●</span> take profit · <span class="r">■</span> stop loss · <span class="b">●</span> signal exit · <span class="n">■</span> end of data.
-    ${data.pivots ? `Step lines: ${escapeHtml(data.pivots.label)} (<span class="o">P</span>, <span class="r">R1–R3</span>, <span class="g">S1–S3</span>).` : ''}
-    ${data.stoch ? `Lower pane: ${escapeHtml(data.stoch.label)}; dashed lines at oversold ${data.stoch.oversold} and overbought ${data.stoch.overbought}.` : ''}
+    ${plotsKey(data.plots, typeof meta.warmupCandles === 'number' ? meta.warmupCandles : 0)}
     Trade labels (L or S and the trade number on entries; TP, SL, X, END on exits) are drawn where they fit without overlapping: zoom in to see them.
     Click a trade in the list to show it on the chart.
   </p>
@@ -631,10 +706,13 @@ export async function buildReportHtml(runDir: string, opts: { maxCandles?: numbe
 `;
 }
 
-/** Builds `report.html` in a run folder from its files (written atomically); returns its path. */
-export async function writeReportHtml(runDir: string, opts: { maxCandles?: number } = {}): Promise<string> {
+/**
+ * Builds `report.html` in a run folder from its files and the candles and plots given (written
+ * atomically); returns its path.
+ */
+export async function writeReportHtml(runDir: string, input: ReportInput = {}): Promise<string> {
   const dir = path.resolve(runDir);
-  const html = await buildReportHtml(dir, opts);
+  const html = await buildReportHtml(dir, input);
   const file = path.join(dir, 'report.html');
   await writeFileAtomic(file, html);
   return file;

@@ -3,7 +3,9 @@
  * 15-minute candles), checked against the run's own files, the sample's lines and the shared reference
  * StochRSI (gated: ../shared), then loaded in a real headless browser (Debian's chromium, driven by
  * playwright-core, offline) to check what the page draws; a year of candles (../shared, gated) for the
- * readability of a long run.
+ * readability of a long run. The page draws what the strategy declared (its `plots`), as the run
+ * recorded it: the seed's StochRSI pane and pivots, pivot-bounce's levels only, nothing for a strategy
+ * that declares nothing.
  */
 import { expect } from 'chai';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -11,8 +13,9 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { D } from '../../lib/core/index.ts';
-import { buildChartData, readRunFolder, writeReportHtml } from '../../lib/report/html.ts';
-import { DATA_15M, REF_STOCHRSI, SAMPLE_15M, parseCsv, requireShared, runCli, tempDir } from '../helpers.ts';
+import { buildChartData, readRunFolder, writeReportHtml, type ChartData, type DrawnSeries } from '../../lib/report/html.ts';
+import { reportInputs } from '../../lib/cli/report.ts';
+import { DATA_15M, REF_STOCHRSI, REPO, SAMPLE_15M, captureIo, parseCsv, requireShared, runCli, tempDir } from '../helpers.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 /** What the page publishes in window.__pyr. */
@@ -23,6 +26,9 @@ interface PageState {
   trades: number;
   tableRows: number;
   candles: number;
+  /** Titles of the panes drawn below the price, and the names of the plotted series. */
+  panes: string[];
+  plots: string[];
 }
 /** A trade label's box on the price pane, in px: where lightweight-charts draws the marker's text. */
 interface Box {
@@ -130,7 +136,11 @@ const AXES = `(() => {
   const ext = (series, values) => { const f = series.priceFormatter(); let lo = Infinity, hi = -Infinity; for (const v of values) if (v !== null) { lo = Math.min(lo, v); hi = Math.max(hi, v); } return [f.format(lo), f.format(hi)]; };
   const texts = [
     ...ext(C.candles, [...data.candles.h, ...data.candles.l]),
-    ...ext(C.stochK, [0, 100]),
+    ...C.plots.flatMap((p, k) => {
+      const d = data.plots.series[k];
+      const guides = d.pane === 0 ? data.plots.priceGuides : data.plots.panes[d.pane - 1].guides;
+      return ext(p.series, [...d.v, ...guides.map((g) => g.value)]);
+    }),
     ...ext(C.equitySeries, [...data.equity.v, ...data.balance.v]),
     ...ext(C.drawdown, data.equity.dd),
   ];
@@ -166,6 +176,41 @@ const usdText = (exact: string): string => {
   return s.startsWith('-') && s !== '-0.00' ? `-$${s.slice(1)}` : `$${s === '-0.00' ? '0.00' : s}`;
 };
 
+/** The data a report.html embeds (what its script draws). */
+function pageDataOf(file: string): ChartData & { title: string } {
+  const m = /<script type="application\/json" id="pyr-data">(.*?)<\/script>/s.exec(readFileSync(file, 'utf8'));
+  expect(m, `${file} embeds its chart data`).to.not.equal(null);
+  return JSON.parse(m![1]!);
+}
+
+/** The price chart's caption (its first <p class="key">). */
+const priceKeyOf = (html: string): string => /<p class="key">([\s\S]*?)<\/p>/.exec(html)![1]!;
+
+/** A drawn series by name. */
+function seriesOf(data: ChartData, name: string): DrawnSeries {
+  const s = data.plots?.series.find((x) => x.name === name);
+  expect(s, `a series ${name}`).to.not.equal(undefined);
+  return s!;
+}
+
+/** A step series' value at time t (s): its last point at or before t. */
+function stepAt(s: DrawnSeries, t: number): number | null {
+  let v: number | null = null;
+  s.t!.forEach((time, i) => {
+    if (time <= t) v = s.v[i]!;
+  });
+  return v;
+}
+
+/** Test-side Fibonacci pivots of the previous UTC day of `day` (epoch ms), from the sample's lines. */
+function previousDayPivots(day: number): { p: number; r1: number; s1: number; r2: number; s2: number; r3: number; s3: number } {
+  const prev = sourceCandles(day - DAY, day);
+  const h = Math.max(...prev.map((c) => c.h));
+  const l = Math.min(...prev.map((c) => c.l));
+  const p = (h + l + prev[prev.length - 1]!.c) / 3;
+  return { p, r1: p + 0.382 * (h - l), s1: p - 0.382 * (h - l), r2: p + 0.618 * (h - l), s2: p - 0.618 * (h - l), r3: p + (h - l), s3: p - (h - l) };
+}
+
 /** The candles of the sample in [from, to), read test-side with plain string splitting. */
 function sourceCandles(from: number, to: number): { t: number; o: number; h: number; l: number; c: number }[] {
   return readFileSync(SAMPLE_15M, 'utf8')
@@ -182,17 +227,50 @@ after(() => tmp.cleanup());
 const runDir = path.join(tmp.dir, 'run');
 let summary: { meta: { source: string; from: string; to: string; warmupCandles: number }; metrics: { netPnlExact: string; trades: number; candles: number } };
 let tradeIds: string[];
+/** The page `pyr backtest --report` wrote for the seed's run, and its data. */
+let seedHtml: string;
+let seedPage: ChartData;
+/** pivot-bounce over two weeks of the sample, and a strategy that declares no plots, both with --report. */
+const pivotDir = path.join(tmp.dir, 'run-pivot');
+const plainDir = path.join(tmp.dir, 'run-plain');
+const PIVOT_FROM = Date.UTC(2024, 7, 15);
+const PIVOT_TO_EXCLUSIVE = Date.UTC(2024, 7, 29);
+const PLAIN_STRATEGY = `import { defineStrategy } from ${JSON.stringify(path.join(REPO, 'lib/strategy/index.ts'))};
+export default defineStrategy({
+  name: 'plain-long',
+  description: 'enters long every 20th candle when flat; declares no plots',
+  params: {},
+  warmup: () => 0,
+  create() {
+    let i = 0;
+    return {
+      onCandle(c, ctx) {
+        i++;
+        if (ctx.position.side === 'flat' && i % 20 === 0) return { kind: 'enter', side: 'long', size: { unit: 'quote', amount: 100 }, stopLoss: { pct: 0.01 }, takeProfit: { pct: 0.01 }, reason: 'every 20' };
+      },
+    };
+  },
+});
+`;
 
 describe('report.html', function () {
   before(async function () {
     this.timeout(120_000);
-    const r = await runCli(['backtest', '--candles', SAMPLE_15M, '--from', '2024-08-19', '--to', '2024-08-28', '--out', runDir], tmp.dir);
+    const r = await runCli(['backtest', '--candles', SAMPLE_15M, '--from', '2024-08-19', '--to', '2024-08-28', '--out', runDir, '--report'], tmp.dir);
     expect(r.code, r.stderr).to.equal(0);
+    seedHtml = readFileSync(path.join(runDir, 'report.html'), 'utf8');
+    seedPage = pageDataOf(path.join(runDir, 'report.html'));
     summary = JSON.parse(readFileSync(path.join(runDir, 'summary.json'), 'utf8'));
     // trades.csv: one line per trade after the header (counted from the file, not from pyr's reader).
     const lines = readFileSync(path.join(runDir, 'trades.csv'), 'utf8').trim().split('\n');
     tradeIds = lines.slice(1).map((l) => l.split(',')[0]!);
     expect(tradeIds.length, 'the run should trade').to.be.greaterThan(10);
+    const p = await runCli(['backtest', '--strategy', 'pivot-bounce', '--candles', SAMPLE_15M, '--from', '2024-08-15', '--to', '2024-08-28', '--out', pivotDir, '--report'], tmp.dir);
+    expect(p.code, p.stderr).to.equal(0);
+    const plainFile = path.join(tmp.dir, 'plain-long.ts');
+    writeFileSync(plainFile, PLAIN_STRATEGY);
+    const q = await runCli(['backtest', '--strategy', plainFile, '--candles', SAMPLE_15M, '--from', '2024-08-19', '--to', '2024-08-28', '--out', plainDir, '--report'], tmp.dir);
+    expect(q.code, q.stderr).to.equal(0);
   });
 
   describe('built from a run folder', function () {
@@ -234,8 +312,11 @@ describe('report.html', function () {
     });
 
     it('draws the run’s candles', async () => {
-      const { data, notes } = await buildChartData(await readRunFolder(runDir));
+      const inputs = await reportInputs(runDir, captureIo(tmp.dir));
+      expect(inputs.notes, 'the re-run reproduces the run').to.deep.equal([]);
+      const { data, notes } = buildChartData(await readRunFolder(runDir), inputs);
       expect(notes).to.deep.equal([]);
+      expect(data.candles, 'as `pyr backtest --report` drew them').to.deep.equal(seedPage.candles);
       const src = sourceCandles(FROM, TO_EXCLUSIVE);
       expect(src.length).to.equal(summary.metrics.candles);
       expect(data.candles!.t).to.deep.equal(src.map((c) => c.t / 1000));
@@ -245,48 +326,106 @@ describe('report.html', function () {
       expect(data.candles!.c).to.deep.equal(src.map((c) => c.c));
     });
 
+    it('the seed’s report has the StochRSI pane with K and D and its guides, and the pivots over the price', () => {
+      const plots = seedPage.plots!;
+      expect(plots.panes).to.deep.equal([{ title: 'StochRSI', guides: [{ value: 20, label: 'oversold' }, { value: 80, label: 'overbought' }] }]);
+      expect(plots.priceGuides).to.deep.equal([]);
+      expect(plots.series.map((s) => [s.name, s.pane, s.style])).to.deep.equal([
+        ['K', 1, 'line'], ['D', 1, 'line'],
+        ...['P', 'R1', 'R2', 'R3', 'S1', 'S2', 'S3'].map((n) => [n, 0, 'step']),
+      ]);
+      // Lines: one value per drawn candle; K and D within 0..100, and present after the warm-up.
+      for (const name of ['K', 'D']) {
+        const s = seriesOf(seedPage, name);
+        expect(s.t).to.equal(null);
+        expect(s.v).to.have.length(seedPage.candles!.t.length);
+        expect(s.v.every((x) => x !== null && x >= 0 && x <= 100), `${name} has a value on every candle`).to.equal(true);
+      }
+      // The page says what it draws, from the declaration.
+      expect(seedHtml).to.include('<h2>Price, trades and StochRSI</h2>');
+      expect(seedHtml).to.match(/Pane StochRSI: <span[^>]*>━ K<\/span>, <span[^>]*>━ D<\/span>; dashed lines at oversold 20 and overbought 80\./);
+      expect(seedHtml).to.match(/Over the candles: <span[^>]*>━ P<\/span>, <span[^>]*>━ R1<\/span>/);
+    });
+
     it('draws StochRSI equal to the reference implementation', async function () {
       requireShared(this, REF_STOCHRSI);
-      const { data } = await buildChartData(await readRunFolder(runDir));
+      const data = seedPage;
       // The reference ran on ../shared/data/BTCUSDT-15m.csv from its first candle (2023-12-01); the sample's
       // candles are the same lines, and the report warms up on the run's warm-up candles before 2024-08-19
       // (all inside the sample, as many as on the shared file): Wilder's RSI has forgotten the difference
       // long before the range starts.
       expect(summary.meta.warmupCandles, 'a full warm-up').to.be.greaterThan(100);
       expect(FROM - summary.meta.warmupCandles * 15 * 60_000, 'the warm-up lies inside the sample').to.be.at.least(Date.UTC(2024, 6, 1));
-      expect(data.stoch!.t).to.deep.equal(data.candles!.t);
+      const k = seriesOf(data, 'K');
+      const d = seriesOf(data, 'D');
+      // One value per drawn candle.
+      expect(k.t).to.equal(null);
+      expect(k.v).to.have.length(data.candles!.t.length);
+      expect(d.v).to.have.length(data.candles!.t.length);
       const ref = new Map(parseCsv(readFileSync(REF_STOCHRSI, 'utf8')).map((r) => [Number(r.timestamp) / 1000, r]));
-      data.stoch!.t.forEach((t, i) => {
+      data.candles!.t.forEach((t, i) => {
         const r = ref.get(t)!;
         expect(r, `a reference row at ${t}`).to.not.equal(undefined);
-        // Drawn with 3 decimals.
-        expect(data.stoch!.k[i], `K at ${t}`).to.be.closeTo(Number(r.k), 0.0006);
-        expect(data.stoch!.d[i], `D at ${t}`).to.be.closeTo(Number(r.d), 0.0006);
+        // Drawn with 5 decimals (3 finer than shown).
+        expect(k.v[i], `K at ${t}`).to.be.closeTo(Number(r.k), 0.0006);
+        expect(d.v[i], `D at ${t}`).to.be.closeTo(Number(r.d), 0.0006);
       });
-      expect(data.stoch!.oversold).to.equal(20);
-      expect(data.stoch!.overbought).to.equal(80);
+      const guides = data.plots!.panes.find((p) => p.title === 'StochRSI')!.guides;
+      expect(guides.find((g) => g.label === 'oversold')!.value).to.equal(20);
+      expect(guides.find((g) => g.label === 'overbought')!.value).to.equal(80);
     });
 
-    it('draws the daily Fibonacci pivots of the previous day', async () => {
-      const { data } = await buildChartData(await readRunFolder(runDir));
-      const piv = data.pivots!;
+    it('draws the daily Fibonacci pivots of the previous day', () => {
+      const data = seedPage;
       for (const day of [Date.UTC(2024, 7, 19), Date.UTC(2024, 7, 23), Date.UTC(2024, 7, 28)]) {
-        const prev = sourceCandles(day - DAY, day);
-        const h = Math.max(...prev.map((c) => c.h));
-        const l = Math.min(...prev.map((c) => c.l));
-        const p = (h + l + prev[prev.length - 1]!.c) / 3;
-        const i = piv.t.indexOf(day / 1000);
-        expect(i, `a step at ${new Date(day).toISOString()}`).to.be.at.least(0);
-        expect(piv.levels.p[i]).to.be.closeTo(p, 1e-6);
-        expect(piv.levels.r1[i]).to.be.closeTo(p + 0.382 * (h - l), 1e-6);
-        expect(piv.levels.s1[i]).to.be.closeTo(p - 0.382 * (h - l), 1e-6);
-        expect(piv.levels.r3[i]).to.be.closeTo(p + (h - l), 1e-6);
-        expect(piv.levels.s3[i]).to.be.closeTo(p - (h - l), 1e-6);
+        const want = previousDayPivots(day);
+        for (const [name, key] of [['P', 'p'], ['R1', 'r1'], ['S1', 's1'], ['R3', 'r3'], ['S3', 's3']] as const) {
+          const s = seriesOf(data, name);
+          const i = s.t!.indexOf(day / 1000);
+          expect(i, `a ${name} step at ${new Date(day).toISOString()}`).to.be.at.least(0);
+          expect(s.v[i], `${name} on ${new Date(day).toISOString()}`).to.be.closeTo(want[key], 1e-6);
+        }
       }
     });
 
+    it('a pivot-bounce report draws its pivot levels over the price and no StochRSI pane', () => {
+      const html = readFileSync(path.join(pivotDir, 'report.html'), 'utf8');
+      const data = pageDataOf(path.join(pivotDir, 'report.html'));
+      expect(data.plots!.panes, 'no pane below the price').to.deep.equal([]);
+      expect(data.plots!.series.map((s) => [s.name, s.pane, s.style])).to.deep.equal(['P', 'R1', 'R2', 'R3', 'S1', 'S2', 'S3'].map((n) => [n, 0, 'step']));
+      expect(html).to.not.include('StochRSI');
+      expect(html).to.include('<h2>Price and trades</h2>');
+      expect(priceKeyOf(html)).to.match(/Over the candles: <span[^>]*>━ P<\/span>/);
+      expect(priceKeyOf(html)).to.not.include('Pane ');
+      // Every day of the range: the previous day's levels, from the day's first candle.
+      for (let day = PIVOT_FROM; day < PIVOT_TO_EXCLUSIVE; day += DAY) {
+        const want = previousDayPivots(day);
+        for (const [name, key] of [['P', 'p'], ['R1', 'r1'], ['R2', 'r2'], ['R3', 'r3'], ['S1', 's1'], ['S2', 's2'], ['S3', 's3']] as const) {
+          const s = seriesOf(data, name);
+          expect(s.t!.includes(day / 1000) || day === PIVOT_FROM, `${name} steps on ${new Date(day).toISOString()}`).to.equal(true);
+          expect(stepAt(s, day / 1000), `${name} on ${new Date(day).toISOString()}`).to.be.closeTo(want[key], 1e-6);
+          expect(stepAt(s, day / 1000 + DAY / 1000 - 900), `${name} all day ${new Date(day).toISOString()}`).to.be.closeTo(want[key], 1e-6);
+        }
+      }
+      expect(data.candles!.t).to.deep.equal(sourceCandles(PIVOT_FROM, PIVOT_TO_EXCLUSIVE).map((c) => c.t / 1000));
+    });
+
+    it('a strategy that declares no plots gets candles, trades and equity only', () => {
+      const html = readFileSync(path.join(plainDir, 'report.html'), 'utf8');
+      const data = pageDataOf(path.join(plainDir, 'report.html'));
+      expect(data.plots).to.equal(null);
+      expect(data.candles!.t).to.have.length(960);
+      expect(data.markers.time.length).to.be.greaterThan(0);
+      expect(data.equity.t.length).to.be.greaterThan(0);
+      expect(html).to.include('<h2>Price and trades</h2>');
+      expect(priceKeyOf(html)).to.include('long entry');
+      expect(priceKeyOf(html)).to.not.include('Over the candles');
+      expect(priceKeyOf(html)).to.not.include('Pane ');
+    });
+
     it('aggregates the candles drawn above maxCandles and says so, keeping every trade marker', async () => {
-      const { data, notes } = await buildChartData(await readRunFolder(runDir), { maxCandles: 200 });
+      const inputs = await reportInputs(runDir, captureIo(tmp.dir));
+      const { data, notes } = buildChartData(await readRunFolder(runDir), { ...inputs, maxCandles: 200 });
       const n = data.candles!.t.length;
       expect(n).to.be.at.most(200).and.greaterThan(50);
       const bucket = data.barSeconds * 1000;
@@ -310,6 +449,22 @@ describe('report.html', function () {
       expect(data.markers.time).to.deep.equal(expected);
       const drawn = new Set(data.candles!.t);
       for (const t of data.markers.time) expect(drawn.has(t), `marker at ${t} on a drawn candle`).to.equal(true);
+      // Plotted values at the close of each drawn candle: the value on the last 15-minute candle of its bucket.
+      expect(notes.join(' ')).to.include('The strategy’s plotted values (K, D, P, R1, R2, R3, S1, S2, S3) were recorded on every 15m candle and are shown at the close of each drawn candle.');
+      const fullT = seedPage.candles!.t;
+      const lastOfBucket = (t: number): number => fullT.filter((x) => x * 1000 >= t * 1000 && x * 1000 < t * 1000 + bucket).at(-1)!;
+      for (const name of ['K', 'D']) {
+        const agg = seriesOf(data, name);
+        const full = seriesOf(seedPage, name);
+        expect(agg.v).to.have.length(n);
+        data.candles!.t.forEach((t, i) => expect(agg.v[i], `${name} at ${t}`).to.equal(full.v[fullT.indexOf(lastOfBucket(t))]));
+      }
+      for (const name of ['P', 'R1', 'S3']) {
+        const agg = seriesOf(data, name);
+        const full = seriesOf(seedPage, name);
+        for (const t of data.candles!.t) expect(stepAt(agg, t), `${name} at ${t}`).to.equal(stepAt(full, lastOfBucket(t)));
+        expect(agg.t!.every((t) => drawn.has(t)), `${name} steps on drawn candles`).to.equal(true);
+      }
     });
   });
 
@@ -350,7 +505,7 @@ describe('report.html', function () {
     }
 
     it('draws every trade (entry and exit markers), the trade list and the net PnL, offline and without errors', async () => {
-      const file = await writeReportHtml(runDir);
+      const file = await writeReportHtml(runDir, await reportInputs(runDir, captureIo(tmp.dir)));
       const { page, context, problems, requests } = await open(file);
       try {
         const state: PageState = await page.evaluate('window.__pyr');
@@ -361,6 +516,13 @@ describe('report.html', function () {
         expect(state.markers, 'one entry and one exit marker per trade').to.equal(tradeIds.length * 2);
         expect(state.candles).to.equal(summary.metrics.candles);
         expect(state.tableRows).to.equal(tradeIds.length);
+        // The declared plots: the StochRSI pane below the price, K and D in it, the pivots over the price.
+        expect(state.panes).to.deep.equal(['StochRSI']);
+        expect(state.plots).to.deep.equal(['K', 'D', 'P', 'R1', 'R2', 'R3', 'S1', 'S2', 'S3']);
+        expect(await page.evaluate('window.__pyrCharts.price.panes().length')).to.equal(2);
+        expect(await page.evaluate('window.__pyrCharts.plots.map((p) => [p.name, p.series.getPane().paneIndex(), p.series.data().length])')).to.deep.equal(
+          seedPage.plots!.series.map((s) => [s.name, s.pane, (s.t ?? seedPage.candles!.t).length]),
+        );
         // Nine days on the whole width: there is room for labels, and none covers another or a marker.
         await page.waitForFunction('window.__pyr.layouts > 0');
         const labels: LabelLayout = await page.evaluate(LABEL_BOXES);
@@ -396,6 +558,8 @@ describe('report.html', function () {
         await page.screenshot({ path: shot, fullPage: true });
         expect(readFileSync(shot).subarray(1, 4).toString()).to.equal('PNG');
         if (process.env.PYR_SCREENSHOT_DIR) copyFileSync(shot, path.join(process.env.PYR_SCREENSHOT_DIR, 'report.png'));
+        await page.evaluate('window.scrollTo(0, 0)');
+        await page.locator('section').first().screenshot({ path: '/tmp/pyr-report-seed.png' });
       } finally {
         await context.close();
       }
@@ -408,7 +572,9 @@ describe('report.html', function () {
       const s = JSON.parse(readFileSync(path.join(runDir, 'summary.json'), 'utf8'));
       s.meta.source = path.join(tmp.dir, 'gone', 'BTCUSDT-15m.csv');
       writeFileSync(path.join(moved, 'summary.json'), JSON.stringify(s));
-      const file = await writeReportHtml(moved);
+      const r = await pyr(['report', moved], tmp.dir);
+      expect(r.code, r.stderr).to.equal(0);
+      const file = r.stdout.trim();
       const { page, context, problems } = await open(file);
       try {
         const state: PageState = await page.evaluate('window.__pyr');
@@ -416,9 +582,48 @@ describe('report.html', function () {
         expect(problems).to.deep.equal([]);
         expect(state.markers).to.equal(tradeIds.length * 2);
         expect(state.candles).to.equal(0);
+        expect(await page.evaluate('window.__pyr.panes')).to.deep.equal([]);
         expect(await page.evaluate(ROW_IDS)).to.deep.equal(tradeIds);
         const notes = await page.evaluate("document.querySelector('.notes').textContent");
         expect(notes).to.include(`Candles missing: the run’s candle file ${s.meta.source} is gone`);
+      } finally {
+        await context.close();
+      }
+    });
+
+    it('draws a pivot-bounce report: its levels over the price, no pane below it', async () => {
+      const { page, context, problems } = await open(path.join(pivotDir, 'report.html'));
+      try {
+        await page.waitForFunction('window.__pyr.layouts > 0');
+        const state: PageState = await page.evaluate('window.__pyr');
+        expect(state.error, String(state.error)).to.equal(null);
+        expect(problems).to.deep.equal([]);
+        expect(state.panes).to.deep.equal([]);
+        expect(state.plots).to.deep.equal(['P', 'R1', 'R2', 'R3', 'S1', 'S2', 'S3']);
+        expect(await page.evaluate('window.__pyrCharts.price.panes().length')).to.equal(1);
+        expect(await page.evaluate('window.__pyrCharts.plots.every((p) => p.series.getPane().paneIndex() === 0)')).to.equal(true);
+        // The legend shows the levels in force under the crosshair.
+        const box = (await page.locator('#price-chart').boundingBox())!;
+        await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+        await page.waitForFunction("/P .*R1 .*S3 /.test(document.getElementById('price-legend').textContent)");
+        expectReadable(await page.evaluate(LABEL_BOXES));
+        await page.locator('section').first().screenshot({ path: '/tmp/pyr-report-pivot.png' });
+      } finally {
+        await context.close();
+      }
+    });
+
+    it('draws a report of a strategy without plots: candles, trades and equity only', async () => {
+      const { page, context, problems } = await open(path.join(plainDir, 'report.html'));
+      try {
+        const state: PageState = await page.evaluate('window.__pyr');
+        expect(state.error, String(state.error)).to.equal(null);
+        expect(problems).to.deep.equal([]);
+        expect(state.candles).to.equal(960);
+        expect(state.panes).to.deep.equal([]);
+        expect(state.plots).to.deep.equal([]);
+        expect(await page.evaluate('window.__pyrCharts.price.panes().length')).to.equal(1);
+        expect(await page.evaluate('window.__pyrCharts.equity.panes().length')).to.equal(2);
       } finally {
         await context.close();
       }
@@ -431,7 +636,7 @@ describe('report.html', function () {
       before(async function () {
         requireShared(this, DATA_15M);
         this.timeout(300_000);
-        const r = await runCli(['backtest', '--candles', DATA_15M, '--from', '2024-01-01', '--to', '2024-12-31', '--out', yearDir], tmp.dir);
+        const r = await runCli(['backtest', '--candles', DATA_15M, '--from', '2024-01-01', '--to', '2024-12-31', '--out', yearDir, '--report'], tmp.dir);
         expect(r.code, r.stderr).to.equal(0);
         year = JSON.parse(readFileSync(path.join(yearDir, 'summary.json'), 'utf8'));
         expect(year.metrics.trades, 'a year of trades').to.be.greaterThan(1000);
@@ -445,13 +650,14 @@ describe('report.html', function () {
       }
 
       it('is readable: trade labels never overlap (none when zoomed out), no value or time label is cut, one price-scale width', async () => {
-        const file = await writeReportHtml(yearDir);
+        const file = path.join(yearDir, 'report.html');
         const { page, context, problems } = await open(file);
         try {
           await page.waitForFunction('window.__pyr.layouts > 0');
           const state: PageState = await page.evaluate('window.__pyr');
           expect(state.error, String(state.error)).to.equal(null);
           expect(state.markers).to.equal(year.metrics.trades * 2);
+          expect(state.panes).to.deep.equal(['StochRSI']);
 
           // Opening view (the last 1,500 candles): 1,500 candles on ~1,280 px are too dense for labels.
           const opening: LabelLayout = await page.evaluate(LABEL_BOXES);

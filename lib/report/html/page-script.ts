@@ -1,10 +1,11 @@
 /**
  * The report page's script (inlined into report.html after lightweight-charts' standalone build, which
  * defines window.LightweightCharts). It reads the page data from <script id="pyr-data">, draws the
- * price chart (candles, trade markers, pivot step lines, StochRSI pane) and the equity chart (equity,
- * balance, drawdown pane), fills the sortable trade list, and publishes what it drew in `window.__pyr`
- * ({ ready, markers, trades, tableRows, candles, labels, layouts, priceScaleWidth }) for tests and for whoever
- * inspects the page; the chart objects are in `window.__pyrCharts`.
+ * price chart (candles, trade markers, the series the strategy declared over the price, and one pane
+ * below per other pane it declared, titled, with its guides) and the equity chart (equity, balance,
+ * drawdown pane), fills the sortable trade list, and publishes what it drew in `window.__pyr`
+ * ({ ready, markers, trades, tableRows, candles, plots, panes, labels, layouts, priceScaleWidth }) for
+ * tests and for whoever inspects the page; the chart objects are in `window.__pyrCharts`.
  *
  * Plain ES2017 in a string (no build step, no template literals inside), so the page runs as written.
  */
@@ -58,7 +59,7 @@ export const PAGE_SCRIPT = String.raw`
     }
     var priceFormat = { type: 'price', precision: data.price.precision, minMove: data.price.minMove };
 
-    // ---- price chart: candles (or fills), pivots, markers; StochRSI in pane 1
+    // ---- price chart: candles (or fills), markers, the strategy's plots (over the price, and in panes below it)
     var chart = LW.createChart(document.getElementById('price-chart'), chartOptions());
     var main;
     if (data.candles) {
@@ -73,23 +74,64 @@ export const PAGE_SCRIPT = String.raw`
       main = chart.addSeries(LW.LineSeries, { color: '#787b86', lineWidth: 1, lineStyle: LW.LineStyle.Dotted, priceFormat: priceFormat, title: 'fills' });
       main.setData(data.fills);
     }
-    var pivotSeries = [];
-    if (data.pivots) {
-      var styles = {
-        p: ['#ffa726', LW.LineStyle.Solid], r1: ['#ef5350', LW.LineStyle.Solid], r2: ['#e57373', LW.LineStyle.Dashed], r3: ['#ef9a9a', LW.LineStyle.Dotted],
-        s1: ['#26a69a', LW.LineStyle.Solid], s2: ['#4db6ac', LW.LineStyle.Dashed], s3: ['#80cbc4', LW.LineStyle.Dotted]
-      };
-      Object.keys(styles).forEach(function (key) {
-        var s = chart.addSeries(LW.LineSeries, {
-          color: styles[key][0], lineStyle: styles[key][1], lineWidth: 1, lineType: LW.LineType.WithSteps, priceFormat: priceFormat,
-          priceLineVisible: false, lastValueVisible: false, crosshairMarkerVisible: false, title: '',
-          // The candles set the price scale; far levels (R3, S3) are clipped rather than squashing the candles.
-          autoscaleInfoProvider: function () { return null; }
-        });
-        s.setData(data.pivots.t.map(function (t, j) { return { time: t, value: data.pivots.levels[key][j] }; }));
-        pivotSeries.push([key.toUpperCase(), s]);
+    // ---- the strategy's plots: over the candles (pane 0), or in panes below them (1..n)
+    var P = data.plots, plotApis = [];
+    var LINE_STYLE = { solid: LW.LineStyle.Solid, dashed: LW.LineStyle.Dashed, dotted: LW.LineStyle.Dotted };
+    function guidesOf(pane) { return pane === 0 ? P.priceGuides : P.panes[pane - 1].guides; }
+    if (P && data.candles) {
+      P.series.forEach(function (d) {
+        var onPrice = d.pane === 0, guides = guidesOf(d.pane);
+        var opts = {
+          color: d.color, lineWidth: 1, lineStyle: LINE_STYLE[d.dash], priceLineVisible: false,
+          priceFormat: onPrice ? priceFormat : { type: 'price', precision: d.precision, minMove: Math.pow(10, -d.precision) },
+          title: onPrice ? '' : d.name
+        };
+        if (d.style === 'step') opts.lineType = LW.LineType.WithSteps;
+        if (onPrice) {
+          // The candles set the price scale; far levels are clipped rather than squashing the candles.
+          opts.lastValueVisible = false;
+          opts.crosshairMarkerVisible = false;
+          opts.autoscaleInfoProvider = function () { return null; };
+        } else {
+          // A pane's scale holds its values and its guides.
+          opts.autoscaleInfoProvider = function (original) {
+            var r = original();
+            if (!guides.length) return r;
+            var lo = Math.min.apply(null, guides.map(function (g) { return g.value; })), hi = Math.max.apply(null, guides.map(function (g) { return g.value; }));
+            if (!r || !r.priceRange) return { priceRange: { minValue: lo, maxValue: hi } };
+            return { priceRange: { minValue: Math.min(r.priceRange.minValue, lo), maxValue: Math.max(r.priceRange.maxValue, hi) }, margins: r.margins };
+          };
+        }
+        var api = chart.addSeries(LW.LineSeries, opts, d.pane);
+        var times = d.t || data.candles.t;
+        var points = new Array(times.length);
+        for (var j = 0; j < times.length; j++) points[j] = d.v[j] === null ? { time: times[j] } : { time: times[j], value: d.v[j] };
+        api.setData(points);
+        plotApis.push({ name: d.name, pane: d.pane, series: api, data: d });
       });
+      // Dashed guides on the first series of their pane (on the candles for the price pane).
+      var guideLine = function (series, g) {
+        series.createPriceLine({ price: g.value, color: '#9598a1', lineWidth: 1, lineStyle: LW.LineStyle.Dashed, axisLabelVisible: true, title: g.label });
+      };
+      P.priceGuides.forEach(function (g) { guideLine(main, g); });
+      P.panes.forEach(function (pane, k) {
+        var first = plotApis.filter(function (p) { return p.pane === k + 1; })[0];
+        if (!first) return;
+        pane.guides.forEach(function (g) { guideLine(first.series, g); });
+        first.series.priceScale().applyOptions({ scaleMargins: { top: 0.08, bottom: 0.08 } });
+      });
+      var chartPanes = chart.panes();
+      if (chartPanes.length > 1) {
+        chartPanes[0].setStretchFactor(3);
+        for (var pi = 1; pi < chartPanes.length; pi++) {
+          chartPanes[pi].setStretchFactor(1);
+          // The pane's title, top left inside it.
+          LW.createTextWatermark(chartPanes[pi], { horzAlign: 'left', vertAlign: 'top', lines: [{ text: P.panes[pi - 1].title, color: 'rgba(178,181,190,0.6)', fontSize: FONT_SIZE, fontFamily: FONT_FAMILY }] });
+        }
+      }
     }
+    state.plots = plotApis.map(function (p) { return p.name; });
+    state.panes = chart.panes().length > 1 ? P.panes.map(function (p) { return p.title; }) : [];
     mark('series');
     // Trade markers are drawn without text; their labels are laid out for the visible range (layoutLabels).
     var M = data.markers, markers = new Array(M.time.length), labelText = new Array(M.time.length), labelWidth = new Float64Array(M.time.length);
@@ -106,22 +148,6 @@ export const PAGE_SCRIPT = String.raw`
     state.labels = 0;
     state.layouts = 0;
 
-    var kSeries = null, dSeries = null;
-    if (data.stoch) {
-      var st = data.stoch;
-      var fixedRange = function () { return { priceRange: { minValue: 0, maxValue: 100 } }; };
-      kSeries = chart.addSeries(LW.LineSeries, { color: '#2962ff', lineWidth: 1, priceLineVisible: false, title: 'K', autoscaleInfoProvider: fixedRange, priceFormat: { type: 'price', precision: 1, minMove: 0.1 } }, 1);
-      dSeries = chart.addSeries(LW.LineSeries, { color: '#ff6d00', lineWidth: 1, priceLineVisible: false, title: 'D', autoscaleInfoProvider: fixedRange, priceFormat: { type: 'price', precision: 1, minMove: 0.1 } }, 1);
-      var line = function (values) { return st.t.map(function (t, j) { return values[j] === null ? { time: t } : { time: t, value: values[j] }; }); };
-      kSeries.setData(line(st.k));
-      dSeries.setData(line(st.d));
-      kSeries.createPriceLine({ price: st.oversold, color: '#26a69a', lineWidth: 1, lineStyle: LW.LineStyle.Dashed, axisLabelVisible: true, title: 'oversold' });
-      kSeries.createPriceLine({ price: st.overbought, color: '#ef5350', lineWidth: 1, lineStyle: LW.LineStyle.Dashed, axisLabelVisible: true, title: 'overbought' });
-      kSeries.priceScale().applyOptions({ scaleMargins: { top: 0.08, bottom: 0.08 } });
-      var panes = chart.panes();
-      panes[0].setStretchFactor(3);
-      panes[1].setStretchFactor(1);
-    }
     var bars = data.candles ? data.candles.t.length : 0;
     if (data.initialBars && bars > data.initialBars) {
       // The last initialBars candles, with EDGE_PX of room right of the last one.
@@ -216,16 +242,18 @@ export const PAGE_SCRIPT = String.raw`
       state.labels = count;
     }
 
-    // The pivot step in force at time t: the last step at or before it (the points are sparse).
-    function pivotIndex(t) {
-      var ts = data.pivots.t, lo = 0, hi = ts.length - 1, found = -1;
-      if (!ts.length || t < ts[0] || t > ts[ts.length - 1]) return -1;
+    // A step's value at time t: the last point at or before it (the points are sparse); a line's, from the crosshair.
+    function plotValueAt(p, param) {
+      if (!p.data.t) { var v = param.seriesData ? param.seriesData.get(p.series) : null; return v ? v.value : null; }
+      var ts = p.data.t, lo = 0, hi = ts.length - 1, found = -1, t = param.time;
+      if (!ts.length || t < ts[0] || t > ts[ts.length - 1]) return null;
       while (lo <= hi) {
         var mid = (lo + hi) >> 1;
         if (ts[mid] <= t) { found = mid; lo = mid + 1; } else hi = mid - 1;
       }
-      return found;
+      return found < 0 ? null : p.data.v[found];
     }
+    function esc(text) { return String(text).replace(/[&<>"']/g, function (ch) { return '&#' + ch.charCodeAt(0) + ';'; }); }
     var priceLegend = document.getElementById('price-legend');
     function setPriceLegend(param) {
       var parts = [];
@@ -237,15 +265,15 @@ export const PAGE_SCRIPT = String.raw`
       } else if (bar && bar.value !== undefined) {
         parts.push('fill <b>' + bar.value + '</b>');
       }
-      if (kSeries && param && param.seriesData) {
-        var k = param.seriesData.get(kSeries), d = param.seriesData.get(dSeries);
-        parts.push('K <b>' + fmtNum(k && k.value, 1) + '</b> D <b>' + fmtNum(d && d.value, 1) + '</b>');
-      }
-      var j = data.pivots && param && param.time !== undefined ? pivotIndex(param.time) : -1;
-      if (j >= 0) {
-        parts.push(['p', 'r1', 'r2', 'r3', 's1', 's2', 's3'].map(function (key) {
-          return key.toUpperCase() + ' <b>' + data.pivots.levels[key][j].toFixed(data.price.precision) + '</b>';
-        }).join(' '));
+      if (plotApis.length && param && param.time !== undefined) {
+        // The values over the price, then each pane's, under its title.
+        for (var pane = 0; pane <= P.panes.length; pane++) {
+          var own = plotApis.filter(function (p) { return p.pane === pane; });
+          if (!own.length) continue;
+          parts.push((pane > 0 ? esc(P.panes[pane - 1].title) + ' ' : '') + own.map(function (p) {
+            return '<span style="color:' + esc(p.data.color) + '">' + esc(p.name) + '</span> <b>' + fmtNum(plotValueAt(p, param), p.data.precision) + '</b>';
+          }).join(' '));
+        }
       }
       priceLegend.innerHTML = parts.length ? parts.join('   ') : 'Move over the chart for values; scroll to zoom, drag to pan.';
     }
@@ -280,7 +308,7 @@ export const PAGE_SCRIPT = String.raw`
       }
       if (data.candles) add(main, data.candles.h.concat(data.candles.l));
       else add(main, data.fills.map(function (p) { return p.value; }));
-      if (kSeries) add(kSeries, [0, 100]);
+      plotApis.forEach(function (p) { add(p.series, p.data.v.concat(guidesOf(p.pane).map(function (g) { return g.value; }))); });
       add(eqSeries, data.equity.v.concat(data.balance.v, [data.initialBalance]));
       add(ddSeries, data.equity.dd);
       return Math.max.apply(null, texts.map(textWidth));
@@ -316,7 +344,7 @@ export const PAGE_SCRIPT = String.raw`
     chart.timeScale().subscribeSizeChange(relayout);
     eqChart.timeScale().subscribeSizeChange(relayout);
     relayout();
-    window.__pyrCharts = { price: chart, equity: eqChart, candles: main, markers: markersApi, stochK: kSeries, equitySeries: eqSeries, drawdown: ddSeries, fontFamily: FONT_FAMILY, fontSize: FONT_SIZE, edgePx: EDGE_PX };
+    window.__pyrCharts = { price: chart, equity: eqChart, candles: main, markers: markersApi, plots: plotApis.map(function (p) { return { name: p.name, pane: p.pane, series: p.series }; }), equitySeries: eqSeries, drawdown: ddSeries, fontFamily: FONT_FAMILY, fontSize: FONT_SIZE, edgePx: EDGE_PX };
     var eqLegend = document.getElementById('equity-legend');
     function setEqLegend(param) {
       if (!param || param.time === undefined || !param.seriesData) { eqLegend.innerHTML = 'Start ' + data.initialBalance.toFixed(2) + ' USDT'; return; }
