@@ -113,7 +113,7 @@ export function backtestCommand(io: CliIo): Command {
     .option('--no-download', 'never download missing candles (by default the store is completed from Bybit when it can be reached)')
     .option('--rest-url <url>', 'Bybit REST base URL for downloads (also PYR_BYBIT_REST_URL, config restUrl)')
     .option('--json', 'print the summary.json document (plus "output": the files written) on stdout and nothing else')
-    .option('--report', 'also write report.html (candles, trades, indicators, equity, metrics) into the run folder')
+    .option('--report', 'also write report.html (candles, trades, the strategy\'s plots, equity, metrics) into the run folder')
     .option('--open', 'write report.html and open it in a browser (or say where it is)')
     .action(async (opts: BacktestFlags) => {
       await backtest(opts, io);

@@ -75,7 +75,7 @@ export interface RunRecord {
 
 /** Plotted series as recorded by a run: the declaration (lib/strategy's PlotDeclaration) and the values. */
 export interface RecordedPlots {
-  readonly series: readonly { readonly name: string; readonly pane?: string; readonly color?: string; readonly style?: 'line' | 'step' }[];
+  readonly series: readonly { readonly name: string; readonly pane?: string; readonly color?: string; readonly style?: 'line' | 'step'; readonly decimals?: number }[];
   readonly guides: readonly { readonly pane: string; readonly value: number; readonly label: string }[];
   /** One array per series, aligned with `times`. */
   readonly values: readonly Float64Array[];
