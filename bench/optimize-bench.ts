@@ -15,7 +15,7 @@ import { Writable } from 'node:stream';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { optimize, type OptimizeOutcome } from '../lib/cli/optimize.ts';
-import { createRunner } from '../lib/cli/optimize-worker.ts';
+import { createRunner } from '../lib/sweep/worker.ts';
 import type { CandleSeries } from '../lib/core/index.ts';
 import { readCandleFile } from '../lib/data/csv.ts';
 import { combinationAt, parseGrid } from '../lib/engine/optimize.ts';

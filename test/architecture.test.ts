@@ -107,6 +107,11 @@ describe('architecture: the direction of the imports', () => {
     expect(wrong(fromLayer('sandbox'), ['core', 'config', 'sandbox'])).to.deep.equal([]);
   });
 
+  it('the sweep machinery (lib/sweep) and the test kit never import cli', () => {
+    expect(internal.filter((e) => ['sweep', 'testkit'].includes(layerOf(e.from)) && layerOf(e.target!) === 'cli').map((e) => `${e.from} → ${e.spec}`)).to.deep.equal([]);
+    expect(fromLayer('sweep').length).to.be.greaterThan(0);
+  });
+
   it('strategies use the public API only (strategy and indicators)', () => {
     expect(wrong(fromLayer('strategies'), ['strategy', 'indicators', 'core', 'strategies'])).to.deep.equal([]);
   });

@@ -6,7 +6,7 @@
  * `pyr backtest` (resolveAllParams, resolveRules, SimBroker, runBacktest, computeMetrics), so a row of
  * `pyr optimize` is what `pyr backtest --param ...` gives for those parameters.
  *
- * As a worker (started by lib/cli/optimize.ts with `workerData.kind === 'pyr-optimize'`) it maps the
+ * As a worker (started by lib/sweep/pool.ts with `workerData.kind === 'pyr-optimize'`) it maps the
  * candles the main thread put in a SharedArrayBuffer (no copy), loads the strategy once, then answers
  * `run` messages with the key metrics of each job.
  */
