@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
+import { spawnSync } from 'node:child_process';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /**
@@ -93,4 +94,22 @@ export function parseCsv(text: string): Record<string, string>[] {
     const cells = line.split(',');
     return Object.fromEntries(header.map((h, i) => [h, cells[i] ?? '']));
   });
+}
+
+/**
+ * Type-checks `files` (in `cwd`) under strict settings against pyr's sources, as a user's editor would;
+ * returns only the errors in those files (pyr's own sources are the typecheck's business).
+ */
+export function typecheckErrors(cwd: string, files: readonly string[]): string[] {
+  const p = spawnSync(
+    process.execPath,
+    [
+      path.join(REPO, 'node_modules/typescript/bin/tsc'),
+      '--noEmit', '--strict', '--target', 'es2022', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--allowImportingTsExtensions', '--skipLibCheck',
+      '--types', 'node,mocha', '--typeRoots', path.join(REPO, 'node_modules/@types'),
+      ...files,
+    ],
+    { cwd, encoding: 'utf8' },
+  );
+  return p.stdout.split('\n').filter((l) => files.some((f) => l.startsWith(f.replace(/\.ts$/, ''))));
 }

@@ -47,24 +47,11 @@ export interface Leg extends FillAmounts {
 }
 
 /** A trade's numbers. */
-export interface TradeAmounts {
-  readonly side: PositionSide;
+/** A trade's amounts, the Trade fields they are (prices, qty, fees, funding, PnL), and its side. */
+export type TradeAmounts = Pick<Trade, 'side' | 'qty' | 'entryPrice' | 'exitPrice' | 'entryFee' | 'exitFee' | 'fees' | 'funding' | 'grossPnl' | 'netPnl'> & {
   /** The instrument traded, when the caller gave it (runs over several instruments key trades by it). */
   readonly instrument?: InstrumentKey;
-  readonly qty: Dec;
-  readonly entryPrice: Dec;
-  readonly exitPrice: Dec;
-  readonly entryFee: Dec;
-  readonly exitFee: Dec;
-  /** entryFee + exitFee. */
-  readonly fees: Dec;
-  /** Paid (positive) or received (negative) while the trade was open. */
-  readonly funding: Dec;
-  /** Exit value − entry value ((exitPrice − entryPrice) × qty, exactly), negated for a short. */
-  readonly grossPnl: Dec;
-  /** grossPnl − fees − funding. */
-  readonly netPnl: Dec;
-}
+};
 
 function positive(q: Dec): boolean {
   return q.isPositive() && !q.isZero();
