@@ -53,6 +53,15 @@ export function readDotEnv(file: string): Record<string, string> {
   return out;
 }
 
+/** A real Bybit host (mainnet, testnet, demo, or one of its regional domains). */
+export function isBybitHost(url: string): boolean {
+  try {
+    return /(^|\.)(bybit\.com|bytick\.com|bybit\.nl|bybit-tr\.com|bybit\.kz|bybitglobal\.com)$/.test(new URL(url).hostname);
+  } catch {
+    return false;
+  }
+}
+
 function mask(key: string): string {
   return key.length <= 4 ? '****' : `${key.slice(0, 4)}…(${key.length} chars)`;
 }
@@ -63,18 +72,24 @@ export async function live(flags: LiveFlags, io: CliIo, signal: AbortSignal): Pr
   const { BybitBroker, BybitRest, RestCandleFeed, createWebsocket, fetchInstrumentSnapshot } = await import('../brokers/bybit/index.ts');
   const { config } = readConfigFile(flags.config, io.cwd);
   const dotenv = readDotEnv(path.resolve(io.cwd, flags.envFile ?? '.env'));
-  const env = (k: string): string | undefined => io.env[k] ?? dotenv[k];
+  // An empty variable is an unset one.
+  const env = (k: string): string | undefined => (io.env[k] || undefined) ?? (dotenv[k] || undefined);
 
   // Environment: testnet unless told otherwise; mainnet needs two explicit flags.
   const chosen = [flags.testnet && 'testnet', flags.demo && 'demo', flags.mainnet && 'mainnet'].filter(Boolean);
   if (chosen.length > 1) throw new ConfigError(`choose one of --testnet, --demo, --mainnet (got ${chosen.join(', ')})`);
   const bybitEnv: BybitEnv = flags.mainnet ? 'mainnet' : flags.demo ? 'demo' : 'testnet';
   if (bybitEnv === 'mainnet' && !flags.yesReallyTradeRealMoney) throw new ConfigError('--mainnet trades real money: add --yes-really-trade-real-money to confirm');
+  if (flags.yesReallyTradeRealMoney && bybitEnv !== 'mainnet') throw new ConfigError(`--yes-really-trade-real-money confirms --mainnet, which was not given (this session would trade on ${bybitEnv})`);
   const restUrl = flags.restUrl ?? env('PYR_BYBIT_REST_URL') ?? config.restUrl;
   const wsUrl = flags.wsUrl ?? env('PYR_BYBIT_WS_URL') ?? config.wsUrl;
   const key = env('BYBIT_API_KEY');
   const secret = env('BYBIT_API_SECRET');
   if (!key || !secret) throw new ConfigError(`BYBIT_API_KEY and BYBIT_API_SECRET must be set in the environment or in ${path.resolve(io.cwd, flags.envFile ?? '.env')} (${bybitEnv} keys)`);
+  // Orders over REST and the position stream over WebSocket must reach the same exchange.
+  const overridden = (u: string | undefined) => u !== undefined && !isBybitHost(u);
+  if (overridden(restUrl) && wsUrl === undefined) throw new ConfigError(`--rest-url ${restUrl} without --ws-url: orders would go there and the position stream to Bybit ${bybitEnv}; give both (or PYR_BYBIT_REST_URL and PYR_BYBIT_WS_URL)`);
+  if (overridden(wsUrl) && restUrl === undefined) throw new ConfigError(`--ws-url ${wsUrl} without --rest-url: the position stream would come from there and orders go to Bybit ${bybitEnv}; give both (or PYR_BYBIT_REST_URL and PYR_BYBIT_WS_URL)`);
 
   const target = runTargetOf(flags, io.cwd);
   const { symbol, category } = target.instrument;
@@ -91,6 +106,11 @@ export async function live(flags: LiveFlags, io: CliIo, signal: AbortSignal): Pr
   const openEntry = openTradeFromJournal(earlier);
   const journal = new Journal(journalFile);
   const record = journal.append.bind(journal);
+  if (journal.repaired) {
+    const cut = `journal ${journalFile}: a torn last record (line ${journal.repaired.line}, ${journal.repaired.bytes} bytes, a write cut short) was removed`;
+    log.warn(cut);
+    record({ t: 'note', level: 'warn', message: cut });
+  }
   const sessionId = `pyr${Date.now().toString(36)}`;
   const conn = { env: bybitEnv, key, secret, restUrl, wsUrl };
   const rest = new BybitRest(conn, { retries: run.apiRequestRetries, backoffFactor: run.apiBackoffFactor });

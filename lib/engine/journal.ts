@@ -7,7 +7,7 @@
  * it is written. An fsync'd append gives exactly that with no native dependency, stays greppable, and a
  * torn last line (a crash mid-write) is detected and skipped on reading.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, truncateSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { D, DataError, type Candle, type Dec, type Fill, type Intent, type OrderRequest, type Position, type PositionSide, type Trade } from '../core/index.ts';
 
@@ -79,15 +79,22 @@ export function tradeFromJson(j: TradeJson): Trade {
   return out as unknown as Trade;
 }
 
-/** An fsync'd append-only journal file. */
+/**
+ * An fsync'd append-only journal file, private to its owner (the file 0600, a folder it creates 0700: it
+ * holds orders, fills and account figures). A torn tail (a crash mid-write: the file does not end with a
+ * newline) is cut on open, so the next record starts on a line of its own; `repaired` says what was cut.
+ */
 export class Journal {
   readonly file: string;
   #fd: number | undefined;
+  /** The torn tail cut on open: its line and length, or undefined when the file was whole. */
+  readonly repaired: { readonly line: number; readonly bytes: number } | undefined;
 
   constructor(file: string) {
     this.file = file;
-    mkdirSync(path.dirname(file), { recursive: true });
-    this.#fd = openSync(file, 'a');
+    mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    this.repaired = existsSync(file) ? cutTornTail(file) : undefined;
+    this.#fd = openSync(file, 'a', 0o600);
   }
 
   append(rec: JournalInput): void {
@@ -100,6 +107,17 @@ export class Journal {
     if (this.#fd !== undefined) closeSync(this.#fd);
     this.#fd = undefined;
   }
+}
+
+/** Cuts a journal's last line when it has no newline (a torn write); returns what was cut. */
+function cutTornTail(file: string): { line: number; bytes: number } | undefined {
+  const buf = readFileSync(file);
+  if (buf.length === 0 || buf[buf.length - 1] === 0x0a) return undefined;
+  const keep = buf.lastIndexOf(0x0a) + 1;
+  let line = 1;
+  for (let i = 0; i < keep; i++) if (buf[i] === 0x0a) line++;
+  truncateSync(file, keep);
+  return { line, bytes: buf.length - keep };
 }
 
 /**

@@ -29,7 +29,7 @@ describe('pyr live: keys, environment and refusals', function () {
   it('reads keys from .env, and an unreachable exchange is one line without the key or secret', async () => {
     const secret = 'S3CRET-never-printed-0123456789';
     writeFileSync(path.join(tmp.dir, '.env'), `# keys\nBYBIT_API_KEY="KEY-never-printed"\nexport BYBIT_API_SECRET=${secret}\n`);
-    const r = await runCli(['live', '--param', 'apiBackoffFactor=0.01', '--journal', path.join(tmp.dir, 'j.jsonl')], tmp.dir);
+    const r = await runCli(['live', '--param', 'apiBackoffFactor=0.01', '--journal', path.join(tmp.dir, 'j.jsonl')], tmp.dir, { PYR_BYBIT_WS_URL: 'ws://127.0.0.1:9' });
     expect(r.code).to.equal(1);
     expect(r.stderr.trim().split('\n')).to.have.length(1);
     expect(r.stderr).to.match(/instruments-info failed: .*ECONNREFUSED/);
@@ -38,6 +38,25 @@ describe('pyr live: keys, environment and refusals', function () {
       expect(text).to.not.include('KEY-never-printed');
     }
     expect(r.stdout).to.match(/TESTNET via http:\/\/127\.0\.0\.1:9/);
+  });
+
+  it('refuses --yes-really-trade-real-money without --mainnet, and a REST or WebSocket override without the other', async () => {
+    const env = { BYBIT_API_KEY: 'k', BYBIT_API_SECRET: 's' };
+    const a = await runCli(['live', '--yes-really-trade-real-money'], tmp.dir, env);
+    expect(a.code).to.equal(2);
+    expect(a.stderr).to.match(/--yes-really-trade-real-money confirms --mainnet, which was not given \(this session would trade on testnet\)/);
+    const b = await runCli(['live', '--rest-url', 'http://127.0.0.1:8787'], tmp.dir, { ...env, PYR_BYBIT_REST_URL: '' });
+    expect(b.code).to.equal(2);
+    expect(b.stderr).to.match(/--rest-url http:\/\/127\.0\.0\.1:8787 without --ws-url/);
+    const c = await runCli(['live', '--ws-url', 'ws://127.0.0.1:8787/v5/private'], tmp.dir, { ...env, PYR_BYBIT_REST_URL: '' });
+    expect(c.code).to.equal(2);
+    expect(c.stderr).to.match(/--ws-url ws:\/\/127\.0\.0\.1:8787\/v5\/private without --rest-url/);
+    // A real Bybit host alone is fine (a regional REST domain, say): it fails later only on the closed network here.
+    const { isBybitHost } = await import('../../lib/cli/live.ts');
+    expect(isBybitHost('https://api-testnet.bybit.com')).to.equal(true);
+    expect(isBybitHost('https://api.bytick.com')).to.equal(true);
+    expect(isBybitHost('https://bybit.com.evil.example')).to.equal(false);
+    expect(isBybitHost('http://127.0.0.1:8787')).to.equal(false);
   });
 
   it('parses .env lines: quotes, export, comments', () => {
