@@ -69,7 +69,7 @@ function mask(key: string): string {
 /** Runs the live loop until `signal` aborts (SIGINT/SIGTERM in the command). */
 export async function live(flags: LiveFlags, io: CliIo, signal: AbortSignal): Promise<void> {
   // bybit-api takes ~0.2 s to load: only live mode pays for it.
-  const { BybitBroker, BybitRest, RestCandleFeed, createWebsocket, fetchInstrumentSnapshot } = await import('../brokers/bybit/index.ts');
+  const { BybitBroker, BybitRest, RestCandleFeed, createWebsocket, fetchInstrumentSnapshot, scrubSecrets } = await import('../brokers/bybit/index.ts');
   const { config } = readConfigFile(flags.config, io.cwd);
   const dotenv = readDotEnv(path.resolve(io.cwd, flags.envFile ?? '.env'));
   // An empty variable is an unset one.
@@ -132,7 +132,7 @@ export async function live(flags: LiveFlags, io: CliIo, signal: AbortSignal): Pr
     if (level === 'error' && message) log.warn(`WebSocket: ${message}`);
   });
   ws.on('exception', (e: unknown) => {
-    const m = e && typeof e === 'object' && 'ret_msg' in e ? String((e as { ret_msg: unknown }).ret_msg) : e instanceof Error ? e.message : 'WebSocket error';
+    const m = scrubSecrets(e && typeof e === 'object' && 'ret_msg' in e ? String((e as { ret_msg: unknown }).ret_msg) : e instanceof Error ? e.message : 'WebSocket error', conn);
     log.warn(`WebSocket: ${m}`);
     record({ t: 'note', level: 'warn', message: `WebSocket: ${m}` });
   });

@@ -56,10 +56,22 @@ export function describeSdkError(err: unknown): { message: string; retryable: bo
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/**
+ * A message with the credentials taken out: Bybit's sign errors echo the signed text (`origin_string[...]`,
+ * which starts with the timestamp and the API key), and nothing pyr prints or journals may hold the key
+ * or the secret.
+ */
+export function scrubSecrets(text: string, conn: { readonly key?: string; readonly secret?: string }): string {
+  let out = text.replace(/origin_string\[[^\]]*\]/g, 'origin_string[…]');
+  for (const s of [conn.secret, conn.key]) if (s && s.length >= 4) out = out.split(s).join('***');
+  return out;
+}
+
 /** REST with the retry policy. `call` resolves with `result`, or throws an ExchangeError. */
 export class BybitRest {
   readonly client: RestClientV5;
   readonly policy: RetryPolicy;
+  readonly #credentials: { readonly key?: string; readonly secret?: string };
   /** Called before each retry (for the console and the journal). */
   onRetry?: (what: string, attempt: number, reason: string, waitMs: number) => void;
   /** Requests made, for summaries. */
@@ -67,6 +79,7 @@ export class BybitRest {
 
   constructor(conn: BybitConnection, policy: RetryPolicy) {
     this.policy = policy;
+    this.#credentials = { key: conn.key, secret: conn.secret };
     this.client = new RestClientV5(
       {
         key: conn.key || undefined,
@@ -96,11 +109,11 @@ export class BybitRest {
         const r = await fn(this.client);
         if (r.retCode === 0) return { result: r.result, time: r.time };
         retCode = r.retCode;
-        reason = `retCode ${r.retCode}: ${r.retMsg}`;
+        reason = scrubSecrets(`retCode ${r.retCode}: ${r.retMsg}`, this.#credentials);
         retryable = RETRYABLE_CODES.has(r.retCode);
       } catch (err) {
         const d = describeSdkError(err);
-        reason = d.message;
+        reason = scrubSecrets(d.message, this.#credentials);
         retryable = d.retryable;
       }
       if (!retry || !retryable || attempt >= this.policy.retries) {
@@ -114,13 +127,13 @@ export class BybitRest {
 }
 
 /** A quiet logger for the SDK: nothing it logs reaches the console raw (it may hold request options). */
-export function sdkLogger(sink: (level: 'info' | 'error', message: string) => void): { trace: () => void; info: (...a: unknown[]) => void; error: (...a: unknown[]) => void } {
+export function sdkLogger(sink: (level: 'info' | 'error', message: string) => void, conn: { readonly key?: string; readonly secret?: string } = {}): { trace: () => void; info: (...a: unknown[]) => void; error: (...a: unknown[]) => void } {
   const text = (a: unknown[]) =>
     a
       .map((x) => (typeof x === 'string' ? x : x && typeof x === 'object' && 'message' in x ? String((x as { message: unknown }).message) : ''))
       .filter(Boolean)
       .join(' ');
-  return { trace: () => {}, info: (...a) => sink('info', text(a)), error: (...a) => sink('error', text(a)) };
+  return { trace: () => {}, info: (...a) => sink('info', scrubSecrets(text(a), conn)), error: (...a) => sink('error', scrubSecrets(text(a), conn)) };
 }
 
 export function createWebsocket(conn: BybitConnection, sink: (level: 'info' | 'error', message: string) => void): WebsocketClient {
@@ -133,6 +146,6 @@ export function createWebsocket(conn: BybitConnection, sink: (level: 'info' | 'e
       demoTrading: conn.env === 'demo' && !conn.wsUrl,
       wsUrl: conn.wsUrl,
     },
-    sdkLogger(sink) as never,
+    sdkLogger(sink, conn) as never,
   );
 }
