@@ -143,6 +143,15 @@ export async function live(flags: LiveFlags, io: CliIo, signal: AbortSignal): Pr
     record,
   });
   if (openEntry) broker.restoreOpenTrade(openEntry);
+  // A failure nobody awaited must not end a session that holds a position: it is logged and journaled,
+  // with the position as pyr last knew it, and the loop goes on (the broker blocks orders while unsure).
+  const onRejection = (reason: unknown) => {
+    const p = broker.position();
+    const message = scrubSecrets(`an unexpected error was caught: ${reason instanceof Error ? reason.message : String(reason)}; position ${p.side}${p.side !== 'flat' ? ` ${p.qty.toFixed()} at ${p.entryPrice.toFixed()}` : ''}`, conn);
+    log.error(message);
+    record({ t: 'note', level: 'error', message });
+  };
+  process.on('unhandledRejection', onRejection);
   const feed = new RestCandleFeed({
     rest, category: 'linear', symbol, interval: spec.interval, limit: run.candleFetchLimit, pollMs: run.pollingIntervalSeconds * 1000,
     onError: (err) => log.warn(`could not fetch candles: ${err.message}`),
@@ -153,6 +162,7 @@ export async function live(flags: LiveFlags, io: CliIo, signal: AbortSignal): Pr
       view: liveConsole(log, { symbol, feed: `polling every ${run.pollingIntervalSeconds} s`, plots: definition.plots?.(spec.strategy.params as never) }),
     });
   } finally {
+    process.off('unhandledRejection', onRejection);
     journal.close();
     try {
       ws.closeAll(true);

@@ -113,6 +113,29 @@ describe('pyr live under faults', function () {
     expect(bot.output()).to.match(/WebSocket reconnected: resyncing the position over REST/);
   });
 
+  it('an outage (REST refused, streams dropped) with a position open: never dies, blocks orders, resyncs once the exchange is back, records the trade', async () => {
+    const t = sim[0]!;
+    const { ex, bot, start } = await setup(t.signalTime);
+    await lockstep(ex, series, bot, start, t.entryTime); // the entry is done
+    expect(ex.state().position.size.toString()).to.equal(t.qty.toFixed());
+    ex.faults.refuseRest(Infinity);
+    expect(ex.faults.dropWebSockets()).to.be.greaterThan(0);
+    // The stream comes back at once (WebSocket upgrades are not REST), the REST read behind the resync does not.
+    await waitUntil(() => /could not resync the position after a WebSocket reconnect .*no new orders until the position is known/.test(bot.output()), 'a failed resync', 15_000, bot);
+    await waitUntil(() => (bot.output().match(/could not resync the position/g) ?? []).length >= 2, 'a second attempt', 15_000, bot);
+    expect(bot.exited, bot.output().slice(-2000)).to.equal(false);
+    ex.faults.clear();
+    await waitUntil(() => /position resynced over REST after a WebSocket reconnect after \d+ attempts; entries allowed again/.test(bot.output()), 'the resync once the exchange is back', 15_000, bot);
+    await lockstep(ex, series, bot, t.entryTime, t.exitTime + M15);
+    await waitUntil(() => trades(bot).length === 1, 'the trade to be recorded', 15_000, bot);
+    const live = trades(bot)[0]!;
+    expect(live.exitReason).to.equal(t.exitReason);
+    expect(live.exitTime).to.equal(t.exitTime);
+    expect(live.netPnl.toFixed()).to.equal(t.netPnl.toFixed());
+    expect(bot.records().filter((r) => r.t === 'note' && /could not resync the position/.test((r as { message: string }).message)).length).to.be.at.least(2);
+    expect(bot.exited).to.equal(false);
+  });
+
   it('killed with a position open and restarted: picks the position up, does not enter twice, metrics survive', async () => {
     const [t0, t1] = [sim[0]!, sim[1]!];
     const { ex, bot, journal, start } = await setup(t0.signalTime);

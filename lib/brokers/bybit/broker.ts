@@ -182,7 +182,7 @@ export class BybitBroker implements Broker {
     });
     ws.on('reconnected', () => {
       this.#o.log('warn', 'WebSocket reconnected: resyncing the position over REST before acting again');
-      void this.#nextSubscription(10_000).then(() => this.resync('after a WebSocket reconnect'));
+      void this.#nextSubscription(10_000).then(() => this.#resyncUntilKnown('after a WebSocket reconnect'));
     });
     ws.on('reconnect', () => {
       this.#resyncing = true;
@@ -194,9 +194,34 @@ export class BybitBroker implements Broker {
     await this.resync('at start');
   }
 
-  /** Reads the position over REST and adopts it (blocks decisions while it runs). */
-  async resync(why: string): Promise<void> {
+  /**
+   * Resyncs until it succeeds (after a reconnect, when the stream may have missed anything): a failure
+   * never ends the process; entries stay blocked, and it tries again with backoff (the REST retry
+   * policy's factor × 2^attempt, at most 30 s), saying so each time.
+   */
+  async #resyncUntilKnown(why: string): Promise<void> {
+    for (let attempt = 0; !this.#stopped; attempt++) {
+      try {
+        await this.resync(why, { keepBlocked: true });
+        if (attempt > 0) this.#o.log('info', `position resynced over REST ${why} after ${attempt + 1} attempts; entries allowed again`);
+        return;
+      } catch (err) {
+        const wait = Math.min(30_000, Math.max(10, this.#o.rest.policy.backoffFactor * 1000 * 2 ** attempt));
+        const message = `could not resync the position ${why} (${(err as Error).message}); no new orders until the position is known; trying again in ${(wait / 1000).toFixed(2)} s`;
+        this.#o.log('warn', message);
+        this.#o.record?.({ t: 'note', level: 'warn', message });
+        await new Promise((r) => setTimeout(r, wait).unref?.());
+      }
+    }
+  }
+
+  /**
+   * Reads the position over REST and adopts it (blocks decisions while it runs). With `keepBlocked`, a
+   * failure leaves decisions blocked (the caller tries again); otherwise they are allowed again.
+   */
+  async resync(why: string, opts: { keepBlocked?: boolean } = {}): Promise<void> {
     this.#resyncing = true;
+    let ok = false;
     const restoring = why === 'at start' && this.#open !== undefined;
     try {
       const { result } = await this.#o.rest.call('position/list', (c) => c.getPositionInfo({ category: this.#o.category, symbol: this.#o.symbol }) as never);
@@ -209,8 +234,9 @@ export class BybitBroker implements Broker {
         this.#position = { side: this.#open!.side, qty: this.#open!.entryFills.reduce((q, f) => q.add(f.qty), ZERO), entryPrice: this.#open!.entryFills[0]?.price ?? ZERO };
       }
       await this.#apply(pos, 'rest');
+      ok = true;
     } finally {
-      this.#resyncing = false;
+      if (ok || !opts.keepBlocked) this.#resyncing = false;
     }
   }
 
