@@ -53,15 +53,6 @@ export function readDotEnv(file: string): Record<string, string> {
   return out;
 }
 
-/** A real Bybit host (mainnet, testnet, demo, or one of its regional domains). */
-export function isBybitHost(url: string): boolean {
-  try {
-    return /(^|\.)(bybit\.com|bytick\.com|bybit\.nl|bybit-tr\.com|bybit\.kz|bybitglobal\.com)$/.test(new URL(url).hostname);
-  } catch {
-    return false;
-  }
-}
-
 function mask(key: string): string {
   return key.length <= 4 ? '****' : `${key.slice(0, 4)}…(${key.length} chars)`;
 }
@@ -69,7 +60,7 @@ function mask(key: string): string {
 /** Runs the live loop until `signal` aborts (SIGINT/SIGTERM in the command). */
 export async function live(flags: LiveFlags, io: CliIo, signal: AbortSignal): Promise<void> {
   // bybit-api takes ~0.2 s to load: only live mode pays for it.
-  const { BybitBroker, BybitRest, RestCandleFeed, createWebsocket, fetchInstrumentSnapshot, scrubSecrets } = await import('../brokers/bybit/index.ts');
+  const { BybitBroker, BybitRest, RestCandleFeed, createWebsocket, fetchInstrumentSnapshot, isBybitHost, scrubSecrets } = await import('../brokers/bybit/index.ts');
   const { config } = readConfigFile(flags.config, io.cwd);
   const dotenv = readDotEnv(path.resolve(io.cwd, flags.envFile ?? '.env'));
   // An empty variable is an unset one.

@@ -8,6 +8,20 @@ import { ExchangeError } from '../../core/index.ts';
 
 export type BybitEnv = 'testnet' | 'demo' | 'mainnet';
 
+/** Bybit's own domains (mainnet, testnet and demo hosts live under them, as do the regional ones). */
+export const BYBIT_DOMAINS: readonly string[] = ['bybit.com', 'bytick.com', 'bybit.nl', 'bybit-tr.com', 'bybit.kz', 'bybitglobal.com'];
+
+/** A URL on one of Bybit's domains (the host itself or a subdomain of it). */
+export function isBybitHost(url: string): boolean {
+  let host: string;
+  try {
+    host = new URL(url).hostname;
+  } catch {
+    return false;
+  }
+  return BYBIT_DOMAINS.some((d) => host === d || host.endsWith(`.${d}`));
+}
+
 export interface BybitConnection {
   readonly env: BybitEnv;
   readonly key: string;
