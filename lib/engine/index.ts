@@ -5,3 +5,4 @@ export * from './journal.ts';
 export type { Guards } from '../core/index.ts';
 export * from './run.ts';
 export * from './live.ts';
+export * from './replay.ts';

@@ -121,20 +121,20 @@ function cutTornTail(file: string): { line: number; bytes: number } | undefined 
 }
 
 /**
- * Reads a journal. A torn last line (a crash mid-write) is skipped; a bad line elsewhere is a DataError
- * naming the file and line.
+ * Reads a journal with each record's line in the file. A torn last line (a crash mid-write) is skipped; a
+ * bad line elsewhere is a DataError naming the file and line.
  */
-export function readJournal(file: string): JournalRecord[] {
+export function readJournalLines(file: string): { rec: JournalRecord; line: number }[] {
   if (!existsSync(file)) throw new DataError('journal not found', { file });
   const lines = readFileSync(file, 'utf8').split('\n');
-  const out: JournalRecord[] = [];
+  const out: { rec: JournalRecord; line: number }[] = [];
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
     if (line.trim() === '') continue;
     try {
       const rec = JSON.parse(line) as JournalRecord;
       if (!rec || typeof rec !== 'object' || typeof rec.t !== 'string') throw new Error('not a journal record');
-      out.push(rec);
+      out.push({ rec, line: i + 1 });
     } catch (err) {
       const last = lines.slice(i + 1).every((l) => l.trim() === '');
       if (last) break;
@@ -142,6 +142,11 @@ export function readJournal(file: string): JournalRecord[] {
     }
   }
   return out;
+}
+
+/** Reads a journal's records (see readJournalLines). */
+export function readJournal(file: string): JournalRecord[] {
+  return readJournalLines(file).map((r) => r.rec);
 }
 
 /** The entry of a position the journal shows open at its end (fills after the last closed trade). */
