@@ -18,6 +18,9 @@ import { hasCandles, runSpec, type RunData } from '../engine/index.ts';
 import type { GridValue } from '../engine/optimize.ts';
 import { loadStrategy, type StrategyDefinition } from '../strategy/index.ts';
 import { computeMetrics, type Metrics } from '../report/metrics.ts';
+import { rowMetrics, type RowMetrics } from '../report/optimize.ts';
+
+export { ROW_METRICS, rowMetrics, type RowMetrics } from '../report/optimize.ts';
 
 /** Everything a run needs besides the candles and the combination; structured-clonable. */
 export interface RunContext {
@@ -44,17 +47,6 @@ export interface Job {
   readonly from: number;
   readonly to: number;
   readonly params: Readonly<Record<string, GridValue>>;
-}
-
-/** The metrics a row keeps (all of Metrics for 100,000 rows would be heavy). */
-export const ROW_METRICS = [
-  'trades', 'wins', 'losses', 'winRate', 'netPnl', 'netPnlExact', 'returnPct', 'profitFactor', 'expectancy',
-  'sharpe', 'sortino', 'maxDrawdown', 'maxDrawdownPct', 'fees', 'exposurePct',
-] as const satisfies readonly (keyof Metrics)[];
-export type RowMetrics = Pick<Metrics, (typeof ROW_METRICS)[number]>;
-
-export function rowMetrics(m: Metrics): RowMetrics {
-  return Object.fromEntries(ROW_METRICS.map((k) => [k, m[k]])) as unknown as RowMetrics;
 }
 
 export interface Runner {

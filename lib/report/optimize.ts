@@ -1,0 +1,147 @@
+/**
+ * What a sweep (`pyr optimize`) prints and writes: the metrics a row keeps, its console tables, and the
+ * rows as optimize.csv, optimize.json and walk-forward.csv.
+ */
+import type { GridAxis, GridValue, OptimizeMetric } from '../engine/optimize.ts';
+import { csvField } from './files.ts';
+import type { Metrics } from './metrics.ts';
+
+/** The metrics a row keeps (all of Metrics for 100,000 rows would be heavy). */
+export const ROW_METRICS = [
+  'trades', 'wins', 'losses', 'winRate', 'netPnl', 'netPnlExact', 'returnPct', 'profitFactor', 'expectancy',
+  'sharpe', 'sortino', 'maxDrawdown', 'maxDrawdownPct', 'fees', 'exposurePct',
+] as const satisfies readonly (keyof Metrics)[];
+export type RowMetrics = Pick<Metrics, (typeof ROW_METRICS)[number]>;
+
+export function rowMetrics(m: Metrics): RowMetrics {
+  return Object.fromEntries(ROW_METRICS.map((k) => [k, m[k]])) as unknown as RowMetrics;
+}
+
+/** One evaluated combination. `window` is set for walk-forward in-sample rows. */
+export interface OptimizeRow {
+  /** 1-based position after ranking (within its window for walk-forward rows). */
+  rank: number;
+  /** The combination's index in the full grid. */
+  readonly index: number;
+  readonly window?: number;
+  readonly params: Readonly<Record<string, GridValue>>;
+  readonly metrics: RowMetrics;
+}
+
+export interface WalkForwardWindowResult {
+  readonly window: number;
+  readonly inSample: { readonly from: string; readonly to: string };
+  readonly outOfSample: { readonly from: string; readonly to: string };
+  /** The in-sample winner. */
+  readonly index: number;
+  readonly params: Readonly<Record<string, GridValue>>;
+  readonly isMetric: number | null;
+  readonly oosMetric: number | null;
+  readonly isMetrics: RowMetrics;
+  readonly oosMetrics: RowMetrics;
+}
+
+
+export function formatValue(v: GridValue): string {
+  return typeof v === 'string' ? v : String(v);
+}
+
+
+export function fixed(v: number | null, decimals: number, suffix = ''): string {
+  if (v === null || !Number.isFinite(v)) return '–';
+  const s = v.toFixed(decimals);
+  return `${/^-0\.?0*$/.test(s) ? s.slice(1) : s}${suffix}`;
+}
+
+/** How each metric prints in the console tables. */
+export const METRIC_FORMAT: Record<OptimizeMetric, (m: RowMetrics) => string> = {
+  sharpe: (m) => fixed(m.sharpe, 2),
+  sortino: (m) => fixed(m.sortino, 2),
+  netPnl: (m) => fixed(m.netPnl, 2),
+  profitFactor: (m) => fixed(m.profitFactor, 2),
+  winRate: (m) => fixed(m.winRate, 1, '%'),
+  expectancy: (m) => fixed(m.expectancy, 4),
+  returnPct: (m) => fixed(m.returnPct, 2, '%'),
+  maxDrawdown: (m) => fixed(m.maxDrawdown, 2),
+};
+
+const TABLE_METRICS: readonly OptimizeMetric[] = ['netPnl', 'returnPct', 'winRate', 'profitFactor', 'sharpe', 'maxDrawdown'];
+
+export function metricColumns(metric: OptimizeMetric): OptimizeMetric[] {
+  return [metric, ...TABLE_METRICS.filter((m) => m !== metric)];
+}
+
+export function table(header: readonly string[], rows: readonly (readonly string[])[], leftCols = 0): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((c, i) => (i < leftCols ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+export function rowsTable(rows: readonly OptimizeRow[], axes: readonly GridAxis[], metric: OptimizeMetric): string {
+  const cols = metricColumns(metric);
+  const header = ['#', 'index', ...axes.map((a) => a.key), 'trades', ...cols];
+  const body = rows.map((r) => [
+    String(r.rank),
+    String(r.index),
+    ...axes.map((a) => formatValue(r.params[a.key]!)),
+    String(r.metrics.trades),
+    ...cols.map((c) => METRIC_FORMAT[c](r.metrics)),
+  ]);
+  return table(header, body);
+}
+
+
+/** A CSV cell for a number: plain decimal text (no exponent), '' for null. */
+function numCell(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) return '';
+    const s = String(v);
+    return /e/i.test(s) ? v.toFixed(20).replace(/0+$/, '').replace(/\.$/, '') : s;
+  }
+  return csvField(String(v));
+}
+
+const CSV_METRICS = ROW_METRICS.filter((k) => k !== 'netPnlExact');
+
+/** optimize.csv: rank, index, [window], the swept parameters, then the metrics (netPnl exact). */
+export function rowsCsv(rows: readonly OptimizeRow[], axes: readonly GridAxis[], withWindow: boolean): string {
+  const header = ['rank', 'index', ...(withWindow ? ['window'] : []), ...axes.map((a) => a.key), ...CSV_METRICS];
+  const lines = [header.map(csvField).join(',')];
+  for (const r of rows) {
+    const cells = [String(r.rank), String(r.index), ...(withWindow ? [String(r.window ?? '')] : [])];
+    for (const a of axes) cells.push(csvField(formatValue(r.params[a.key]!)));
+    for (const k of CSV_METRICS) cells.push(k === 'netPnl' ? r.metrics.netPnlExact : numCell(r.metrics[k]));
+    lines.push(cells.join(','));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** `head` pretty-printed with a "rows" array holding one compact row per line (100,000 rows stay readable and small). */
+export function jsonWithRows(head: Record<string, unknown>, rows: readonly unknown[]): string {
+  const top = JSON.stringify(head, null, 2);
+  const body = rows.map((r) => `    ${JSON.stringify(r)}`).join(',\n');
+  const inner = top === '{}' ? '{\n' : `${top.slice(0, -2)},\n`;
+  return `${inner}  "rows": [${rows.length ? `\n${body}\n  ` : ''}]\n}\n`;
+}
+
+/** walk-forward.csv: one row per window: its spans, the in-sample winner, and both metrics. */
+export function windowsCsv(results: readonly WalkForwardWindowResult[], axes: readonly GridAxis[], metric: OptimizeMetric): string {
+  const header = ['window', 'isFrom', 'isTo', 'oosFrom', 'oosTo', 'index', ...axes.map((a) => a.key), `is_${metric}`, `oos_${metric}`, 'isTrades', 'oosTrades', 'isNetPnl', 'oosNetPnl'];
+  const lines = [header.map(csvField).join(',')];
+  for (const r of results) {
+    lines.push(
+      [
+        String(r.window), r.inSample.from, r.inSample.to, r.outOfSample.from, r.outOfSample.to, String(r.index),
+        ...axes.map((a) => csvField(formatValue(r.params[a.key]!))),
+        numCell(r.isMetric), numCell(r.oosMetric), String(r.isMetrics.trades), String(r.oosMetrics.trades), r.isMetrics.netPnlExact, r.oosMetrics.netPnlExact,
+      ].join(','),
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
