@@ -255,3 +255,20 @@ export function intervalFromFileName(file: string): Interval | undefined {
   const m = /^(.+?)\.csv(?:\.gz)?$/.exec(path.basename(file));
   return m && (INTERVALS as readonly string[]).includes(m[1]!) ? (m[1] as Interval) : undefined;
 }
+
+/**
+ * Builds the `to` candles of the `from` candle file `source` and writes them to `target` atomically
+ * (`pyr data resample`). Incomplete buckets are dropped unless `allowPartial`; none buildable is a DataError.
+ */
+export async function resampleFile(source: string, target: string, from: Interval, to: Interval, allowPartial: boolean): Promise<{ r: ReturnType<typeof resampleSeries>; sourceRows: number }> {
+  const { series, report } = await readCandleFile(source);
+  if (from !== 'M' && report.rows >= 2 && report.intervalMs !== intervalMs(from)) {
+    throw new ConfigError(`--from-interval ${from}: ${source} holds candles ${report.intervalMs / 60_000} minutes apart, not ${intervalMs(from) / 60_000}`);
+  }
+  const r = resampleSeries(series, from, to, { allowPartial: allowPartial });
+  if (r.series.length === 0) {
+    throw new DataError(`no complete ${to} candle can be built from the ${report.rows} ${from} candles (${r.incomplete} incomplete); --allow-partial keeps incomplete ones`, { file: source });
+  }
+  writeCandleFileAtomic(target, r.series);
+  return { r, sourceRows: series.length };
+}
