@@ -4,7 +4,7 @@
  * record. Used by `pyr backtest`, the optimizer's workers, `pyr diff`'s replay, the test kit and the
  * tests' live harness, so a run is wired in one place.
  */
-import { DAY_MS, MissingDataError, intervalMs, lowerBound, type CandleSeries, type Dec, type RunRecord } from '../core/index.ts';
+import { DAY_MS, MissingDataError, lowerBound, type CandleSeries, type Dec, type RunRecord } from '../core/index.ts';
 import type { RunSpec } from '../config/index.ts';
 import { dayString } from '../config/index.ts';
 import { runBacktest, type ValuedBroker } from './backtest.ts';
@@ -130,6 +130,3 @@ export function runSpec(spec: RunSpec, data: RunData, broker: SimulatingBroker, 
 export function hasCandles(series: CandleSeries, from: number, to: number): boolean {
   return lowerBound(series, to) > lowerBound(series, from);
 }
-
-/** The interval's length, re-exported for callers that only hold a spec. */
-export const specStepMs = (spec: RunSpec): number => intervalMs(spec.interval);
