@@ -54,6 +54,12 @@ export interface EngineOptions {
   readonly plots?: boolean;
   /** Prefix of client order ids; make it unique per live session. */
   readonly orderIdPrefix?: string;
+  /**
+   * Client order ids from the deciding candle and the order's place in that decision (live: derived from
+   * the strategy and symbol too, so a decision made again after a restart gets the same id). Overrides
+   * `orderIdPrefix`.
+   */
+  readonly orderIdOf?: (signalTime: number, index: number) => string;
   /** Called for every candle on which the strategy returned intents (the decision journal). */
   readonly onDecision?: (d: Decision) => void;
   /** Called for every broker event after the engine has handled it. */
@@ -215,7 +221,7 @@ export class Engine {
         orderInFlight: broker.hasOrderInFlight(),
         stoppedThisCandle: this.#lastStopExit >= candle.openTime,
         signalTime: candle.openTime,
-        orderId: `${this.#prefix}-${this.#orderSeq + 1}`,
+        orderId: this.#opts.orderIdOf ? this.#opts.orderIdOf(candle.openTime, outcomes.length) : `${this.#prefix}-${this.#orderSeq + 1}`,
         afterExit,
       });
       outcomes.push(outcome);
