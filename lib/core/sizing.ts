@@ -10,14 +10,30 @@ export type MinQtyPolicy = 'raise' | 'skip';
 
 export type SizeResult =
   | { readonly ok: true; readonly qty: Dec; readonly raisedToMin: boolean }
-  | { readonly ok: false; readonly reason: string };
+  | {
+      readonly ok: false;
+      readonly reason: string;
+      /** Set when a risk limit refused the sized order (the engine reports it as a guard). */
+      readonly guard?: 'maxPositionNotional';
+    };
+
+/** Limits the sized order must respect besides the exchange's rules. */
+export interface SizeOptions {
+  /**
+   * The `maxPositionNotional` guard: the sized qty x price (after rounding down to the step and raising
+   * to the minimum) must not be above this (quote currency). Undefined or 0: no limit.
+   */
+  readonly maxNotional?: DecLike;
+}
 
 /**
  * Quantity for `size` at `price`: quote amounts are divided by the price, then rounded down to the qty
  * step. Below the minimum qty the seed raises it to the minimum (`raise`); `skip` refuses instead.
- * An order below the minimum notional is refused (the exchange would reject it).
+ * An order below the minimum notional is refused (the exchange would reject it), and so is one whose
+ * sized notional is above `opts.maxNotional` (`guard: 'maxPositionNotional'`, the reason naming the
+ * sized notional, qty, price and the limit). The simulator and the live broker both call this.
  */
-export function sizeQty(size: Size, price: DecLike, rules: InstrumentRules, policy: MinQtyPolicy = 'raise'): SizeResult {
+export function sizeQty(size: Size, price: DecLike, rules: InstrumentRules, policy: MinQtyPolicy = 'raise', opts: SizeOptions = {}): SizeResult {
   const p = dec(price);
   if (!(p.gt(0))) return { ok: false, reason: `no valid price to size the order (${p.toString()})` };
   const raw = size.unit === 'quote' ? new D(size.amount).div(p) : new D(size.qty);
@@ -36,7 +52,60 @@ export function sizeQty(size: Size, price: DecLike, rules: InstrumentRules, poli
   if (rules.minNotional.gt(0) && qty.mul(p).lt(rules.minNotional)) {
     return { ok: false, reason: `order value ${qty.mul(p).toString()} is below the minimum notional ${rules.minNotional.toString()}` };
   }
+  if (opts.maxNotional !== undefined) {
+    const limit = dec(opts.maxNotional);
+    if (limit.gt(0) && qty.mul(p).gt(limit)) return { ok: false, reason: notionalRefusal(qty, p, raisedToMin, limit), guard: 'maxPositionNotional' };
+  }
   return { ok: true, qty, raisedToMin };
+}
+
+/**
+ * Why the `maxPositionNotional` guard refuses an order of `qty` at `price`: "guard: sized notional
+ * 540.123 USDT (qty 0.01 at 54012.3, raised to the minimum qty) is above maxPositionNotional 50".
+ * Every figure stands between spaces (or a bracket or comma), so the engine's per-reason counts can
+ * replace them (one count for every such refusal).
+ */
+export function notionalRefusal(qty: Dec, price: Dec, raisedToMin: boolean, limit: DecLike): string {
+  return `guard: sized notional ${qty.mul(price).toFixed()} USDT (qty ${qty.toFixed()} at ${price.toFixed()}${raisedToMin ? ', raised to the minimum qty' : ''}) is above maxPositionNotional ${dec(limit).toFixed()}`;
+}
+
+/**
+ * The start warning about sizing: when the instrument's minimum qty makes an entry of `amount` (quote,
+ * the strategy's `usdtAmountPerTrade`) at `price` more than `ratio` times that amount, the text to warn
+ * with, naming the figures; otherwise (or with `ratio` 0) undefined. Pure: `pyr backtest` calls it with
+ * the close of the range's first candle, `pyr live` with the price at start.
+ *
+ * `amountName` names the amount in the text (default "usdtAmountPerTrade"; for a strategy without that
+ * parameter, e.g. "the first entry's size"). `policy` says what happens to such entries.
+ */
+export function minQtyWarning(
+  rules: InstrumentRules,
+  amount: number,
+  price: DecLike,
+  ratio: number,
+  opts: { readonly policy?: MinQtyPolicy; readonly amountName?: string } = {},
+): string | undefined {
+  if (!(ratio > 0) || !(amount > 0) || !Number.isFinite(amount)) return undefined;
+  const p = dec(price);
+  if (!p.gt(0)) return undefined;
+  // What the order would be with the seed's policy: rounded down, then raised to the minimum.
+  const sized = sizeQty({ unit: 'quote', amount }, p, rules, 'raise');
+  if (!sized.ok || !sized.raisedToMin) return undefined;
+  const notional = sized.qty.mul(p);
+  const times = notional.div(amount);
+  if (!times.gt(ratio)) return undefined;
+  const policy = opts.policy ?? 'raise';
+  const what = opts.amountName ?? 'usdtAmountPerTrade';
+  const head = `the minimum qty ${sized.qty.toFixed()} ${rules.symbol} ≈ ${notional.toFixed(2)} USDT at ${p.toFixed()} is ${times.toFixed(1)}× ${what} ${amount} USDT`;
+  return policy === 'raise'
+    ? `${head}; every entry will be that size (minQtyPolicy "raise"); set minQtyPolicy=skip to refuse such entries`
+    : `${head}; such entries are refused (minQtyPolicy "skip"): no entry of that size will be made`;
+}
+
+/** The per-trade quote amount a strategy declares: its `usdtAmountPerTrade` parameter, when it has one. */
+export function perTradeAmount(params: Readonly<Record<string, unknown>>): number | undefined {
+  const v = params.usdtAmountPerTrade;
+  return typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : undefined;
 }
 
 /** A stop-loss price for a position entered at `entry`, rounded to the tick (half up). */

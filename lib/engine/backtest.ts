@@ -3,10 +3,10 @@
  * range, and records per-candle equity and exposure for the report. The broker it is given decides the
  * fills; the driver only needs it to value the account at a price.
  */
-import { InvariantError, intervalMs, lowerBound, type Broker, type CandleSeries, type RunRecord } from '../core/index.ts';
+import { InvariantError, intervalMs, lowerBound, minQtyWarning, perTradeAmount, type Broker, type CandleSeries, type RunRecord } from '../core/index.ts';
 import type { StrategyDefinition } from '../strategy/index.ts';
 import type { Guards } from '../core/index.ts';
-import { Engine, type Decision } from './engine.ts';
+import { Engine, reasonKey, type Decision } from './engine.ts';
 
 export interface ValuedBroker extends Broker {
   /** Mark-to-market equity at a price. */
@@ -29,6 +29,12 @@ export interface BacktestInput {
   readonly meta: Omit<RunRecord['meta'], 'warmupCandles' | 'notices'> & { readonly notices?: readonly string[] };
   readonly onDecision?: (d: Decision) => void;
   readonly guards?: Guards;
+  /**
+   * Warn (a notice, first among the run's own) when the instrument's minimum qty makes an entry more
+   * than this many times the strategy's per-trade amount (`usdtAmountPerTrade` at the close of the
+   * range's first candle; without that parameter, the first entry intent's size). 0 or absent: never.
+   */
+  readonly minQtyWarnRatio?: number;
   /** Progress callback, fraction 0..1, called rarely. */
   readonly onProgress?: (fraction: number) => void;
   /** Record what the strategy declares to plot, on every candle of the range (for a report). */
@@ -41,6 +47,15 @@ export function runBacktest(input: BacktestInput): { record: RunRecord; engine: 
   const end = lowerBound(s, input.to);
   if (end <= start) throw new InvariantError('runBacktest: empty range (the caller checks the range against the data)');
   const warmStart = Math.max(0, start - Math.max(0, input.warmup));
+  const policy = input.meta.fillModel.minQtyPolicy;
+  const ratio = input.minQtyWarnRatio ?? 0;
+  // The start warning: the per-trade amount at the close of the range's first candle.
+  const sizeWarnings: string[] = [];
+  const amount = perTradeAmount(input.params);
+  if (ratio > 0 && amount !== undefined) {
+    const w = minQtyWarning(input.broker.rules(), amount, s.close[start]!, ratio, { policy });
+    if (w !== undefined) sizeWarnings.push(w);
+  }
   const engine = new Engine({
     definition: input.definition,
     strategyFile: input.strategyFile,
@@ -53,6 +68,8 @@ export function runBacktest(input: BacktestInput): { record: RunRecord; engine: 
     plots: input.recordPlots === true && input.definition.plots !== undefined,
     onDecision: input.onDecision,
     guards: input.guards,
+    minQtyPolicy: policy,
+    minQtyWarning: ratio > 0 && amount === undefined ? { ratio, onWarning: (w) => sizeWarnings.push(w) } : undefined,
   });
   const n = end - start;
   const equity = new Float64Array(n);
@@ -91,10 +108,10 @@ export function runBacktest(input: BacktestInput): { record: RunRecord; engine: 
   engine.close();
   input.onProgress?.(1);
 
-  const notices: string[] = [...(input.meta.notices ?? [])];
+  const notices: string[] = [...(input.meta.notices ?? []), ...sizeWarnings];
   const raised = engine.trades.filter((t) => t.qtyRaisedToMin).length;
   if (raised > 0) notices.push(`qty was below the instrument minimum on ${raised} of ${engine.trades.length} entries and was raised to the minimum ${input.meta.rules.minQty} (minQtyPolicy "raise")`);
-  for (const [reason, count] of engine.skipped) notices.push(`${count} x ${reason}`);
+  notices.push(...skipNotices(engine));
   if (start - warmStart < input.warmup) {
     notices.push(`only ${start - warmStart} of the ${input.warmup} warm-up candles the strategy declares were available before the range; early decisions use unsettled indicators`);
   }
@@ -110,4 +127,25 @@ export function runBacktest(input: BacktestInput): { record: RunRecord; engine: 
     ...(declared && plotValues ? { plots: { series: declared.series.map((p) => ({ ...p })), guides: [...(declared.guides ?? [])], values: plotValues } } : {}),
   };
   return { record, engine };
+}
+
+/**
+ * The run's notices about intents not acted on: one line per kind of reason with its count, and the
+ * figures of the first (a guard's, or a refusal whose figures differ from one entry to the next, e.g.
+ * "12 x order rejected: qty N is below the minimum N (minQtyPolicy "skip"); the first: qty 0.000185 ...").
+ */
+export function skipNotices(engine: Pick<Engine, 'skipped' | 'skippedFirst'>): string[] {
+  const groups = new Map<string, { count: number; first: string; varies: boolean }>();
+  for (const [key, count] of engine.skipped) {
+    const first = engine.skippedFirst.get(key);
+    const text = first?.text ?? key;
+    const k = reasonKey(key);
+    const g = groups.get(k);
+    if (!g) groups.set(k, { count, first: text, varies: first?.varies ?? false });
+    else {
+      g.count += count;
+      g.varies = true;
+    }
+  }
+  return [...groups.values()].map((g) => (g.varies ? `${g.count} x ${reasonKey(g.first)}; the first: ${g.first}` : `${g.count} x ${g.first}`));
 }

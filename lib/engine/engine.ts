@@ -6,6 +6,10 @@
 import {
   StrategyError,
   intervalMs as intervalLength,
+  minQtyWarning,
+  perTradeAmount,
+  sizeQty,
+  type MinQtyPolicy,
   type Broker,
   type BrokerEvent,
   type Candle,
@@ -34,6 +38,17 @@ export interface EngineOptions {
   readonly history?: readonly Trade[];
   /** Called when a guard refuses an entry (once per reason and day). */
   readonly onGuard?: (reason: string) => void;
+  /**
+   * The broker's minimum-qty policy: the `maxPositionNotional` guard sizes an entry as the broker will
+   * (`sizeQty` with `broker.rules()` at the deciding close), so it needs the policy. Default 'raise'.
+   */
+  readonly minQtyPolicy?: MinQtyPolicy;
+  /**
+   * For a strategy without a `usdtAmountPerTrade` parameter: warn once, on its first entry intent, when
+   * the instrument's minimum qty makes that entry more than `ratio` times its size at the deciding close
+   * (the text of `minQtyWarning`). A strategy with the parameter is warned at start by the caller.
+   */
+  readonly minQtyWarning?: { readonly ratio: number; readonly onWarning: (text: string) => void };
   readonly definition: StrategyDefinition;
   /** The strategy's file, named in errors about its output. */
   readonly strategyFile?: string;
@@ -71,6 +86,11 @@ export class Engine {
   readonly trades: Trade[] = [];
   /** Why intents were not acted on, with counts. */
   readonly skipped = new Map<string, number>();
+  /**
+   * For a key of `skipped` whose figures were replaced by N (a guard's): the first full reason, with its
+   * figures, and whether later ones had other figures.
+   */
+  readonly skippedFirst = new Map<string, { readonly text: string; varies: boolean }>();
 
   readonly #opts: EngineOptions;
   readonly #broker: Broker;
@@ -103,6 +123,7 @@ export class Engine {
   #lossStreak = 0;
   #guardSaid = new Set<string>();
   #orderSeq = 0;
+  #sizeWarned = false;
   #unsubscribe: () => void;
 
   constructor(opts: EngineOptions) {
@@ -169,8 +190,10 @@ export class Engine {
       return `guard: ${this.#lossStreak} losing trades in a row reached maxConsecutiveLosses ${g.maxConsecutiveLosses}; no entries until 00:00 UTC`;
     }
     if (g.maxPositionNotional !== undefined) {
-      const notional = intent.size.unit === 'quote' ? intent.size.amount : intent.size.qty * candle.close;
-      if (notional > g.maxPositionNotional) return `guard: entry notional ${notional.toFixed(2)} is above maxPositionNotional ${g.maxPositionNotional}`;
+      // The order as the broker will size it (rounded down to the step, raised to the minimum), at the
+      // deciding close; the broker checks again at its own price with the same function.
+      const sized = sizeQty(intent.size, candle.close, this.#broker.rules(), this.#opts.minQtyPolicy ?? 'raise', { maxNotional: g.maxPositionNotional });
+      if (!sized.ok && sized.guard === 'maxPositionNotional') return sized.reason;
     }
     return undefined;
   }
@@ -200,14 +223,18 @@ export class Engine {
       return;
     }
     if (intents.length === 0) return;
+    if (!this.#sizeWarned && this.#opts.minQtyWarning) this.#warnSize(intents, candle);
     const outcomes: IntentOutcome[] = [];
     // An exit decided in this list goes first; an entry after it waits for it (a reversal).
     let afterExit: string | undefined;
     for (const intent of intents) {
       const veto = this.#guardVeto(intent, candle);
       if (veto !== undefined) {
-        const key = veto.replace(/(?<=\s)-?\d+(\.\d+)?(?=[\s;]|$)/g, 'N');
+        const key = reasonKey(veto);
         this.skipped.set(key, (this.skipped.get(key) ?? 0) + 1);
+        const first = this.skippedFirst.get(key);
+        if (!first) this.skippedFirst.set(key, { text: veto, varies: false });
+        else if (first.text !== veto) first.varies = true;
         const said = `${Math.floor(candle.openTime / 86_400_000)}:${key}`;
         if (!this.#guardSaid.has(said)) {
           this.#guardSaid.add(said);
@@ -234,8 +261,31 @@ export class Engine {
     this.#opts.onDecision?.({ time: candle.openTime, intents, outcomes });
   }
 
+  /** The start warning for a strategy sized by its intents (no `usdtAmountPerTrade`): once, on its first entry. */
+  #warnSize(intents: readonly Intent[], candle: Candle): void {
+    const w = this.#opts.minQtyWarning!;
+    if (perTradeAmount(this.#opts.params) !== undefined) {
+      this.#sizeWarned = true; // the caller warned at start
+      return;
+    }
+    const entry = intents.find((i) => i.kind === 'enter');
+    if (!entry || entry.kind !== 'enter') return;
+    this.#sizeWarned = true;
+    const amount = entry.size.unit === 'quote' ? entry.size.amount : entry.size.qty * candle.close;
+    const text = minQtyWarning(this.#broker.rules(), amount, candle.close, w.ratio, { policy: this.#opts.minQtyPolicy, amountName: "the first entry's size" });
+    if (text !== undefined) w.onWarning(text);
+  }
+
   /** Detaches from the broker. */
   close(): void {
     this.#unsubscribe();
   }
+}
+
+/**
+ * A reason with its figures replaced by N ("guard: sized notional N USDT (qty N at N) is above
+ * maxPositionNotional N"): one count, and one guard report a day, for every refusal of the same kind.
+ */
+export function reasonKey(reason: string): string {
+  return reason.replace(/(?<=[\s(])-?\d+(\.\d+)?(?=[\s;,)]|$)/g, 'N');
 }

@@ -5,5 +5,5 @@ export * from './sim-broker.ts';
 
 /** The simulator for a run spec: its instrument rules, fill model and balance, and the funding to charge. */
 export function simBrokerFor(spec: RunSpec, funding?: FundingHistory): SimBroker {
-  return new SimBroker({ rules: spec.rules, fillModel: spec.fillModel, initialBalance: spec.initialBalance, funding });
+  return new SimBroker({ rules: spec.rules, fillModel: spec.fillModel, initialBalance: spec.initialBalance, funding, maxNotional: spec.guards.maxPositionNotional });
 }

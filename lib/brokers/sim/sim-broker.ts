@@ -3,7 +3,8 @@
  * - a market order decided on candle i fills at the open of candle i+1, moved `slippageBps` against the
  *   trader; taker fee on every market fill;
  * - quantities come from lib/core/sizing (rounded down to the step; below the minimum raised to it or
- *   refused, per `minQtyPolicy`);
+ *   refused, per `minQtyPolicy`); an entry whose sized qty x fill price is above `maxNotional` (the
+ *   `maxPositionNotional` guard) is refused;
  * - stop loss and take profit are live from the fill candle on: an open beyond a level fills at the
  *   open; otherwise a touched level fills at its price; a candle that touches both is assumed to hit the
  *   stop first, and the trade records what the target would have given;
@@ -55,6 +56,11 @@ export interface SimBrokerOptions {
   readonly fillModel: FillModel;
   readonly initialBalance: number;
   readonly funding?: FundingHistory;
+  /**
+   * The `maxPositionNotional` guard at the fill: an entry whose sized qty x fill price is above this is
+   * refused (a `rejected` event naming the figures), as the live broker refuses it at its price.
+   */
+  readonly maxNotional?: number;
 }
 
 interface OpenPosition {
@@ -107,6 +113,7 @@ export class SimBroker implements Broker {
   readonly #stepScale: { m: number; k: number; pow: number };
   readonly #minSteps: number | undefined;
   readonly #minNotionalNum: number;
+  readonly #maxNotional: number | undefined;
   readonly #qtyCache = new Map<number, Dec>();
   readonly #qtyNums = new Map<Dec, number>();
   readonly #qtyTaker = new Map<Dec, Dec>();
@@ -131,6 +138,7 @@ export class SimBroker implements Broker {
     // The fast sizing path needs the minimum to be a whole number of steps and no maximum to check.
     this.#minSteps = minSteps.isInteger() && !r.maxQty && opts.fillModel.minQtyPolicy === 'raise' ? minSteps.toNumber() : undefined;
     this.#minNotionalNum = r.minNotional.toNumber();
+    this.#maxNotional = opts.maxNotional !== undefined && opts.maxNotional > 0 ? opts.maxNotional : undefined;
     if (opts.funding) {
       this.#fundingTimes = opts.funding.times;
       this.#fundingRates = opts.funding.rates.map((r) => new D(r));
@@ -268,14 +276,15 @@ export class SimBroker implements Broker {
       if (q !== undefined) {
         const steps = Math.max(q, this.#minSteps);
         const notional = multipleToNumber(steps, this.#stepScale) * priceNum;
-        if (this.#minNotionalNum === 0 || notional > this.#minNotionalNum * (1 + 1e-9)) {
+        const max = this.#maxNotional;
+        if ((this.#minNotionalNum === 0 || notional > this.#minNotionalNum * (1 + 1e-9)) && (max === undefined || notional < max * (1 - 1e-9))) {
           let qty = this.#qtyCache.get(steps);
           if (!qty) this.#qtyCache.set(steps, (qty = this.#rules.qtyStep.mul(steps)));
           return { ok: true, qty, raisedToMin: q < this.#minSteps };
         }
       }
     }
-    return sizeQty(size, price, this.#rules, this.#fm.minQtyPolicy);
+    return sizeQty(size, price, this.#rules, this.#fm.minQtyPolicy, { maxNotional: this.#maxNotional });
   }
 
   /** A stop (or target) price as a decimal and as the exact double, rounded to the tick half up. */
