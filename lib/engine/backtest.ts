@@ -131,8 +131,8 @@ export function runBacktest(input: BacktestInput): { record: RunRecord; engine: 
 
 /**
  * The run's notices about intents not acted on: one line per kind of reason with its count, and the
- * figures of the first (a guard's, or a refusal whose figures differ from one entry to the next, e.g.
- * "12 x order rejected: qty N is below the minimum N (minQtyPolicy "skip"); the first: qty 0.000185 ...").
+ * figures of the first when they differ from one to the next (a guard's, or a refusal's), e.g. "12 x order
+ * rejected: qty 0.000185 is below the minimum 0.01 (minQtyPolicy "skip") (figures of the first)".
  */
 export function skipNotices(engine: Pick<Engine, 'skipped' | 'skippedFirst'>): string[] {
   const groups = new Map<string, { count: number; first: string; varies: boolean }>();
@@ -147,5 +147,5 @@ export function skipNotices(engine: Pick<Engine, 'skipped' | 'skippedFirst'>): s
       g.varies = true;
     }
   }
-  return [...groups.values()].map((g) => (g.varies ? `${g.count} x ${reasonKey(g.first)}; the first: ${g.first}` : `${g.count} x ${g.first}`));
+  return [...groups.values()].map((g) => `${g.count} x ${g.first}${g.varies ? ' (figures of the first)' : ''}`);
 }

@@ -221,3 +221,52 @@ describe('decisions: no look-ahead and no dependence on history length', functio
     expect(a).to.deep.equal(b);
   });
 });
+
+describe('pyr backtest: sized as configured (issue 11)', function () {
+  this.timeout(120_000);
+  // The close of the range's first candle (2024-08-05 00:00 UTC), read from the file here: 57433.9.
+  const first = parseCsv(readFileSync(SAMPLE_15M, 'utf8')).find((r) => Number(r.timestamp) === Date.UTC(2024, 7, 5))!;
+  const range = ['--from', '2024-08-05', '--to', '2024-08-09'];
+
+  it('qtyStep=0.01 minQty=0.01: the console warns with the figure, and every trade is 0.01', async () => {
+    expect(first.close).to.equal('57433.9');
+    const dir = outDir();
+    const r = await bt([...range, '--out', dir, '--param', 'qtyStep=0.01', 'minQty=0.01']);
+    expect(r.code, r.stderr).to.equal(0);
+    // 0.01 x 57433.9 = 574.339 -> 574.34 USDT; 574.339 / 10 = 57.43 -> 57.4x.
+    expect(r.stdout).to.contain('  - the minimum qty 0.01 BTCUSDT ≈ 574.34 USDT at 57433.9 is 57.4× usdtAmountPerTrade 10 USDT; every entry will be that size (minQtyPolicy "raise"); set minQtyPolicy=skip to refuse such entries');
+    const trades = parseCsv(readFileSync(path.join(dir, 'trades.csv'), 'utf8'));
+    expect(trades.length).to.be.greaterThan(0);
+    expect(trades.every((t) => t.qty === '0.01')).to.equal(true);
+  });
+
+  it('the default BTCUSDT rules (qty step 0.001) at 10 USDT warn too: 5.7×', async () => {
+    const r = await bt([...range, '--out', outDir(), '--json']);
+    expect(r.code, r.stderr).to.equal(0);
+    // 0.001 x 57433.9 = 57.4339 -> 57.43 USDT; / 10 = 5.74 -> 5.7x.
+    expect(JSON.parse(r.stdout).meta.notices).to.include('the minimum qty 0.001 BTCUSDT ≈ 57.43 USDT at 57433.9 is 5.7× usdtAmountPerTrade 10 USDT; every entry will be that size (minQtyPolicy "raise"); set minQtyPolicy=skip to refuse such entries');
+    // 100 USDT: 100 / 57433.9 = 0.00174 -> 0.001, not raised: no warning.
+    const r2 = await bt([...range, '--out', outDir(), '--json', '--param', 'usdtAmountPerTrade=100']);
+    expect(JSON.parse(r2.stdout).meta.notices.join('\n')).to.not.contain('the minimum qty');
+  });
+
+  it('maxPositionNotional=50 (bin/pyr): no trade, and the report says why with the figure', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const dir = outDir();
+    const p = spawnSync(process.execPath, [path.join(REPO, 'bin/pyr'), 'backtest', '--candles', SAMPLE_15M, ...range, '--out', dir, '--param', 'qtyStep=0.01', 'minQty=0.01', 'maxPositionNotional=50'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+    expect(p.status, p.stderr).to.equal(0);
+    expect(parseCsv(readFileSync(path.join(dir, 'trades.csv'), 'utf8'))).to.have.length(0);
+    expect(p.stdout).to.match(/Trades\s+0 /);
+    expect(p.stdout).to.match(/^ {2}- \d+ x guard: sized notional \d+\.\d+ USDT \(qty 0\.01 at \d+(\.\d)?, raised to the minimum qty\) is above maxPositionNotional 50 \(figures of the first\)$/m);
+    expect(p.stdout).to.contain('the minimum qty 0.01 BTCUSDT ≈ 574.34 USDT at 57433.9 is 57.4×');
+  });
+
+  it('minQtyPolicy=skip: no trade, and the report says why', async () => {
+    const dir = outDir();
+    const r = await bt([...range, '--out', dir, '--param', 'qtyStep=0.01', 'minQty=0.01', 'minQtyPolicy=skip']);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(parseCsv(readFileSync(path.join(dir, 'trades.csv'), 'utf8'))).to.have.length(0);
+    expect(r.stdout).to.contain('  - the minimum qty 0.01 BTCUSDT ≈ 574.34 USDT at 57433.9 is 57.4× usdtAmountPerTrade 10 USDT; such entries are refused (minQtyPolicy "skip"): no entry of that size will be made');
+    expect(r.stdout).to.match(/^ {2}- \d+ x order rejected: qty 0\.000\d+ is below the minimum 0\.01 \(minQtyPolicy "skip"\) \(figures of the first\)$/m);
+  });
+});

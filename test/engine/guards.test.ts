@@ -77,4 +77,15 @@ describe('engine guards', () => {
     expect(run({ maxPositionNotional: 500 }, 48, 1000).trades).to.have.length(0);
     expect(run({ maxPositionNotional: 1000 }, 48, 1000).trades.length).to.be.greaterThan(0);
   });
+
+  it('maxPositionNotional is checked on the sized qty x price, not on the amount asked', () => {
+    // 1000.05 USDT at 100: 10.0005 -> rounded down to the 0.001 step: 10; 10 x 100 = 1000, not above 1000.
+    const within = run({ maxPositionNotional: 1000 }, 4, 1000.05);
+    expect(within.trades.length).to.be.greaterThan(0);
+    expect(within.trades[0]!.qty.toString()).to.equal('10');
+    // 1000.1 USDT: 10.001 x 100 = 1000.1 > 1000: refused, the guard naming the sized figures.
+    const above = run({ maxPositionNotional: 1000 }, 4, 1000.1);
+    expect(above.trades).to.have.length(0);
+    expect([...above.skipped.keys()]).to.deep.equal(['guard: sized notional N USDT (qty N at N) is above maxPositionNotional N']);
+  });
 });

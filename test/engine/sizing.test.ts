@@ -149,7 +149,7 @@ describe('sizing: orders are sized as configured', () => {
   it('minQtyPolicy=skip with prices that differ: one line for the kind of refusal, with the first figures', () => {
     // 10 / 50000 = 0.0002; 10 / 40000 = 0.00025.
     const { notices } = backtest(buyer, flat([50000, 50000, 40000]), { ...COARSE, minQtyPolicy: 'skip' });
-    expect(notices).to.include('2 x order rejected: qty N is below the minimum N (minQtyPolicy "skip"); the first: order rejected: qty 0.0002 is below the minimum 0.01 (minQtyPolicy "skip")');
+    expect(notices).to.include('2 x order rejected: qty 0.0002 is below the minimum 0.01 (minQtyPolicy "skip") (figures of the first)');
   });
 
   it('the default instrument (qty step 0.001) at 10 USDT raises to 0.001 ≈ 54 USDT: 5.4× warns', () => {
@@ -218,13 +218,13 @@ describe('sizing: orders are sized as configured', () => {
     it('with maxPositionNotional=50 no trade is opened and the notices say why', async () => {
       const record = await run({ ...COARSE, maxPositionNotional: 50 });
       expect(record.trades).to.have.length(0);
-      expect(record.meta.notices.join('\n')).to.match(/^\d+ x guard: sized notional N USDT \(qty N at N, raised to the minimum qty\) is above maxPositionNotional N; the first: guard: sized notional \d+\.\d+ USDT \(qty 0\.01 at \d+(\.\d)?, raised to the minimum qty\) is above maxPositionNotional 50$/m);
+      expect(record.meta.notices.join('\n')).to.match(/^\d+ x guard: sized notional \d+\.\d+ USDT \(qty 0\.01 at \d+(\.\d)?, raised to the minimum qty\) is above maxPositionNotional 50 \(figures of the first\)$/m);
     });
 
     it('with minQtyPolicy=skip no trade is opened and the notices say why', async () => {
       const record = await run({ ...COARSE, minQtyPolicy: 'skip' });
       expect(record.trades).to.have.length(0);
-      expect(record.meta.notices.join('\n')).to.match(/^\d+ x order rejected: qty N is below the minimum N \(minQtyPolicy "skip"\); the first: order rejected: qty 0\.000\d+ is below the minimum 0\.01 \(minQtyPolicy "skip"\)$/m);
+      expect(record.meta.notices.join('\n')).to.match(/^\d+ x order rejected: qty 0\.000\d+ is below the minimum 0\.01 \(minQtyPolicy "skip"\) \(figures of the first\)$/m);
     });
   });
 });
