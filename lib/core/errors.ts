@@ -59,5 +59,34 @@ export class ExchangeError extends PyrError {
   }
 }
 
+/**
+ * The exchange refused the credentials or their permissions (Bybit retCodes 10003 invalid key, 10004 bad
+ * signature, 10005 permission denied, 10007 authentication failed, 10010 IP not whitelisted, 33004 key
+ * expired; HTTP 401). Never retried: trying again cannot help, and a live session stops on it.
+ */
+export class ExchangeAuthError extends ExchangeError {}
+
+/** True for an authentication or permission error (ExchangeAuthError). */
+export function isAuthError(err: unknown): err is ExchangeAuthError {
+  return err instanceof ExchangeAuthError;
+}
+
+/**
+ * The exchange banned the client's IP (Bybit's HTTP 403, at least 10 minutes) or a request was not sent
+ * because of such a ban: `pausedUntil` (epoch ms) is when the client sends again.
+ */
+export class ExchangeBannedError extends ExchangeError {
+  readonly pausedUntil: number;
+  constructor(message: string, opts: { pausedUntil: number; cause?: unknown }) {
+    super(message, { retryable: false, cause: opts.cause });
+    this.pausedUntil = opts.pausedUntil;
+  }
+}
+
+/** Thrown when the caller's AbortSignal fires (Ctrl-C): exit code 130, as a shell reports SIGINT. */
+export class InterruptedError extends PyrError {
+  override readonly exitCode: number = 130;
+}
+
 /** An internal invariant broke: a bug in pyr, never the user's fault. */
 export class InvariantError extends PyrError {}

@@ -1,7 +1,7 @@
 /**
  * Downloads Bybit candles, funding history and the instruments snapshot into pyr's data store, fetching
  * only what the store does not hold yet. The only module of lib/data that talks to the exchange (through
- * bybit-api's RestClientV5, public endpoints, no key).
+ * the Bybit adapter's REST client, `BybitRest`, public endpoints, no key).
  *
  * Candles (`GET /v5/market/kline`) go to `<dataDir>/bybit/<category>/<SYMBOL>/<interval>.csv`:
  *
@@ -43,18 +43,19 @@
  * `<dataDir>/bybit/<category>/instruments.json` as `{category, list}`, merged by symbol: fetched when the
  * snapshot lacks the symbol, and refreshed whenever the run talks to the exchange anyway.
  *
- * Requests: retried on network errors, time-outs, HTTP 5xx/429 and retCode 10006/10016 with exponential
- * backoff (see retry.ts), spaced by a client-side limiter (10 requests/s by default, far below Bybit's
- * 600 per 5 s per IP), at most `concurrency` in flight.
+ * Requests go through the one Bybit REST client, `BybitRest` (lib/brokers/bybit/client.ts, public
+ * endpoints, no key): retried on network errors, time-outs, HTTP 5xx/429 and Bybit's server-side and
+ * rate-limit retCodes with exponential backoff, never on HTTP 403 (an IP ban: the download fails at once
+ * and says so); spaced by its client-side limiter (10 requests/s by default, far below Bybit's 600 per
+ * 5 s per IP), at most `concurrency` in flight.
  */
 import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
-import { PublicRestClient, type RestClientV5 } from '../brokers/bybit/public.ts';
+import { BybitRest, DEFAULT_RETRY, type Envelope, type RestClientV5, type RetryPolicy } from '../brokers/bybit/client.ts';
 import { type CandleSeries, type Interval, intervalMs, intervalStart, nextIntervalStart } from '../core/candle.ts';
-import { ConfigError, DataError, ExchangeError, MissingDataError } from '../core/errors.ts';
+import { ConfigError, DataError, ExchangeError, InterruptedError, MissingDataError } from '../core/errors.ts';
 import { CANDLE_HEADER, readCandleFile } from './csv.ts';
 import { candlePath, findCandleFile, fundingPath, instrumentsPath, readFundingFile, readInstrumentsDoc, writeFileAtomic } from './store.ts';
-import { DEFAULT_RETRY, type Envelope, InterruptedError, RateLimiter, type RetryContext, type RetryPolicy, withRetry } from './retry.ts';
 
 export type DownloadCategory = 'linear' | 'inverse' | 'spot';
 export const DOWNLOAD_CATEGORIES: readonly DownloadCategory[] = ['linear', 'inverse', 'spot'];
@@ -596,21 +597,20 @@ export async function downloadCandles(options: DownloadOptions): Promise<Downloa
   let instrumentsResult: { file: string; updated: boolean } | undefined = wantInstruments ? { file: iFile, updated: false } : undefined;
 
   if (needNetwork) {
-    const client = new PublicRestClient(
-      { ...(opts.restUrl ? { baseUrl: opts.restUrl.replace(/\/+$/, '') } : {}), ...(opts.testnet && !opts.restUrl ? { testnet: true } : {}) },
-      { timeout: opts.timeoutMs ?? 10_000 },
-    );
+    // The one Bybit REST client (lib/brokers/bybit/client.ts), public endpoints, no key: its retries,
+    // rate-limit waits and HTTP 403 handling; spaced to `requestsPerSecond`. A 403 (an IP ban) fails the
+    // download at once rather than waiting out the ban silently.
     const policy: RetryPolicy = { retries: opts.retries ?? DEFAULT_RETRY.retries, backoffFactor: opts.backoff ?? DEFAULT_RETRY.backoffFactor };
-    const limiter = new RateLimiter(opts.requestsPerSecond ?? 10);
-    const ctx: RetryContext = {
-      policy,
-      limiter,
-      signal: opts.signal,
+    const rest = new BybitRest({ env: opts.testnet && !opts.restUrl ? 'testnet' : 'mainnet', restUrl: opts.restUrl, timeoutMs: opts.timeoutMs ?? 10_000 }, policy, {
+      requestsPerSecond: opts.requestsPerSecond ?? 10,
+      pausedRequests: 'fail',
       onRequest: () => void requests++,
-      onRetry: undefined,
-    };
+      onRetry: (what, attempt, reason, wait) => log?.warn(`${what}: ${reason}; try ${attempt + 1} of ${policy.retries + 1} in ${(wait / 1000).toFixed(wait < 1000 ? 2 : 1)} s`),
+      onAlert: (m) => log?.warn(m),
+    });
+    const client = rest.client;
     const call = <T>(what: string, fn: () => Promise<Envelope<T>>): Promise<Envelope<T>> =>
-      withRetry(what, { ...ctx, onRetry: (attempt, f, wait) => log?.warn(`${what}: ${f.message}; try ${attempt + 1} of ${policy.retries + 1} in ${(wait / 1000).toFixed(wait < 1000 ? 2 : 1)} s`) }, fn);
+      rest.call(what, fn, { signal: opts.signal }).then((r) => ({ retCode: 0, retMsg: 'OK', result: r.result, time: r.time }));
     const host = opts.restUrl ?? (opts.testnet ? 'Bybit testnet' : 'Bybit');
 
     // -- instruments snapshot (also gives the funding interval)

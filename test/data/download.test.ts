@@ -1,7 +1,7 @@
 /**
- * lib/data/download.ts and retry.ts through their API: ensureCandles (what `pyr backtest` calls), an
- * interrupted download resuming, another interval, bad store files, and the retry and rate-limit
- * policies. The exchange is the local sandbox serving the real candles and funding of the committed
+ * lib/data/download.ts through its API: ensureCandles (what `pyr backtest` calls), an interrupted
+ * download resuming, another interval, bad store files, and the retry and spacing policies of the REST
+ * client it uses (BybitRest, lib/brokers/bybit/client.ts: lib/data/retry.ts, a second REST stack, is gone). The exchange is the local sandbox serving the real candles and funding of the committed
  * sample (data/sample; the 5-minute ones of ../shared/data); the expected bytes are always the source
  * file's own lines.
  */
@@ -9,10 +9,10 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import type { CandleSeries } from '../../lib/core/candle.ts';
-import { DataError, ExchangeError, MissingDataError } from '../../lib/core/errors.ts';
+import { BybitRest } from '../../lib/brokers/bybit/client.ts';
+import { DataError, ExchangeError, InterruptedError, MissingDataError } from '../../lib/core/errors.ts';
 import { readCandleFile } from '../../lib/data/csv.ts';
 import { downloadCandles, ensureCandles } from '../../lib/data/download.ts';
-import { InterruptedError, RateLimiter, withRetry } from '../../lib/data/retry.ts';
 import { readFundingFile } from '../../lib/data/store.ts';
 import { type Sandbox, startSandbox } from '../../lib/sandbox/index.ts';
 import { DATA_5M, SAMPLE_15M, SAMPLE_FUNDING, requireShared, tempDir } from '../helpers.ts';
@@ -194,11 +194,14 @@ describe('lib/data/download against the local exchange', function () {
   });
 });
 
-describe('lib/data/retry', () => {
+describe("the downloader's REST policy (BybitRest, no key)", () => {
+  const restOf = (backoffFactor: number, retries: number, opts: ConstructorParameters<typeof BybitRest>[2] = {}) =>
+    new BybitRest({ env: 'mainnet', restUrl: 'http://127.0.0.1:9' }, { retries, backoffFactor }, opts);
+
   it('retries what can be retried, waiting factor × 2^attempt, and gives up with the reason', async () => {
     const answers: Array<() => unknown> = [
       () => Promise.reject({ code: 503, message: 'Service Unavailable' }),
-      () => Promise.resolve({ retCode: 10006, retMsg: 'Too many visits!', result: {} }),
+      () => Promise.resolve({ retCode: 10006, retMsg: 'Too many visits!', result: {} }), // no X-Bapi-Limit headers: the backoff
       () => Promise.reject(Object.assign(new Error('timeout of 300ms exceeded'), { code: 'ECONNABORTED' })),
       () => Promise.resolve({ retCode: 0, retMsg: 'OK', result: { ok: 1 }, time: 5 }),
     ];
@@ -206,8 +209,10 @@ describe('lib/data/retry', () => {
     const reasons: string[] = [];
     let calls = 0;
     const t0 = Date.now();
-    const r = await withRetry('GET x', { policy: { retries: 3, backoffFactor: 0.01 }, onRequest: () => calls++, onRetry: (_a, f, w) => (waits.push(w), reasons.push(f.message)) }, () => answers[calls - 1]!() as never);
+    const rest = restOf(0.01, 3, { onRequest: () => calls++, onRetry: (_w, _a, reason, wait) => (waits.push(wait), reasons.push(reason)) });
+    const r = await rest.call('GET x', () => answers[calls - 1]!() as never);
     expect(r.result).to.deep.equal({ ok: 1 });
+    expect(r.time).to.equal(5);
     expect(calls).to.equal(4);
     expect(waits).to.deep.equal([10, 20, 40]);
     expect(Date.now() - t0).to.be.at.least(70);
@@ -216,12 +221,13 @@ describe('lib/data/retry', () => {
     calls = 0;
     let err: unknown;
     try {
-      await withRetry('GET y', { policy: { retries: 2, backoffFactor: 0 }, onRequest: () => calls++ }, () => Promise.reject({ code: 502, message: 'Bad Gateway' }));
+      await restOf(0, 2, { onRequest: () => calls++ }).call('GET y', () => Promise.reject({ code: 502, message: 'Bad Gateway' }));
     } catch (e) {
       err = e;
     }
     expect(err).to.be.instanceOf(ExchangeError);
-    expect((err as Error).message).to.equal('GET y: HTTP 502 Bad Gateway (gave up after 3 tries)');
+    // The one client's message format: "<what> failed: <reason> (gave up after N tries)" (was "GET y: ...").
+    expect((err as Error).message).to.equal('GET y failed: HTTP 502 Bad Gateway (gave up after 3 tries)');
     expect(calls).to.equal(3);
   });
 
@@ -230,7 +236,7 @@ describe('lib/data/retry', () => {
       let calls = 0;
       let err: unknown;
       try {
-        await withRetry('GET z', { policy: { retries: 3, backoffFactor: 0 }, onRequest: () => calls++ }, answer as never);
+        await restOf(0, 3, { onRequest: () => calls++, banPauseMs: 10 }).call('GET z', answer as never);
       } catch (e) {
         err = e;
       }
@@ -240,13 +246,23 @@ describe('lib/data/retry', () => {
     }
   });
 
-  it('the rate limiter spaces request starts 1/perSecond apart', async () => {
-    const limiter = new RateLimiter(100);
+  it('an abort ends a backoff wait with InterruptedError (exit code 130)', async () => {
+    const abort = new AbortController();
+    const rest = restOf(60, 3, { onRetry: () => abort.abort() });
+    let err: unknown;
+    try {
+      await rest.call('GET w', () => Promise.reject({ code: 503, message: 'Service Unavailable' }), { signal: abort.signal });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).to.be.instanceOf(InterruptedError);
+    expect((err as InterruptedError).exitCode).to.equal(130);
+  });
+
+  it('the spacing limiter spaces request starts 1/perSecond apart', async () => {
     const starts: number[] = [];
-    await Promise.all(Array.from({ length: 11 }, async () => {
-      await limiter.take();
-      starts.push(Date.now());
-    }));
+    const rest = restOf(0, 0, { requestsPerSecond: 100, onRequest: () => starts.push(Date.now()) });
+    await Promise.all(Array.from({ length: 11 }, () => rest.call('GET /v5/market/kline', () => Promise.resolve({ retCode: 0, retMsg: 'OK', result: {} }))));
     starts.sort((a, b) => a - b);
     expect(starts[10]! - starts[0]!).to.be.at.least(95); // 10 gaps of 10 ms (timer granularity ±1 ms each)
   });
