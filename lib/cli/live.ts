@@ -7,10 +7,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
-import { ConfigError, intervalMs, type Trade } from '../core/index.ts';
-import type { BybitEnv } from '../brokers/bybit/index.ts';
+import { ConfigError, PyrError, intervalMs } from '../core/index.ts';
+import type { BybitEnv, ForeignPositions } from '../brokers/bybit/index.ts';
 import { paramLayersOf, resolveAllParams, resolveRunSpec, type RunSpec } from '../config/index.ts';
-import { Journal, openTradeFromJournal, readJournal, runLive, tradeFromJson } from '../engine/index.ts';
+import { Journal, liveStateFromJournal, readJournal, runLive } from '../engine/index.ts';
 import { loadStrategy } from '../strategy/index.ts';
 import { createLogger, liveConsole, useColor } from '../report/index.ts';
 import type { CliIo } from './io.ts';
@@ -53,6 +53,19 @@ export function readDotEnv(file: string): Record<string, string> {
   return out;
 }
 
+/**
+ * Client order ids derived from the strategy, the symbol and the deciding candle (and the order's place
+ * in that decision): `pyr<hash>-<candle open, base 36 seconds>-<n>`, at most 36 characters (Bybit's
+ * limit). A decision made again after a restart gets the same orderLinkId, and the exchange refuses a
+ * second order (110072) instead of opening a second position.
+ */
+export function orderIdsFor(strategy: string, symbol: string, interval: string): (signalTime: number, index: number) => string {
+  let h = 0x811c9dc5;
+  for (const ch of `${strategy}|${symbol}|${interval}`) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;
+  const base = `pyr${h.toString(36)}`;
+  return (signalTime, index) => `${base}-${Math.floor(signalTime / 1000).toString(36)}-${index}`;
+}
+
 function mask(key: string): string {
   return key.length <= 4 ? '****' : `${key.slice(0, 4)}…(${key.length} chars)`;
 }
@@ -60,7 +73,7 @@ function mask(key: string): string {
 /** Runs the live loop until `signal` aborts (SIGINT/SIGTERM in the command). */
 export async function live(flags: LiveFlags, io: CliIo, signal: AbortSignal): Promise<void> {
   // bybit-api takes ~0.2 s to load: only live mode pays for it.
-  const { BybitBroker, BybitRest, RestCandleFeed, createWebsocket, fetchInstrumentSnapshot, isBybitHost, scrubSecrets } = await import('../brokers/bybit/index.ts');
+  const { BybitBroker, BybitRest, RestCandleFeed, createWebsocket, fetchInstrumentSnapshot, isAuthError, isBybitHost, scrubSecrets } = await import('../brokers/bybit/index.ts');
   const { config } = readConfigFile(flags.config, io.cwd);
   const dotenv = readDotEnv(path.resolve(io.cwd, flags.envFile ?? '.env'));
   // An empty variable is an unset one.
@@ -81,6 +94,7 @@ export async function live(flags: LiveFlags, io: CliIo, signal: AbortSignal): Pr
   const overridden = (u: string | undefined) => u !== undefined && !isBybitHost(u);
   if (overridden(restUrl) && wsUrl === undefined) throw new ConfigError(`--rest-url ${restUrl} without --ws-url: orders would go there and the position stream to Bybit ${bybitEnv}; give both (or PYR_BYBIT_REST_URL and PYR_BYBIT_WS_URL)`);
   if (overridden(wsUrl) && restUrl === undefined) throw new ConfigError(`--ws-url ${wsUrl} without --rest-url: the position stream would come from there and orders go to Bybit ${bybitEnv}; give both (or PYR_BYBIT_REST_URL and PYR_BYBIT_WS_URL)`);
+  const local = overridden(restUrl);
 
   const target = runTargetOf(flags, io.cwd);
   const { symbol, category } = target.instrument;
@@ -88,14 +102,17 @@ export async function live(flags: LiveFlags, io: CliIo, signal: AbortSignal): Pr
   const { definition, file: strategyFile } = await loadStrategy(target.strategySpec, io.cwd);
   const layers = paramLayersOf(definition, { file: target.configFile, config: target.config }, flags.param);
   const { run } = resolveAllParams(definition.params, layers); // the REST client's retries; the spec follows with the exchange's rules
+  // Bybit is polled at most once a second; only the local exchange (a test or a rehearsal) goes faster.
+  const pollSeconds = local ? run.pollingIntervalSeconds : Math.max(1, run.pollingIntervalSeconds);
   const journalFile = path.resolve(io.cwd, flags.journal ?? config.journal ?? path.join(target.dataDir, 'live', bybitEnv, `${symbol}-${target.interval}-${definition.name}.jsonl`));
   const log = createLogger({ stream: io.stdout, color: useColor(io.stdout, io.env), json: flags.json });
 
-  // Restore: trades of earlier sessions in this journal count for the metrics and the guards.
+  // Restore: trades of earlier sessions in this journal count for the metrics and the guards; the open
+  // trade is caught up by order id from the exchange's executions (the broker's start).
+  const journal = new Journal(journalFile); // first: a torn tail is cut before the journal is read
   const earlier = existsSync(journalFile) ? readJournal(journalFile) : [];
-  const restored: Trade[] = earlier.flatMap((r) => (r.t === 'trade' ? [tradeFromJson(r.trade)] : []));
-  const openEntry = openTradeFromJournal(earlier);
-  const journal = new Journal(journalFile);
+  const state = liveStateFromJournal(earlier);
+  const restored = state.trades;
   const record = journal.append.bind(journal);
   if (journal.repaired) {
     const cut = `journal ${journalFile}: a torn last record (line ${journal.repaired.line}, ${journal.repaired.bytes} bytes, a write cut short) was removed`;
@@ -109,6 +126,10 @@ export async function live(flags: LiveFlags, io: CliIo, signal: AbortSignal): Pr
   log.info(`pyr live: ${definition.name} on ${symbol} ${target.interval} (${category}), ${bybitEnv.toUpperCase()}${restUrl ? ` via ${restUrl}` : ''}`);
   log.info(`Account key ${mask(key)}; journal ${journalFile}${restored.length ? ` (${restored.length} earlier trades restored)` : ''}`);
   if (bybitEnv === 'mainnet') log.warn('MAINNET: real money is at stake.');
+  if (local && (flags.demo || flags.mainnet)) log.warn(`--${bybitEnv} with --rest-url/--ws-url: every request goes to ${restUrl} and ${wsUrl}, not to Bybit ${bybitEnv}; --${bybitEnv} only names the journal folder (live/${bybitEnv}) and the session's record`);
+  if (pollSeconds !== run.pollingIntervalSeconds) log.warn(`pollingIntervalSeconds ${run.pollingIntervalSeconds} is below Bybit's floor of 1 s: polling every 1 s`);
+  const offset = await rest.syncTime();
+  if (Math.abs(offset) >= 1000) log.warn(`this machine's clock is ${(offset / 1000).toFixed(1)} s ${offset > 0 ? 'behind' : 'ahead of'} Bybit's: requests are signed with Bybit's time`);
 
   // The instrument rules are the exchange's; --param overrides still apply.
   const spec: RunSpec = resolveRunSpec({ definition, strategyFile, instrument: target.instrument, interval: target.interval, layers, snapshot: await fetchInstrumentSnapshot(rest, 'linear', symbol, bybitEnv), target });
@@ -127,13 +148,26 @@ export async function live(flags: LiveFlags, io: CliIo, signal: AbortSignal): Pr
     log.warn(`WebSocket: ${m}`);
     record({ t: 'note', level: 'warn', message: `WebSocket: ${m}` });
   });
+  // An authentication or permission error ends the session (after the position is reported).
+  const ended = new AbortController();
+  let fatal: Error | undefined;
+  const stopOn = (err: Error) => {
+    fatal ??= err;
+    ended.abort();
+  };
+  signal.addEventListener('abort', () => ended.abort(), { once: true });
+  const params = spec.strategy.params as Record<string, unknown>;
+  const pct = (k: string) => (typeof params[k] === 'number' ? (params[k] as number) : undefined);
   const broker = new BybitBroker({
-    rest, ws, symbol, category: 'linear', rules, intervalMs: intervalMs(spec.interval), minQtyPolicy: spec.fillModel.minQtyPolicy,
-    reconcileMs: run.reconcileSeconds * 1000, firstTradeId: restored.reduce((m, t) => Math.max(m, t.id), 0),
+    rest, ws, symbol, category: 'linear', rules, intervalMs: intervalMs(spec.interval), interval: spec.interval, minQtyPolicy: spec.fillModel.minQtyPolicy,
+    maxNotional: spec.guards.maxPositionNotional,
+    reconcileMs: run.reconcileSeconds * 1000, firstTradeId: state.lastTradeId,
+    positionCheckMs: run.positionCheckSeconds * 1000, streamTimeoutMs: run.privateStreamTimeoutSeconds * 1000, resyncTimeoutMs: run.resyncTimeoutSeconds * 1000,
+    foreignPositions: run.foreignPositions as ForeignPositions, protect: { stopLoss: pct('stopLossPct'), takeProfit: pct('takeProfitPct') },
+    restore: state, onFatal: stopOn,
     log: (level, message) => log[level](message),
     record,
   });
-  if (openEntry) broker.restoreOpenTrade(openEntry);
   // A failure nobody awaited must not end a session that holds a position: it is logged and journaled,
   // with the position as pyr last knew it, and the loop goes on (the broker blocks orders while unsure).
   const onRejection = (reason: unknown) => {
@@ -144,14 +178,19 @@ export async function live(flags: LiveFlags, io: CliIo, signal: AbortSignal): Pr
   };
   process.on('unhandledRejection', onRejection);
   const feed = new RestCandleFeed({
-    rest, category: 'linear', symbol, interval: spec.interval, limit: run.candleFetchLimit, pollMs: run.pollingIntervalSeconds * 1000,
-    onError: (err) => log.warn(`could not fetch candles: ${err.message}`),
+    rest, category: 'linear', symbol, interval: spec.interval, limit: run.candleFetchLimit, pollMs: pollSeconds * 1000,
+    onError: (err) => {
+      log.warn(`could not fetch candles: ${err.message}`);
+      if (isAuthError(err)) stopOn(err);
+    },
   });
   try {
     await runLive({
-      spec, broker, feed, journal: record, signal, sessionId, history: restored, closeOnExit: flags.closeOnExit,
-      view: liveConsole(log, { symbol, feed: `polling every ${run.pollingIntervalSeconds} s`, plots: definition.plots?.(spec.strategy.params as never) }),
+      spec, broker, feed, journal: record, signal: ended.signal, sessionId, history: restored, closeOnExit: flags.closeOnExit,
+      orderIdOf: orderIdsFor(definition.name, symbol, spec.interval), decided: earlier.length > 0 ? state.decided : undefined,
+      view: liveConsole(log, { symbol, feed: `polling every ${pollSeconds} s`, plots: definition.plots?.(spec.strategy.params as never) }),
     });
+    if (fatal) throw fatal instanceof PyrError ? fatal : new ConfigError(fatal.message);
   } finally {
     process.off('unhandledRejection', onRejection);
     journal.close();

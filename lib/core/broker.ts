@@ -43,6 +43,12 @@ export interface Broker {
 export interface CandleFeed {
   /** The last `count` closed candles, oldest first, for the warm-up; `next` continues after them. */
   history(count: number): Promise<Candle[]>;
+  /**
+   * Open time of the candle that was still forming when `history` was read (the market's own clock), if
+   * the feed knows it: a restart uses it to tell whether the last closed candle closed less than one
+   * interval ago.
+   */
+  readonly openingTime?: number;
   /** Resolves with the next closed candle, or undefined once the feed is closed. Never skips one. */
   next(): Promise<Candle | undefined>;
   /** Ends the feed: a pending `next` resolves with undefined. */

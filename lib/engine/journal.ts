@@ -9,7 +9,7 @@
  */
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, truncateSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { D, DataError, type Candle, type Dec, type Fill, type Intent, type OrderRequest, type Position, type PositionSide, type Trade } from '../core/index.ts';
+import { D, DataError, type Candle, type Dec, type Fill, type Intent, type OrderRequest, type Position, type Trade } from '../core/index.ts';
 
 export const JOURNAL_VERSION = 1;
 
@@ -149,21 +149,68 @@ export function readJournal(file: string): JournalRecord[] {
   return readJournalLines(file).map((r) => r.rec);
 }
 
-/** The entry of a position the journal shows open at its end (fills after the last closed trade). */
-export function openTradeFromJournal(recs: readonly JournalRecord[]): { side: PositionSide; signalTime: number; entryReason: string; fills: Fill[] } | undefined {
-  let lastTrade = -1;
-  recs.forEach((r, i) => {
-    if (r.t === 'trade') lastTrade = i;
-  });
-  const after = recs.slice(lastTrade + 1);
-  const fills = after.flatMap((r) => (r.t === 'fill' && r.fill.purpose === 'entry' ? [r.fill] : []));
-  if (fills.length === 0) return undefined;
-  const order = after.find((r) => r.t === 'order' && r.order.id === fills[0]!.orderId);
-  const o = order && order.t === 'order' ? order.order : undefined;
+/** A fill's identity across the journal and the exchange's executions (client order id, time, qty, price). */
+export function fillKey(f: { readonly orderId: string; readonly time: number; readonly qty: { toFixed(): string } | string; readonly price: { toFixed(): string } | string }): string {
+  const text = (v: { toFixed(): string } | string) => (typeof v === 'string' ? v : v.toFixed());
+  return `${f.orderId}|${f.time}|${text(f.qty)}|${text(f.price)}`;
+}
+
+/** What a restarted live session takes over from the journal of the earlier ones. */
+export interface JournalLiveState {
+  /** Closed trades (they count for the metrics and the guards). */
+  readonly trades: Trade[];
+  /** Every order sent, by client order id. */
+  readonly orders: ReadonlyMap<string, OrderRequest>;
+  /** Entry orders sent after the last closed trade: the open trade's, when one is open. */
+  readonly openEntries: readonly OrderRequest[];
+  /** Fills journaled up to the last closed trade (settled) and after it (part of the open trade). */
+  readonly settledFills: ReadonlySet<string>;
+  readonly openFills: ReadonlySet<string>;
+  /** Market time (ms) from which the exchange's executions are read to catch up, if anything was journaled. */
+  readonly since: number | undefined;
+  /** Open times of the candles the engine was fed live (acted on). */
+  readonly decided: ReadonlySet<number>;
+  /** The highest trade id so far. */
+  readonly lastTradeId: number;
+}
+
+/**
+ * The state a restart takes over: trades, orders by id, the open trade's entry orders (by order id, never
+ * guessed from a side), which fills are already journaled, and where to start reading the exchange's
+ * executions (the earliest open entry's deciding candle, else the last candle journaled).
+ */
+export function liveStateFromJournal(recs: readonly JournalRecord[]): JournalLiveState {
+  const trades: Trade[] = [];
+  const orders = new Map<string, OrderRequest>();
+  let openEntries: OrderRequest[] = [];
+  const settled = new Set<string>();
+  let open = new Set<string>();
+  const decided = new Set<number>();
+  let lastCandle: number | undefined;
+  for (const r of recs) {
+    if (r.t === 'trade') {
+      trades.push(tradeFromJson(r.trade));
+      openEntries = [];
+      for (const k of open) settled.add(k);
+      open = new Set();
+    } else if (r.t === 'order') {
+      orders.set(r.order.id, r.order);
+      if (r.order.purpose === 'entry') openEntries.push(r.order);
+    } else if (r.t === 'fill') open.add(fillKey(r.fill));
+    else if (r.t === 'candle') {
+      lastCandle = r.candle.openTime;
+      if (r.live) decided.add(r.candle.openTime);
+    }
+  }
+  const starts = [...openEntries.map((o) => o.signalTime), ...(lastCandle !== undefined ? [lastCandle] : [])];
   return {
-    side: fills[0]!.side === 'Buy' ? 'long' : 'short',
-    signalTime: o?.signalTime ?? fills[0]!.time,
-    entryReason: o?.reason ?? 'restored from the journal',
-    fills: fills.map((f) => ({ ...f, qty: new D(f.qty), price: new D(f.price), fee: new D(f.fee) }) as Fill),
+    trades,
+    orders,
+    openEntries,
+    settledFills: settled,
+    openFills: open,
+    since: starts.length ? Math.min(...starts) : undefined,
+    decided,
+    lastTradeId: trades.reduce((m, t) => Math.max(m, t.id), 0),
   };
 }

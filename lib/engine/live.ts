@@ -5,7 +5,7 @@
  * the position if asked, and stop. Every candle, decision, fill, position and trade is journaled. What a
  * person reads on the console comes from `view` (lib/report's live console): the loop only calls it.
  */
-import { intervalMs, type Broker, type BrokerEvent, type Candle, type CandleFeed, type Trade } from '../core/index.ts';
+import { intervalMs, minQtyWarning, perTradeAmount, type Broker, type BrokerEvent, type Candle, type CandleFeed, type Trade } from '../core/index.ts';
 import type { RunSpec } from '../config/index.ts';
 import { Engine, type Decision } from './engine.ts';
 import { intentToOrder } from './intents.ts';
@@ -29,6 +29,8 @@ export interface LiveView {
   decision?(d: Decision, lastClose: number): void;
   event?(e: BrokerEvent, lastClose: number, trades: readonly Trade[]): void;
   guard?(reason: string): void;
+  /** Something the trader should know before it costs money (e.g. sizing far above the configured amount). */
+  warning?(text: string): void;
   invalidIntent?(err: IntentError): void;
   stopping?(): void;
   closingOnExit?(): void;
@@ -43,8 +45,20 @@ export interface RunLiveOptions {
   readonly journal: (r: JournalInput) => void;
   /** Aborting stops the loop (SIGINT, SIGTERM). */
   readonly signal: AbortSignal;
-  /** Unique per session: the prefix of client order ids. */
+  /** Unique per session (the close-on-exit order's id). */
   readonly sessionId: string;
+  /**
+   * Client order ids from the deciding candle (and the order's place in the decision): derived from the
+   * strategy and symbol, so a decision made again after a restart sends the same orderLinkId and the
+   * exchange refuses a second order. Default: the session id and a counter.
+   */
+  readonly orderIdOf?: (signalTime: number, index: number) => string;
+  /**
+   * A restart: the open times of the candles earlier sessions acted on. The last closed candle is then
+   * decided (not only warmed up on) if no session acted on it and it closed less than one interval ago
+   * (the feed's `openingTime` is the next candle).
+   */
+  readonly decided?: ReadonlySet<number>;
   /** Trades of earlier sessions (from the journal): they count for the guards and the statistics. */
   readonly history?: readonly Trade[];
   /** Close the open position when stopping. */
@@ -70,11 +84,31 @@ export async function runLive(o: RunLiveOptions): Promise<void> {
     } else if (e.type === 'rejected') journal({ t: 'rejected', orderId: e.order.id, reason: e.reason, code: e.code });
     view?.event?.(e, lastClose, trades);
   };
+  // Events from the start on are journaled and counted: the broker's start-up catch-up may record a
+  // trade that closed while pyr was not running, before the engine exists.
+  let early: (() => void) | undefined = broker.subscribe(onEvent);
   try {
     await broker.start();
     const warmup = spec.strategy.warmup;
     const history = await feed.history(warmup);
     view?.warmedUp?.(history.length, warmup);
+    const step = intervalMs(spec.interval);
+    const last = history[history.length - 1];
+    const redecide = o.decided !== undefined && last !== undefined && !o.decided.has(last.openTime) && feed.openingTime === last.openTime + step;
+    early();
+    early = undefined;
+    // Sizing as configured: a minimum qty far above the per-trade amount is said before any order.
+    const policy = spec.fillModel.minQtyPolicy;
+    const ratio = spec.run.minQtyWarnRatio;
+    const amount = perTradeAmount(spec.strategy.params);
+    const sizeWarning = (text: string) => {
+      journal({ t: 'note', level: 'warn', message: text });
+      view?.warning?.(text);
+    };
+    if (ratio > 0 && amount !== undefined && last) {
+      const w = minQtyWarning(broker.rules(), amount, last.close, ratio, { policy });
+      if (w !== undefined) sizeWarning(w);
+    }
     const engine = new Engine({
       definition: spec.strategy.definition,
       strategyFile: spec.strategy.file,
@@ -83,10 +117,13 @@ export async function runLive(o: RunLiveOptions): Promise<void> {
       symbol: spec.instrument.symbol,
       interval: spec.interval,
       mode: 'live',
-      tradeFrom: history.length ? history[history.length - 1]!.openTime + 1 : -Infinity,
+      tradeFrom: last ? (redecide ? last.openTime : last.openTime + 1) : -Infinity,
       orderIdPrefix: o.sessionId,
+      orderIdOf: o.orderIdOf,
       guards: spec.guards,
-      history: o.history,
+      minQtyPolicy: policy,
+      minQtyWarning: ratio > 0 && amount === undefined ? { ratio, onWarning: sizeWarning } : undefined,
+      history: [...trades],
       // A bad intent is refused (no order is sent), journaled and shown; the bot goes on.
       onInvalidIntent: (err) => {
         journal({ t: 'note', level: 'error', message: err.message });
@@ -102,9 +139,10 @@ export async function runLive(o: RunLiveOptions): Promise<void> {
         view?.decision?.(d, lastClose);
       },
     });
+    if (redecide) journal({ t: 'note', level: 'info', message: `the last closed candle (${new Date(last!.openTime).toISOString()}) was not acted on before the restart and closed less than one interval ago: deciding it now` });
     for (const c of history) {
       engine.onCandle(c);
-      journal({ t: 'candle', live: false, candle: c });
+      journal({ t: 'candle', live: redecide && c === last, candle: c });
     }
     if (history.length) {
       lastClose = history[history.length - 1]!.close;
@@ -135,6 +173,7 @@ export async function runLive(o: RunLiveOptions): Promise<void> {
     }
     engine.close();
   } finally {
+    early?.();
     signal.removeEventListener('abort', onAbort);
     feed.close?.();
     broker.stop();

@@ -1,38 +1,52 @@
 /**
  * The live Bybit broker. The exchange's private WebSocket position stream is the single source of truth
- * for the open position: `position()` changes only on position messages, and on REST reads at start and
- * after a reconnect or an unanswered order. Orders are market orders with the take profit and stop loss
- * attached (tpslMode Full, one-way mode), sized with the same rules as the simulator.
+ * for the open position: `position()` changes only on position messages, and on REST reads (at start,
+ * after a reconnect, after an order whose outcome is unknown, after a rejection that says the position is
+ * not what pyr thinks, and every `positionCheckMs`). Orders are market orders with the take profit and stop
+ * loss attached (tpslMode Full, one-way mode), sized with the same rules as the simulator.
+ *
+ * Trust under faults (each is tested against the local exchange, test/live/):
+ * - start: subscribe, then catch up on the exchange's executions since the journal's last record (a
+ *   trade closed while pyr was away is recorded with its real fees), then read the position. Messages
+ *   arriving meanwhile wait; executions among them are deduplicated.
+ * - while the position is not known (a resync that has not succeeded; an order whose outcome is unknown;
+ *   a foreign position) no order is sent, and the refusal says why. A failed resync never ends the
+ *   process: it is tried again with backoff and has a time-out. Without a private stream for longer than
+ *   `streamTimeoutMs` no entry is taken (exits still go, confirmed over REST); pyr says why every minute.
+ * - a retried order is priced again: a retry goes without its stop and target, which are set from the
+ *   fill price with trading-stop once the position shows; retries stop once the next candle closes.
+ * - authentication and permission errors end the session (`onFatal`) after the position is reported.
  */
 import type { WebsocketClient } from 'bybit-api';
 import {
-  AccountingError,
+  ConfigError,
   D,
   ExchangeError,
   ZERO,
   sizeQty,
   stopPrice,
   targetPrice,
-  amountsOf,
-  tradeFromFills,
   BrokerListeners,
   type Broker,
   type BrokerEvent,
   type BrokerListener,
   type Candle,
   type Dec,
-  type ExitReason,
-  type Fill,
   type InstrumentRules,
   type MinQtyPolicy,
   type OrderRequest,
   type Position,
-  type PositionSide,
-  type Trade,
-  type TradeAmounts,
 } from '../../core/index.ts';
-import type { BybitRest } from './client.ts';
+import { isAuthError, type BybitRest } from './client.ts';
 import { wireExecution, wirePosition, type Execution, type WireExecution, type WirePosition } from './mapping.ts';
+import { catchUp, closeTrade, executionKey, fillOf, isExit, type BrokerRestore, type OpenTrade } from './trades.ts';
+
+export type { BrokerRestore } from './trades.ts';
+
+/** What pyr does with a position on its symbol that it did not open. */
+export type ForeignPositions = 'adopt' | 'ignore' | 'stop';
+
+type Level = 'info' | 'success' | 'warn' | 'error';
 
 export interface BybitBrokerOptions {
   readonly rest: BybitRest;
@@ -41,31 +55,43 @@ export interface BybitBrokerOptions {
   readonly category: 'linear';
   readonly rules: InstrumentRules;
   readonly intervalMs: number;
+  /** Bybit's interval code (e.g. "15"), for the market's time at start. */
+  readonly interval: string;
   readonly minQtyPolicy: MinQtyPolicy;
+  /** The maxPositionNotional guard on the sized qty x price (USDT; undefined: none). */
+  readonly maxNotional?: number;
   /** How long to wait for a position message after an order before reconciling over REST (ms). */
   readonly reconcileMs: number;
+  /** The position is read over REST this often (ms; 0 = never). Default 30 s. */
+  readonly positionCheckMs?: number;
+  /** No private stream for longer than this (ms): no new entries. Default 30 s. */
+  readonly streamTimeoutMs?: number;
+  /** A resync running longer than this (ms) is abandoned and started again. Default 60 s. */
+  readonly resyncTimeoutMs?: number;
+  /** Blocked states are said again this often (ms). Default 60 s. */
+  readonly noticeMs?: number;
+  /** A position pyr did not open: 'stop' (default; refuse to trade the symbol), 'ignore' (leave it alone, wait) or 'adopt'. */
+  readonly foreignPositions?: ForeignPositions;
+  /** The strategy's stop and target (fractions of the entry price), attached to an adopted position that has none. */
+  readonly protect?: { readonly stopLoss?: number; readonly takeProfit?: number };
   /** Trade ids continue from here (a restarted session keeps numbering). */
   readonly firstTradeId?: number;
+  /** The journal of earlier sessions: what to catch up on at start. */
+  readonly restore?: BrokerRestore;
+  /** An error that ends the session (authentication, permissions): the caller stops. */
+  readonly onFatal?: (err: Error) => void;
+  /** Wall clock (ms). */
+  readonly now?: () => number;
   /** What to say (never secrets). */
-  readonly log: (level: 'info' | 'success' | 'warn' | 'error', message: string) => void;
+  readonly log: (level: Level, message: string) => void;
   /** Records for the journal: orders as sent and their results. */
   readonly record?: (rec: { t: 'order'; order: OrderRequest; qty: string; refPrice: string; stopLoss?: string; takeProfit?: string } | { t: 'order-result'; orderId: string; ok: boolean; retCode?: number; retMsg?: string } | { t: 'note'; level: 'info' | 'warn' | 'error'; message: string }) => void;
 }
 
 const FLAT: Position = Object.freeze({ side: 'flat', qty: ZERO, entryPrice: ZERO });
 
-interface OpenTrade {
-  side: PositionSide;
-  signalTime: number;
-  entryReason: string;
-  entryFills: Execution[];
-  exitFills: Execution[];
-  funding: Dec;
-  stopLoss?: Dec;
-  takeProfit?: Dec;
-  /** Position as first seen (entry price and size) when fills are unknown (a restart). */
-  seen: Position;
-}
+/** Authentication and permission errors (the key is wrong, expired, or lacks a permission) end a live session. */
+const isAuthFailure = (err: unknown): boolean => isAuthError(err);
 
 interface InFlight {
   readonly order: OrderRequest;
@@ -73,27 +99,53 @@ interface InFlight {
   timer?: ReturnType<typeof setTimeout>;
 }
 
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref?.());
+
 export class BybitBroker implements Broker {
   readonly name = 'bybit';
   readonly #o: BybitBrokerOptions;
+  readonly #now: () => number;
   readonly #listeners = new BrokerListeners();
   #position: Position = FLAT;
   #inFlight: InFlight | undefined;
   /** An entry waiting for the exit in flight (a reversal decided on one candle). */
   #queued: OrderRequest | undefined;
-  #resyncing = false;
+  /** A resync that has not succeeded yet: no order goes while it runs. */
+  #resync: { since: number; why: string; gen: number; done: Promise<void> } | undefined;
+  #resyncGen = 0;
+  /** An order sent whose outcome could not be learnt: no entry until it is. */
+  #unknown: OrderRequest | undefined;
+  /** A position pyr did not open and does not manage (foreignPositions 'stop' or 'ignore'). */
+  #foreign: string | undefined;
+  /** Since when there is no confirmed private stream (undefined: it is up). */
+  #streamDownSince: number | undefined;
+  #fatal: Error | undefined;
   #lastPrice = NaN;
+  #newestCandle = -Infinity;
   #open: OpenTrade | undefined;
   readonly #seenExec = new Set<string>();
-  /** Client order ids of our exit orders, to tell a signal exit from a manual one. */
+  /** Client order ids of exit and entry orders (this session's and, from the journal, earlier ones'). */
   readonly #exitOrders = new Map<string, OrderRequest>();
   readonly #entryOrders = new Map<string, OrderRequest>();
   #tradeSeq: number;
   #stopped = false;
+  /** Start-up: stream messages wait until the catch-up and the first position read are done. */
+  #starting = true;
+  #buffered: { msg: { topic?: string; data?: unknown }; afterRead: boolean }[] = [];
+  #readAnswered = false;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #checking = false;
+  #lastCheck = 0;
+  readonly #said = new Map<string, number>();
+  #subscribed: (() => void)[] = [];
+  #caughtUp = false;
 
   constructor(o: BybitBrokerOptions) {
     this.#o = o;
+    this.#now = o.now ?? Date.now;
     this.#tradeSeq = o.firstTradeId ?? 0;
+    this.#streamDownSince = this.#now();
+    for (const [id, order] of o.restore?.orders ?? []) (order.purpose === 'exit' ? this.#exitOrders : this.#entryOrders).set(id, order);
   }
 
   rules(): InstrumentRules {
@@ -103,7 +155,7 @@ export class BybitBroker implements Broker {
     return this.#position;
   }
   hasOrderInFlight(): boolean {
-    return this.#inFlight !== undefined || this.#queued !== undefined || this.#resyncing;
+    return this.#inFlight !== undefined || this.#queued !== undefined;
   }
   subscribe(listener: BrokerListener): () => void {
     return this.#listeners.subscribe(listener);
@@ -113,39 +165,41 @@ export class BybitBroker implements Broker {
   }
   observe(candle: Candle): void {
     this.#lastPrice = candle.close;
+    this.#newestCandle = Math.max(this.#newestCandle, candle.openTime);
   }
 
-  /**
-   * A restarted session: the entry of the position still open, from the journal, so the trade it closes
-   * into has its real entry price, fees and signal. Used only if the exchange still shows that position.
-   */
-  restoreOpenTrade(t: { side: PositionSide; signalTime: number; entryReason: string; fills: readonly Fill[] }): void {
-    this.#open = {
-      side: t.side,
-      signalTime: t.signalTime,
-      entryReason: t.entryReason,
-      entryFills: t.fills.map((f, i) => ({
-        id: `restored-${i}`,
-        orderId: f.orderId,
-        orderLinkId: f.orderId,
-        side: f.side,
-        price: f.price,
-        qty: f.qty,
-        fee: f.fee,
-        time: f.time,
-        type: 'Trade',
-        closedSize: ZERO,
-        stopOrderType: '',
-        createType: '',
-        maker: f.liquidity === 'maker',
-      })),
-      exitFills: [],
-      funding: ZERO,
-      seen: FLAT,
-    };
+  /** Why no order of this purpose may go now, or undefined. */
+  blocked(purpose: 'entry' | 'exit'): string | undefined {
+    if (this.#fatal) return `the session is ending: ${this.#fatal.message}`;
+    if (this.#resync) return `the position is not known (resync ${this.#resync.why} not done yet)`;
+    if (this.#unknown) return `the outcome of order ${this.#unknown.id} is not known yet`;
+    if (this.#foreign) return this.#foreign;
+    if (purpose === 'entry' && this.#streamDownSince !== undefined) {
+      const down = this.#now() - this.#streamDownSince;
+      const limit = this.#o.streamTimeoutMs ?? 30_000;
+      if (down > limit) return `no private stream for ${Math.round(down / 1000)} s (more than ${limit / 1000} s): no new entries until it is back`;
+    }
+    return undefined;
   }
 
-  #subscribed: (() => void)[] = [];
+  #say(key: string, level: Level, message: string): void {
+    const last = this.#said.get(key);
+    const now = this.#now();
+    if (last !== undefined && now - last < (this.#o.noticeMs ?? 60_000)) return;
+    this.#said.set(key, now);
+    this.#o.log(level, message);
+    this.#o.record?.({ t: 'note', level: level === 'success' ? 'info' : level, message });
+  }
+
+  #fail(err: Error): void {
+    if (this.#fatal) return;
+    this.#fatal = err;
+    const p = this.#position;
+    const message = `${err.message}; stopping. Position ${p.side}${p.side !== 'flat' ? ` ${p.qty.toFixed()} at ${p.entryPrice.toFixed()} (it stays on the exchange with its stop and target)` : ''}`;
+    this.#o.log('error', message);
+    this.#o.record?.({ t: 'note', level: 'error', message });
+    this.#o.onFatal?.(err);
+  }
 
   /** Resolves at the next confirmed private subscription (or after `ms`, saying so). */
   #nextSubscription(ms: number): Promise<void> {
@@ -165,78 +219,262 @@ export class BybitBroker implements Broker {
   }
 
   /**
-   * Subscribes to the private topics and waits until the exchange confirms, then reads the open position
-   * over REST (a restart picks it up). In that order nothing falls between the two: a change before the
-   * subscription is in the REST answer, a change after it arrives on the stream.
+   * Subscribes to the private topics and waits until the exchange confirms; catches up on the executions
+   * since the journal's last record; then reads the open position over REST. In that order nothing falls
+   * between: a change before the subscription is in the REST answers, a change after it on the stream.
+   * The exchange being unreachable is waited out (with backoff, said each time); a wrong key ends it.
    */
   async start(): Promise<void> {
     const ws = this.#o.ws;
-    ws.on('update', (msg: unknown) => this.#onUpdate(msg as { topic?: string; data?: unknown }));
+    ws.on('update', (msg: unknown) => {
+      const m = msg as { topic?: string; data?: unknown };
+      if (this.#starting) this.#buffered.push({ msg: m, afterRead: this.#readAnswered });
+      else this.#onUpdate(m);
+    });
     ws.on('response', (msg: unknown) => {
       const m = msg as { op?: string; success?: boolean; req_id?: string; wsKey?: string };
       if (m.op === 'subscribe' && m.success !== false && (String(m.wsKey).includes('Private') || String(m.req_id ?? '').includes('position'))) {
+        this.#streamUp();
         const waiting = this.#subscribed;
         this.#subscribed = [];
         for (const f of waiting) f();
       }
     });
     ws.on('reconnected', () => {
+      this.#streamUp();
       this.#o.log('warn', 'WebSocket reconnected: resyncing the position over REST before acting again');
       void this.#nextSubscription(10_000).then(() => this.#resyncUntilKnown('after a WebSocket reconnect'));
     });
+    const down = () => {
+      if (this.#streamDownSince === undefined) this.#streamDownSince = this.#now();
+    };
     ws.on('reconnect', () => {
-      this.#resyncing = true;
+      down();
       this.#o.log('warn', 'WebSocket connection lost; reconnecting');
     });
+    ws.on('close', down);
     const subscribed = this.#nextSubscription(15_000);
-    void ws.subscribeV5(['position', 'order', 'execution', 'wallet'], this.#o.category);
+    void Promise.resolve(ws.subscribeV5(['position', 'order', 'execution', 'wallet'], this.#o.category)).catch((err: unknown) => this.#o.log('warn', `WebSocket subscribe: ${(err as Error)?.message ?? String(err)}`));
     await subscribed;
-    await this.resync('at start');
+    try {
+      await this.#resyncUntilKnown('at start', async () => {
+        await this.#catchUp();
+        await this.#readPosition('at start');
+      });
+      if (this.#fatal) throw this.#fatal;
+    } finally {
+      this.#starting = false;
+    }
+    // Messages that came during start-up: executions (deduplicated); positions only if newer than the read.
+    const buffered = this.#buffered;
+    this.#buffered = [];
+    for (const b of buffered) if (b.afterRead || !String(b.msg.topic).startsWith('position')) this.#onUpdate(b.msg);
+    const every = this.#o.positionCheckMs ?? 30_000;
+    this.#lastCheck = this.#now();
+    this.#timer = setInterval(() => void this.#tick(), Math.max(20, Math.min(every > 0 ? every : 5000, 5000)));
+    this.#timer.unref?.();
+  }
+
+  #streamUp(): void {
+    if (this.#streamDownSince !== undefined && this.#now() - this.#streamDownSince > (this.#o.streamTimeoutMs ?? 30_000)) {
+      this.#o.log('info', 'private stream back: entries allowed again');
+    }
+    this.#streamDownSince = undefined;
   }
 
   /**
-   * Resyncs until it succeeds (after a reconnect, when the stream may have missed anything): a failure
-   * never ends the process; entries stay blocked, and it tries again with backoff (the REST retry
-   * policy's factor × 2^attempt, at most 30 s), saying so each time.
+   * The executions since the journal's last record, replayed into fills and trades (see catchUp): a
+   * trade that closed while pyr was not running is recorded with its real fills and fees, and the open
+   * trade gets its entry fills by order id.
    */
-  async #resyncUntilKnown(why: string): Promise<void> {
-    for (let attempt = 0; !this.#stopped; attempt++) {
-      try {
-        await this.resync(why, { keepBlocked: true });
-        if (attempt > 0) this.#o.log('info', `position resynced over REST ${why} after ${attempt + 1} attempts; entries allowed again`);
-        return;
-      } catch (err) {
-        const wait = Math.min(30_000, Math.max(10, this.#o.rest.policy.backoffFactor * 1000 * 2 ** attempt));
-        const message = `could not resync the position ${why} (${(err as Error).message}); no new orders until the position is known; trying again in ${(wait / 1000).toFixed(2)} s`;
-        this.#o.log('warn', message);
-        this.#o.record?.({ t: 'note', level: 'warn', message });
-        await new Promise((r) => setTimeout(r, wait).unref?.());
+  async #catchUp(): Promise<void> {
+    const since = this.#o.restore?.since;
+    if (since === undefined || !this.#o.restore || this.#caughtUp) return;
+    const execs = await this.#executionsSince(since);
+    this.#caughtUp = true; // from here on nothing awaits: a retried start does not replay it twice
+    const r = catchUp(execs, this.#o.restore, { firstId: this.#tradeSeq, intervalMs: this.#o.intervalMs, exitOrder: (id) => this.#exitOrders.get(id) });
+    for (const e of execs) if (e.id) this.#seenExec.add(e.id);
+    for (const fill of r.fills) this.#emit({ type: 'fill', fill });
+    for (const trade of r.trades) {
+      this.#tradeSeq = trade.id;
+      const message = `trade ${trade.id} (${trade.side}) closed while pyr was not running: ${trade.exitReason}, net ${trade.netPnl.toFixed()} USDT (fees ${trade.fees.toFixed()})`;
+      this.#o.log('warn', message);
+      this.#o.record?.({ t: 'note', level: 'warn', message });
+      this.#emit({ type: 'trade', trade });
+    }
+    this.#open = r.open;
+    if (r.strays > 0) this.#o.log('warn', `${r.strays} exit executions since the journal's last record match no open trade`);
+    if (r.open) this.#position = { side: r.open.side, qty: r.net.abs(), entryPrice: r.open.entryFills[0]?.price ?? ZERO };
+  }
+
+  /** Every execution of the symbol from `since` (market time) to the newest, oldest first (7-day windows, paged). */
+  async #executionsSince(since: number): Promise<Execution[]> {
+    const { result } = await this.#o.rest.call('market/kline', (c) => c.getKline({ category: this.#o.category, symbol: this.#o.symbol, interval: this.#o.interval as never, limit: 1 }) as never);
+    const newest = Number(((result as { list?: unknown[][] }).list ?? [])[0]?.[0] ?? this.#now());
+    const out: Execution[] = [];
+    const WEEK = 7 * 86_400_000;
+    for (let start = since; start <= newest + 60_000; start += WEEK) {
+      let cursor: string | undefined;
+      for (let page = 0; page < 100; page++) {
+        const { result: r } = await this.#o.rest.call('execution/list', (c) =>
+          c.getExecutionList({ category: this.#o.category, symbol: this.#o.symbol, startTime: start, endTime: start + WEEK - 1, limit: 100, ...(cursor ? { cursor } : {}) }) as never,
+        );
+        const res = r as { list?: WireExecution[]; nextPageCursor?: string };
+        out.push(...(res.list ?? []).map(wireExecution));
+        cursor = res.nextPageCursor || undefined;
+        if (!cursor || (res.list ?? []).length === 0) break;
       }
+    }
+    const unique = new Map(out.map((e) => [e.id || executionKey(e), e]));
+    return [...unique.values()].sort((a, b) => a.time - b.time);
+  }
+
+  /**
+   * Runs `step` (by default: read the position) until it succeeds, blocking every order meanwhile. A
+   * failure never ends the process: it says so and tries again with backoff (the REST retry policy's
+   * factor × 2^attempt, at most 30 s). An authentication error ends the session instead. A second call
+   * while one runs joins it.
+   */
+  #resyncUntilKnown(why: string, step: () => Promise<void> = () => this.#readPosition(why)): Promise<void> {
+    if (this.#resync) return this.#resync.done;
+    const gen = ++this.#resyncGen;
+    const run = async () => {
+      for (let attempt = 0; !this.#stopped && gen === this.#resyncGen; attempt++) {
+        try {
+          await step();
+          if (attempt > 0) this.#o.log('info', `position resynced over REST ${why} after ${attempt + 1} attempts; entries allowed again`);
+          return;
+        } catch (err) {
+          if (isAuthFailure(err) || err instanceof ConfigError) {
+            if (this.#starting) throw err; // start() fails with it: the command reports it
+            this.#fail(err as Error);
+            return;
+          }
+          const wait = Math.min(30_000, Math.max(10, this.#o.rest.policy.backoffFactor * 1000 * 2 ** attempt));
+          const message = `could not resync the position ${why} (${(err as Error).message}); no new orders until the position is known; trying again in ${(wait / 1000).toFixed(2)} s`;
+          this.#o.log('warn', message);
+          this.#o.record?.({ t: 'note', level: 'warn', message });
+          await sleep(wait);
+        }
+      }
+    };
+    const done = run().finally(() => {
+      if (this.#resync?.gen === gen) this.#resync = undefined;
+    });
+    this.#resync = { since: this.#now(), why, gen, done };
+    return done;
+  }
+
+  /** Reads the position over REST and adopts it. Throws when the exchange does not answer. */
+  async #readPosition(why: string): Promise<void> {
+    const { result } = await this.#o.rest.call('position/list', (c) => c.getPositionInfo({ category: this.#o.category, symbol: this.#o.symbol }) as never);
+    if (this.#starting) this.#readAnswered = true;
+    const list = (result as { list?: WirePosition[] }).list ?? [];
+    const row = list.find((p) => p.symbol === this.#o.symbol && (p.positionIdx === undefined || Number(p.positionIdx) === 0)) ?? list[0];
+    const pos = row ? wirePosition(row) : FLAT;
+    const changed = pos.side !== this.#position.side || !pos.qty.eq(this.#position.qty);
+    if (why !== 'periodic check' || changed) this.#o.record?.({ t: 'note', level: 'info', message: `position read over REST ${why}: ${pos.side} ${pos.qty.toFixed()}` });
+    if (why === 'at start') await this.#adoptAtStart(pos);
+    else await this.#apply(pos, 'rest');
+  }
+
+  /** The position found at start: pyr's open trade (caught up by order id), none, or one pyr did not open. */
+  async #adoptAtStart(pos: Position): Promise<void> {
+    const open = this.#open;
+    if (pos.side === 'flat') {
+      if (open) this.#o.log('warn', `the journal's open ${open.side} trade is flat on the exchange, but its exit executions were not found; it is not recorded`);
+      this.#open = undefined;
+      this.#position = FLAT;
+      return;
+    }
+    if (open && open.side === pos.side) {
+      open.stopLoss = pos.stopLoss;
+      open.takeProfit = pos.takeProfit;
+      if (!pos.qty.eq(this.#position.qty)) this.#o.log('warn', `the exchange's ${pos.side} position is ${pos.qty.toFixed()}, the executions add up to ${this.#position.qty.toFixed()}; the exchange's figure is used`);
+      this.#position = pos;
+      this.#o.log('info', `Open position found over REST for ${this.#o.symbol}.`);
+      this.#emit({ type: 'position', position: pos });
+      return;
+    }
+    this.#open = undefined;
+    const policy = this.#o.foreignPositions ?? 'stop';
+    const what = `${this.#o.symbol} has an open ${pos.side} position of ${pos.qty.toFixed()} at ${pos.entryPrice.toFixed()} that pyr did not open (no order of this journal made it)`;
+    if (policy === 'stop') throw new ConfigError(`${what}; foreignPositions is "stop": pyr refuses to trade ${this.#o.symbol}. Close it on the exchange, or run with --param foreignPositions=adopt (pyr manages it) or foreignPositions=ignore (pyr waits until it is closed)`);
+    this.#position = pos;
+    this.#emit({ type: 'position', position: pos });
+    if (policy === 'ignore') {
+      this.#foreign = `${what}; foreignPositions is "ignore": pyr leaves it alone and sends no order until it is closed`;
+      this.#say('foreign', 'warn', this.#foreign);
+      return;
+    }
+    this.#adopt(pos, 'at start');
+  }
+
+  /** foreignPositions 'adopt': the position becomes pyr's; the strategy's stop and target go on when it has none. */
+  #adopt(pos: Position, when: string): void {
+    if (pos.side === 'flat') return;
+    this.#open = { side: pos.side, signalTime: this.#candleOf(pos.openedAt ?? this.#now()), entryReason: 'opened outside pyr (adopted)', entryFills: [], exitFills: [], funding: ZERO, seen: pos, stopLoss: pos.stopLoss, takeProfit: pos.takeProfit };
+    this.#o.log('warn', `adopting the ${pos.side} position of ${pos.qty.toFixed()} ${this.#o.symbol} at ${pos.entryPrice.toFixed()} ${when} (foreignPositions "adopt")`);
+    const pr = this.#o.protect;
+    const wantSl = pos.stopLoss === undefined && pr?.stopLoss !== undefined && pr.stopLoss > 0;
+    const wantTp = pos.takeProfit === undefined && pr?.takeProfit !== undefined && pr.takeProfit > 0;
+    if (!wantSl && !wantTp) return;
+    const tick = this.#o.rules.tickSize;
+    const sl = wantSl ? stopPrice(pos.side, pos.entryPrice, { pct: pr!.stopLoss! }, tick) : undefined;
+    const tp = wantTp ? targetPrice(pos.side, pos.entryPrice, { pct: pr!.takeProfit! }, tick) : undefined;
+    void this.#setLevels(sl, tp, `the adopted position's stop and target (from its entry ${pos.entryPrice.toFixed()})`);
+  }
+
+  async #setLevels(sl: Dec | undefined, tp: Dec | undefined, what: string): Promise<boolean> {
+    try {
+      await this.#o.rest.call('position/trading-stop', (c) =>
+        c.setTradingStop({ category: this.#o.category, symbol: this.#o.symbol, tpslMode: 'Full', positionIdx: 0, ...(sl ? { stopLoss: sl.toFixed(), slTriggerBy: 'LastPrice' } : {}), ...(tp ? { takeProfit: tp.toFixed(), tpTriggerBy: 'LastPrice' } : {}) }) as never,
+      );
+      this.#o.record?.({ t: 'note', level: 'info', message: `${what}: SL ${sl?.toFixed()} TP ${tp?.toFixed()}` });
+      return true;
+    } catch (err) {
+      this.#o.log('warn', `could not set ${what}: ${(err as Error).message}`);
+      return false;
     }
   }
 
-  /**
-   * Reads the position over REST and adopts it (blocks decisions while it runs). With `keepBlocked`, a
-   * failure leaves decisions blocked (the caller tries again); otherwise they are allowed again.
-   */
-  async resync(why: string, opts: { keepBlocked?: boolean } = {}): Promise<void> {
-    this.#resyncing = true;
-    let ok = false;
-    const restoring = why === 'at start' && this.#open !== undefined;
+  /** Every few seconds: the resync's time-out, the periodic position read, an unknown order's outcome, and what is blocked (said every minute). */
+  async #tick(): Promise<void> {
+    if (this.#stopped || this.#checking || this.#fatal) return;
+    this.#checking = true;
     try {
-      const { result } = await this.#o.rest.call('position/list', (c) => c.getPositionInfo({ category: this.#o.category, symbol: this.#o.symbol }) as never);
-      const list = (result as { list?: WirePosition[] }).list ?? [];
-      const row = list.find((p) => p.symbol === this.#o.symbol && (p.positionIdx === undefined || Number(p.positionIdx) === 0)) ?? list[0];
-      const pos = row ? wirePosition(row) : FLAT;
-      this.#o.record?.({ t: 'note', level: 'info', message: `position read over REST ${why}: ${pos.side} ${pos.qty.toFixed()}` });
-      if (restoring && pos.side === 'flat') {
-        // The position the journal left open was closed while pyr was away: record it from REST executions.
-        this.#position = { side: this.#open!.side, qty: this.#open!.entryFills.reduce((q, f) => q.add(f.qty), ZERO), entryPrice: this.#open!.entryFills[0]?.price ?? ZERO };
+      const r = this.#resync;
+      const limit = this.#o.resyncTimeoutMs ?? 60_000;
+      if (r && this.#now() - r.since > limit) {
+        this.#o.log('warn', `the resync ${r.why} has not finished in ${limit / 1000} s; starting it again`);
+        this.#resync = undefined;
+        void this.#resyncUntilKnown(r.why);
       }
-      await this.#apply(pos, 'rest');
-      ok = true;
+      const why = this.blocked('entry');
+      if (why) this.#say(`blocked:${why.replace(/\d+/g, 'N')}`, 'warn', `no new entries: ${why}`);
+      const every = this.#o.positionCheckMs ?? 30_000;
+      if (this.#resync || this.#inFlight) return;
+      if (this.#unknown) await this.#reconcileUnknown();
+      else if (every > 0 && this.#now() - this.#lastCheck >= every) await this.#check('periodic check');
     } finally {
-      if (ok || !opts.keepBlocked) this.#resyncing = false;
+      this.#checking = false;
+    }
+  }
+
+  /** Reads the position over REST now (not blocking orders unless it fails to know); also puts missing levels back. */
+  async #check(why: string): Promise<void> {
+    this.#lastCheck = this.#now();
+    try {
+      await this.#readPosition(why);
+    } catch (err) {
+      if (isAuthFailure(err)) return this.#fail(err as Error);
+      this.#o.log('warn', `could not read the position over REST (${why}): ${(err as Error).message}`);
+      return;
+    }
+    const p = this.#position;
+    const want = this.#open;
+    if (p.side !== 'flat' && want && ((want.stopLoss && !p.stopLoss) || (want.takeProfit && !p.takeProfit))) {
+      await this.#setLevels(p.stopLoss ? undefined : want.stopLoss, p.takeProfit ? undefined : want.takeProfit, 'the stop and target the position lost');
     }
   }
 
@@ -249,12 +487,19 @@ export class BybitBroker implements Broker {
       } else if (topic === 'position') {
         for (const p of msg.data as WirePosition[]) {
           if (p.symbol !== this.#o.symbol || (p.positionIdx !== undefined && Number(p.positionIdx) !== 0)) continue;
-          void this.#apply(wirePosition(p), 'ws');
+          this.#applySafely(wirePosition(p), 'ws');
         }
       }
     } catch (err) {
       this.#o.log('error', `could not read a ${msg.topic} message: ${(err as Error).message}`);
     }
+  }
+
+  #applySafely(p: Position, source: 'ws' | 'rest'): void {
+    this.#apply(p, source).catch((err: unknown) => {
+      this.#o.log('error', `could not handle a position change: ${(err as Error).message}; reading the position again`);
+      void this.#check('after an error');
+    });
   }
 
   #onExecution(e: Execution): void {
@@ -264,8 +509,8 @@ export class BybitBroker implements Broker {
       if (this.#open) this.#open.funding = this.#open.funding.add(e.fee);
       return;
     }
-    const purpose = e.closedSize.gt(0) ? 'exit' : 'entry';
-    if (purpose === 'entry') {
+    if (e.type !== 'Trade') return;
+    if (!isExit(e)) {
       const order = this.#entryOrders.get(e.orderLinkId);
       if (!this.#open) {
         this.#open = {
@@ -275,33 +520,13 @@ export class BybitBroker implements Broker {
           entryFills: [],
           exitFills: [],
           funding: ZERO,
-          seen: FLAT,
         };
       }
       this.#open.entryFills.push(e);
     } else if (this.#open) {
       this.#open.exitFills.push(e);
     }
-    const fill: Fill = {
-      orderId: e.orderLinkId || e.orderId,
-      time: e.time,
-      side: e.side,
-      qty: e.qty,
-      price: e.price,
-      fee: e.fee,
-      liquidity: e.maker ? 'maker' : 'taker',
-      purpose,
-      exitReason: purpose === 'exit' ? this.#exitReason(e) : undefined,
-    };
-    this.#emit({ type: 'fill', fill });
-  }
-
-  #exitReason(e: Execution): ExitReason {
-    if (e.stopOrderType === 'TakeProfit' || e.createType === 'CreateByTakeProfit') return 'take_profit';
-    if (e.stopOrderType === 'StopLoss' || e.createType === 'CreateByStopLoss') return 'stop_loss';
-    if (e.createType === 'CreateByLiq' || e.type === 'BustTrade' || e.type === 'AdlTrade') return 'liquidation';
-    if (this.#exitOrders.has(e.orderLinkId)) return 'signal';
-    return 'manual';
+    this.#emit({ type: 'fill', fill: fillOf(e, (id) => this.#exitOrders.has(id)) });
   }
 
   #candleOf(t: number): number {
@@ -317,43 +542,50 @@ export class BybitBroker implements Broker {
     if (prev.side === 'flat' && p.side !== 'flat') {
       if (source === 'ws') this.#o.log('info', `🎉 Position detected and tracked via WebSocket for ${this.#o.symbol}.`);
       else this.#o.log('info', `Open position found over REST for ${this.#o.symbol}.`);
-      if (!this.#open) {
-        this.#open = { side: p.side, signalTime: this.#candleOf(p.openedAt ?? Date.now()), entryReason: 'position found at start', entryFills: [], exitFills: [], funding: ZERO, seen: p };
-      }
+      const ours = this.#inFlight?.order.purpose === 'entry' || this.#unknown?.purpose === 'entry' || (this.#open !== undefined && this.#open.entryFills.some((f) => this.#entryOrders.has(f.orderLinkId)));
+      if (!ours && (this.#o.foreignPositions ?? 'stop') !== 'adopt') {
+        this.#open = undefined;
+        this.#foreign = `${this.#o.symbol} has an open ${p.side} position of ${p.qty.toFixed()} that pyr did not open; foreignPositions is "${this.#o.foreignPositions ?? 'stop'}": no order until it is closed`;
+        this.#say('foreign', 'warn', this.#foreign);
+      } else if (!ours) this.#adopt(p, 'found while running');
+      if (!this.#open) this.#open = { side: p.side, signalTime: this.#candleOf(p.openedAt ?? this.#now()), entryReason: 'opened outside pyr', entryFills: [], exitFills: [], funding: ZERO, seen: p };
       this.#open.seen = p;
-      this.#open.stopLoss = p.stopLoss;
-      this.#open.takeProfit = p.takeProfit;
+      this.#open.stopLoss = p.stopLoss ?? this.#open.stopLoss;
+      this.#open.takeProfit = p.takeProfit ?? this.#open.takeProfit;
     } else if (p.side !== 'flat' && this.#open) {
       this.#open.stopLoss = p.stopLoss ?? this.#open.stopLoss;
       this.#open.takeProfit = p.takeProfit ?? this.#open.takeProfit;
-      if (this.#open.seen.side === 'flat') this.#open.seen = p;
+      if (!this.#open.seen || this.#open.seen.side === 'flat') this.#open.seen = p;
     }
     this.#emit({ type: 'position', position: p });
-    if (prev.side !== 'flat' && (p.side === 'flat' || p.side !== prev.side)) await this.#closeTrade(prev);
+    if (prev.side !== 'flat' && (p.side === 'flat' || p.side !== prev.side)) {
+      if (this.#foreign) {
+        this.#foreign = undefined;
+        this.#open = undefined;
+        this.#o.log('info', `the position pyr did not open is closed; trading ${this.#o.symbol} again`);
+      } else await this.#closeTrade(prev);
+    }
     const f = this.#inFlight;
     if (f && ((f.order.purpose === 'entry' && p.side !== 'flat') || (f.order.purpose === 'exit' && p.side === 'flat'))) this.#clearInFlight();
-    if (f && f.order.purpose === 'entry' && p.side !== 'flat' && f.order.stopLoss !== undefined) await this.#alignLevels(f.order, p);
+    if (f && f.order.purpose === 'entry' && p.side !== 'flat' && (f.order.stopLoss !== undefined || f.order.takeProfit !== undefined)) await this.#alignLevels(f.order, p);
   }
 
   /**
-   * The stop and target were sent from the last price; once the fill price is known they are moved to
-   * the fill price (as the simulator sets them) when they differ by a tick or more.
+   * The stop and target were sent from the last price (or not at all, on a retry); once the fill price
+   * is known they are set from it (as the simulator sets them) when they differ by a tick or more.
    */
   async #alignLevels(order: OrderRequest, p: Position): Promise<void> {
     if (p.side === 'flat') return;
     const tick = this.#o.rules.tickSize;
     const sl = order.stopLoss ? stopPrice(p.side, p.entryPrice, order.stopLoss, tick) : undefined;
     const tp = order.takeProfit ? targetPrice(p.side, p.entryPrice, order.takeProfit, tick) : undefined;
+    if (this.#open) {
+      this.#open.stopLoss = sl ?? this.#open.stopLoss;
+      this.#open.takeProfit = tp ?? this.#open.takeProfit;
+    }
     const differs = (a?: Dec, b?: Dec) => a !== undefined && (b === undefined || !a.eq(b));
     if (!differs(sl, p.stopLoss) && !differs(tp, p.takeProfit)) return;
-    try {
-      await this.#o.rest.call('position/trading-stop', (c) =>
-        c.setTradingStop({ category: this.#o.category, symbol: this.#o.symbol, tpslMode: 'Full', positionIdx: 0, stopLoss: sl?.toFixed(), takeProfit: tp?.toFixed() }) as never,
-      );
-      this.#o.record?.({ t: 'note', level: 'info', message: `stop and target moved to the fill price ${p.entryPrice.toFixed()}: SL ${sl?.toFixed()} TP ${tp?.toFixed()}` });
-    } catch (err) {
-      this.#o.log('warn', `could not move the stop and target to the fill price: ${(err as Error).message}`);
-    }
+    await this.#setLevels(sl, tp, `stop and target moved to the fill price ${p.entryPrice.toFixed()}`);
   }
 
   async #closeTrade(prev: Position): Promise<void> {
@@ -361,39 +593,13 @@ export class BybitBroker implements Broker {
     this.#open = undefined;
     if (!open || prev.side === 'flat') return;
     if (open.exitFills.length === 0) await this.#fetchExitFills(open, prev);
-    if (open.exitFills.length === 0) {
-      this.#o.log('warn', `the ${prev.side} position closed but its exit fills could not be found; the trade is not recorded`);
+    const out = closeTrade(open, prev.side, { id: this.#tradeSeq + 1, intervalMs: this.#o.intervalMs, exitOrder: (id) => this.#exitOrders.get(id) });
+    if ('error' in out) {
+      this.#o.log('warn', out.error);
       return;
     }
-    // The one accounting (lib/core/accounting.ts). Entry fills unknown (a restart): the position as first seen.
-    const entryFills = open.entryFills.length > 0 ? open.entryFills : [{ qty: open.seen.qty, price: open.seen.entryPrice, fee: ZERO }];
-    let a: TradeAmounts;
-    try {
-      a = tradeFromFills({ side: prev.side, entryFills, exitFills: open.exitFills, funding: open.funding });
-    } catch (err) {
-      if (!(err instanceof AccountingError)) throw err;
-      this.#o.log('warn', `the ${prev.side} position closed but its fills do not make a trade (${err.message}); the trade is not recorded`);
-      return;
-    }
-    const last = open.exitFills[open.exitFills.length - 1]!;
-    const firstEntry = open.entryFills[0];
-    const reason = this.#exitReason(last);
-    const trade: Trade = {
-      id: ++this.#tradeSeq,
-      side: prev.side,
-      signalTime: open.signalTime,
-      entryTime: firstEntry ? this.#candleOf(firstEntry.time) : open.signalTime,
-      exitTime: this.#candleOf(last.time),
-      ...amountsOf(a),
-      stopLoss: open.stopLoss,
-      takeProfit: open.takeProfit,
-      exitReason: reason,
-      entryReason: open.entryReason,
-      exitDetail: reason === 'signal' ? (this.#exitOrders.get(last.orderLinkId)?.reason ?? 'exit signal') : `closed by the exchange (${last.stopOrderType || last.createType || last.type})`,
-      ambiguous: false,
-      qtyRaisedToMin: false,
-    };
-    this.#emit({ type: 'trade', trade });
+    this.#tradeSeq++;
+    this.#emit({ type: 'trade', trade: out.trade });
   }
 
   /** The fills of one of our orders over REST (its execution messages were missed). */
@@ -404,17 +610,21 @@ export class BybitBroker implements Broker {
     }
   }
 
-  /** After a missed WebSocket message: the exit fills from REST executions since the entry. */
+  /** After a missed WebSocket message: the exit fills (and entry fills, if unknown) from REST executions since the entry. */
   async #fetchExitFills(open: OpenTrade, prev: Position): Promise<void> {
     try {
-      const since = open.entryFills[0]?.time ?? prev.openedAt ?? Date.now() - 7 * 86_400_000;
+      const since = open.entryFills[0]?.time ?? prev.openedAt ?? open.signalTime;
       const { result } = await this.#o.rest.call('execution/list', (c) => c.getExecutionList({ category: this.#o.category, symbol: this.#o.symbol, startTime: since, limit: 100 }) as never);
       const rows = ((result as { list?: WireExecution[] }).list ?? []).map(wireExecution).reverse();
       for (const e of rows) {
-        if (e.type !== 'Trade' || (e.id && this.#seenExec.has(e.id))) continue;
+        if (e.id && this.#seenExec.has(e.id)) continue;
         if (e.id) this.#seenExec.add(e.id);
-        if (e.closedSize.gt(0)) open.exitFills.push(e);
-        else if (open.entryFills.length === 0) open.entryFills.push(e);
+        if (e.type === 'Funding') open.funding = open.funding.add(e.fee);
+        if (e.type !== 'Trade') continue;
+        const known = !isExit(e) && open.entryFills.length > 0;
+        if (isExit(e)) open.exitFills.push(e);
+        else if (!known) open.entryFills.push(e);
+        if (!known) this.#emit({ type: 'fill', fill: fillOf(e, (id) => this.#exitOrders.has(id)) });
       }
     } catch (err) {
       this.#o.log('warn', `could not read executions over REST: ${(err as Error).message}`);
@@ -441,15 +651,17 @@ export class BybitBroker implements Broker {
       this.#queued = order;
       return;
     }
-    if (this.#inFlight || this.#stopped) {
-      this.#emit({ type: 'rejected', order, reason: this.#stopped ? 'the broker is stopping' : 'an order is already in flight' });
+    const blocked = this.#stopped ? 'the broker is stopping' : this.#inFlight ? 'an order is already in flight' : this.blocked(order.purpose);
+    if (blocked) {
+      this.#emit({ type: 'rejected', order, reason: blocked });
       return;
     }
-    this.#inFlight = { order, sentAt: Date.now() };
+    this.#inFlight = { order, sentAt: this.#now() };
     void this.#send(order).catch((err: unknown) => {
       this.#o.log('error', `order ${order.id} failed: ${(err as Error).message}`);
-      this.#clearInFlight();
+      if (this.#inFlight?.order === order) this.#clearInFlight();
       this.#emit({ type: 'rejected', order, reason: (err as Error).message, code: err instanceof ExchangeError ? err.retCode : undefined });
+      if (isAuthFailure(err)) this.#fail(err as Error);
     });
   }
 
@@ -459,10 +671,17 @@ export class BybitBroker implements Broker {
       const row = (result as { list?: { symbol?: string; lastPrice?: string }[] }).list?.find((r) => r.symbol === this.#o.symbol);
       if (row?.lastPrice && Number(row.lastPrice) > 0) return new D(row.lastPrice);
     } catch (err) {
+      if (isAuthFailure(err)) throw err;
       this.#o.log('warn', `no ticker price (${(err as Error).message}); sizing at the last close`);
     }
     if (!(this.#lastPrice > 0)) throw new ExchangeError('no price to size the order with');
     return new D(this.#lastPrice);
+  }
+
+  /** The decision behind an order stands while no newer candle has closed and the position is as it was decided on. */
+  #stillStands(order: OrderRequest): boolean {
+    if (this.#stopped || this.#fatal || this.#newestCandle > order.signalTime) return false;
+    return order.purpose === 'entry' ? this.#position.side === 'flat' : this.#position.side !== 'flat';
   }
 
   async #send(order: OrderRequest): Promise<void> {
@@ -472,7 +691,7 @@ export class BybitBroker implements Broker {
     let tp: Dec | undefined;
     const ref = await this.#lastTradedPrice();
     if (order.purpose === 'entry') {
-      const sized = sizeQty(order.size!, ref, rules, this.#o.minQtyPolicy);
+      const sized = sizeQty(order.size!, ref, rules, this.#o.minQtyPolicy, { maxNotional: this.#o.maxNotional });
       if (!sized.ok) {
         this.#clearInFlight();
         this.#emit({ type: 'rejected', order, reason: sized.reason });
@@ -491,7 +710,7 @@ export class BybitBroker implements Broker {
       }
       this.#exitOrders.set(order.id, order);
     }
-    const params = {
+    const base = {
       category: this.#o.category,
       symbol: this.#o.symbol,
       side: order.side,
@@ -500,30 +719,41 @@ export class BybitBroker implements Broker {
       positionIdx: 0 as const,
       orderLinkId: order.id,
       ...(order.purpose === 'exit' ? { reduceOnly: true } : {}),
-      ...(sl || tp ? { tpslMode: 'Full' as const, ...(sl ? { stopLoss: sl.toFixed(), slTriggerBy: 'LastPrice' as const } : {}), ...(tp ? { takeProfit: tp.toFixed(), tpTriggerBy: 'LastPrice' as const } : {}) } : {}),
     };
+    const levels = sl || tp ? { tpslMode: 'Full' as const, ...(sl ? { stopLoss: sl.toFixed(), slTriggerBy: 'LastPrice' as const } : {}), ...(tp ? { takeProfit: tp.toFixed(), tpTriggerBy: 'LastPrice' as const } : {}) } : {};
     this.#o.record?.({ t: 'order', order, qty: qty.toFixed(), refPrice: ref.toFixed(), stopLoss: sl?.toFixed(), takeProfit: tp?.toFixed() });
     this.#o.log('info', `Placing ${order.side} market order: ${qty.toFixed()} ${this.#o.symbol}${sl ? ` SL ${sl.toFixed()}` : ''}${tp ? ` TP ${tp.toFixed()}` : ''} (${order.reason})`);
     // Resending with the same orderLinkId is safe: the exchange refuses a duplicate (110072), so network
-    // errors and 5xx are retried; business rejections are not.
+    // errors, 5xx and rate limits are retried; business rejections are not. A retry goes without the stop
+    // and target (priced from a price that may be stale by then): they are set from the fill price once
+    // the position shows (#alignLevels). Retries stop once the decision no longer stands.
     try {
-      await this.#o.rest.call('order/create', (c) => c.submitOrder(params as never) as never);
+      await this.#o.rest.call('order/create', (c, attempt = 0) => c.submitOrder({ ...base, ...(attempt === 0 ? levels : {}) } as never) as never, { stillValid: () => this.#stillStands(order) } as never);
     } catch (err) {
-      if (err instanceof ExchangeError && err.retCode === 110072) {
+      const e = err as ExchangeError;
+      if (e instanceof ExchangeError && e.retCode === 110072) {
         this.#o.record?.({ t: 'order-result', orderId: order.id, ok: true, retMsg: 'duplicate orderLinkId: the first send went through' });
-      } else {
-        const e = err as ExchangeError;
-        this.#o.record?.({ t: 'order-result', orderId: order.id, ok: false, retCode: e.retCode, retMsg: e.message });
-        this.#o.log('error', `Order rejected${e.retCode !== undefined ? ` (${e.retCode})` : ''}: ${e.message}`);
-        if (e.retCode === undefined) {
-          // Unknown outcome (no answer): the exchange may have the order. Reconcile instead of resending.
-          await this.#reconcile(order, 'no answer to the order');
-          return;
-        }
-        this.#clearInFlight();
-        this.#emit({ type: 'rejected', order, reason: e.message, code: e.retCode });
+        await this.#reconcile(order, 'the exchange already has this order (sent before a restart or a lost answer)');
         return;
       }
+      this.#o.record?.({ t: 'order-result', orderId: order.id, ok: false, retCode: e.retCode, retMsg: e.message });
+      this.#o.log('error', `Order rejected${e.retCode !== undefined ? ` (${e.retCode})` : ''}: ${e.message}`);
+      if (isAuthFailure(e)) {
+        this.#clearInFlight();
+        this.#emit({ type: 'rejected', order, reason: e.message, code: e.retCode });
+        this.#fail(e);
+        return;
+      }
+      if (e.retCode === undefined || (e instanceof ExchangeError && e.retryable)) {
+        // Unknown outcome (no answer, or retries given up): the exchange may have the order. Reconcile, never resend.
+        await this.#reconcile(order, 'no definite answer to the order');
+        return;
+      }
+      this.#clearInFlight();
+      this.#emit({ type: 'rejected', order, reason: e.message, code: e.retCode });
+      // A rejection that says the position is not what pyr thinks (110017 reduce-only, 110001...): read it now.
+      void this.#check(`after retCode ${e.retCode}`);
+      return;
     }
     this.#o.record?.({ t: 'order-result', orderId: order.id, ok: true });
     const f = this.#inFlight;
@@ -535,18 +765,39 @@ export class BybitBroker implements Broker {
 
   /**
    * An order's outcome is unknown: read its fills and the position over REST and adopt them, rather than
-   * sending another. Fills first, so the trade the position closes into has its real entry.
+   * sending another. Fills first, so the trade the position closes into has its real entry. When that
+   * fails too, the order stays unknown: no entry goes until a later check learns its outcome.
    */
   async #reconcile(order: OrderRequest, why: string): Promise<void> {
     if (this.#inFlight?.order !== order) return;
     this.#o.log('warn', `reconciling order ${order.id} over REST: ${why}`);
+    let known = false;
     try {
       if (order.purpose === 'entry') await this.#fetchOrderFills(order);
-      await this.resync(`to reconcile order ${order.id}`);
+      await this.#readPosition(`to reconcile order ${order.id}`);
+      known = true;
     } catch (err) {
-      this.#o.log('error', `reconcile failed: ${(err as Error).message}`);
+      if (isAuthFailure(err)) this.#fail(err as Error);
+      this.#o.log('error', `reconcile failed: ${(err as Error).message}; no new entries until the outcome of order ${order.id} is known`);
+      this.#unknown = order;
     }
     if (this.#inFlight?.order === order) this.#clearInFlight();
+    if (known) this.#o.record?.({ t: 'note', level: 'info', message: `order ${order.id} reconciled: position ${this.#position.side} ${this.#position.qty.toFixed()}` });
+  }
+
+  async #reconcileUnknown(): Promise<void> {
+    const order = this.#unknown;
+    if (!order) return;
+    try {
+      if (order.purpose === 'entry') await this.#fetchOrderFills(order);
+      await this.#readPosition(`to reconcile order ${order.id}`);
+    } catch (err) {
+      if (isAuthFailure(err)) return this.#fail(err as Error);
+      this.#say(`unknown:${order.id}`, 'warn', `the outcome of order ${order.id} is still not known (${(err as Error).message}); no new entries`);
+      return;
+    }
+    this.#unknown = undefined;
+    this.#o.log('info', `order ${order.id} reconciled: position ${this.#position.side} ${this.#position.qty.toFixed()}; entries allowed again`);
     this.#o.record?.({ t: 'note', level: 'info', message: `order ${order.id} reconciled: position ${this.#position.side} ${this.#position.qty.toFixed()}` });
   }
 
@@ -558,6 +809,8 @@ export class BybitBroker implements Broker {
 
   stop(): void {
     this.#stopped = true;
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
     const queued = this.#queued;
     this.#queued = undefined;
     this.#clearInFlight();

@@ -30,6 +30,8 @@ export class RestCandleFeed implements CandleFeed {
   #wake: (() => void) | undefined;
   /** Open time of the newest candle handed over. */
   last = -Infinity;
+  /** Open time of the candle still forming when `history` was read. */
+  openingTime: number | undefined;
 
   constructor(o: RestCandleFeedOptions) {
     this.#o = o;
@@ -51,7 +53,7 @@ export class RestCandleFeed implements CandleFeed {
    */
   async history(count: number): Promise<Candle[]> {
     const latest = await this.#page(Math.min(1000, Math.max(2, count + 1)));
-    latest.pop(); // the open candle
+    this.openingTime = latest.pop()?.openTime; // the open candle
     let out = latest;
     while (out.length < count && out.length > 0) {
       const end = out[0]!.openTime - 1;
