@@ -3,10 +3,14 @@
  * `faults` object of a running sandbox) and from `pyr sandbox` flags.
  *
  * "Next N" faults are consumed one per REST request; "every N" faults hit every Nth REST request (counted
- * from when they were set). When several apply to one request, refusal wins over 5xx, 5xx over 10006.
+ * from when they were set). When several apply to one request, refusal wins over an IP ban (403), the ban
+ * over 5xx, 5xx over 10006.
  */
 
-export type RestFault = { readonly kind: 'refuse' } | { readonly kind: 'status'; readonly status: number } | { readonly kind: 'rateLimit' };
+export type RestFault =
+  | { readonly kind: 'refuse' }
+  | { readonly kind: 'status'; readonly status: number; readonly text?: string }
+  | { readonly kind: 'rateLimit'; readonly resetInMs?: number };
 
 export interface OrderRejection {
   readonly retCode: number;
@@ -27,6 +31,9 @@ export class Faults {
   private statusLeft = 0;
   private status = 503;
   private rateLimitLeft = 0;
+  private rateLimitResetMs: number | undefined;
+  /** Wall-clock ms until which every REST request is answered HTTP 403 (an IP ban). */
+  private banUntil = 0;
   private every = { refuse: 0, status: 0, rateLimit: 0 };
   private counters = { refuse: 0, status: 0, rateLimit: 0 };
   private everyStatus = 503;
@@ -64,10 +71,23 @@ export class Faults {
     this.paths.refuse = path;
   }
 
-  /** Answers retCode 10006 "Too many visits!" to the next `n` REST requests (to `path` only, when given). */
-  rateLimit(n = 1, path?: string): void {
+  /**
+   * Answers retCode 10006 "Too many visits!" to the next `n` REST requests (to `path` only, when given).
+   * With `resetInMs`, a signed endpoint's X-Bapi-Limit-Reset-Timestamp says the window resets that many ms
+   * from now (otherwise the window's own reset, at least 1 ms ahead).
+   */
+  rateLimit(n = 1, path?: string, resetInMs?: number): void {
     this.rateLimitLeft = n;
     this.paths.rateLimit = path;
+    this.rateLimitResetMs = resetInMs;
+  }
+
+  /**
+   * Bans the client's IP for `ms` of wall time: every REST request, public or signed, is answered HTTP 403
+   * "access too frequent" until then, as Bybit does for about 10 minutes after its IP limit (0 lifts it).
+   */
+  ipBan(ms: number): void {
+    this.banUntil = ms > 0 ? Date.now() + ms : 0;
   }
 
   /** Answers HTTP `status` (default 503) to the next `n` REST requests (to `path` only, when given). */
@@ -122,6 +142,8 @@ export class Faults {
     this.restDelayMs = 0;
     this.clockSkewMs = 0;
     this.refuseLeft = this.statusLeft = this.rateLimitLeft = this.privateLossLeft = 0;
+    this.rateLimitResetMs = undefined;
+    this.banUntil = 0;
     this.paths = {};
     this.every = { refuse: 0, status: 0, rateLimit: 0 };
     this.rejections = [];
@@ -143,13 +165,17 @@ export class Faults {
       if (this.refuseLeft > 0 && hits('refuse')) this.refuseLeft--;
       return { kind: 'refuse' };
     }
+    if (Date.now() < this.banUntil) return { kind: 'status', status: 403, text: '403 access too frequent (sandbox IP ban)' };
     if (this.statusLeft > 0 && hits('status')) {
       this.statusLeft--;
       return { kind: 'status', status: this.status };
     }
     if (periodicStatus) return { kind: 'status', status: this.everyStatus };
     if ((this.rateLimitLeft > 0 && hits('rateLimit')) || periodicRate) {
-      if (this.rateLimitLeft > 0 && hits('rateLimit')) this.rateLimitLeft--;
+      if (this.rateLimitLeft > 0 && hits('rateLimit')) {
+        this.rateLimitLeft--;
+        if (this.rateLimitResetMs !== undefined) return { kind: 'rateLimit', resetInMs: this.rateLimitResetMs };
+      }
       return { kind: 'rateLimit' };
     }
     return undefined;

@@ -356,7 +356,7 @@ export function createRestHandler(ctx: RestContext): (req: IncomingMessage, res:
       return;
     }
     if (fault?.kind === 'status') {
-      send(res, fault.status, `${fault.status} sandbox fault injection`);
+      send(res, fault.status, fault.text ?? `${fault.status} sandbox fault injection`);
       return;
     }
 
@@ -378,7 +378,8 @@ export function createRestHandler(ctx: RestContext): (req: IncomingMessage, res:
       if (ctx.rateLimits && w.exceeded) rateLimited = true;
       headers['X-Bapi-Limit'] = String(route.limit);
       headers['X-Bapi-Limit-Status'] = String(rateLimited ? 0 : w.remaining);
-      headers['X-Bapi-Limit-Reset-Timestamp'] = String(rateLimited ? Math.max(w.resetAt, now + 1) : w.resetAt);
+      const injectedReset = fault?.kind === 'rateLimit' && fault.resetInMs !== undefined ? now + fault.resetInMs : undefined;
+      headers['X-Bapi-Limit-Reset-Timestamp'] = String(injectedReset ?? (rateLimited ? Math.max(w.resetAt, now + 1) : w.resetAt));
     }
     if (rateLimited) {
       send(res, 200, envelope(10006, 'Too many visits!', {}), headers);
