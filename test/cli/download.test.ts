@@ -290,6 +290,32 @@ describe('pyr download (CLI) against the local exchange', function () {
     expect(proxy.seen.slice(n0).filter((u) => u.startsWith('/v5/market/kline')).length).to.equal(1);
   });
 
+  it('an HTTP 403 (an IP ban) is not retried: the download stops at once, says until when requests are paused, and the rerun finishes', async () => {
+    // Before the one REST client (issue 11) a 403 already failed at once; now it also pauses the client,
+    // so the other pages queued behind it are not sent either, and the alert is one warning.
+    const dir = fresh();
+    const env = { PYR_BYBIT_REST_URL: proxy.url };
+    const args = [...base, '--from', '2024-08-04', '--to', '2024-08-07', '--page-size', '48', '--no-funding'];
+    const n0 = proxy.seen.length;
+    proxy.onRequest = (u) => {
+      if (isPage(u) && klinePages(proxy.seen.slice(n0)) === 2) ex.faults.ipBan(60_000); // from the 2nd page on
+    };
+    const r = await pyr(args, dir, env);
+    expect(r.code).to.equal(1);
+    expect(r.stderr).to.include('could not fetch BTCUSDT 15 candles');
+    expect(r.stderr).to.match(/HTTP 403 .*paused until \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/);
+    expect(r.stderr.match(/^warning: Bybit answered HTTP 403 to GET \/v5\/market\/kline .*every request is paused/gm)).to.have.length(1);
+    const pages = proxy.seen.slice(n0).filter(isPage);
+    expect(new Set(pages).size, 'no page was asked for twice').to.equal(pages.length);
+    expect(pages.length).to.be.at.most(1 + 4); // the page answered, then at most the requests already in flight
+
+    ex.faults.clear();
+    proxy.onRequest = undefined;
+    const again = await pyr(args, dir, env);
+    expect(again.code, again.stderr).to.equal(0);
+    expect(readFileSync(candleFile(dir), 'latin1')).to.equal(sourceSlice(day('2024-08-04'), day('2024-08-08')));
+  });
+
   it('resumes after a failure mid-download: the pages fetched are kept, the rerun fetches only the rest', async () => {
     const dir = fresh();
     const env = { PYR_BYBIT_REST_URL: proxy.url };
