@@ -107,6 +107,7 @@ describe('BybitRest: one REST client for the broker, the feed and the downloader
 
     it('10006 waits until the reset timestamp (rate limits use no retries), while other endpoints go on', async () => {
       const { rest, sent, retries } = client({ policy: { retries: 0, backoffFactor: 0.01 } }); // no backoff retries at all
+      await ex.rateRoom('/v5/order/create', 2); // the burst above may have left this key's window full
       ex.faults.rateLimit(1, '/v5/order/create', 800); // the window resets 800 ms after the 10006
       let readSent: Promise<unknown> | undefined;
       rest.onRetry = (what, attempt, reason, waitMs) => {
@@ -138,6 +139,7 @@ describe('BybitRest: one REST client for the broker, the feed and the downloader
       const alerts: string[] = [];
       // The seed's policy: 3 retries after 0.5, 1 and 2 s (3.5 s) — none of them is used on a 403.
       const { rest, sent, retries } = client({ policy: { retries: 3, backoffFactor: 0.5 }, banPauseMs: 600, onAlert: (m) => alerts.push(m) });
+      await ex.rateRoom('/v5/order/create', 1);
       ex.faults.ipBan(300); // Bybit bans for ~10 minutes; the client's pause (here 600 ms) outlasts the ban
       const err = await rejection(kline(rest));
       expect(err).to.be.instanceOf(ExchangeBannedError);
@@ -191,6 +193,7 @@ describe('BybitRest: one REST client for the broker, the feed and the downloader
         expect(retries).to.deep.equal([]);
       }
       // Other failures are not auth errors.
+      await ex.rateRoom('/v5/order/create', 1);
       ex.faults.rejectNextOrder(110007, 'ab not enough for new order');
       const other = await rejection(buy(client().rest));
       expect(other).to.be.instanceOf(ExchangeError);
@@ -227,6 +230,7 @@ describe('BybitRest: one REST client for the broker, the feed and the downloader
     });
 
     it('syncTime() (what pyr live calls at start) returns the offset; later signed calls need no retry', async () => {
+      await ex.rateRoom('/v5/order/create', 1);
       ex.faults.clockSkew(-3000);
       const { rest, sent } = client();
       const offset = await rest.syncTime();
@@ -238,6 +242,7 @@ describe('BybitRest: one REST client for the broker, the feed and the downloader
   });
 
   it('orders go ahead of account reads and market data when requests queue (here behind the spacing limiter)', async () => {
+    await ex.rateRoom('/v5/order/create', 1);
     const { rest, sent } = client({ requestsPerSecond: 10 });
     await Promise.all([kline(rest), kline(rest), tickers(rest), positions(rest), buy(rest)]);
     expect(sent.map((s) => s.what)).to.deep.equal(['market/kline', 'order/create', 'position/list', 'market/kline', 'market/tickers']);
@@ -264,6 +269,7 @@ describe('BybitRest: one REST client for the broker, the feed and the downloader
 
     it('fn gets the attempt number: the retry (attempt 1) is built afresh', async () => {
       const { rest } = client();
+      await ex.rateRoom('/v5/order/create', 1);
       ex.faults.serverError(1, 503, '/v5/order/create');
       const base = link();
       const attempts: number[] = [];
