@@ -7,7 +7,7 @@
  */
 import { expect } from 'chai';
 import { BybitRest, type BybitRestOptions, type RetryPolicy } from '../../lib/brokers/bybit/index.ts';
-import { ExchangeAuthError, ExchangeBannedError, ExchangeError, isAuthError } from '../../lib/core/index.ts';
+import { ExchangeAuthError, ExchangeBannedError, ExchangeError, InterruptedError, isAuthError } from '../../lib/core/index.ts';
 import { readCandleFile } from '../../lib/data/csv.ts';
 import { type Sandbox, startSandbox } from '../../lib/sandbox/index.ts';
 import { SAMPLE_15M } from '../helpers.ts';
@@ -171,6 +171,19 @@ describe('BybitRest: one REST client for the broker, the feed and the downloader
       expect(err.message).to.match(/^order\/create: not sent: requests to Bybit are paused until .* after HTTP 403 to market\/kline$/);
       expect(sent.map((s) => s.what)).to.deep.equal(['market/kline']);
     });
+  });
+
+  it('close() ends the requests still waiting (here behind a pause) with InterruptedError and leaves no timer', async () => {
+    const { rest, sent } = client({ banPauseMs: 600_000 });
+    ex.faults.serverError(1, 403, '/v5/market/kline');
+    expect(await rejection(kline(rest))).to.be.instanceOf(ExchangeBannedError);
+    const waiting = rejection(buy(rest));
+    rest.close();
+    const err = await waiting;
+    expect(err).to.be.instanceOf(InterruptedError);
+    expect(err.message).to.equal('order/create: not sent: the REST client was closed');
+    expect(await rejection(positions(rest))).to.be.instanceOf(InterruptedError);
+    expect(sent.map((s) => s.what)).to.deep.equal(['market/kline']);
   });
 
   describe('authentication and permission errors', () => {

@@ -35,7 +35,8 @@
  *   again; before each retry `stillValid()` is asked, and when it says no the call throws an ExchangeError
  *   saying the decision no longer stands. An `AbortSignal` ends any wait with `InterruptedError` (exit
  *   130). `requestsPerSecond` spaces request starts (the downloader's 10/s). `onRequest` sees every try,
- *   `onRetry` every wait before a retry, `onAlert` a ban, `onTimeSync` a new clock offset.
+ *   `onRetry` every wait before a retry, `onAlert` a ban, `onTimeSync` a new clock offset. `close()` ends
+ *   the requests still waiting (InterruptedError), so a stopping session is not held by a 10-minute pause.
  *
  * Failures throw `ExchangeError` (`retCode` when the exchange answered one) with a message scrubbed of the
  * key and secret (`scrubSecrets`).
@@ -191,7 +192,7 @@ export function describeSdkError(err: unknown): { message: string; retryable: bo
 }
 
 /** Resolves after `ms`, or rejects with InterruptedError when `signal` aborts first. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(new InterruptedError('interrupted'));
     const onAbort = (): void => {
@@ -264,6 +265,7 @@ export class BybitRest {
   readonly #limits = new Map<string, EndpointLimit>();
   #offsetMs = 0;
   #syncing: Promise<number> | undefined;
+  #closed = false;
 
   constructor(conn: BybitConnection, policy: RetryPolicy = DEFAULT_RETRY, options: BybitRestOptions = {}) {
     this.policy = policy;
@@ -302,6 +304,19 @@ export class BybitRest {
   /** Until when (epoch ms) an HTTP 403 pauses every request; 0 or past when not paused. */
   get pausedUntil(): number {
     return this.#pausedUntil;
+  }
+
+  /**
+   * Ends the client: requests waiting to be sent (behind a pause, a spent window or the spacing limiter)
+   * and any later call throw InterruptedError, and no timer is left. Requests in flight finish.
+   */
+  close(): void {
+    this.#closed = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const all = this.#queue;
+    this.#queue = [];
+    for (const w of all) this.#release(w, new InterruptedError(`${w.what}: not sent: the REST client was closed`));
   }
 
   /** The last known rate-limit window of an endpoint ("order/create"). */
@@ -478,6 +493,7 @@ export class BybitRest {
   /** Waits until this request may be sent: no pause, its endpoint's window open, a spacing slot free, nothing of higher priority waiting. */
   #acquire(what: string, path: string, rank: number, signal: AbortSignal | undefined): Promise<void> {
     if (signal?.aborted) return Promise.reject(new InterruptedError('interrupted'));
+    if (this.#closed) return Promise.reject(new InterruptedError(`${what}: not sent: the REST client was closed`));
     if (this.#pausedRequests === 'fail' && this.#pausedUntil > Date.now()) return Promise.reject(this.#pausedError(what));
     return new Promise<void>((resolve, reject) => {
       const w: Waiter = { rank, seq: this.#seq++, path, what, grant: resolve, fail: reject, signal };
