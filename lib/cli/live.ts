@@ -121,7 +121,13 @@ export async function live(flags: LiveFlags, io: CliIo, signal: AbortSignal): Pr
   }
   const sessionId = `pyr${Date.now().toString(36)}`;
   const conn = { env: bybitEnv, key, secret, restUrl, wsUrl };
-  const rest = new BybitRest(conn, { retries: run.apiRequestRetries, backoffFactor: run.apiBackoffFactor });
+  const rest = new BybitRest(conn, { retries: run.apiRequestRetries, backoffFactor: run.apiBackoffFactor }, {
+    onAlert: (message) => {
+      log.error(message);
+      record({ t: 'note', level: 'error', message });
+    },
+    onTimeSync: (offsetMs) => record({ t: 'note', level: 'info', message: `clock synced with the exchange: offset ${offsetMs} ms` }),
+  });
   rest.onRetry = (what, attempt, reason, waitMs) => log.warn(`${what}: ${reason}; retry ${attempt}/${run.apiRequestRetries} in ${(waitMs / 1000).toFixed(2)} s`);
   log.info(`pyr live: ${definition.name} on ${symbol} ${target.interval} (${category}), ${bybitEnv.toUpperCase()}${restUrl ? ` via ${restUrl}` : ''}`);
   log.info(`Account key ${mask(key)}; journal ${journalFile}${restored.length ? ` (${restored.length} earlier trades restored)` : ''}`);

@@ -168,7 +168,12 @@ export interface JournalLiveState {
   readonly openFills: ReadonlySet<string>;
   /** Market time (ms) from which the exchange's executions are read to catch up, if anything was journaled. */
   readonly since: number | undefined;
-  /** Open times of the candles the engine was fed live (acted on). */
+  /**
+   * Open times of the candles acted on: fed to the engine live, and every order decided on them sent
+   * and answered (or refused). A candle whose order was decided but not sent, or sent with no answer
+   * journaled (a crash in between), is not: a restart decides it again, and the same orderLinkId keeps
+   * it from becoming a second order.
+   */
   readonly decided: ReadonlySet<number>;
   /** The highest trade id so far. */
   readonly lastTradeId: number;
@@ -186,8 +191,18 @@ export function liveStateFromJournal(recs: readonly JournalRecord[]): JournalLiv
   const settled = new Set<string>();
   let open = new Set<string>();
   const decided = new Set<number>();
+  const ordersOf = new Map<number, string[]>();
+  const answered = new Set<string>();
   let lastCandle: number | undefined;
   for (const r of recs) {
+    if (r.t === 'decision') {
+      const ids = (r.outcomes as { order?: { id?: unknown } }[]).flatMap((x) => (x && x.order && typeof x.order.id === 'string' ? [x.order.id] : []));
+      ordersOf.set(r.time, [...(ordersOf.get(r.time) ?? []), ...ids]);
+    } else if (r.t === 'order-result' || r.t === 'rejected') answered.add(r.orderId);
+    else if (r.t === 'note') {
+      const m = /^order (\S+) reconciled:/.exec(r.message);
+      if (m) answered.add(m[1]!);
+    }
     if (r.t === 'trade') {
       trades.push(tradeFromJson(r.trade));
       openEntries = [];
@@ -202,6 +217,7 @@ export function liveStateFromJournal(recs: readonly JournalRecord[]): JournalLiv
       if (r.live) decided.add(r.candle.openTime);
     }
   }
+  for (const [time, ids] of ordersOf) if (ids.some((id) => !answered.has(id))) decided.delete(time);
   const starts = [...openEntries.map((o) => o.signalTime), ...(lastCandle !== undefined ? [lastCandle] : [])];
   return {
     trades,

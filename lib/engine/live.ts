@@ -31,6 +31,8 @@ export interface LiveView {
   guard?(reason: string): void;
   /** Something the trader should know before it costs money (e.g. sizing far above the configured amount). */
   warning?(text: string): void;
+  /** Something the loop did that a person reading the console should know. */
+  notice?(text: string): void;
   invalidIntent?(err: IntentError): void;
   stopping?(): void;
   closingOnExit?(): void;
@@ -139,7 +141,11 @@ export async function runLive(o: RunLiveOptions): Promise<void> {
         view?.decision?.(d, lastClose);
       },
     });
-    if (redecide) journal({ t: 'note', level: 'info', message: `the last closed candle (${new Date(last!.openTime).toISOString()}) was not acted on before the restart and closed less than one interval ago: deciding it now` });
+    if (redecide) {
+      const text = `the last closed candle (${new Date(last!.openTime).toISOString()}) was not acted on before the restart and closed less than one interval ago: deciding it now`;
+      journal({ t: 'note', level: 'info', message: text });
+      view?.notice?.(text);
+    }
     for (const c of history) {
       engine.onCandle(c);
       journal({ t: 'candle', live: redecide && c === last, candle: c });

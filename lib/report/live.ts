@@ -83,6 +83,7 @@ export function liveConsole(log: Logger, o: { symbol: string; feed: string; plot
     },
     guard: (reason) => log.warn(reason),
     warning: (text) => log.warn(text),
+    notice: (text) => log.info(text),
     invalidIntent: (err) => log.error(err.message),
     stopping: () => log.info('Stopping: no new decisions; waiting for orders in flight…'),
     closingOnExit: () => log.info('--close-on-exit: closing the open position'),

@@ -225,6 +225,12 @@ export class BybitBroker implements Broker {
    * The exchange being unreachable is waited out (with backoff, said each time); a wrong key ends it.
    */
   async start(): Promise<void> {
+    // A wrong key or a missing permission is known at once, not after the subscription's time-out.
+    try {
+      await this.#o.rest.call('position/list', (c) => c.getPositionInfo({ category: this.#o.category, symbol: this.#o.symbol }) as never);
+    } catch (err) {
+      if (isAuthFailure(err)) throw err;
+    }
     const ws = this.#o.ws;
     ws.on('update', (msg: unknown) => {
       const m = msg as { topic?: string; data?: unknown };
@@ -253,7 +259,8 @@ export class BybitBroker implements Broker {
       this.#o.log('warn', 'WebSocket connection lost; reconnecting');
     });
     ws.on('close', down);
-    const subscribed = this.#nextSubscription(15_000);
+    // Up to 15 s for the exchange to confirm (less when the stream time-out is shorter): then REST anyway.
+    const subscribed = this.#nextSubscription(Math.min(15_000, this.#o.streamTimeoutMs ?? 30_000));
     void Promise.resolve(ws.subscribeV5(['position', 'order', 'execution', 'wallet'], this.#o.category)).catch((err: unknown) => this.#o.log('warn', `WebSocket subscribe: ${(err as Error)?.message ?? String(err)}`));
     await subscribed;
     try {
@@ -653,7 +660,9 @@ export class BybitBroker implements Broker {
     }
     const blocked = this.#stopped ? 'the broker is stopping' : this.#inFlight ? 'an order is already in flight' : this.blocked(order.purpose);
     if (blocked) {
-      this.#emit({ type: 'rejected', order, reason: blocked });
+      if (!this.#stopped && !this.#inFlight) this.#say(`blocked:${blocked.replace(/\d+/g, 'N')}`, 'warn', `no new ${order.purpose === 'entry' ? 'entries' : 'exits'}: ${blocked}`);
+      // After the decision is journaled (the engine records it once submit returns), as a sent order's outcome is.
+      queueMicrotask(() => this.#emit({ type: 'rejected', order, reason: blocked }));
       return;
     }
     this.#inFlight = { order, sentAt: this.#now() };

@@ -1,0 +1,309 @@
+/**
+ * `pyr live` left running through what breaks a bot in practice (issue 11), each against the local
+ * exchange through the real SDK and bin/pyr, in lockstep around real signals of the seed strategy
+ * (2024-08-05/06, real Bybit 15-minute candles from the committed sample): a kill while pyr is away
+ * from a trade that closes meanwhile, a kill between a decision and its order, private messages lost
+ * while the stop fires, a dead WebSocket URL, clock skew, a torn journal restarted twice, an order whose
+ * outcome cannot be learnt, a minimum qty far above the configured amount, positions pyr did not open
+ * and a wrong API secret.
+ */
+import { expect } from 'chai';
+import { appendFileSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { RestClientV5 } from 'bybit-api';
+import { D, type CandleSeries, type Dec, type Trade } from '../../lib/core/index.ts';
+import { readCandleFile } from '../../lib/data/csv.ts';
+import { tradeFromJson } from '../../lib/engine/index.ts';
+import { startSandbox, type Sandbox, type SandboxOptions } from '../../lib/sandbox/index.ts';
+import { SAMPLE_15M, tempDir } from '../helpers.ts';
+import { lockstep, simTrades, startBot, waitUntil, type LiveBot } from './harness.ts';
+
+const M15 = 15 * 60_000;
+const DAY = 86_400_000;
+const WEEK = Date.UTC(2024, 7, 5);
+
+describe('pyr live left running: crashes, outages, lost messages, skew, foreign positions', function () {
+  this.timeout(120_000);
+  let series: CandleSeries;
+  let sim: Trade[];
+  const tmp = tempDir('pyr-robust-');
+  const running: { ex?: Sandbox; bots: LiveBot[] } = { bots: [] };
+  let n = 0;
+
+  before(async () => {
+    series = (await readCandleFile(SAMPLE_15M)).series;
+    sim = simTrades(series, WEEK, WEEK + 2 * DAY).filter((t) => !t.ambiguous && t.exitReason !== 'end_of_data');
+    expect(sim.length).to.be.greaterThan(8);
+  });
+  afterEach(async () => {
+    for (const b of running.bots) if (!b.exited) await b.stop('SIGKILL');
+    running.bots = [];
+    await running.ex?.stop();
+    running.ex = undefined;
+  });
+  after(() => tmp.cleanup());
+
+  async function exchangeAt(t: number, opts: Partial<SandboxOptions> = {}): Promise<{ ex: Sandbox; start: number }> {
+    const start = t - 2 * M15;
+    const ex = await startSandbox({ series, interval: '15', symbol: 'BTCUSDT', clock: 'manual', startTime: start, balance: 10000, ...opts });
+    running.ex = ex;
+    return { ex, start };
+  }
+  async function bot(ex: Sandbox, journal: string, extra: string[] = [], env: Record<string, string> = {}): Promise<LiveBot> {
+    const b = startBot(ex, journal, tmp.dir, extra, env);
+    running.bots.push(b);
+    await waitUntil(() => b.output().includes('Trading BTCUSDT'), 'the bot to start', 30_000, b);
+    return b;
+  }
+  const journalFile = () => path.join(tmp.dir, `journal-${++n}.jsonl`);
+  const trades = (b: LiveBot) => b.records().flatMap((r) => (r.t === 'trade' ? [tradeFromJson(r.trade)] : []));
+  const orders = (b: LiveBot) => b.records().flatMap((r) => (r.t === 'order' ? [r.order] : []));
+  const size = (ex: Sandbox) => ex.state().position.size.toString();
+  const tradeOn = (predicate: (t: Trade) => boolean) => {
+    const t = sim.find(predicate);
+    if (!t) throw new Error('no such trade in the simulator');
+    return t;
+  };
+  async function closedPnl(ex: Sandbox, from: number, to: number): Promise<Dec[]> {
+    const rest = new RestClientV5({ key: ex.apiKey, secret: ex.apiSecret, baseUrl: ex.restUrl }, { timeout: 5000 });
+    const out: Dec[] = [];
+    for (let day = from; day < to; day += DAY) {
+      const r = await rest.getClosedPnL({ category: 'linear', symbol: 'BTCUSDT', limit: 100, startTime: day, endTime: day + DAY - 1 });
+      expect(r.retCode, r.retMsg).to.equal(0);
+      out.push(...r.result.list.map((row) => new D(row.closedPnl)));
+    }
+    return out;
+  }
+
+  it('killed with a position open; the target fires while pyr is down: the restart journals that trade with its real fees, marked, and it counts', async () => {
+    const t = tradeOn((x) => x.exitTime >= x.entryTime + 2 * M15);
+    const { ex, start } = await exchangeAt(t.signalTime);
+    const journal = journalFile();
+    const first = await bot(ex, journal);
+    await lockstep(ex, series, first, start, t.entryTime); // entered
+    expect(size(ex)).to.equal(t.qty.toFixed());
+    await first.stop('SIGKILL');
+    ex.advanceTo(t.exitTime + M15); // the exchange closes it while nobody watches
+    expect(size(ex), 'closed on the exchange').to.equal('0');
+    const again = await bot(ex, journal);
+    const recorded = trades(again);
+    expect(recorded, again.output().slice(-2000)).to.have.length(1);
+    const live = recorded[0]!;
+    expect(live.exitDetail).to.match(/^closed while pyr was not running/);
+    expect(live.exitReason).to.equal(t.exitReason);
+    expect(live.entryTime).to.equal(t.entryTime);
+    expect(live.exitTime).to.equal(t.exitTime);
+    expect(live.fees.toFixed(), 'entry and exit fees, from the executions').to.equal(t.fees.toFixed());
+    expect(live.netPnl.toFixed()).to.equal(t.netPnl.toFixed());
+    expect(again.output()).to.match(/trade 1 \(short|long\) closed while pyr was not running/);
+    const exchange = await closedPnl(ex, WEEK, WEEK + 2 * DAY);
+    expect(exchange.map((x) => x.toFixed())).to.deep.equal([live.netPnl.toFixed()]);
+    // It counts for the statistics line like any other trade.
+    expect(await again.stop('SIGINT')).to.equal(0);
+    expect(again.output()).to.include(`(${live.netPnl.gt(0) ? 1 : 0}/1)`);
+  });
+
+  it('killed after deciding an entry but before sending it: the restart decides it again with the same orderLinkId, and one position results', async () => {
+    const t = sim[1]!;
+    const { ex, start } = await exchangeAt(t.signalTime);
+    const journal = journalFile();
+    const first = await bot(ex, journal);
+    await lockstep(ex, series, first, start, t.signalTime);
+    // The signal candle closes; the bot's price read before the order takes 3 s: it is killed in between.
+    ex.faults.delayRest(3000);
+    ex.advanceTo(t.signalTime + M15);
+    await waitUntil(() => first.records().some((r) => r.t === 'decision' && r.time === t.signalTime), 'the decision', 30_000, first);
+    await first.stop('SIGKILL');
+    ex.faults.clear();
+    const decided = first.records().find((r) => r.t === 'decision' && r.time === t.signalTime)!;
+    const id = ((decided as unknown as { outcomes: { order?: { id: string } }[] }).outcomes.find((o) => o.order)?.order?.id)!;
+    expect(id, 'the decision made an order').to.be.a('string');
+    expect(orders(first), 'nothing sent before the kill').to.have.length(0);
+    expect(size(ex)).to.equal('0');
+    const again = await bot(ex, journal);
+    await waitUntil(() => size(ex) !== '0', 'the entry after the restart', 15_000, again);
+    expect(orders(again).map((o) => o.id)).to.deep.equal([id]);
+    expect(size(ex)).to.equal(t.qty.toFixed());
+    expect(ex.state().position.entryPrice.toString()).to.equal(t.entryPrice.toFixed());
+    expect(again.output()).to.match(/was not acted on before the restart/);
+  });
+
+  it('sent, then killed before the fill is journaled: the restart takes the entry fills from the exchange by order id; a second decision of it is refused as a duplicate', async () => {
+    const t = sim[2]!;
+    const { ex, start } = await exchangeAt(t.signalTime);
+    const journal = journalFile();
+    const first = await bot(ex, journal);
+    await lockstep(ex, series, first, start, t.signalTime);
+    ex.faults.losePrivateMessages(8); // the fills never reach the journal before the kill
+    ex.advanceTo(t.signalTime + M15);
+    await waitUntil(() => first.records().some((r) => r.t === 'order-result'), 'the order to be answered', 30_000, first);
+    await first.stop('SIGKILL');
+    ex.faults.clear();
+    expect(first.records().filter((r) => r.t === 'fill')).to.have.length(0);
+    expect(size(ex)).to.equal(t.qty.toFixed());
+    const again = await bot(ex, journal);
+    expect(again.output()).to.match(/Open position found over REST/);
+    await lockstep(ex, series, again, t.entryTime, t.exitTime + M15);
+    await waitUntil(() => trades(again).length === 1, 'the trade', 15_000, again);
+    const live = trades(again)[0]!;
+    expect(live.entryPrice.toFixed()).to.equal(t.entryPrice.toFixed());
+    expect(live.fees.toFixed(), 'the entry fee is real, not 0').to.equal(t.fees.toFixed());
+    expect(live.netPnl.toFixed()).to.equal(t.netPnl.toFixed());
+    expect(ex.state().executions, 'one entry and one exit on the exchange').to.equal(2);
+  });
+
+  it('private messages lost while the stop fires: the periodic REST check finds the position closed, records the trade, and the next entry goes', async () => {
+    const [t, next] = [sim[2]!, sim[3]!];
+    const { ex, start } = await exchangeAt(t.signalTime);
+    const b = await bot(ex, journalFile(), ['--param', 'positionCheckSeconds=0.2']);
+    await lockstep(ex, series, b, start, t.entryTime);
+    expect(size(ex)).to.equal(t.qty.toFixed());
+    ex.faults.losePrivateMessages(4); // the exit's order, execution, position and wallet messages
+    await lockstep(ex, series, b, t.entryTime, t.exitTime + M15);
+    await waitUntil(() => trades(b).length === 1, 'the trade', 15_000, b);
+    const live = trades(b)[0]!;
+    expect(live.exitReason).to.equal(t.exitReason);
+    expect(live.netPnl.toFixed()).to.equal(t.netPnl.toFixed());
+    expect(b.output()).to.not.match(/110017/);
+    await lockstep(ex, series, b, t.exitTime + M15, next.entryTime);
+    expect(size(ex), 'not stuck: the next entry went').to.equal(next.qty.toFixed());
+  });
+
+  it('a dead WebSocket URL: no entry without the private stream, and pyr says why', async () => {
+    const t = sim[1]!;
+    const { ex, start } = await exchangeAt(t.signalTime);
+    const b = await bot(ex, journalFile(), ['--param', 'privateStreamTimeoutSeconds=0.2'], { PYR_BYBIT_WS_URL: 'ws://127.0.0.1:9/v5/private' });
+    await lockstep(ex, series, b, start, t.signalTime + 2 * M15);
+    expect(orders(b), 'no order without a stream').to.have.length(0);
+    const rejected = b.records().filter((r) => r.t === 'rejected');
+    expect(rejected.length).to.be.greaterThan(0);
+    for (const r of rejected) expect((r as { reason: string }).reason).to.match(/no private stream for \d+ s/);
+    expect(b.output()).to.match(/no new entries: no private stream/);
+    expect(b.output()).to.not.match(/already in flight/);
+    expect(b.exited).to.equal(false);
+  });
+
+  for (const skew of [-3000, 3000]) {
+    it(`a clock ${skew < 0 ? 'ahead of' : 'behind'} the exchange's by 3 s: synced at start and after 10002, trades, survives a reconnect`, async () => {
+      const t = sim[1]!;
+      const { ex, start } = await exchangeAt(t.signalTime);
+      ex.faults.clockSkew(skew);
+      const b = await bot(ex, journalFile());
+      await lockstep(ex, series, b, start, t.signalTime);
+      // The skew changes mid-run: the next signed request gets 10002, resyncs the clock and goes again.
+      ex.faults.clockSkew(2 * skew);
+      expect(ex.faults.dropWebSockets()).to.be.greaterThan(0);
+      await lockstep(ex, series, b, t.signalTime, t.entryTime);
+      expect(size(ex)).to.equal(t.qty.toFixed());
+      expect(orders(b)).to.have.length(1);
+      expect(b.exited).to.equal(false);
+      expect(b.records().some((r) => r.t === 'note' && /clock synced with the exchange: offset -?\d+ ms/.test(r.message))).to.equal(true);
+    });
+  }
+
+  it('a torn journal: every restart cuts a torn tail, says so, and goes on (twice in a row)', async () => {
+    const t = sim[0]!;
+    const { ex, start } = await exchangeAt(t.signalTime);
+    const journal = journalFile();
+    const first = await bot(ex, journal);
+    await lockstep(ex, series, first, start, t.signalTime);
+    await first.stop('SIGKILL');
+    for (let k = 0; k < 2; k++) {
+      appendFileSync(journal, '{"t":"candle","at":1,"live":true,"cand'); // a write cut short
+      const again = await bot(ex, journal);
+      expect(again.output()).to.match(/a torn last record \(line \d+, 38 bytes, a write cut short\) was removed/);
+      await again.stop('SIGKILL');
+    }
+    const lines = readFileSync(journal, 'utf8').trimEnd().split('\n');
+    for (const line of lines) expect(() => JSON.parse(line)).to.not.throw();
+  });
+
+  it('an order whose outcome cannot be learnt (no answer, reconcile failed) blocks entries until the exchange is known again', async () => {
+    const t = sim[1]!;
+    const { ex, start } = await exchangeAt(t.signalTime);
+    const b = await bot(ex, journalFile(), ['--param', 'positionCheckSeconds=0.2', 'apiRequestRetries=1']);
+    await lockstep(ex, series, b, start, t.signalTime);
+    // Answers take 1.5 s: once the decision is journaled, the exchange stops answering at all.
+    ex.faults.delayRest(1500);
+    ex.advanceTo(t.signalTime + M15);
+    await waitUntil(() => b.records().some((r) => r.t === 'decision' && r.time === t.signalTime), 'the decision', 30_000, b);
+    ex.faults.refuseRest(Infinity);
+    await waitUntil(() => /reconcile failed: .*no new entries until the outcome of order \S+ is known/.test(b.output()), 'a failed reconcile', 30_000, b);
+    await waitUntil(() => /no new entries: the outcome of order \S+ is not known yet/.test(b.output()), 'the blocked notice', 15_000, b);
+    expect(b.exited).to.equal(false);
+    ex.faults.clear();
+    await waitUntil(() => /order \S+ reconciled: position \w+ [\d.]+; entries allowed again/.test(b.output()), 'the reconcile once the exchange is back', 30_000, b);
+    expect(Number(size(ex)), 'never two positions').to.be.at.most(t.qty.toNumber());
+  });
+
+  it('a minimum qty far above usdtAmountPerTrade: warned at start with the figure; maxPositionNotional refuses the sized entry', async () => {
+    const t = sim[1]!;
+    const { ex, start } = await exchangeAt(t.signalTime, { instrument: { qtyStep: '0.01', minOrderQty: '0.01' } });
+    const b = await bot(ex, journalFile(), ['--param', 'maxPositionNotional=50']);
+    // 0.01 BTC at the last close before the start, against 10 USDT.
+    const last = series.close[series.openTime.indexOf(start - M15)]!;
+    const ratio = (0.01 * last) / 10;
+    expect(b.output()).to.include(`${ratio.toFixed(1)}×`);
+    expect(b.output()).to.match(/minimum qty 0\.01/);
+    await lockstep(ex, series, b, start, t.entryTime);
+    expect(orders(b), 'no 540 USDT order').to.have.length(0);
+    expect(size(ex)).to.equal('0');
+    const guard = b.records().find((r) => r.t === 'guard');
+    expect(guard, b.output().slice(-1500)).to.not.equal(undefined);
+    expect((guard as { reason: string }).reason).to.match(/sized notional 5\d\d\.\d+ USDT .* is above maxPositionNotional 50/);
+  });
+
+  describe('positions pyr did not open', () => {
+    async function withForeign(t: Trade): Promise<{ ex: Sandbox; start: number }> {
+      const out = await exchangeAt(t.signalTime);
+      const rest = new RestClientV5({ key: out.ex.apiKey, secret: out.ex.apiSecret, baseUrl: out.ex.restUrl }, { timeout: 5000 });
+      const r = await rest.submitOrder({ category: 'linear', symbol: 'BTCUSDT', side: 'Buy', orderType: 'Market', qty: '0.002', positionIdx: 0 });
+      expect(r.retCode, r.retMsg).to.equal(0);
+      expect(size(out.ex)).to.equal('0.002');
+      return out;
+    }
+
+    it('by default (stop): pyr refuses to trade the symbol, says why, and exits 2', async () => {
+      const { ex } = await withForeign(sim[1]!);
+      const b = startBot(ex, journalFile(), tmp.dir);
+      running.bots.push(b);
+      const code = await new Promise<number | null>((resolve) => b.proc.once('exit', resolve));
+      expect(code, b.output()).to.equal(2);
+      expect(b.output()).to.match(/open long position of 0\.002 .* that pyr did not open.*foreignPositions is "stop"/s);
+      expect(size(ex)).to.equal('0.002');
+    });
+
+    it('adopt: pyr manages it and attaches the strategy stop and target from its entry price', async () => {
+      const { ex } = await withForeign(sim[1]!);
+      const entry = new D(ex.state().position.entryPrice.toString());
+      const b = await bot(ex, journalFile(), ['--param', 'foreignPositions=adopt']);
+      await waitUntil(() => ex.state().position.stopLoss.toString() !== '0', 'the stop on the adopted position', 15_000, b);
+      // The seed's defaults: stop 0.5 %, target 1 % of the entry, rounded to the 0.1 tick.
+      expect(ex.state().position.stopLoss.toString()).to.equal(entry.mul(0.995).toDecimalPlaces(1).toFixed());
+      expect(ex.state().position.takeProfit.toString()).to.equal(entry.mul(1.01).toDecimalPlaces(1).toFixed());
+      expect(b.output()).to.match(/adopting the long position of 0\.002 BTCUSDT/);
+    });
+
+    it('ignore: pyr leaves it alone, sends nothing while it is open, and says so', async () => {
+      const t = sim[1]!;
+      const { ex, start } = await withForeign(t);
+      const b = await bot(ex, journalFile(), ['--param', 'foreignPositions=ignore']);
+      await lockstep(ex, series, b, start, t.entryTime + M15);
+      expect(orders(b)).to.have.length(0);
+      expect(size(ex)).to.equal('0.002');
+      expect(ex.state().position.stopLoss.toString()).to.equal('0');
+      expect(b.output()).to.match(/foreignPositions is "ignore": pyr leaves it alone/);
+    });
+  });
+
+  it('a wrong API secret: pyr stops at once with a clear message (exit 1), and neither the key nor the secret is printed', async () => {
+    const { ex } = await exchangeAt(sim[0]!.signalTime);
+    const b = startBot(ex, journalFile(), tmp.dir, [], { BYBIT_API_SECRET: 'not-the-secret-0123456789' });
+    running.bots.push(b);
+    const code = await new Promise<number | null>((resolve) => b.proc.once('exit', resolve));
+    expect(code).to.not.equal(0);
+    expect(b.output()).to.match(/10004|signature/i);
+    expect(b.output()).to.not.include(ex.apiKey);
+    expect(b.output()).to.not.include('not-the-secret-0123456789');
+  });
+});
