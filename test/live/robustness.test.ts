@@ -169,6 +169,68 @@ describe('pyr live left running: crashes, outages, lost messages, skew, foreign 
     expect(size(ex), 'not stuck: the next entry went').to.equal(next.qty.toFixed());
   });
 
+  it('HTTP 5xx on every 7th request and slow answers: every entry goes (retries re-priced: no stale stop), the trades equal the simulator\'s', async () => {
+    const window = sim.slice(2, 6); // four trades in a row, none of them on an ambiguous candle
+    const all = simTrades(series, window[0]!.signalTime - 2 * M15, window[window.length - 1]!.exitTime + M15);
+    expect(all.length, 'no other trade in between').to.equal(window.length);
+    const { ex, start } = await exchangeAt(window[0]!.signalTime);
+    const b = await bot(ex, journalFile());
+    ex.faults.serverErrorEvery(7);
+    ex.faults.delayRest(40);
+    const end = window[window.length - 1]!.exitTime + M15;
+    await lockstep(ex, series, b, start, end);
+    await waitUntil(() => trades(b).length >= window.length, 'the trades', 15_000, b);
+    expect(b.output()).to.match(/HTTP 503/);
+    expect(b.output(), `no stale stop or target sent on a retry\n${b.output().split("\n").filter((l) => l.includes("10001")).join("\n")}`).to.not.match(/retCode 10001\b/);
+    const live = trades(b);
+    expect(live.map((t) => [t.side, t.entryTime, t.exitTime, t.exitReason, t.netPnl.toFixed()])).to.deep.equal(window.map((t) => [t.side, t.entryTime, t.exitTime, t.exitReason, t.netPnl.toFixed()]));
+    expect(new Set(orders(b).map((o) => o.id)).size, 'one order per decision').to.equal(orders(b).length);
+  });
+
+  it('an entry retried after the price ran past its first stop: the retry is priced again (no 10001), and the stop is set from the fill', async () => {
+    // A short stopped out on its entry candle: the price rises above the stop within that candle.
+    const t = tradeOn((x) => x.side === 'short' && x.exitReason === 'stop_loss' && x.exitTime === x.entryTime);
+    const { ex, start } = await exchangeAt(t.signalTime);
+    const b = await bot(ex, journalFile(), ['--param', 'apiBackoffFactor=0.5']);
+    await lockstep(ex, series, b, start, t.signalTime);
+    ex.faults.serverError(1, 503, '/v5/order/create');
+    ex.advanceTo(t.entryTime); // the signal candle closes; the first send gets 503; the retry waits 0.5 s
+    await waitUntil(() => /order\/create.*HTTP 503.*retry 1\/3/.test(b.output()), 'the 503 and the retry wait', 15_000, b);
+    // Meanwhile the market runs up past the stop the first send carried.
+    const i = series.openTime.indexOf(t.entryTime);
+    const high = ex.market.path(i).reduce((a, p) => (p.price > a.price ? p : a));
+    ex.advanceTo(high.time);
+    expect(high.price, 'the price is past the first stop').to.be.greaterThan(t.stopLoss!.toNumber());
+    await waitUntil(() => size(ex) !== '0', 'the retried entry', 15_000, b);
+    expect(b.output()).to.not.match(/retCode 10001\b/);
+    expect(orders(b)).to.have.length(1);
+    const p = ex.state().position;
+    expect(p.entryPrice.toString(), 'filled at the price it ran to').to.equal(String(high.price));
+    await waitUntil(() => ex.state().position.stopLoss.toString() === new D(p.entryPrice.toString()).mul(1.005).toDecimalPlaces(1).toFixed(), 'the stop from the fill price', 15_000, b);
+  });
+
+  it('an outage (REST refused, streams dropped) during which the stop fires: never dies, and the trade is journaled once the exchange is back', async () => {
+    const t = tradeOn((x) => x.exitTime >= x.entryTime + M15);
+    const { ex, start } = await exchangeAt(t.signalTime);
+    const b = await bot(ex, journalFile(), ['--param', 'positionCheckSeconds=0.2']);
+    await lockstep(ex, series, b, start, t.entryTime);
+    expect(size(ex)).to.equal(t.qty.toFixed());
+    ex.faults.refuseRest(Infinity);
+    ex.faults.losePrivateMessages(Infinity);
+    expect(ex.faults.dropWebSockets()).to.be.greaterThan(0);
+    ex.advanceTo(t.exitTime + M15); // closed by the exchange while pyr can reach nothing
+    expect(size(ex)).to.equal('0');
+    await waitUntil(() => (b.output().match(/could not (resync|read) the position/g) ?? []).length >= 2, 'failed reads during the outage', 15_000, b);
+    expect(b.exited, b.output().slice(-2000)).to.equal(false);
+    ex.faults.clear();
+    await waitUntil(() => trades(b).length === 1, 'the trade once the exchange is back', 30_000, b);
+    const live = trades(b)[0]!;
+    expect(live.exitReason).to.equal(t.exitReason);
+    expect(live.exitTime).to.equal(t.exitTime);
+    expect(live.netPnl.toFixed()).to.equal(t.netPnl.toFixed());
+    expect(b.exited).to.equal(false);
+  });
+
   it('a dead WebSocket URL: no entry without the private stream, and pyr says why', async () => {
     const t = sim[1]!;
     const { ex, start } = await exchangeAt(t.signalTime);

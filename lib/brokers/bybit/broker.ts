@@ -733,11 +733,20 @@ export class BybitBroker implements Broker {
     this.#o.record?.({ t: 'order', order, qty: qty.toFixed(), refPrice: ref.toFixed(), stopLoss: sl?.toFixed(), takeProfit: tp?.toFixed() });
     this.#o.log('info', `Placing ${order.side} market order: ${qty.toFixed()} ${this.#o.symbol}${sl ? ` SL ${sl.toFixed()}` : ''}${tp ? ` TP ${tp.toFixed()}` : ''} (${order.reason})`);
     // Resending with the same orderLinkId is safe: the exchange refuses a duplicate (110072), so network
-    // errors, 5xx and rate limits are retried; business rejections are not. A retry goes without the stop
-    // and target (priced from a price that may be stale by then): they are set from the fill price once
-    // the position shows (#alignLevels). Retries stop once the decision no longer stands.
+    // errors, 5xx and rate limits are retried; business rejections are not. A retried entry is priced
+    // again: its stop and target from a fresh price (the first one may be stale by then, and the exchange
+    // refuses a stop on the wrong side of it); once the fill price is known they are moved to it
+    // (#alignLevels). Retries stop once the decision no longer stands (a newer candle closed).
+    const priced = async (attempt: number) => {
+      if (attempt === 0 || order.purpose !== 'entry' || (!order.stopLoss && !order.takeProfit)) return levels;
+      const fresh = await this.#lastTradedPrice();
+      const s2 = order.stopLoss ? stopPrice(order.positionSide, fresh, order.stopLoss, rules.tickSize) : undefined;
+      const t2 = order.takeProfit ? targetPrice(order.positionSide, fresh, order.takeProfit, rules.tickSize) : undefined;
+      if (!fresh.eq(ref)) this.#o.record?.({ t: 'note', level: 'info', message: `order ${order.id} retried at a fresh price ${fresh.toFixed()}: SL ${s2?.toFixed()} TP ${t2?.toFixed()}` });
+      return { tpslMode: 'Full' as const, ...(s2 ? { stopLoss: s2.toFixed(), slTriggerBy: 'LastPrice' as const } : {}), ...(t2 ? { takeProfit: t2.toFixed(), tpTriggerBy: 'LastPrice' as const } : {}) };
+    };
     try {
-      await this.#o.rest.call('order/create', (c, attempt = 0) => c.submitOrder({ ...base, ...(attempt === 0 ? levels : {}) } as never) as never, { stillValid: () => this.#stillStands(order) } as never);
+      await this.#o.rest.call('order/create', async (c, attempt) => c.submitOrder({ ...base, ...(await priced(attempt)) } as never) as never, { stillValid: () => this.#stillStands(order) });
     } catch (err) {
       const e = err as ExchangeError;
       if (e instanceof ExchangeError && e.retCode === 110072) {
