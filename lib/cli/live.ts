@@ -4,16 +4,18 @@
  * them to lib/engine/live.ts (the loop); what the console shows is lib/report/live.ts. Position state
  * changes only from the exchange (see lib/brokers/bybit/broker.ts).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { ConfigError, PyrError, intervalMs } from '../core/index.ts';
 import type { BybitEnv, ForeignPositions } from '../brokers/bybit/index.ts';
 import { paramLayersOf, resolveAllParams, resolveRunSpec, type RunSpec } from '../config/index.ts';
-import { Journal, liveStateFromJournal, readJournal, runLive } from '../engine/index.ts';
+import { Journal, liveStateFromJournal, orderIdsFor, readJournal, runLive } from '../engine/index.ts';
 import { loadStrategy } from '../strategy/index.ts';
 import { createLogger, liveConsole, useColor } from '../report/index.ts';
-import type { CliIo } from './io.ts';
+import { readDotEnv, type CliIo } from './io.ts';
+
+export { readDotEnv } from './io.ts';
 import { readConfigFile, runTargetOf } from './config.ts';
 
 export interface LiveFlags {
@@ -34,36 +36,6 @@ export interface LiveFlags {
   closeOnExit?: boolean;
   envFile?: string;
   json?: boolean;
-}
-
-/** Reads KEY=VALUE lines of a .env file (quotes stripped, # comments). */
-export function readDotEnv(file: string): Record<string, string> {
-  if (!existsSync(file)) return {};
-  const out: Record<string, string> = {};
-  for (const raw of readFileSync(file, 'utf8').split(/\r?\n/)) {
-    const line = raw.trim();
-    if (!line || line.startsWith('#')) continue;
-    const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(line);
-    if (!m) continue;
-    let v = m[2]!.trim();
-    if ((v.startsWith('"') && v.endsWith('"')) || (v.startsWith("'") && v.endsWith("'"))) v = v.slice(1, -1);
-    else v = v.replace(/\s+#.*$/, '');
-    out[m[1]!] = v;
-  }
-  return out;
-}
-
-/**
- * Client order ids derived from the strategy, the symbol and the deciding candle (and the order's place
- * in that decision): `pyr<hash>-<candle open, base 36 seconds>-<n>`, at most 36 characters (Bybit's
- * limit). A decision made again after a restart gets the same orderLinkId, and the exchange refuses a
- * second order (110072) instead of opening a second position.
- */
-export function orderIdsFor(strategy: string, symbol: string, interval: string): (signalTime: number, index: number) => string {
-  let h = 0x811c9dc5;
-  for (const ch of `${strategy}|${symbol}|${interval}`) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;
-  const base = `pyr${h.toString(36)}`;
-  return (signalTime, index) => `${base}-${Math.floor(signalTime / 1000).toString(36)}-${index}`;
 }
 
 function mask(key: string): string {
@@ -121,12 +93,16 @@ export async function live(flags: LiveFlags, io: CliIo, signal: AbortSignal): Pr
   }
   const sessionId = `pyr${Date.now().toString(36)}`;
   const conn = { env: bybitEnv, key, secret, restUrl, wsUrl };
+  let socket: { setTimeOffsetMs(ms: number): void } | undefined;
   const rest = new BybitRest(conn, { retries: run.apiRequestRetries, backoffFactor: run.apiBackoffFactor }, {
     onAlert: (message) => {
       log.error(message);
       record({ t: 'note', level: 'error', message });
     },
-    onTimeSync: (offsetMs) => record({ t: 'note', level: 'info', message: `clock synced with the exchange: offset ${offsetMs} ms` }),
+    onTimeSync: (offsetMs) => {
+      record({ t: 'note', level: 'info', message: `clock synced with the exchange: offset ${offsetMs} ms` });
+      socket?.setTimeOffsetMs(offsetMs); // the WebSocket's auth signs with the same clock
+    },
   });
   rest.onRetry = (what, attempt, reason, waitMs) => log.warn(`${what}: ${reason}; retry ${attempt}/${run.apiRequestRetries} in ${(waitMs / 1000).toFixed(2)} s`);
   log.info(`pyr live: ${definition.name} on ${symbol} ${target.interval} (${category}), ${bybitEnv.toUpperCase()}${restUrl ? ` via ${restUrl}` : ''}`);
@@ -149,6 +125,8 @@ export async function live(flags: LiveFlags, io: CliIo, signal: AbortSignal): Pr
   const ws = createWebsocket(conn, (level, message) => {
     if (level === 'error' && message) log.warn(`WebSocket: ${message}`);
   });
+  socket = ws;
+  ws.setTimeOffsetMs(rest.timeOffsetMs);
   ws.on('exception', (e: unknown) => {
     const m = scrubSecrets(e && typeof e === 'object' && 'ret_msg' in e ? String((e as { ret_msg: unknown }).ret_msg) : e instanceof Error ? e.message : 'WebSocket error', conn);
     log.warn(`WebSocket: ${m}`);
@@ -199,6 +177,7 @@ export async function live(flags: LiveFlags, io: CliIo, signal: AbortSignal): Pr
     if (fatal) throw fatal instanceof PyrError ? fatal : new ConfigError(fatal.message);
   } finally {
     process.off('unhandledRejection', onRejection);
+    rest.close(); // a request waiting out a rate-limit reset or a ban does not hold the process
     journal.close();
     try {
       ws.closeAll(true);

@@ -12,6 +12,19 @@ import { intentToOrder } from './intents.ts';
 import { journalJson, tradeToJson, type JournalInput } from './journal.ts';
 import type { IntentError } from './intents.ts';
 
+/**
+ * Client order ids derived from the strategy, the symbol and the deciding candle (and the order's place
+ * in that decision): `pyr<hash>-<candle open, base 36 seconds>-<n>`, at most 36 characters (Bybit's
+ * limit). A decision made again after a restart gets the same orderLinkId, and the exchange refuses a
+ * second order (110072) instead of opening a second position.
+ */
+export function orderIdsFor(strategy: string, symbol: string, interval: string): (signalTime: number, index: number) => string {
+  let h = 0x811c9dc5;
+  for (const ch of `${strategy}|${symbol}|${interval}`) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;
+  const base = `pyr${h.toString(36)}`;
+  return (signalTime, index) => `${base}-${Math.floor(signalTime / 1000).toString(36)}-${index}`;
+}
+
 /** A broker that trades on an exchange: it starts (reads the position), settles and stops. */
 export interface LiveBroker extends Broker {
   /** Subscribes to the private streams and reads the open position (a restart picks it up). */
