@@ -599,7 +599,7 @@ export class BybitBroker implements Broker {
     const open = this.#open;
     this.#open = undefined;
     if (!open || prev.side === 'flat') return;
-    if (open.exitFills.length === 0) await this.#fetchExitFills(open, prev);
+    if (open.exitFills.length === 0 || open.entryFills.length === 0) await this.#fetchMissingFills(open, prev);
     const out = closeTrade(open, prev.side, { id: this.#tradeSeq + 1, intervalMs: this.#o.intervalMs, exitOrder: (id) => this.#exitOrders.get(id) });
     if ('error' in out) {
       this.#o.log('warn', out.error);
@@ -617,21 +617,31 @@ export class BybitBroker implements Broker {
     }
   }
 
-  /** After a missed WebSocket message: the exit fills (and entry fills, if unknown) from REST executions since the entry. */
-  async #fetchExitFills(open: OpenTrade, prev: Position): Promise<void> {
+  /**
+   * After missed WebSocket messages: the fills the trade lacks (its exits, and its entries when they were
+   * never seen: their fees count) from the REST execution list since the trade's deciding candle.
+   */
+  async #fetchMissingFills(open: OpenTrade, prev: Position): Promise<void> {
     try {
-      const since = open.entryFills[0]?.time ?? prev.openedAt ?? open.signalTime;
+      const since = open.entryFills[0]?.time ?? Math.min(open.signalTime, prev.openedAt ?? open.signalTime);
       const { result } = await this.#o.rest.call('execution/list', (c) => c.getExecutionList({ category: this.#o.category, symbol: this.#o.symbol, startTime: since, limit: 100 }) as never);
-      const rows = ((result as { list?: WireExecution[] }).list ?? []).map(wireExecution).reverse();
+      const rows = ((result as { list?: WireExecution[] }).list ?? []).map(wireExecution).sort((a, b) => a.time - b.time);
+      const needEntries = open.entryFills.length === 0;
       for (const e of rows) {
         if (e.id && this.#seenExec.has(e.id)) continue;
+        const entry = !isExit(e);
+        // Entries only while none is known yet and before the first exit; exits only after the first entry.
+        const firstExit = open.exitFills[0]?.time ?? Infinity;
+        if (e.type === 'Trade' && entry && !(needEntries && e.time <= firstExit)) continue;
+        if (e.type === 'Trade' && !entry && open.entryFills.length === 0 && !open.seen) continue;
         if (e.id) this.#seenExec.add(e.id);
-        if (e.type === 'Funding') open.funding = open.funding.add(e.fee);
+        if (e.type === 'Funding') {
+          open.funding = open.funding.add(e.fee);
+          continue;
+        }
         if (e.type !== 'Trade') continue;
-        const known = !isExit(e) && open.entryFills.length > 0;
-        if (isExit(e)) open.exitFills.push(e);
-        else if (!known) open.entryFills.push(e);
-        if (!known) this.#emit({ type: 'fill', fill: fillOf(e, (id) => this.#exitOrders.has(id)) });
+        (entry ? open.entryFills : open.exitFills).push(e);
+        this.#emit({ type: 'fill', fill: fillOf(e, (id) => this.#exitOrders.has(id)) });
       }
     } catch (err) {
       this.#o.log('warn', `could not read executions over REST: ${(err as Error).message}`);
