@@ -159,6 +159,7 @@ export async function live(flags: LiveFlags, io: CliIo, signal: AbortSignal): Pr
     const message = scrubSecrets(`an unexpected error was caught: ${reason instanceof Error ? reason.message : String(reason)}; position ${p.side}${p.side !== 'flat' ? ` ${p.qty.toFixed()} at ${p.entryPrice.toFixed()}` : ''}`, conn);
     log.error(message);
     record({ t: 'note', level: 'error', message });
+    broker.checkNow('after an unexpected error'); // the position is read again; orders wait if it cannot be
   };
   process.on('unhandledRejection', onRejection);
   const feed = new RestCandleFeed({

@@ -66,6 +66,15 @@ describe('pyr live: keys, environment and refusals', function () {
     expect(isBybitHost('not a url')).to.equal(false);
   });
 
+  it('--demo with overridden URLs says what it means; a poll below 1 s against Bybit is raised to the floor', async () => {
+    const env = { BYBIT_API_KEY: 'k', BYBIT_API_SECRET: 's' };
+    const r = await runCli(['live', '--demo', '--rest-url', 'http://127.0.0.1:9', '--ws-url', 'ws://127.0.0.1:9/v5/private', '--param', 'apiBackoffFactor=0.01', '--journal', path.join(tmp.dir, 'demo.jsonl')], tmp.dir, { ...env, PYR_BYBIT_REST_URL: '', PYR_BYBIT_WS_URL: '' });
+    expect(r.code).to.equal(1); // nothing listens there
+    expect(r.stdout).to.match(/--demo with --rest-url\/--ws-url: every request goes to http:\/\/127\.0\.0\.1:9 and ws:\/\/127\.0\.0\.1:9\/v5\/private, not to Bybit demo; --demo only names the journal folder/);
+    // Against the local exchange a fast poll is allowed (the tests use 5 ms): no floor warning here.
+    expect(r.stdout).to.not.match(/below Bybit's floor/);
+  });
+
   it('parses .env lines: quotes, export, comments', () => {
     const f = path.join(tmp.dir, 'parse.env');
     writeFileSync(f, `A=1\n# comment\nexport B='two words'\nC="x#y"\nD=plain # trailing\n\nnot a line\n`);

@@ -468,6 +468,12 @@ export class BybitBroker implements Broker {
     }
   }
 
+  /** Reads the position again over REST, blocking orders until it is known (after an unexpected error). */
+  checkNow(why: string): void {
+    if (this.#stopped || this.#starting || this.#fatal) return;
+    void this.#resyncUntilKnown(why);
+  }
+
   /** Reads the position over REST now (not blocking orders unless it fails to know); also puts missing levels back. */
   async #check(why: string): Promise<void> {
     this.#lastCheck = this.#now();
