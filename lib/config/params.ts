@@ -14,6 +14,8 @@ export const RUN_PARAMS = {
   slippageBps: { type: 'number', default: 0, min: 0, max: 1000, description: 'Basis points added against the trader on every market fill' },
   takerFee: { type: 'number', default: TAKER_FEE, min: 0, max: 0.01, description: "Taker fee, fraction of notional (Bybit's 0.055%)" },
   makerFee: { type: 'number', default: MAKER_FEE, min: -0.01, max: 0.01, description: 'Maker fee, fraction of notional (kept for limit orders)' },
+  limitFill: { type: 'string', default: 'through', choices: ['through', 'touch'], description: 'A resting limit fills when the price trades strictly beyond it (through) or reaches it (touch)' },
+  intrabar: { type: 'string', default: 'stop-first', choices: ['stop-first', 'path'], description: 'Stop and target both reached in one candle: the stop wins, counted ambiguous (stop-first), or the path inside the candle decides (path)' },
   minQtyPolicy: { type: 'string', default: 'raise', choices: ['raise', 'skip'], description: 'Below the minimum qty: raise to it (the seed) or skip the entry' },
   minQtyWarnRatio: { type: 'number', default: 1.5, min: 0, description: 'Warn at start when the minimum qty makes an entry more than this many times usdtAmountPerTrade (0 = never)' },
   initialBalance: { type: 'number', default: 1000, min: 0.000001, description: 'Starting equity (USDT) for returns, drawdown %, Sharpe and Sortino' },
@@ -91,6 +93,9 @@ export function guardsOf(run: RunParams): Guards {
 
 /** The simulator's fill model from the run parameters. */
 export function fillModelOf(run: RunParams): FillModel {
-  return { slippageBps: run.slippageBps, takerFee: run.takerFee, makerFee: run.makerFee, minQtyPolicy: run.minQtyPolicy as 'raise' | 'skip' };
+  return {
+    slippageBps: run.slippageBps, takerFee: run.takerFee, makerFee: run.makerFee, minQtyPolicy: run.minQtyPolicy as 'raise' | 'skip',
+    limitFill: run.limitFill as 'through' | 'touch', intrabar: run.intrabar as 'stop-first' | 'path',
+  };
 }
 

@@ -1,10 +1,25 @@
 import type { Candle } from './candle.ts';
 import type { InstrumentRules } from './instrument.ts';
-import type { Fill, OrderRequest, Position, Trade } from './orders.ts';
+import type { AmendRequest, CancelRequest, Fill, OrderRequest, PendingOrder, Position, Trade } from './orders.ts';
 
-/** What a broker tells the engine. */
+/** Order features of issue 12 a broker may support (`Broker.features`). */
+export type OrderFeature = 'limit' | 'postOnly' | 'stop' | 'trailingStop' | 'partialTargets' | 'partialExit' | 'limitExit' | 'cancel' | 'amend';
+
+/**
+ * What a broker tells the engine. For the orders of issue 12:
+ * - `order`: an order is resting (a limit or stop entry placed, a limit exit placed, an amended level);
+ * - `fill`: an execution; a partial fill is a fill with less than the order's qty, followed by an
+ *   `order` event with what rests (the simulator fills limits whole);
+ * - `cancelled`: a resting order went away unfilled (a cancel, an expiry, the position it reduced
+ *   closed, or the exchange's own cancel); the engine stops counting its expiry;
+ * - `rejected`: an order, cancel or amendment was refused (post-only that would cross, a level on the
+ *   wrong side), with the request.
+ */
 export type BrokerEvent =
   | { readonly type: 'fill'; readonly fill: Fill }
+  | { readonly type: 'order'; readonly order: PendingOrder }
+  | { readonly type: 'cancelled'; readonly orderId: string; readonly reason: string }
+  | { readonly type: 'amend-rejected'; readonly amend: AmendRequest; readonly reason: string; readonly code?: number }
   | { readonly type: 'position'; readonly position: Position }
   | { readonly type: 'trade'; readonly trade: Trade }
   | { readonly type: 'rejected'; readonly order: OrderRequest; readonly reason: string; readonly code?: number }
@@ -26,6 +41,20 @@ export interface Broker {
   hasOrderInFlight(): boolean;
   /** Hands an order over; the outcome arrives as events. Never throws for exchange rejections. */
   submit(order: OrderRequest): void;
+  /**
+   * Cancels a resting order (issue 12); a `cancelled` event follows, or a `rejected` one. Optional: a
+   * broker without it refuses cancels (the engine skips the intent, saying so).
+   */
+  cancel?(request: CancelRequest): void;
+  /** Moves the open position's levels; refused (`amend-rejected`) when a level is on the wrong side of the price. */
+  amend?(request: AmendRequest): void;
+  /** Orders resting now (`ctx.orders`): the pending entry, resting exits, and the position's levels. */
+  orders?(): readonly PendingOrder[];
+  /**
+   * What it can do beyond today's market orders with one stop and one target; absent: nothing more, so
+   * the engine skips (and counts) an intent that needs more rather than send it half understood.
+   */
+  readonly features?: readonly OrderFeature[];
   /**
    * Called with each closed candle before the strategy sees it. The simulator fills pending orders and
    * checks stops in it; a live broker may ignore it (the exchange does that work).

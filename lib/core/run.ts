@@ -10,6 +10,13 @@ export interface FillModel {
   readonly takerFee: number;
   readonly makerFee: number;
   readonly minQtyPolicy: 'raise' | 'skip';
+  /** A resting limit fills when the price trades strictly beyond it ('through', the default) or reaches it ('touch'). */
+  readonly limitFill?: 'through' | 'touch';
+  /**
+   * A stop and a target both reached inside one candle after the entry: the stop wins and the exit is
+   * counted ambiguous ('stop-first', the default), or the path inside the candle decides ('path').
+   */
+  readonly intrabar?: 'stop-first' | 'path';
 }
 
 /**

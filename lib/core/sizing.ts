@@ -166,3 +166,87 @@ export function multipleToNumber(n: number, s: { m: number; pow: number }): numb
   const a = n * s.m;
   return Number.isSafeInteger(a) && s.pow <= 1e22 ? a / s.pow : Number(new D(n).mul(s.m).div(s.pow).toString());
 }
+
+/** `base` moved by `pct` below (`below`) or above it, rounded to the tick (half up): limit prices, triggers, activations. */
+export function offsetPrice(base: DecLike, pct: number, below: boolean, tick: DecLike): Dec {
+  const f = new D(pct);
+  return roundToTick(dec(base).mul(below ? D.sub(1, f) : D.add(1, f)), tick);
+}
+
+/**
+ * An entry limit's price: an absolute price, or `pct` of the deciding close in the trader's favour
+ * (below it for a long, above for a short); rounded to the tick.
+ */
+export function limitPrice(side: PositionSide, close: DecLike, level: PriceLevel, tick: DecLike): Dec {
+  if ('price' in level) return roundToTick(level.price, tick);
+  return offsetPrice(close, level.pct, side === 'long', tick);
+}
+
+/** A stop entry's trigger: an absolute price, or `pct` beyond the deciding close in the trade's direction (above for a long). */
+export function triggerPrice(side: PositionSide, close: DecLike, level: PriceLevel, tick: DecLike): Dec {
+  if ('price' in level) return roundToTick(level.price, tick);
+  return offsetPrice(close, level.pct, side === 'short', tick);
+}
+
+/**
+ * A trailing stop's price distance and activation price for a position entered at `entry`: `distance`
+ * as given, or `pct` of the entry price; both rounded to the tick (a distance of at least one tick). The
+ * activation is `activation.pct` from the entry in the trade's favour; undefined: active from the fill.
+ */
+export function trailingLevels(
+  side: PositionSide,
+  entry: DecLike,
+  t: { readonly pct?: number; readonly distance?: number; readonly activation?: { readonly pct: number } },
+  tick: DecLike,
+): { distance: Dec; activation?: Dec } {
+  const raw = t.distance !== undefined ? new D(t.distance) : dec(entry).mul(t.pct ?? 0);
+  let distance = roundToTick(raw, tick);
+  if (distance.lte(0)) distance = dec(tick);
+  const activation = t.activation ? offsetPrice(entry, t.activation.pct, side === 'short', tick) : undefined;
+  return activation === undefined ? { distance } : { distance, activation };
+}
+
+/**
+ * The quantities of partial targets for an entry of `qty`: each part `fraction × qty` rounded down to
+ * the qty step; when the fractions sum to 1 the last part takes the remainder, otherwise the remainder
+ * stays open (for the stop, the trailing stop or an exit). `problem` names the first part (or the
+ * remainder) below the minimum qty: the intent check refuses such an intent. `merged` is what a broker
+ * places when the qty at the fill makes a part too small: a part below the minimum goes into the next
+ * one, and a remainder below it into the last part.
+ */
+export function splitTargets(qty: Dec, fractions: readonly number[], rules: InstrumentRules): { parts: Dec[]; remainder: Dec; problem?: string; merged: Dec[] } {
+  const step = rules.qtyStep;
+  const sum = fractions.reduce((a, f) => a.add(f), new D(0));
+  const parts: Dec[] = [];
+  let used = new D(0);
+  fractions.forEach((f, i) => {
+    const q = i === fractions.length - 1 && sum.eq(1) ? qty.sub(used) : roundDownToStep(qty.mul(f), step);
+    parts.push(q);
+    used = used.add(q);
+  });
+  const remainder = qty.sub(used);
+  let problem: string | undefined;
+  const low = parts.findIndex((q) => q.lt(rules.minQty));
+  if (low >= 0) problem = `part ${low + 1} of ${qty.toFixed()} is ${parts[low]!.toFixed()}, below the minimum qty ${rules.minQty.toFixed()}`;
+  else if (remainder.gt(0) && remainder.lt(rules.minQty)) problem = `the remainder ${remainder.toFixed()} of ${qty.toFixed()} left after the targets is below the minimum qty ${rules.minQty.toFixed()}`;
+  if (problem === undefined) return { parts, remainder, merged: parts };
+  const merged = parts.map(() => new D(0));
+  let carry = new D(0);
+  parts.forEach((q, i) => {
+    const t = q.add(carry);
+    if (t.lt(rules.minQty)) carry = t;
+    else {
+      merged[i] = t;
+      carry = new D(0);
+    }
+  });
+  let rest = remainder.add(carry);
+  if (rest.gt(0) && rest.lt(rules.minQty)) {
+    const last = merged.map((q) => q.gt(0)).lastIndexOf(true);
+    if (last >= 0) {
+      merged[last] = merged[last]!.add(rest);
+      rest = new D(0);
+    }
+  }
+  return { parts, remainder, problem, merged };
+}
