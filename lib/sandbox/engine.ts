@@ -5,11 +5,18 @@
  *
  * Rules (Bybit's, simplified where noted in lib/sandbox/README.md):
  * - Market orders fill at once at the current replay price, in one fill, as taker.
- * - Limit orders that cross fill at once at the current price (taker); others rest and fill as maker at
- *   their price when the replay path reaches it (all at once: the sandbox has no order book or volume).
- * - TP/SL are Full-mode, position-wide conditional orders (stopOrderType TakeProfit/StopLoss) triggered by
- *   the last price on the replay path. A trigger inside a candle fills at the trigger price; one jumped
- *   over by the gap between a close and the next open fills at that open.
+ * - Limit orders that cross fill at once at the current price (taker); a PostOnly one is cancelled instead
+ *   (`EC_PostOnlyWillTakeLiquidity`). Others rest and fill whole, as maker, when the replay path reaches
+ *   their price (`limitFill` 'touch', the default) or trades beyond it ('through'): at the limit inside a
+ *   candle, at the better open when a gap jumps it.
+ * - Conditional orders (`triggerPrice`, `triggerDirection`) wait `Untriggered` and fire when the path
+ *   reaches the trigger: at the trigger inside a candle, at the open when a gap jumps it. A Market one then
+ *   fills as taker; a Limit one becomes an active limit order.
+ * - TP/SL are position conditional orders: Full mode (stopOrderType TakeProfit/StopLoss, the whole
+ *   position) or Partial mode (PartialTakeProfit/PartialStopLoss with their own qty); a trailing stop
+ *   (TrailingStop) follows the best price since its activation at a fixed distance. All fire at market.
+ * - Several levels on one move execute in the order the path reaches them; an order created by a fill on
+ *   that move (the TP/SL of an entry) can be reached by the rest of the move.
  * - Fees: taker and maker rates on execValue (qty × price), charged to the wallet at each fill. Closed PnL
  *   is net of the opening fee share and the closing fee, as Bybit reports it.
  */
@@ -17,21 +24,13 @@ import { MAKER_FEE, TAKER_FEE } from '../config/params.ts';
 import { randomUUID } from 'node:crypto';
 import { D, type Dec, ZERO, dec } from '../core/money.ts';
 import type { SandboxInstrument } from './instrument.ts';
+import {
+  Batch, EngineError, ORDER_FILTERS, type Obj, type Order, type Side, type StopOrderType, bool, decimal, fmt, inFilter, inRange, isOpen,
+  isPositionStop, makeOrder, marketOnly, optionalDecimal, optionalPrice, orderView, protectionPrice, triggerBy,
+} from './orders.ts';
 
-export type Side = 'Buy' | 'Sell';
+export { EngineError, fmt, type Side } from './orders.ts';
 export type PrivateTopic = 'order' | 'execution' | 'position' | 'wallet';
-type Obj = Record<string, unknown>;
-
-/** A business error, answered with HTTP 200 and this retCode. */
-export class EngineError extends Error {
-  constructor(
-    readonly retCode: number,
-    readonly retMsg: string,
-  ) {
-    super(`${retCode} ${retMsg}`);
-    this.name = 'EngineError';
-  }
-}
 
 /** Where the engine reads the market: the replay clock and last price. */
 export interface PriceSource {
@@ -46,6 +45,8 @@ export interface EngineOptions {
   readonly takerFeeRate?: Dec;
   readonly makerFeeRate?: Dec;
   readonly leverage?: Dec;
+  /** When a resting limit fills: 'touch' (the path reaches its price, default) or 'through' (trades beyond it). */
+  readonly limitFill?: 'touch' | 'through';
 }
 
 /** An order as sent to order/create, already JSON-decoded (values as the client sent them). */
@@ -63,44 +64,45 @@ export interface OrderParams {
   readonly tpslMode?: unknown;
   readonly tpTriggerBy?: unknown;
   readonly slTriggerBy?: unknown;
+  readonly tpOrderType?: unknown;
+  readonly slOrderType?: unknown;
   readonly orderLinkId?: unknown;
   readonly triggerPrice?: unknown;
+  readonly triggerDirection?: unknown;
+  readonly triggerBy?: unknown;
 }
 
-type OrderStatus = 'New' | 'Filled' | 'Cancelled' | 'Untriggered' | 'Triggered' | 'Deactivated' | 'Rejected';
-type StopOrderType = '' | 'TakeProfit' | 'StopLoss';
+/** order/amend's body. */
+export interface AmendParams {
+  readonly orderId?: unknown;
+  readonly orderLinkId?: unknown;
+  readonly qty?: unknown;
+  readonly price?: unknown;
+  readonly triggerPrice?: unknown;
+  readonly takeProfit?: unknown;
+  readonly stopLoss?: unknown;
+  readonly tpTriggerBy?: unknown;
+  readonly slTriggerBy?: unknown;
+  readonly triggerBy?: unknown;
+  readonly tpslMode?: unknown;
+}
 
-interface Order {
-  readonly orderId: string;
-  readonly orderLinkId: string;
-  readonly side: Side;
-  readonly orderType: 'Market' | 'Limit';
-  price: Dec;
-  qty: Dec;
-  readonly timeInForce: string;
-  orderStatus: OrderStatus;
-  readonly createType: string;
-  cancelType: string;
-  rejectReason: string;
-  cumExecQty: Dec;
-  cumExecValue: Dec;
-  cumExecFee: Dec;
-  closedPnl: Dec;
-  readonly stopOrderType: StopOrderType;
-  triggerPrice: Dec;
-  /** 1: triggers when the price rises to triggerPrice, 2: when it falls to it. */
-  triggerDirection: 0 | 1 | 2;
-  readonly triggerBy: string;
-  takeProfit: Dec;
-  stopLoss: Dec;
-  readonly tpslMode: string;
-  readonly tpTriggerBy: string;
-  readonly slTriggerBy: string;
-  readonly reduceOnly: boolean;
-  readonly closeOnTrigger: boolean;
-  readonly lastPriceOnCreated: Dec;
-  readonly createdTime: number;
-  updatedTime: number;
+/** position/trading-stop's body. */
+export interface TradingStopParams {
+  readonly tpslMode?: unknown;
+  readonly positionIdx?: unknown;
+  readonly takeProfit?: unknown;
+  readonly stopLoss?: unknown;
+  readonly trailingStop?: unknown;
+  readonly activePrice?: unknown;
+  readonly tpTriggerBy?: unknown;
+  readonly slTriggerBy?: unknown;
+  readonly tpSize?: unknown;
+  readonly slSize?: unknown;
+  readonly tpOrderType?: unknown;
+  readonly slOrderType?: unknown;
+  readonly tpLimitPrice?: unknown;
+  readonly slLimitPrice?: unknown;
 }
 
 interface Position {
@@ -111,10 +113,13 @@ interface Position {
   openFee: Dec;
   takeProfit: Dec;
   stopLoss: Dec;
+  trailingStop: Dec;
+  activePrice: Dec;
   tpTriggerBy: string;
   slTriggerBy: string;
   tpOrderId?: string;
   slOrderId?: string;
+  tsOrderId?: string;
   curRealisedPnl: Dec;
   cumRealisedPnl: Dec;
   createdTime: number;
@@ -140,32 +145,18 @@ interface ClosedPnl {
   readonly updatedTime: number;
 }
 
-/** Stream messages to send after one engine action, in Bybit's order. */
-class Batch {
-  readonly orders = new Map<string, Order>();
-  readonly executions: Obj[] = [];
-  position = false;
-  wallet = false;
-  empty(): boolean {
-    return this.orders.size === 0 && this.executions.length === 0 && !this.position && !this.wallet;
-  }
-}
-
 const ONE = new D(1);
-const MARKET_BAND = new D('0.05');
 const LINK_ID = /^[A-Za-z0-9_-]{1,36}$/;
-const TRIGGER_BY = ['LastPrice', 'MarkPrice', 'IndexPrice'];
-
-/** Fixed-point text, no exponent, at most 10 decimals, trailing zeros trimmed. */
-export function fmt(d: Dec): string {
-  return d.toDecimalPlaces(10).toFixed();
-}
+/** Bybit's limit of Partial-mode TP/SL orders per position (110061 beyond it). */
+const MAX_PARTIAL = 20;
+const UNCHANGED = 'The order remains unchanged as the parameters entered match the existing ones.';
 
 export class MatchingEngine {
   readonly instrument: SandboxInstrument;
   readonly category: string;
   readonly takerFeeRate: Dec;
   readonly makerFeeRate: Dec;
+  readonly limitFill: 'touch' | 'through';
   private leverage: Dec;
   private balance: Dec;
   private cumRealised = ZERO;
@@ -187,12 +178,13 @@ export class MatchingEngine {
     // Bybit's standard rates, the same defaults as pyr's fill model (lib/config).
     this.takerFeeRate = opts.takerFeeRate ?? new D(TAKER_FEE);
     this.makerFeeRate = opts.makerFeeRate ?? new D(MAKER_FEE);
+    this.limitFill = opts.limitFill ?? 'touch';
     this.leverage = opts.leverage ?? new D(10);
     this.balance = opts.balance;
     const t = market.now();
     this.pos = {
-      side: '', size: ZERO, entryPrice: ZERO, openFee: ZERO, takeProfit: ZERO, stopLoss: ZERO, tpTriggerBy: 'LastPrice', slTriggerBy: 'LastPrice',
-      curRealisedPnl: ZERO, cumRealisedPnl: ZERO, createdTime: t, updatedTime: t, openTime: 0, seq: -1,
+      side: '', size: ZERO, entryPrice: ZERO, openFee: ZERO, takeProfit: ZERO, stopLoss: ZERO, trailingStop: ZERO, activePrice: ZERO,
+      tpTriggerBy: 'LastPrice', slTriggerBy: 'LastPrice', curRealisedPnl: ZERO, cumRealisedPnl: ZERO, createdTime: t, updatedTime: t, openTime: 0, seq: -1,
     };
   }
 
@@ -211,44 +203,44 @@ export class MatchingEngine {
     const orderType = p.orderType;
     if (orderType !== 'Market' && orderType !== 'Limit') throw new EngineError(10001, 'params error: orderType invalid');
     if (p.positionIdx !== undefined && Number(p.positionIdx) !== 0) throw new EngineError(10001, 'position idx not match position mode');
-    if (p.triggerPrice !== undefined && String(p.triggerPrice) !== '' && String(p.triggerPrice) !== '0') {
-      throw new EngineError(10001, 'params error: conditional orders (triggerPrice) are not supported by the sandbox');
-    }
     const reduceOnly = bool(p.reduceOnly, 'reduceOnly');
     const closeOnTrigger = bool(p.closeOnTrigger, 'closeOnTrigger');
     const orderLinkId = p.orderLinkId === undefined || p.orderLinkId === '' ? '' : String(p.orderLinkId);
     if (orderLinkId && !LINK_ID.test(orderLinkId)) throw new EngineError(10001, 'params error: orderLinkId invalid');
     if (orderLinkId && this.linkIds.has(orderLinkId)) throw new EngineError(110072, 'OrderLinkedID is duplicate');
-    const tif = p.timeInForce === undefined ? 'GTC' : String(p.timeInForce);
+    const tif = p.timeInForce === undefined || p.timeInForce === '' ? 'GTC' : String(p.timeInForce);
     if (!['GTC', 'IOC', 'FOK', 'PostOnly'].includes(tif)) throw new EngineError(10001, 'params error: timeInForce invalid');
-    const tpslMode = p.tpslMode === undefined || p.tpslMode === '' ? 'Full' : String(p.tpslMode);
-    if (tpslMode !== 'Full') throw new EngineError(10001, 'params error: only tpslMode Full is supported by the sandbox');
     const tpTriggerBy = triggerBy(p.tpTriggerBy, 'tpTriggerBy');
     const slTriggerBy = triggerBy(p.slTriggerBy, 'slTriggerBy');
+    marketOnly(p.tpOrderType, 'tpOrderType');
+    marketOnly(p.slOrderType, 'slOrderType');
 
     const last = this.lastPrice();
+    // A conditional order: triggerPrice (with its direction) makes it wait Untriggered.
+    const trigger = optionalPrice(p.triggerPrice, 'triggerPrice');
+    let direction: 1 | 2 | 0 = 0;
+    if (trigger) {
+      if (!trigger.mod(ins.tickSize).isZero()) throw new EngineError(10001, 'params error: triggerPrice invalid');
+      const d = Number(p.triggerDirection);
+      if (d !== 1 && d !== 2) throw new EngineError(10001, 'params error: triggerDirection invalid');
+      direction = d;
+      this.checkTriggerSide(d, trigger, last);
+    }
+    const condTriggerBy = trigger ? triggerBy(p.triggerBy, 'triggerBy') : 'UNKNOWN';
+
     let qty = decimal(p.qty, 'qty');
     const closeAll = reduceOnly && closeOnTrigger && qty.isZero();
     if (closeAll) qty = D.min(this.pos.size, orderType === 'Market' ? ins.maxMktOrderQty : ins.maxOrderQty);
-    if (!closeAll) {
-      if (qty.lt(ins.minOrderQty)) throw new EngineError(10001, 'The number of contracts exceeds minimum limit allowed');
-      if (!qty.mod(ins.qtyStep).isZero()) throw new EngineError(10001, 'params error: qty err');
-      const max = orderType === 'Market' ? ins.maxMktOrderQty : ins.maxOrderQty;
-      if (qty.gt(max)) {
-        throw new EngineError(10001, `The number of contracts exceeds maximum limit allowed: too large, order_qty:${qty.mul(1e8).toFixed(0)} > max_qty:${max.mul(1e8).toFixed(0)}`);
-      }
-    }
+    if (!closeAll) this.checkQty(qty, orderType);
     let price: Dec;
     if (orderType === 'Limit') {
-      price = decimal(p.price, 'price');
-      if (price.lt(ins.minPrice) || price.gt(ins.maxPrice)) throw new EngineError(110003, 'Order price is out of permissible range');
-      if (!price.mod(ins.tickSize).isZero()) throw new EngineError(10001, 'params error: price invalid');
+      price = this.checkPrice(decimal(p.price, 'price'));
     } else {
-      // Bybit shows a market order's protection price, a band around the last price.
-      const band = side === 'Buy' ? last.mul(ONE.plus(MARKET_BAND)) : last.mul(ONE.minus(MARKET_BAND));
-      price = band.div(ins.tickSize).toDecimalPlaces(0, side === 'Buy' ? D.ROUND_FLOOR : D.ROUND_CEIL).mul(ins.tickSize);
+      // Bybit shows a market order's protection price, a band around the last (or trigger) price.
+      price = protectionPrice(side, trigger ?? last, ins.tickSize);
     }
-    const notionalPrice = orderType === 'Limit' && !this.crosses(side, price, last) ? price : last;
+    // The price the order would trade at: its limit when it rests, else the market (or the trigger).
+    const notionalPrice = orderType === 'Limit' && (trigger || !this.crosses(side, price, last)) ? price : (trigger ?? last);
 
     // Reduce-only: must shrink an opposite position; clipped to its size.
     if (reduceOnly) {
@@ -261,63 +253,128 @@ export class MatchingEngine {
     const takeProfit = optionalPrice(p.takeProfit, 'takeProfit');
     const stopLoss = optionalPrice(p.stopLoss, 'stopLoss');
     if (reduceOnly && (takeProfit || stopLoss)) throw new EngineError(10001, 'params error: reduce-only orders cannot carry TP/SL');
-    const base = orderType === 'Limit' ? price : last;
+    let tpslMode = '';
+    if (takeProfit || stopLoss) {
+      tpslMode = p.tpslMode === undefined || p.tpslMode === '' ? 'Full' : String(p.tpslMode);
+      if (tpslMode !== 'Full' && tpslMode !== 'Partial') throw new EngineError(10001, 'params error: tpslMode invalid');
+    }
+    const base = orderType === 'Limit' ? price : (trigger ?? last);
     if (takeProfit) this.checkTpSl(side, 'TakeProfit', takeProfit, base);
     if (stopLoss) this.checkTpSl(side, 'StopLoss', stopLoss, base);
 
-    // Margin: the part that opens or adds to a position needs initial margin plus its opening fee.
-    const opening = this.openingQty(side, qty);
-    if (opening.gt(0)) {
-      const need = opening.mul(notionalPrice).div(this.leverage).plus(opening.mul(notionalPrice).mul(this.takerFeeRate));
-      if (need.gt(this.availableBalance())) throw new EngineError(110007, 'ab not enough for new order');
-    }
+    // Margin: the part that opens or adds to a position needs initial margin plus its opening fee. A
+    // conditional order holds none until it triggers (Bybit's rule); it is checked then.
+    if (!trigger) this.checkMargin(side, qty, notionalPrice);
 
     const now = this.market.now();
-    const o: Order = {
+    const o = makeOrder({
       orderId: randomUUID(), orderLinkId, side, orderType, price, qty, timeInForce: orderType === 'Market' ? 'IOC' : tif,
-      orderStatus: 'New', createType: 'CreateByUser', cancelType: 'UNKNOWN', rejectReason: 'EC_NoError',
-      cumExecQty: ZERO, cumExecValue: ZERO, cumExecFee: ZERO, closedPnl: ZERO, stopOrderType: '', triggerPrice: ZERO, triggerDirection: 0,
-      triggerBy: 'UNKNOWN', takeProfit: takeProfit ?? ZERO, stopLoss: stopLoss ?? ZERO, tpslMode: takeProfit || stopLoss ? 'Full' : '',
-      tpTriggerBy: takeProfit ? tpTriggerBy : 'UNKNOWN', slTriggerBy: stopLoss ? slTriggerBy : 'UNKNOWN', reduceOnly, closeOnTrigger,
-      lastPriceOnCreated: last, createdTime: now, updatedTime: now,
-    };
+      orderStatus: trigger ? 'Untriggered' : 'New', createType: trigger ? 'CreateByStopOrder' : 'CreateByUser', stopOrderType: trigger ? 'Stop' : '',
+      triggerPrice: trigger ?? ZERO, triggerDirection: direction, triggerBy: condTriggerBy, takeProfit: takeProfit ?? ZERO, stopLoss: stopLoss ?? ZERO,
+      tpslMode, tpTriggerBy: takeProfit ? tpTriggerBy : 'UNKNOWN', slTriggerBy: stopLoss ? slTriggerBy : 'UNKNOWN', reduceOnly, closeOnTrigger, closeAll,
+      lastPriceOnCreated: last, createdTime: now,
+    });
     this.addOrder(o);
     const b = new Batch();
     b.orders.set(o.orderId, o);
     b.position = true;
-    if (orderType === 'Market' || this.crosses(side, price, last)) {
-      if (orderType === 'Limit' && tif === 'PostOnly') {
-        this.finish(o, 'Cancelled', 'CancelByUser', 'EC_PostOnlyWillTakeLiquidity', now);
-      } else {
-        this.fill(o, o.qty, last, now, false, b);
+    if (!trigger) this.execute(o, last, now, b);
+    this.flush(b);
+    return { orderId: o.orderId, orderLinkId: o.orderLinkId };
+  }
+
+  /** order/amend: price, qty, triggerPrice, takeProfit, stopLoss of an open order (by orderId, else orderLinkId). */
+  amendOrder(p: AmendParams): { orderId: string; orderLinkId: string } {
+    const o = this.findOpen(p);
+    const ins = this.instrument;
+    const last = this.lastPrice();
+    const posStop = isPositionStop(o);
+    const price = p.price === undefined || p.price === '' ? undefined : this.checkPrice(decimal(p.price, 'price'));
+    if (price && o.orderType !== 'Limit') throw new EngineError(10001, 'params error: price can only be amended on a limit order');
+    const qty = p.qty === undefined || p.qty === '' ? undefined : decimal(p.qty, 'qty');
+    if (qty) {
+      if (posStop && o.stopOrderType !== 'PartialTakeProfit' && o.stopOrderType !== 'PartialStopLoss') {
+        throw new EngineError(10001, 'params error: the qty of a Full-mode TP/SL or trailing stop follows the position');
       }
-    } else if (tif === 'IOC' || tif === 'FOK') {
-      this.finish(o, 'Cancelled', 'CancelByUser', 'EC_NoImmediateQtyToFill', now);
+      this.checkQty(qty, o.orderType);
+      if (qty.lte(o.cumExecQty)) throw new EngineError(10001, 'The modified order quantity must be equal to or greater than the filled quantity.');
     }
+    const trigger = p.triggerPrice === undefined || p.triggerPrice === '' ? undefined : decimal(p.triggerPrice, 'triggerPrice');
+    if (trigger) {
+      if (o.orderStatus !== 'Untriggered' || o.stopOrderType === 'TrailingStop') {
+        throw new EngineError(10001, 'params error: triggerPrice can only be amended on an untriggered conditional or TP/SL order');
+      }
+      if (!trigger.mod(ins.tickSize).isZero()) throw new EngineError(10001, 'params error: triggerPrice invalid');
+    }
+    const tp = optionalDecimal(p.takeProfit, 'takeProfit');
+    const sl = optionalDecimal(p.stopLoss, 'stopLoss');
+    if ((tp || sl) && posStop) throw new EngineError(10001, 'params error: amend the level of a TP/SL order with triggerPrice');
+    if ((tp?.gt(0) || sl?.gt(0)) && o.reduceOnly) throw new EngineError(10001, 'params error: reduce-only orders cannot carry TP/SL');
+
+    const changed = {
+      price: price !== undefined && !price.eq(o.price),
+      qty: qty !== undefined && !qty.eq(o.qty),
+      trigger: trigger !== undefined && !trigger.eq(o.triggerPrice),
+      tp: tp !== undefined && !tp.eq(o.takeProfit),
+      sl: sl !== undefined && !sl.eq(o.stopLoss),
+    };
+    if (!Object.values(changed).some(Boolean)) throw new EngineError(10001, UNCHANGED);
+
+    const newPrice = price ?? o.price;
+    const newQty = qty ?? o.qty;
+    const newTrigger = trigger ?? o.triggerPrice;
+    if (changed.trigger) {
+      if (o.stopOrderType === 'Stop') this.checkTriggerSide(o.triggerDirection as 1 | 2, newTrigger, last);
+      else this.checkTpSl(this.pos.side as Side, isTp(o.stopOrderType) ? 'TakeProfit' : 'StopLoss', newTrigger, last, true);
+    }
+    const base = o.orderType === 'Limit' ? newPrice : o.stopOrderType === 'Stop' ? newTrigger : last;
+    if (changed.tp && tp!.gt(0)) this.checkTpSl(o.side, 'TakeProfit', tp!, base);
+    if (changed.sl && sl!.gt(0)) this.checkTpSl(o.side, 'StopLoss', sl!, base);
+    if ((changed.price || changed.qty) && o.orderStatus === 'New' && !o.reduceOnly && !posStop) {
+      const crossing = this.crosses(o.side, newPrice, last);
+      if (!(crossing && o.timeInForce === 'PostOnly')) this.checkMargin(o.side, newQty, crossing ? last : newPrice, o);
+    }
+
+    const now = this.market.now();
+    o.price = newPrice;
+    o.qty = newQty;
+    if (changed.trigger) {
+      o.triggerPrice = newTrigger;
+      if (o.stopOrderType === 'Stop' && o.orderType === 'Market') o.price = protectionPrice(o.side, newTrigger, ins.tickSize);
+      if (o.stopOrderType === 'TakeProfit') o.takeProfit = this.pos.takeProfit = newTrigger;
+      if (o.stopOrderType === 'StopLoss') o.stopLoss = this.pos.stopLoss = newTrigger;
+      if (o.stopOrderType === 'PartialTakeProfit') o.takeProfit = newTrigger;
+      if (o.stopOrderType === 'PartialStopLoss') o.stopLoss = newTrigger;
+    }
+    if (changed.tp) {
+      o.takeProfit = tp!;
+      o.tpTriggerBy = tp!.gt(0) ? triggerBy(p.tpTriggerBy, 'tpTriggerBy') : 'UNKNOWN';
+    }
+    if (changed.sl) {
+      o.stopLoss = sl!;
+      o.slTriggerBy = sl!.gt(0) ? triggerBy(p.slTriggerBy, 'slTriggerBy') : 'UNKNOWN';
+    }
+    if (!posStop) o.tpslMode = o.takeProfit.gt(0) || o.stopLoss.gt(0) ? o.tpslMode || 'Full' : '';
+    o.updatedTime = now;
+    this.pos.updatedTime = now;
+    const b = new Batch();
+    b.orders.set(o.orderId, o);
+    b.position = true;
+    // A resting limit moved across the market trades at once (or, PostOnly, is cancelled).
+    if (o.orderStatus === 'New' && changed.price && this.crosses(o.side, o.price, last)) this.execute(o, last, now, b);
     this.flush(b);
     return { orderId: o.orderId, orderLinkId: o.orderLinkId };
   }
 
   /** order/cancel-all. `orderFilter`: undefined (everything), Order, StopOrder or tpslOrder. */
   cancelAll(orderFilter?: string): Array<{ orderId: string; orderLinkId: string }> {
-    if (orderFilter !== undefined && !['Order', 'StopOrder', 'tpslOrder'].includes(orderFilter)) {
-      throw new EngineError(10001, 'params error: orderFilter invalid');
-    }
+    if (orderFilter !== undefined && !ORDER_FILTERS.includes(orderFilter)) throw new EngineError(10001, 'params error: orderFilter invalid');
     const now = this.market.now();
     const b = new Batch();
     const out: Array<{ orderId: string; orderLinkId: string }> = [];
     for (const o of this.openOrders()) {
-      const isTpSl = o.stopOrderType !== '';
-      if (orderFilter === 'Order' && isTpSl) continue;
-      if ((orderFilter === 'StopOrder' || orderFilter === 'tpslOrder') && !isTpSl) continue;
-      if (isTpSl) {
-        this.finish(o, 'Deactivated', 'CancelByUser', 'EC_NoError', now);
-        if (o.stopOrderType === 'TakeProfit') this.clearTp();
-        else this.clearSl();
-      } else {
-        this.finish(o, 'Cancelled', 'CancelByUser', 'EC_NoError', now);
-      }
-      b.orders.set(o.orderId, o);
+      if (!inFilter(o, orderFilter)) continue;
+      this.cancel(o, now, b);
       out.push({ orderId: o.orderId, orderLinkId: o.orderLinkId });
     }
     if (out.length) {
@@ -330,52 +387,92 @@ export class MatchingEngine {
 
   /** order/cancel: one open order by orderId (preferred) or orderLinkId; 110001 when there is none. */
   cancelOrder(q: { orderId?: unknown; orderLinkId?: unknown }): { orderId: string; orderLinkId: string } {
-    if ((q.orderId === undefined || q.orderId === '') && (q.orderLinkId === undefined || q.orderLinkId === '')) {
-      throw new EngineError(10001, 'params error: OrderId or orderLinkId is required');
-    }
-    const o = q.orderId !== undefined && q.orderId !== ''
-      ? this.byId.get(String(q.orderId))
-      : this.orders.find((x) => x.orderLinkId === String(q.orderLinkId));
-    if (!o || !this.isOpen(o)) throw new EngineError(110001, 'Order does not exist');
+    const o = this.findOpen(q);
     const now = this.market.now();
     const b = new Batch();
-    if (o.stopOrderType !== '') {
-      this.finish(o, 'Deactivated', 'CancelByUser', 'EC_NoError', now);
-      if (o.stopOrderType === 'TakeProfit') this.clearTp();
-      else this.clearSl();
-    } else {
-      this.finish(o, 'Cancelled', 'CancelByUser', 'EC_NoError', now);
-    }
+    this.cancel(o, now, b);
     this.pos.updatedTime = now;
-    b.orders.set(o.orderId, o);
     b.position = true;
     this.flush(b);
     return { orderId: o.orderId, orderLinkId: o.orderLinkId };
   }
 
-  /** position/trading-stop (Full mode): sets, replaces or ("0") cancels the position's TP and SL. */
-  setTradingStop(p: { takeProfit?: unknown; stopLoss?: unknown; tpslMode?: unknown; positionIdx?: unknown; tpTriggerBy?: unknown; slTriggerBy?: unknown; trailingStop?: unknown }): void {
+  /**
+   * position/trading-stop. Full mode sets, replaces or ("0") cancels the position's TP and SL; Partial mode
+   * adds PartialTakeProfit/PartialStopLoss orders of `tpSize`/`slSize`; `trailingStop` (a price distance,
+   * "0" cancels) with an optional `activePrice` sets the trailing stop in either mode.
+   */
+  setTradingStop(p: TradingStopParams): void {
     if (p.tpslMode === undefined || p.positionIdx === undefined) throw new EngineError(10001, 'params error: tpslMode and positionIdx are required');
-    if (p.tpslMode !== 'Full') throw new EngineError(10001, 'params error: only tpslMode Full is supported by the sandbox');
+    const mode = p.tpslMode;
+    if (mode !== 'Full' && mode !== 'Partial') throw new EngineError(10001, 'params error: tpslMode invalid');
     if (Number(p.positionIdx) !== 0) throw new EngineError(10001, 'position idx not match position mode');
-    if (p.trailingStop !== undefined && String(p.trailingStop) !== '0' && String(p.trailingStop) !== '') {
-      throw new EngineError(10001, 'params error: trailingStop is not supported by the sandbox');
+    marketOnly(p.tpOrderType, 'tpOrderType');
+    marketOnly(p.slOrderType, 'slOrderType');
+    if (optionalPrice(p.tpLimitPrice, 'tpLimitPrice') || optionalPrice(p.slLimitPrice, 'slLimitPrice')) {
+      throw new EngineError(10001, 'params error: limit TP/SL (tpLimitPrice/slLimitPrice) is not supported by the sandbox');
     }
-    if (this.pos.side === '') throw new EngineError(10001, 'can not set tp/sl/ts for zero position');
-    const side = this.pos.side;
+    const pos = this.pos;
+    if (pos.side === '') throw new EngineError(10001, 'can not set tp/sl/ts for zero position');
+    const side = pos.side;
+    const ins = this.instrument;
     const last = this.lastPrice();
-    const tp = p.takeProfit === undefined ? undefined : decimal(p.takeProfit, 'takeProfit', true);
-    const sl = p.stopLoss === undefined ? undefined : decimal(p.stopLoss, 'stopLoss', true);
-    const tpChanged = tp !== undefined && !tp.eq(this.pos.takeProfit);
-    const slChanged = sl !== undefined && !sl.eq(this.pos.stopLoss);
-    if (!tpChanged && !slChanged) throw new EngineError(34040, 'not modified');
-    if (tpChanged && tp.gt(0)) this.checkTpSl(side, 'TakeProfit', tp, last, true);
-    if (slChanged && sl.gt(0)) this.checkTpSl(side, 'StopLoss', sl, last, true);
+    const tp = optionalDecimal(p.takeProfit, 'takeProfit');
+    const sl = optionalDecimal(p.stopLoss, 'stopLoss');
+    const active = optionalDecimal(p.activePrice, 'activePrice');
+    // A new activePrice alone re-arms the current trailing distance.
+    const ts = optionalDecimal(p.trailingStop, 'trailingStop') ?? (active !== undefined && pos.trailingStop.gt(0) ? pos.trailingStop : undefined);
+
+    // The trailing stop (either mode): distance on the tick; activation beyond the price in the position's favour.
+    const tsChanged = ts !== undefined && (!ts.eq(pos.trailingStop) || (ts.gt(0) && active !== undefined && !active.eq(pos.activePrice)));
+    if (tsChanged && ts.gt(0)) {
+      if (!ts.mod(ins.tickSize).isZero()) throw new EngineError(10001, 'params error: trailingStop invalid');
+      if (side === 'Buy' ? ts.gte(last) : false) throw new EngineError(10001, `params error: trailingStop:${fmt(ts)} must be below the price ${fmt(last)}`);
+      if (active?.gt(0)) {
+        if (!active.mod(ins.tickSize).isZero()) throw new EngineError(10001, 'params error: activePrice invalid');
+        const ok = side === 'Buy' ? active.gt(last) : active.lt(last);
+        if (!ok) {
+          throw new EngineError(10001, `ActivePrice:${fmt(active)} set for ${side} position should be ${side === 'Buy' ? 'higher' : 'lower'} than base_price:${fmt(last)}??LastPrice`);
+        }
+      }
+    }
+    if (active !== undefined && active.gt(0) && ts === undefined && pos.trailingStop.isZero()) {
+      throw new EngineError(10001, 'params error: activePrice needs a trailingStop');
+    }
+
     const b = new Batch();
     const now = this.market.now();
-    if (tpChanged) this.setPositionStop('TakeProfit', tp, triggerBy(p.tpTriggerBy, 'tpTriggerBy'), now, b);
-    if (slChanged) this.setPositionStop('StopLoss', sl, triggerBy(p.slTriggerBy, 'slTriggerBy'), now, b);
-    this.pos.updatedTime = now;
+    if (mode === 'Full') {
+      const tpChanged = tp !== undefined && !tp.eq(pos.takeProfit);
+      const slChanged = sl !== undefined && !sl.eq(pos.stopLoss);
+      if (!tpChanged && !slChanged && !tsChanged) throw new EngineError(34040, 'not modified');
+      if (tpChanged && tp.gt(0)) this.checkTpSl(side, 'TakeProfit', tp, last, true);
+      if (slChanged && sl.gt(0)) this.checkTpSl(side, 'StopLoss', sl, last, true);
+      if (tpChanged) this.setPositionStop('TakeProfit', tp, triggerBy(p.tpTriggerBy, 'tpTriggerBy'), now, b);
+      if (slChanged) this.setPositionStop('StopLoss', sl, triggerBy(p.slTriggerBy, 'slTriggerBy'), now, b);
+    } else {
+      const tpSize = optionalPrice(p.tpSize, 'tpSize');
+      const slSize = optionalPrice(p.slSize, 'slSize');
+      if (tp?.isZero() || sl?.isZero()) throw new EngineError(10001, 'params error: a Partial TP/SL is not cancelled with "0": cancel its order');
+      if (tp && !tpSize) throw new EngineError(10001, 'params error: tpSize is required in Partial mode');
+      if (sl && !slSize) throw new EngineError(10001, 'params error: slSize is required in Partial mode');
+      if (tp && sl && !tpSize!.eq(slSize!)) throw new EngineError(10001, 'params error: tpSize and slSize must be equal');
+      if (!tp && !sl && !tsChanged) throw new EngineError(34040, 'not modified');
+      if (tp) this.checkTpSl(side, 'TakeProfit', tp, last, true);
+      if (sl) this.checkTpSl(side, 'StopLoss', sl, last, true);
+      for (const [kind, level, size] of [['PartialTakeProfit', tp, tpSize], ['PartialStopLoss', sl, slSize]] as const) {
+        if (!level || !size) continue;
+        this.checkQty(size, 'Market');
+        const same = this.openOrders().filter((o) => o.stopOrderType === kind);
+        if (same.length >= MAX_PARTIAL) throw new EngineError(110061, 'Not allowed to have more than 20 TP/SLs under Partial tpSlMode');
+        const booked = same.reduce((s, o) => s.plus(o.qty), ZERO);
+        if (booked.plus(size).gt(pos.size)) throw new EngineError(110058, 'Insufficient number of remaining position size to set take profit and stop loss');
+      }
+      if (tp) this.addPartialStop('PartialTakeProfit', tp, tpSize!, triggerBy(p.tpTriggerBy, 'tpTriggerBy'), now, b);
+      if (sl) this.addPartialStop('PartialStopLoss', sl, slSize!, triggerBy(p.slTriggerBy, 'slTriggerBy'), now, b);
+    }
+    if (tsChanged) this.setTrailingStop(ts, active ?? ZERO, now, b);
+    pos.updatedTime = now;
     b.position = true;
     this.flush(b);
   }
@@ -404,40 +501,47 @@ export class MatchingEngine {
   }
 
   /**
-   * The replay price moved from `from` to `to`. Conditional (TP/SL) orders and resting limit orders whose
-   * price lies on the way are executed in the order the path reaches them.
+   * The replay price moved from `from` to `to` (one straight segment of the path, or with `gap` the jump
+   * from a close to the next open). Conditional orders and resting limits whose level lies on the way are
+   * executed in the order the path reaches them; an order created by one of those executions (an entry's
+   * TP/SL) is checked against the rest of the segment. Trailing stops then follow the new price.
    */
   onPriceMove(from: { time: number; price: number }, to: { time: number; price: number }, gap: boolean): void {
     const a = dec(String(from.price));
     const z = dec(String(to.price));
     if (a.eq(z)) return;
     const rising = z.gt(a);
-    type Hit = { o: Order; level: Dec; frac: Dec };
-    const hits: Hit[] = [];
-    for (const o of this.openOrders()) {
-      let level: Dec | undefined;
-      if (o.stopOrderType !== '') {
-        const ok = o.triggerDirection === 1 ? rising && z.gte(o.triggerPrice) : !rising && z.lte(o.triggerPrice);
-        if (ok) level = o.triggerPrice;
-      } else if (o.orderStatus === 'New') {
-        const ok = o.side === 'Buy' ? !rising && z.lte(o.price) : rising && z.gte(o.price);
-        if (ok) level = o.price;
+    let f0 = ZERO;
+    for (let guard = 0; guard < 10_000; guard++) {
+      let best: { o: Order; level: Dec; frac: Dec } | undefined;
+      for (const o of this.openOrders()) {
+        const level = this.levelOnMove(o, z, rising);
+        if (level === undefined) continue;
+        const frac = gap ? ZERO : D.max(ZERO, D.min(1, level.minus(a).div(z.minus(a))));
+        if (frac.lt(f0)) continue;
+        if (!best || frac.lt(best.frac)) best = { o, level, frac };
       }
-      if (level === undefined) continue;
-      const frac = gap ? ZERO : D.max(ZERO, D.min(1, level.minus(a).div(z.minus(a))));
-      hits.push({ o, level, frac });
-    }
-    if (!hits.length) return;
-    hits.sort((x, y) => x.frac.cmp(y.frac) || x.o.createdTime - y.o.createdTime);
-    for (const { o, level, frac } of hits) {
-      if (!this.isOpen(o)) continue; // cancelled by an earlier hit (the other side of a TP/SL pair)
+      if (!best) break;
+      const { o, level, frac } = best;
+      f0 = frac;
       const time = from.time + Math.round(frac.mul(to.time - from.time).toNumber());
-      const price = gap ? z : level;
-      const b = new Batch();
-      if (o.stopOrderType !== '') this.trigger(o, price, time, b);
-      else this.fillResting(o, price, time, gap, b);
-      this.flush(b);
+      // At the level inside the segment; at the new open after a gap; at the segment's start if the level
+      // was already behind the price when the segment began (a stop created on the wrong side of it).
+      const passed = (rising && level.lt(a)) || (!rising && level.gt(a));
+      const price = gap ? z : passed ? a : level;
+      if (o.orderStatus === 'New') {
+        const b = new Batch();
+        this.fillResting(o, price, time, b);
+        this.flush(b);
+      } else if (o.stopOrderType === 'Stop') {
+        this.triggerConditional(o, price, time);
+      } else {
+        const b = new Batch();
+        this.trigger(o, price, time, b);
+        this.flush(b);
+      }
     }
+    this.trail(z, to.time);
   }
 
   /** A funding settlement at `time`: the position pays (rate > 0 for longs) or receives size × mark × rate. */
@@ -487,7 +591,8 @@ export class MatchingEngine {
       positionValue: fmt(value), tradeMode: 0, autoAddMargin: 0, positionStatus: 'Normal', leverage: fmt(this.leverage),
       markPrice: fmt(mark), liqPrice: open ? this.liqPrice() : '0', bustPrice: open ? '' : '0', positionIM: fmt(im), positionMM: fmt(mm),
       positionIMByMp: fmt(pos.size.mul(mark).div(this.leverage)), positionMMByMp: fmt(pos.size.mul(mark).mul(ins.maintenanceMarginRate)),
-      positionBalance: fmt(im), tpslMode: 'Full', takeProfit: fmt(pos.takeProfit), stopLoss: fmt(pos.stopLoss), trailingStop: '0',
+      positionBalance: fmt(im), tpslMode: 'Full', takeProfit: fmt(pos.takeProfit), stopLoss: fmt(pos.stopLoss), trailingStop: fmt(pos.trailingStop),
+      activePrice: fmt(pos.activePrice),
       sessionAvgPrice: '', delta: '', gamma: '', vega: '', theta: '', unrealisedPnl: fmt(this.unrealised()),
       curRealisedPnl: fmt(pos.curRealisedPnl), cumRealisedPnl: fmt(pos.cumRealisedPnl), adlRankIndicator: open ? 2 : 0, isReduceOnly: false,
       mmrSysUpdatedTime: '', leverageSysUpdatedTime: '', createdTime: String(pos.createdTime), updatedTime: String(pos.updatedTime),
@@ -521,15 +626,30 @@ export class MatchingEngine {
     };
   }
 
-  /** order/realtime rows, newest first. */
-  orderViews(q: { orderId?: string; orderLinkId?: string; openOnly?: boolean }, ws = false): Obj[] {
+  /**
+   * order/realtime rows, newest first: by orderId/orderLinkId any state (openOnly ignored), else the open
+   * orders (New, Untriggered) or with `openOnly: false` the closed ones; `orderFilter` Order/StopOrder.
+   */
+  orderViews(q: { orderId?: string; orderLinkId?: string; openOnly?: boolean; orderFilter?: string }, ws = false): Obj[] {
+    if (q.orderFilter !== undefined && !ORDER_FILTERS.includes(q.orderFilter)) throw new EngineError(10001, 'params error: orderFilter invalid');
     let list: Order[];
     if (q.orderId !== undefined || q.orderLinkId !== undefined) {
       list = this.orders.filter((o) => (q.orderId === undefined || o.orderId === q.orderId) && (q.orderLinkId === undefined || o.orderLinkId === q.orderLinkId));
     } else {
-      list = this.orders.filter((o) => (q.openOnly === false ? !this.isOpen(o) : this.isOpen(o)));
+      list = this.orders.filter((o) => (q.openOnly === false ? !isOpen(o) : isOpen(o)));
     }
-    return list.slice().reverse().map((o) => this.orderView(o, ws));
+    return list.filter((o) => inFilter(o, q.orderFilter)).reverse().map((o) => orderView(o, ws, this.category, this.instrument.symbol));
+  }
+
+  /** order/history rows, newest first: every order created in [startTime, endTime], any state. */
+  orderHistoryViews(q: { orderId?: string; orderLinkId?: string; orderFilter?: string; orderStatus?: string; startTime?: number; endTime?: number }): Obj[] {
+    if (q.orderFilter !== undefined && !ORDER_FILTERS.includes(q.orderFilter)) throw new EngineError(10001, 'params error: orderFilter invalid');
+    return this.orders
+      .filter((o) => (q.orderId === undefined || o.orderId === q.orderId) && (q.orderLinkId === undefined || o.orderLinkId === q.orderLinkId))
+      .filter((o) => inFilter(o, q.orderFilter) && (q.orderStatus === undefined || o.orderStatus === q.orderStatus))
+      .filter((o) => inRange(o.createdTime, q.startTime, q.endTime))
+      .reverse()
+      .map((o) => orderView(o, false, this.category, this.instrument.symbol));
   }
 
   /** execution/list rows (REST shape), newest first. */
@@ -558,101 +678,59 @@ export class MatchingEngine {
   }
 
   /** A plain summary for tests and the CLI. */
-  summary(): { balance: Dec; equity: Dec; available: Dec; leverage: Dec; position: { side: Side | ''; size: Dec; entryPrice: Dec; takeProfit: Dec; stopLoss: Dec }; openOrders: number; executions: number } {
+  summary(): {
+    balance: Dec; equity: Dec; available: Dec; leverage: Dec;
+    position: { side: Side | ''; size: Dec; entryPrice: Dec; takeProfit: Dec; stopLoss: Dec; trailingStop: Dec; activePrice: Dec };
+    openOrders: number; executions: number;
+  } {
+    const p = this.pos;
     return {
       balance: this.balance,
       equity: this.balance.plus(this.unrealised()),
       available: this.availableBalance(),
       leverage: this.leverage,
-      position: { side: this.pos.side, size: this.pos.size, entryPrice: this.pos.entryPrice, takeProfit: this.pos.takeProfit, stopLoss: this.pos.stopLoss },
+      position: { side: p.side, size: p.size, entryPrice: p.entryPrice, takeProfit: p.takeProfit, stopLoss: p.stopLoss, trailingStop: p.trailingStop, activePrice: p.activePrice },
       openOrders: this.openOrders().length,
       executions: this.executions.length,
     };
   }
 
-  // ---------------------------------------------------------------- internals
+  // ---------------------------------------------------------------- checks
 
-  private lastPrice(): Dec {
-    return dec(String(this.market.price()));
-  }
-
-  private crosses(side: Side, price: Dec, last: Dec): boolean {
-    return side === 'Buy' ? price.gte(last) : price.lte(last);
-  }
-
-  private isOpen(o: Order): boolean {
-    return o.orderStatus === 'New' || o.orderStatus === 'Untriggered';
-  }
-
-  private openOrders(): Order[] {
-    return this.orders.filter((o) => this.isOpen(o));
-  }
-
-  private addOrder(o: Order): void {
-    this.orders.push(o);
-    this.byId.set(o.orderId, o);
-    if (o.orderLinkId) this.linkIds.add(o.orderLinkId);
-  }
-
-  private finish(o: Order, status: OrderStatus, cancelType: string, rejectReason: string, now: number): void {
-    o.orderStatus = status;
-    o.cancelType = cancelType;
-    o.rejectReason = rejectReason;
-    o.updatedTime = now;
-  }
-
-  /** How much of an order on `side` would open or add to a position (the rest reduces the current one). */
-  private openingQty(side: Side, qty: Dec): Dec {
-    if (this.pos.side === '' || this.pos.side === side) return qty;
-    return D.max(ZERO, qty.minus(this.pos.size));
-  }
-
-  private unrealised(): Dec {
-    const pos = this.pos;
-    if (pos.side === '') return ZERO;
-    const diff = this.lastPrice().minus(pos.entryPrice).mul(pos.size);
-    return pos.side === 'Buy' ? diff : diff.neg();
-  }
-
-  private positionIM(): Dec {
-    return this.pos.size.mul(this.pos.entryPrice).div(this.leverage);
-  }
-
-  /** Margin held for resting limit orders that would open or add to the position. */
-  private orderIM(): Dec {
-    let sum = ZERO;
-    for (const o of this.orders) {
-      if (o.orderStatus !== 'New' || o.stopOrderType !== '' || o.reduceOnly) continue;
-      const opening = this.openingQty(o.side, o.qty.minus(o.cumExecQty));
-      sum = sum.plus(opening.mul(o.price).div(this.leverage));
+  private checkQty(qty: Dec, orderType: 'Market' | 'Limit'): void {
+    const ins = this.instrument;
+    if (qty.lt(ins.minOrderQty)) throw new EngineError(10001, 'The number of contracts exceeds minimum limit allowed');
+    if (!qty.mod(ins.qtyStep).isZero()) throw new EngineError(10001, 'params error: qty err');
+    const max = orderType === 'Market' ? ins.maxMktOrderQty : ins.maxOrderQty;
+    if (qty.gt(max)) {
+      throw new EngineError(10001, `The number of contracts exceeds maximum limit allowed: too large, order_qty:${qty.mul(1e8).toFixed(0)} > max_qty:${max.mul(1e8).toFixed(0)}`);
     }
-    return sum;
   }
 
-  private availableBalance(): Dec {
-    return this.balance.plus(this.unrealised()).minus(this.positionIM()).minus(this.orderIM());
+  private checkPrice(price: Dec): Dec {
+    const ins = this.instrument;
+    if (price.lt(ins.minPrice) || price.gt(ins.maxPrice)) throw new EngineError(110003, 'Order price is out of permissible range');
+    if (!price.mod(ins.tickSize).isZero()) throw new EngineError(10001, 'params error: price invalid');
+    return price;
   }
 
-  private breakEven(): Dec {
-    const pos = this.pos;
-    const feePerUnit = pos.openFee.div(pos.size);
-    const closeFee = this.takerFeeRate;
-    // Price where closing (with the taker fee) returns the opening fee: long e' = (e + f) / (1 - r).
-    return pos.side === 'Buy'
-      ? pos.entryPrice.plus(feePerUnit).div(ONE.minus(closeFee))
-      : pos.entryPrice.minus(feePerUnit).div(ONE.plus(closeFee));
+  /** A conditional order's trigger must lie ahead of the price in its direction (110092 rising, 110093 falling). */
+  private checkTriggerSide(direction: 1 | 2, trigger: Dec, last: Dec): void {
+    if (direction === 1 && trigger.lte(last)) {
+      throw new EngineError(110092, `expect Rising, but trigger_price[${fmt(trigger)}] <= current[${fmt(last)}]??LastPrice`);
+    }
+    if (direction === 2 && trigger.gte(last)) {
+      throw new EngineError(110093, `expect Falling, but trigger_price[${fmt(trigger)}] >= current[${fmt(last)}]??LastPrice`);
+    }
   }
 
-  /** Cross-margin estimate: the price where equity falls to maintenance margin ("" when there is none). */
-  private liqPrice(): string {
-    const pos = this.pos;
-    const m = this.instrument.maintenanceMarginRate;
-    const other = this.balance; // wallet balance backs the position (cross margin)
-    const s = pos.size;
-    const e = pos.entryPrice;
-    const p = pos.side === 'Buy' ? e.mul(s).minus(other).div(s.mul(ONE.minus(m))) : other.plus(e.mul(s)).div(s.mul(ONE.plus(m)));
-    if (p.lte(0)) return '';
-    return p.toDecimalPlaces(this.instrument.priceScale).toFixed();
+  /** 110007 when the opening part of an order needs more than the available balance (`replacing` gives its own IM back). */
+  private checkMargin(side: Side, qty: Dec, price: Dec, replacing?: Order): void {
+    const opening = this.openingQty(side, qty);
+    if (opening.lte(0)) return;
+    const need = opening.mul(price).div(this.leverage).plus(opening.mul(price).mul(this.takerFeeRate));
+    const own = replacing ? this.openingQty(replacing.side, replacing.qty.minus(replacing.cumExecQty)).mul(replacing.price).div(this.leverage) : ZERO;
+    if (need.gt(this.availableBalance().plus(own))) throw new EngineError(110007, 'ab not enough for new order');
   }
 
   private checkTpSl(side: Side, kind: 'TakeProfit' | 'StopLoss', level: Dec, base: Dec, forPosition = false): void {
@@ -669,79 +747,163 @@ export class MatchingEngine {
     }
   }
 
-  /** Creates, amends or (level 0) deactivates the position's TP or SL conditional order. */
-  private setPositionStop(kind: 'TakeProfit' | 'StopLoss', level: Dec, by: string, now: number, b: Batch): void {
-    const pos = this.pos;
-    const idKey = kind === 'TakeProfit' ? 'tpOrderId' : 'slOrderId';
-    const existing = pos[idKey] ? this.byId.get(pos[idKey]) : undefined;
-    if (kind === 'TakeProfit') {
-      pos.takeProfit = level;
-      pos.tpTriggerBy = by;
+  // ---------------------------------------------------------------- internals
+
+  private lastPrice(): Dec {
+    return dec(String(this.market.price()));
+  }
+
+  private crosses(side: Side, price: Dec, last: Dec): boolean {
+    return side === 'Buy' ? price.gte(last) : price.lte(last);
+  }
+
+  private openOrders(): Order[] {
+    return this.orders.filter((o) => isOpen(o));
+  }
+
+  private addOrder(o: Order): void {
+    this.orders.push(o);
+    this.byId.set(o.orderId, o);
+    if (o.orderLinkId) this.linkIds.add(o.orderLinkId);
+  }
+
+  /** The open order named by `orderId` (preferred) or `orderLinkId`: 10001 with neither, 110001 when none is open. */
+  private findOpen(q: { orderId?: unknown; orderLinkId?: unknown }): Order {
+    const hasId = q.orderId !== undefined && q.orderId !== '';
+    if (!hasId && (q.orderLinkId === undefined || q.orderLinkId === '')) {
+      throw new EngineError(10001, 'params error: OrderId or orderLinkId is required');
+    }
+    const o = hasId ? this.byId.get(String(q.orderId)) : this.orders.find((x) => x.orderLinkId === String(q.orderLinkId));
+    if (!o || !isOpen(o)) throw new EngineError(110001, 'Order does not exist');
+    return o;
+  }
+
+  private finish(o: Order, status: Order['orderStatus'], cancelType: string, rejectReason: string, now: number): void {
+    o.orderStatus = status;
+    o.cancelType = cancelType;
+    o.rejectReason = rejectReason;
+    o.updatedTime = now;
+  }
+
+  /** A user cancel: Untriggered orders become Deactivated (and leave the position), active ones Cancelled. */
+  private cancel(o: Order, now: number, b: Batch): void {
+    if (o.orderStatus === 'Untriggered') {
+      this.finish(o, 'Deactivated', 'CancelByUser', 'EC_NoError', now);
+      this.detach(o);
     } else {
-      pos.stopLoss = level;
-      pos.slTriggerBy = by;
+      this.finish(o, 'Cancelled', 'CancelByUser', 'EC_NoError', now);
     }
-    if (level.isZero()) {
-      if (existing && this.isOpen(existing)) {
-        this.finish(existing, 'Deactivated', 'CancelByUser', 'EC_NoError', now);
-        b.orders.set(existing.orderId, existing);
-      }
-      pos[idKey] = undefined;
-      return;
-    }
-    if (existing && this.isOpen(existing)) {
-      existing.triggerPrice = level;
-      existing.updatedTime = now;
-      if (kind === 'TakeProfit') existing.takeProfit = level;
-      else existing.stopLoss = level;
-      b.orders.set(existing.orderId, existing);
-      return;
-    }
-    const closeSide: Side = pos.side === 'Buy' ? 'Sell' : 'Buy';
-    // Long: TP fires when the price rises to it, SL when it falls to it; the reverse for a short.
-    const rises = (pos.side === 'Buy') === (kind === 'TakeProfit');
-    const o: Order = {
-      orderId: randomUUID(), orderLinkId: '', side: closeSide, orderType: 'Market', price: ZERO, qty: ZERO, timeInForce: 'IOC',
-      orderStatus: 'Untriggered', createType: kind === 'TakeProfit' ? 'CreateByTakeProfit' : 'CreateByStopLoss', cancelType: 'UNKNOWN',
-      rejectReason: 'EC_NoError', cumExecQty: ZERO, cumExecValue: ZERO, cumExecFee: ZERO, closedPnl: ZERO, stopOrderType: kind,
-      triggerPrice: level, triggerDirection: rises ? 1 : 2, triggerBy: by, takeProfit: kind === 'TakeProfit' ? level : ZERO,
-      stopLoss: kind === 'StopLoss' ? level : ZERO, tpslMode: 'Full', tpTriggerBy: kind === 'TakeProfit' ? by : 'UNKNOWN',
-      slTriggerBy: kind === 'StopLoss' ? by : 'UNKNOWN', reduceOnly: true, closeOnTrigger: true, lastPriceOnCreated: this.lastPrice(),
-      createdTime: now, updatedTime: now,
-    };
-    this.addOrder(o);
-    pos[idKey] = o.orderId;
     b.orders.set(o.orderId, o);
   }
 
-  private clearTp(): void {
-    this.pos.takeProfit = ZERO;
-    this.pos.tpOrderId = undefined;
+  /** Forgets a position stop that is no longer open (the position's TP/SL/trailing fields go to 0). */
+  private detach(o: Order): void {
+    const pos = this.pos;
+    if (o.orderId === pos.tpOrderId) {
+      pos.takeProfit = ZERO;
+      pos.tpOrderId = undefined;
+    } else if (o.orderId === pos.slOrderId) {
+      pos.stopLoss = ZERO;
+      pos.slOrderId = undefined;
+    } else if (o.orderId === pos.tsOrderId) {
+      pos.trailingStop = ZERO;
+      pos.activePrice = ZERO;
+      pos.tsOrderId = undefined;
+    }
   }
 
-  private clearSl(): void {
-    this.pos.stopLoss = ZERO;
-    this.pos.slOrderId = undefined;
+  /**
+   * An active order meets the market at `last` (placement, amend, or a triggered conditional limit): it
+   * fills as taker if it crosses (a PostOnly one is cancelled instead), an IOC/FOK that does not is
+   * cancelled, the rest wait.
+   */
+  private execute(o: Order, last: Dec, now: number, b: Batch): void {
+    b.orders.set(o.orderId, o);
+    if (o.orderType === 'Market' || this.crosses(o.side, o.price, last)) {
+      if (o.orderType === 'Limit' && o.timeInForce === 'PostOnly') {
+        // Bybit accepts the request (retCode 0), then cancels the order: it would have taken liquidity.
+        this.finish(o, 'Cancelled', 'UNKNOWN', 'EC_PostOnlyWillTakeLiquidity', now);
+        return;
+      }
+      let qty = o.qty.minus(o.cumExecQty);
+      if (o.reduceOnly) {
+        if (this.pos.side === '' || this.pos.side === o.side) {
+          this.finish(o, 'Cancelled', 'CancelByReduceOnly', 'EC_NoError', now);
+          return;
+        }
+        // A reduce-only order never exceeds the position: its qty is cut to what is left.
+        qty = D.min(o.closeAll ? this.pos.size : qty, this.pos.size);
+        o.qty = o.cumExecQty.plus(qty);
+      }
+      this.fill(o, qty, last, now, false, b);
+    } else if (o.timeInForce === 'IOC' || o.timeInForce === 'FOK') {
+      this.finish(o, 'Cancelled', 'CancelByUser', 'EC_NoImmediateQtyToFill', now);
+    }
   }
 
-  /** A TP/SL order fires: it becomes a market order for the whole position, filled at `price`. */
+  /** The level at which `o` executes on a move ending at `z` (undefined: not reached). */
+  private levelOnMove(o: Order, z: Dec, rising: boolean): Dec | undefined {
+    if (o.orderStatus === 'Untriggered') {
+      if (o.trail && !o.trail.active) return undefined;
+      const ok = o.triggerDirection === 1 ? rising && z.gte(o.triggerPrice) : !rising && z.lte(o.triggerPrice);
+      return ok ? o.triggerPrice : undefined;
+    }
+    // A resting limit: a buy fills when the price comes down to it, a sell when it comes up.
+    const through = this.limitFill === 'through';
+    const ok = o.side === 'Buy' ? !rising && (through ? z.lt(o.price) : z.lte(o.price)) : rising && (through ? z.gt(o.price) : z.gte(o.price));
+    return ok ? o.price : undefined;
+  }
+
+  /**
+   * A user conditional order fires at `price`: an order message `Triggered`, then a Market one fills as
+   * taker (or is cancelled if the margin cannot cover it now), a Limit one becomes an active order.
+   */
+  private triggerConditional(o: Order, price: Dec, time: number): void {
+    o.orderStatus = 'Triggered';
+    o.updatedTime = time;
+    const t = new Batch();
+    t.orders.set(o.orderId, o);
+    this.flush(t);
+    const b = new Batch();
+    b.orders.set(o.orderId, o);
+    b.position = true;
+    o.orderStatus = 'New';
+    const execPrice = o.orderType === 'Market' ? price : this.crosses(o.side, o.price, price) ? price : o.price;
+    if (!o.reduceOnly) {
+      const opening = this.openingQty(o.side, o.qty);
+      const need = opening.mul(execPrice).div(this.leverage).plus(opening.mul(execPrice).mul(this.takerFeeRate));
+      if (opening.gt(0) && need.gt(this.availableBalance())) {
+        // "If the margin is insufficient after the conditional order is triggered, the order will be cancelled."
+        this.finish(o, 'Cancelled', 'UNKNOWN', 'EC_Others', time);
+        this.flush(b);
+        return;
+      }
+    }
+    if (o.orderType === 'Market') o.price = protectionPrice(o.side, price, this.instrument.tickSize);
+    this.execute(o, price, time, b);
+    this.flush(b);
+  }
+
+  /** A position stop fires at `price`: a market order for the whole position (Full, trailing) or its qty (Partial). */
   private trigger(o: Order, price: Dec, time: number, b: Batch): void {
     const pos = this.pos;
     if (pos.side === '' || pos.side === o.side) {
       this.finish(o, 'Deactivated', 'CancelByTpSlTsClear', 'EC_NoError', time);
+      this.detach(o);
       b.orders.set(o.orderId, o);
       return;
     }
-    o.qty = pos.size;
+    const partial = o.stopOrderType === 'PartialTakeProfit' || o.stopOrderType === 'PartialStopLoss';
+    o.qty = partial ? D.min(o.qty, pos.size) : pos.size;
     o.orderStatus = 'Triggered';
-    const band = o.side === 'Buy' ? price.mul(ONE.plus(MARKET_BAND)) : price.mul(ONE.minus(MARKET_BAND));
-    o.price = band.div(this.instrument.tickSize).toDecimalPlaces(0, o.side === 'Buy' ? D.ROUND_FLOOR : D.ROUND_CEIL).mul(this.instrument.tickSize);
+    o.price = protectionPrice(o.side, price, this.instrument.tickSize);
     b.orders.set(o.orderId, o);
+    this.detach(o);
     this.fill(o, o.qty, price, time, false, b);
   }
 
-  /** A resting limit order reached by the path. Reduce-only ones are clipped to the position, or cancelled. */
-  private fillResting(o: Order, price: Dec, time: number, gap: boolean, b: Batch): void {
+  /** A resting limit order reached by the path: a maker fill at `price`. Reduce-only ones are clipped to the position, or cancelled. */
+  private fillResting(o: Order, price: Dec, time: number, b: Batch): void {
     let qty = o.qty.minus(o.cumExecQty);
     if (o.reduceOnly) {
       if (this.pos.side === '' || this.pos.side === o.side) {
@@ -751,9 +913,30 @@ export class MatchingEngine {
         return;
       }
       qty = D.min(qty, this.pos.size);
+      o.qty = o.cumExecQty.plus(qty);
     }
     b.orders.set(o.orderId, o);
-    this.fill(o, qty, price, time, !gap, b);
+    this.fill(o, qty, price, time, true, b);
+  }
+
+  /** Trailing stops follow the price: a long's stop is the highest price since activation minus the distance. */
+  private trail(z: Dec, time: number): void {
+    for (const o of this.openOrders()) {
+      const t = o.trail;
+      if (!t) continue;
+      const long = o.side === 'Sell';
+      if (!t.active) {
+        if (long ? z.lt(t.activePrice) : z.gt(t.activePrice)) continue;
+        t.active = true;
+        t.extreme = z;
+      } else if (long ? z.gt(t.extreme) : z.lt(t.extreme)) {
+        t.extreme = z;
+      } else {
+        continue;
+      }
+      o.triggerPrice = long ? t.extreme.minus(t.distance) : t.extreme.plus(t.distance);
+      o.updatedTime = time;
+    }
   }
 
   /** Executes `qty` of order `o` at `price`: position, fees, realised PnL, closed PnL, stream messages. */
@@ -787,6 +970,7 @@ export class MatchingEngine {
       pos.size = pos.size.minus(closing);
       pos.openFee = pos.openFee.minus(openFeeShare);
       if (pos.size.isZero()) this.flatten(time, b, o);
+      else this.shrinkPartials(time, b, o);
     }
     if (opening.gt(0)) {
       const openFee = fee.mul(opening).div(qty);
@@ -806,10 +990,16 @@ export class MatchingEngine {
       this.cumRealised = this.cumRealised.minus(openFee);
       pos.curRealisedPnl = pos.curRealisedPnl.minus(openFee);
       pos.cumRealisedPnl = pos.cumRealisedPnl.minus(openFee);
-      // TP/SL carried by an order that opens or adds: they become the position's (Full mode).
-      if (o.stopOrderType === '' && pos.side === o.side) {
-        if (o.takeProfit.gt(0)) this.setPositionStop('TakeProfit', o.takeProfit, o.tpTriggerBy, time, b);
-        if (o.stopLoss.gt(0)) this.setPositionStop('StopLoss', o.stopLoss, o.slTriggerBy, time, b);
+      // TP/SL carried by an order that opens or adds: Full mode makes them the position's; Partial mode
+      // makes Partial TP/SL orders of the qty filled.
+      if (!isPositionStop(o) && pos.side === o.side) {
+        if (o.tpslMode === 'Partial') {
+          if (o.takeProfit.gt(0)) this.addPartialStop('PartialTakeProfit', o.takeProfit, opening, o.tpTriggerBy, time, b);
+          if (o.stopLoss.gt(0)) this.addPartialStop('PartialStopLoss', o.stopLoss, opening, o.slTriggerBy, time, b);
+        } else {
+          if (o.takeProfit.gt(0)) this.setPositionStop('TakeProfit', o.takeProfit, o.tpTriggerBy, time, b);
+          if (o.stopLoss.gt(0)) this.setPositionStop('StopLoss', o.stopLoss, o.slTriggerBy, time, b);
+        }
       }
     }
 
@@ -837,7 +1027,7 @@ export class MatchingEngine {
     b.wallet = true;
   }
 
-  /** The position is closed: TP/SL orders are deactivated, resting reduce-only orders cancelled. */
+  /** The position is closed: its TP/SL and trailing orders are deactivated, resting reduce-only orders cancelled. */
   private flatten(time: number, b: Batch, filling: Order): void {
     const pos = this.pos;
     pos.side = '';
@@ -845,11 +1035,9 @@ export class MatchingEngine {
     pos.entryPrice = ZERO;
     pos.openFee = ZERO;
     pos.openTime = 0;
-    this.clearTp();
-    this.clearSl();
     for (const o of this.openOrders()) {
       if (o === filling) continue;
-      if (o.stopOrderType !== '' && o.orderStatus === 'Untriggered') {
+      if (isPositionStop(o)) {
         this.finish(o, 'Deactivated', 'CancelByTpSlTsClear', 'EC_NoError', time);
         b.orders.set(o.orderId, o);
       } else if (o.reduceOnly && o.orderStatus === 'New') {
@@ -857,23 +1045,175 @@ export class MatchingEngine {
         b.orders.set(o.orderId, o);
       }
     }
+    pos.takeProfit = ZERO;
+    pos.stopLoss = ZERO;
+    pos.trailingStop = ZERO;
+    pos.activePrice = ZERO;
+    pos.tpOrderId = pos.slOrderId = pos.tsOrderId = undefined;
   }
 
-  private orderView(o: Order, ws: boolean): Obj {
-    const avg = o.cumExecQty.gt(0) ? fmt(o.cumExecValue.div(o.cumExecQty)) : o.orderType === 'Market' ? '' : '0';
-    const leaves = this.isOpen(o) ? o.qty.minus(o.cumExecQty) : ZERO;
-    return {
-      ...(ws ? { category: this.category } : {}),
-      orderId: o.orderId, orderLinkId: o.orderLinkId, blockTradeId: '', symbol: this.instrument.symbol, price: fmt(o.price), qty: fmt(o.qty),
-      side: o.side, isLeverage: '', positionIdx: 0, orderStatus: o.orderStatus, createType: o.createType, cancelType: o.cancelType,
-      rejectReason: o.rejectReason, avgPrice: avg, leavesQty: fmt(leaves), leavesValue: fmt(leaves.mul(o.price)), cumExecQty: fmt(o.cumExecQty),
-      cumExecValue: fmt(o.cumExecValue), cumExecFee: fmt(o.cumExecFee), ...(ws ? { closedPnl: fmt(o.closedPnl), feeCurrency: '' } : {}),
-      timeInForce: o.timeInForce, orderType: o.orderType, stopOrderType: o.stopOrderType, orderIv: '', marketUnit: '',
-      triggerPrice: fmt(o.triggerPrice), takeProfit: fmt(o.takeProfit), stopLoss: fmt(o.stopLoss), tpslMode: o.tpslMode, ocoTriggerType: '',
-      tpLimitPrice: '0', slLimitPrice: '0', tpTriggerBy: o.tpTriggerBy, slTriggerBy: o.slTriggerBy, triggerDirection: o.triggerDirection,
-      triggerBy: o.triggerBy, lastPriceOnCreated: fmt(o.lastPriceOnCreated), reduceOnly: o.reduceOnly, closeOnTrigger: o.closeOnTrigger,
-      placeType: '', smpType: 'None', smpGroup: 0, smpOrderId: '', createdTime: String(o.createdTime), updatedTime: String(o.updatedTime),
-    };
+  /** After a partial close, Partial TP/SL orders larger than what is left are cut to the position size. */
+  private shrinkPartials(time: number, b: Batch, filling: Order): void {
+    for (const o of this.openOrders()) {
+      if (o === filling || (o.stopOrderType !== 'PartialTakeProfit' && o.stopOrderType !== 'PartialStopLoss')) continue;
+      if (o.qty.lte(this.pos.size)) continue;
+      o.qty = this.pos.size;
+      o.updatedTime = time;
+      b.orders.set(o.orderId, o);
+    }
+  }
+
+  /** How much of an order on `side` would open or add to a position (the rest reduces the current one). */
+  private openingQty(side: Side, qty: Dec): Dec {
+    if (this.pos.side === '' || this.pos.side === side) return qty;
+    return D.max(ZERO, qty.minus(this.pos.size));
+  }
+
+  private unrealised(): Dec {
+    const pos = this.pos;
+    if (pos.side === '') return ZERO;
+    const diff = this.lastPrice().minus(pos.entryPrice).mul(pos.size);
+    return pos.side === 'Buy' ? diff : diff.neg();
+  }
+
+  private positionIM(): Dec {
+    return this.pos.size.mul(this.pos.entryPrice).div(this.leverage);
+  }
+
+  /** Margin held for resting limit orders that would open or add to the position (conditional ones hold none). */
+  private orderIM(): Dec {
+    let sum = ZERO;
+    for (const o of this.orders) {
+      if (o.orderStatus !== 'New' || isPositionStop(o) || o.reduceOnly) continue;
+      const opening = this.openingQty(o.side, o.qty.minus(o.cumExecQty));
+      sum = sum.plus(opening.mul(o.price).div(this.leverage));
+    }
+    return sum;
+  }
+
+  private availableBalance(): Dec {
+    return this.balance.plus(this.unrealised()).minus(this.positionIM()).minus(this.orderIM());
+  }
+
+  private breakEven(): Dec {
+    const pos = this.pos;
+    const feePerUnit = pos.openFee.div(pos.size);
+    const closeFee = this.takerFeeRate;
+    // Price where closing (with the taker fee) returns the opening fee: long e' = (e + f) / (1 - r).
+    return pos.side === 'Buy'
+      ? pos.entryPrice.plus(feePerUnit).div(ONE.minus(closeFee))
+      : pos.entryPrice.minus(feePerUnit).div(ONE.plus(closeFee));
+  }
+
+  /** Cross-margin estimate: the price where equity falls to maintenance margin ("" when there is none). */
+  private liqPrice(): string {
+    const pos = this.pos;
+    const m = this.instrument.maintenanceMarginRate;
+    const other = this.balance; // wallet balance backs the position (cross margin)
+    const s = pos.size;
+    const e = pos.entryPrice;
+    const p = pos.side === 'Buy' ? e.mul(s).minus(other).div(s.mul(ONE.minus(m))) : other.plus(e.mul(s)).div(s.mul(ONE.plus(m)));
+    if (p.lte(0)) return '';
+    return p.toDecimalPlaces(this.instrument.priceScale).toFixed();
+  }
+
+  /** A position stop order (closing side, market, reduce-only, close-on-trigger), Untriggered. */
+  private stopOrder(kind: StopOrderType, level: Dec, qty: Dec, by: string, now: number): Order {
+    const pos = this.pos;
+    const tpLike = isTp(kind);
+    // Long: TP fires when the price rises to it, SL and trailing stop when it falls to it; the reverse for a short.
+    const rises = (pos.side === 'Buy') === tpLike;
+    const createType = {
+      TakeProfit: 'CreateByTakeProfit', StopLoss: 'CreateByStopLoss', PartialTakeProfit: 'CreateByPartialTakeProfit',
+      PartialStopLoss: 'CreateByPartialStopLoss', TrailingStop: 'CreateByTrailingStop',
+    }[kind as string] ?? 'CreateByUser';
+    const partial = kind === 'PartialTakeProfit' || kind === 'PartialStopLoss';
+    return makeOrder({
+      orderId: randomUUID(), side: pos.side === 'Buy' ? 'Sell' : 'Buy', orderType: 'Market', qty, timeInForce: 'IOC', orderStatus: 'Untriggered',
+      createType, stopOrderType: kind, triggerPrice: level, triggerDirection: rises ? 1 : 2, triggerBy: by,
+      takeProfit: tpLike ? level : ZERO, stopLoss: kind === 'StopLoss' || kind === 'PartialStopLoss' ? level : ZERO,
+      tpslMode: partial ? 'Partial' : 'Full', tpTriggerBy: tpLike ? by : 'UNKNOWN', slTriggerBy: tpLike || kind === 'TrailingStop' ? 'UNKNOWN' : by,
+      reduceOnly: true, closeOnTrigger: true, lastPriceOnCreated: this.lastPrice(), createdTime: now,
+    });
+  }
+
+  /** Creates, amends or (level 0) deactivates the position's Full-mode TP or SL conditional order. */
+  private setPositionStop(kind: 'TakeProfit' | 'StopLoss', level: Dec, by: string, now: number, b: Batch): void {
+    const pos = this.pos;
+    const idKey = kind === 'TakeProfit' ? 'tpOrderId' : 'slOrderId';
+    const existing = pos[idKey] ? this.byId.get(pos[idKey]) : undefined;
+    if (kind === 'TakeProfit') {
+      pos.takeProfit = level;
+      pos.tpTriggerBy = by;
+    } else {
+      pos.stopLoss = level;
+      pos.slTriggerBy = by;
+    }
+    if (level.isZero()) {
+      if (existing && isOpen(existing)) {
+        this.finish(existing, 'Deactivated', 'CancelByUser', 'EC_NoError', now);
+        b.orders.set(existing.orderId, existing);
+      }
+      pos[idKey] = undefined;
+      return;
+    }
+    if (existing && isOpen(existing)) {
+      existing.triggerPrice = level;
+      existing.updatedTime = now;
+      if (kind === 'TakeProfit') existing.takeProfit = level;
+      else existing.stopLoss = level;
+      b.orders.set(existing.orderId, existing);
+      return;
+    }
+    const o = this.stopOrder(kind, level, ZERO, by, now);
+    this.addOrder(o);
+    pos[idKey] = o.orderId;
+    b.orders.set(o.orderId, o);
+  }
+
+  /** A Partial-mode TP or SL: its own conditional order of `qty`. */
+  private addPartialStop(kind: 'PartialTakeProfit' | 'PartialStopLoss', level: Dec, qty: Dec, by: string, now: number, b: Batch): void {
+    const o = this.stopOrder(kind, level, qty, by, now);
+    this.addOrder(o);
+    b.orders.set(o.orderId, o);
+  }
+
+  /**
+   * Sets, replaces or (distance 0) deactivates the trailing stop. Without an activation price it is active
+   * at once, from the current price; with one it waits until the price reaches it.
+   */
+  private setTrailingStop(distance: Dec, activePrice: Dec, now: number, b: Batch): void {
+    const pos = this.pos;
+    const existing = pos.tsOrderId ? this.byId.get(pos.tsOrderId) : undefined;
+    if (distance.isZero()) {
+      if (existing && isOpen(existing)) {
+        this.finish(existing, 'Deactivated', 'CancelByUser', 'EC_NoError', now);
+        b.orders.set(existing.orderId, existing);
+      }
+      pos.trailingStop = ZERO;
+      pos.activePrice = ZERO;
+      pos.tsOrderId = undefined;
+      return;
+    }
+    const last = this.lastPrice();
+    const long = pos.side === 'Buy';
+    const active = activePrice.isZero();
+    const trail = { distance, activePrice, active, extreme: last };
+    const level = active ? (long ? last.minus(distance) : last.plus(distance)) : activePrice;
+    pos.trailingStop = distance;
+    pos.activePrice = activePrice;
+    if (existing && isOpen(existing)) {
+      existing.trail = trail;
+      existing.triggerPrice = level;
+      existing.updatedTime = now;
+      b.orders.set(existing.orderId, existing);
+      return;
+    }
+    const o = this.stopOrder('TrailingStop', level, ZERO, 'LastPrice', now);
+    o.trail = trail;
+    this.addOrder(o);
+    pos.tsOrderId = o.orderId;
+    b.orders.set(o.orderId, o);
   }
 
   private flush(b: Batch): void {
@@ -881,40 +1221,13 @@ export class MatchingEngine {
     const send = (topic: PrivateTopic, data: Obj[]): void => {
       for (const l of this.listeners) l(topic, data);
     };
-    if (b.orders.size) send('order', [...b.orders.values()].map((o) => this.orderView(o, true)));
+    if (b.orders.size) send('order', [...b.orders.values()].map((o) => orderView(o, true, this.category, this.instrument.symbol)));
     if (b.executions.length) send('execution', b.executions);
     if (b.position) send('position', [this.positionView(true)]);
     if (b.wallet) send('wallet', [this.walletView()]);
   }
 }
 
-// ---------------------------------------------------------------- parameter parsing
-
-function decimal(v: unknown, field: string, allowZero = false): Dec {
-  const s = typeof v === 'number' ? String(v) : v;
-  if (typeof s !== 'string' || !/^\d+(\.\d+)?$/.test(s)) throw new EngineError(10001, `params error: ${field} invalid`);
-  const d = dec(s);
-  if (!allowZero && field !== 'qty' && d.isZero()) throw new EngineError(10001, `params error: ${field} invalid`);
-  return d;
-}
-
-function optionalPrice(v: unknown, field: string): Dec | undefined {
-  if (v === undefined || v === '' || v === '0') return undefined;
-  return decimal(v, field);
-}
-
-function bool(v: unknown, field: string): boolean {
-  if (v === undefined) return false;
-  if (typeof v === 'boolean') return v;
-  throw new EngineError(10001, `params error: ${field} invalid`);
-}
-
-function triggerBy(v: unknown, field: string): string {
-  if (v === undefined || v === '') return 'LastPrice';
-  if (typeof v !== 'string' || !TRIGGER_BY.includes(v)) throw new EngineError(10001, `params error: ${field} invalid`);
-  return v;
-}
-
-function inRange(t: number, start?: number, end?: number): boolean {
-  return (start === undefined || t >= start) && (end === undefined || t <= end);
+function isTp(kind: StopOrderType): boolean {
+  return kind === 'TakeProfit' || kind === 'PartialTakeProfit';
 }

@@ -43,6 +43,8 @@ export interface SandboxOptions {
   readonly makerFeeRate?: number | string;
   /** Default leverage (10). */
   readonly leverage?: number | string;
+  /** When a resting limit fills: 'touch' (the path reaches its price; default) or 'through' (trades beyond it). */
+  readonly limitFill?: 'touch' | 'through';
   /** Enforce Bybit's per-endpoint request limits (default true). */
   readonly rateLimits?: boolean;
   /** How often (wall ms) a running clock advances the replay (default 50). */
@@ -59,7 +61,10 @@ export interface SandboxState {
   readonly equity: Dec;
   readonly available: Dec;
   readonly leverage: Dec;
-  readonly position: { readonly side: 'Buy' | 'Sell' | ''; readonly size: Dec; readonly entryPrice: Dec; readonly takeProfit: Dec; readonly stopLoss: Dec };
+  readonly position: {
+    readonly side: 'Buy' | 'Sell' | ''; readonly size: Dec; readonly entryPrice: Dec; readonly takeProfit: Dec; readonly stopLoss: Dec;
+    readonly trailingStop: Dec; readonly activePrice: Dec;
+  };
   readonly openOrders: number;
   readonly executions: number;
   readonly connections: number;
@@ -120,6 +125,9 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
   const symbol = (opts.symbol ?? 'BTCUSDT').toUpperCase();
   const category = opts.category ?? 'linear';
   if (category !== 'linear') throw new ConfigError(`--category: the sandbox serves linear only, not "${String(category)}"`);
+  if (opts.limitFill !== undefined && opts.limitFill !== 'touch' && opts.limitFill !== 'through') {
+    throw new ConfigError(`limitFill: "${String(opts.limitFill)}" is neither "touch" nor "through"`);
+  }
   const instrument = makeInstrument(symbol, opts.instrument);
   const funding = opts.funding === undefined ? undefined : 'times' in opts.funding ? fundingRows(opts.funding) : opts.funding;
   const market = new MarketReplay({ series: opts.series, interval: opts.interval, startTime: opts.startTime, funding });
@@ -130,6 +138,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
     takerFeeRate: opts.takerFeeRate === undefined ? undefined : dec(opts.takerFeeRate),
     makerFeeRate: opts.makerFeeRate === undefined ? undefined : dec(opts.makerFeeRate),
     leverage: opts.leverage === undefined ? undefined : dec(opts.leverage),
+    limitFill: opts.limitFill,
   });
   const apiKey = opts.apiKey ?? randomBytes(9).toString('hex').toUpperCase();
   const apiSecret = opts.apiSecret ?? randomBytes(18).toString('hex');

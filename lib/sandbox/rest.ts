@@ -212,8 +212,24 @@ const routes: Record<string, Route> = {
       const baseCoin = str(q, 'baseCoin');
       if ([orderId, orderLinkId, symbol, settleCoin, baseCoin].every((x) => x === undefined)) bad('params error: symbol, baseCoin or settleCoin is required');
       const mine = (symbol === undefined || symbol === ctx.instrument.symbol) && (settleCoin === undefined || settleCoin === ctx.instrument.quoteCoin) && (baseCoin === undefined || baseCoin === ctx.instrument.baseCoin);
+      // openOnly 0 (default): open orders (New, Untriggered); 1 or 2: recent closed ones; ignored by orderId/orderLinkId.
       const openOnly = int(q, 'openOnly', 0, 0, 2);
-      const rows = mine ? ctx.engine.orderViews({ orderId, orderLinkId, openOnly: openOnly === 0 }).slice(0, 500) : [];
+      const rows = mine ? ctx.engine.orderViews({ orderId, orderLinkId, openOnly: openOnly === 0, orderFilter: str(q, 'orderFilter') }).slice(0, 500) : [];
+      return { category: ctx.category, ...paginate(rows, int(q, 'limit', 20, 1, 50), str(q, 'cursor')) };
+    },
+  },
+  '/v5/order/history': {
+    method: 'GET', signed: true, limit: 50,
+    handler: (ctx, { query: q }) => {
+      checkCategory(ctx, str(q, 'category'));
+      const symbol = str(q, 'symbol');
+      const settleCoin = str(q, 'settleCoin');
+      const baseCoin = str(q, 'baseCoin');
+      const mine = (symbol === undefined || symbol === ctx.instrument.symbol) && (settleCoin === undefined || settleCoin === ctx.instrument.quoteCoin) && (baseCoin === undefined || baseCoin === ctx.instrument.baseCoin);
+      const range = sevenDays(ctx, q);
+      const rows = mine
+        ? ctx.engine.orderHistoryViews({ orderId: str(q, 'orderId'), orderLinkId: str(q, 'orderLinkId'), orderFilter: str(q, 'orderFilter'), orderStatus: str(q, 'orderStatus'), ...range })
+        : [];
       return { category: ctx.category, ...paginate(rows, int(q, 'limit', 20, 1, 50), str(q, 'cursor')) };
     },
   },
@@ -257,6 +273,14 @@ const routes: Record<string, Route> = {
       const rejection = ctx.faults.takeOrderRejection();
       if (rejection) throw new EngineError(rejection.retCode, rejection.retMsg);
       return ctx.engine.placeOrder(body);
+    },
+  },
+  '/v5/order/amend': {
+    method: 'POST', signed: true, limit: 10,
+    handler: (ctx, { body }) => {
+      checkCategory(ctx, body.category);
+      checkSymbol(ctx, body.symbol);
+      return ctx.engine.amendOrder(body);
     },
   },
   '/v5/order/cancel-all': {
