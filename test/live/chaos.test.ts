@@ -88,7 +88,7 @@ const candleOf = (t: number) => Math.floor(t / M15) * M15;
 type Kill =
   /** Right after the decision of this candle is journaled, before its order is sent (REST slowed to make room). */
   | { readonly kind: 'after-decision' }
-  /** After the entry reached the exchange, before the bot heard of its fill (its stream messages are lost). */
+  /** After the entry reached the exchange and was answered, before the bot heard of its fill (its stream messages are lost). */
   | { readonly kind: 'after-send' }
   /** Inside the candle, before path point `point`; restarted before the close, or after it (within the interval). */
   | { readonly kind: 'mid-path'; readonly point: number; readonly restartBeforeClose: boolean }
@@ -252,8 +252,6 @@ interface Session {
   readonly bot: LiveBot;
   /** Index of its first record in the journal. */
   readonly start: number;
-  /** Exchange clock when it started. */
-  readonly startedAt: number;
   /** Set when the test killed it (SIGKILL) or stopped it (SIGINT at the end). */
   endedBy?: string;
   /** Index after its last record. */
@@ -280,7 +278,7 @@ class Chaos {
   readonly windows: { from: number; to: number }[] = [];
   /** Exchange position sizes above one entry's qty: when, and how much. */
   readonly doubles: { at: number; size: string }[] = [];
-  /** The exchange's position size right after each candle close was processed. */
+  /** The exchange's position size at each candle's close (before the gap to the next open), for the report. */
   readonly sizeAtClose = new Map<number, string>();
   maxSize: Dec = ZERO;
   bot: LiveBot | undefined;
@@ -403,7 +401,7 @@ class Chaos {
     for (let attempt = 0; ; attempt++) {
       this.tail.read();
       const bot = startBot(this.ex, this.journal, this.cwd, BOT_PARAMS);
-      this.sessions.push({ bot, start: this.tail.recs.length, startedAt: this.ex.now() });
+      this.sessions.push({ bot, start: this.tail.recs.length });
       this.bot = bot;
       if (this.downSince !== undefined) this.windows.push({ from: this.downSince, to: this.ex.now() });
       this.downSince = undefined;
@@ -599,9 +597,11 @@ class Chaos {
         await this.redecide(t);
       } else this.setDelay(this.#delayMs);
     } else if (this.bot && kill?.kind === 'after-send') {
+      // Killed once the exchange has the order and its answer is journaled (its fill messages lost, the
+      // bot waits reconcileSeconds for them): the same moment on every run.
       const landed = () => {
         const o = this.entryOrder(t);
-        return o !== undefined && ex.engine.orderViews({ orderLinkId: o.order.id }).length > 0;
+        return o !== undefined && ex.engine.orderViews({ orderLinkId: o.order.id }).length > 0 && this.recs().some((r) => r.t === 'order-result' && r.orderId === o.order.id);
       };
       const ok = await this.wait(() => landed() || this.processed(t), `the entry decided on ${iso(t)} to reach the exchange`);
       ex.faults.losePrivateMessages(0);
