@@ -524,7 +524,8 @@ export class MatchingEngine {
       if (!best) break;
       const { o, level, frac } = best;
       f0 = frac;
-      const time = from.time + Math.round(frac.mul(to.time - from.time).toNumber());
+      // Inside a segment at the interpolated time; after a gap at the new open's time.
+      const time = gap ? to.time : from.time + Math.round(frac.mul(to.time - from.time).toNumber());
       // At the level inside the segment; at the new open after a gap; at the segment's start if the level
       // was already behind the price when the segment began (a stop created on the wrong side of it).
       const passed = (rising && level.lt(a)) || (!rising && level.gt(a));
