@@ -1,7 +1,13 @@
 /**
  * The engine: one per run, the same for backtest and live. For each closed candle it lets the broker
- * see it (the simulator fills and checks stops there), asks the strategy, turns the intents into orders
- * through the one pure function, and hands them to the broker. It never knows which broker it drives.
+ * see it (the simulator fills and checks stops there), cancels orders whose `expiresAfter` ran out,
+ * asks the strategy, turns the intents into requests through the one pure function, and hands them to
+ * the broker (orders, cancels, amendments). It never knows which broker it drives.
+ *
+ * Expiry is the engine's, so it is the same for every broker: an order with `expiresAfter: N` decided
+ * on candle i may fill during candles i+1..i+N; after candle i+N has been observed, if no fill, cancel
+ * or rejection of it was reported, the engine sends a cancel (reason "expired after N candles") before
+ * the strategy decides on that candle.
  */
 import {
   StrategyError,
@@ -16,10 +22,11 @@ import {
   type Intent,
   type Guards,
   type Interval,
+  type PendingOrder,
   type Position,
   type Trade,
 } from '../core/index.ts';
-import type { Strategy, StrategyContext, StrategyDefinition } from '../strategy/index.ts';
+import type { OrderView, Strategy, StrategyContext, StrategyDefinition } from '../strategy/index.ts';
 import { IntentError, checkOutput, intentToOrder, type IntentOutcome } from './intents.ts';
 
 export interface Decision {
@@ -124,6 +131,9 @@ export class Engine {
   #guardSaid = new Set<string>();
   #orderSeq = 0;
   #sizeWarned = false;
+  /** Orders with an expiry: candles left, and how many were given. */
+  readonly #expiring = new Map<string, { left: number; readonly given: number }>();
+  #orders: readonly OrderView[] | undefined;
   #unsubscribe: () => void;
 
   constructor(opts: EngineOptions) {
@@ -132,7 +142,15 @@ export class Engine {
     this.#tradeFrom = opts.tradeFrom ?? -Infinity;
     this.#intervalMs = intervalLength(opts.interval);
     this.#prefix = opts.orderIdPrefix ?? 'pyr';
-    this.#ctx = { position: this.#ctxPosition, symbol: opts.symbol, interval: opts.interval };
+    const self = this;
+    this.#ctx = {
+      position: this.#ctxPosition,
+      get orders(): readonly OrderView[] {
+        return (self.#orders ??= orderViews(self.#broker.orders?.()));
+      },
+      symbol: opts.symbol,
+      interval: opts.interval,
+    };
     try {
       this.strategy = opts.definition.create(opts.params as never, { symbol: opts.symbol, interval: opts.interval, intervalMs: this.#intervalMs, mode: opts.mode ?? 'backtest', plots: opts.plots ?? false });
     } catch (err) {
@@ -151,15 +169,22 @@ export class Engine {
   }
 
   #onEvent(e: BrokerEvent): void {
+    this.#orders = undefined;
     if (e.type === 'position') this.#syncPosition(e.position);
     else if (e.type === 'rejected') {
       const key = `order rejected${e.code !== undefined ? ` (${e.code})` : ''}: ${e.reason}`;
       this.skipped.set(key, (this.skipped.get(key) ?? 0) + 1);
-    }
+      this.#expiring.delete(e.order.id);
+    } else if (e.type === 'amend-rejected') {
+      const key = `amendment rejected${e.code !== undefined ? ` (${e.code})` : ''}: ${e.reason}`;
+      this.skipped.set(key, (this.skipped.get(key) ?? 0) + 1);
+    } else if (e.type === 'fill') this.#expiring.delete(e.fill.orderId);
+    else if (e.type === 'cancelled') this.#expiring.delete(e.orderId);
     else if (e.type === 'trade') {
       this.trades.push(e.trade);
       this.#countTrade(e.trade);
-      if (e.trade.exitReason === 'stop_loss' || e.trade.exitReason === 'take_profit') {
+      const r = e.trade.exitReason;
+      if (r === 'stop_loss' || r === 'take_profit' || r === 'trailing_stop') {
         this.#lastStopExit = Math.max(this.#lastStopExit, e.trade.exitTime);
       }
     }
@@ -202,6 +227,8 @@ export class Engine {
   onCandle(candle: Candle): void {
     const broker = this.#broker;
     broker.observe?.(candle);
+    if (this.#expiring.size > 0) this.#expire(candle);
+    this.#orders = undefined;
     let out;
     try {
       out = this.strategy.onCandle(candle, this.#ctx);
@@ -212,7 +239,15 @@ export class Engine {
     if (candle.openTime < this.#tradeFrom) return;
     let intents: readonly Intent[];
     try {
-      intents = checkOutput(out, { strategy: this.#opts.definition.name, file: this.#opts.strategyFile, time: candle.openTime, close: candle.close });
+      intents = checkOutput(out, {
+        strategy: this.#opts.definition.name,
+        file: this.#opts.strategyFile,
+        time: candle.openTime,
+        close: candle.close,
+        rules: broker.rules(),
+        minQtyPolicy: this.#opts.minQtyPolicy,
+        position: this.#ctxPosition,
+      });
     } catch (err) {
       if (!(err instanceof IntentError) || !this.#opts.onInvalidIntent) throw err;
       // Live: the bad output is refused (no order) and reported; the run goes on.
@@ -243,6 +278,7 @@ export class Engine {
         outcomes.push({ skipped: veto });
         continue;
       }
+      const pending = intent.kind === 'enter' || intent.kind === 'cancel' ? broker.orders?.().find((o) => o.role === 'entry') : undefined;
       const outcome = intentToOrder(intent, {
         position: broker.position(),
         orderInFlight: broker.hasOrderInFlight(),
@@ -250,15 +286,40 @@ export class Engine {
         signalTime: candle.openTime,
         orderId: this.#opts.orderIdOf ? this.#opts.orderIdOf(candle.openTime, outcomes.length) : `${this.#prefix}-${this.#orderSeq + 1}`,
         afterExit,
+        close: candle.close,
+        rules: broker.rules(),
+        pendingEntry: pending?.id,
+        features: broker.features,
+        broker: broker.name,
       });
       outcomes.push(outcome);
       if ('order' in outcome) {
         this.#orderSeq++;
-        if (outcome.order.purpose === 'exit') afterExit = outcome.order.id;
-        broker.submit(outcome.order);
+        const o = outcome.order;
+        if (o.purpose === 'exit') afterExit = o.id;
+        const expires = o.order?.type === 'limit' ? o.order.expiresAfter : undefined;
+        if (expires !== undefined) this.#expiring.set(o.id, { left: expires, given: expires });
+        broker.submit(o);
+      } else if ('cancel' in outcome) {
+        this.#expiring.delete(outcome.cancel.orderId);
+        broker.cancel!(outcome.cancel);
+      } else if ('amend' in outcome) {
+        this.#orderSeq++;
+        broker.amend!(outcome.amend);
       } else this.skipped.set(outcome.skipped, (this.skipped.get(outcome.skipped) ?? 0) + 1);
+      this.#orders = undefined;
     }
     this.#opts.onDecision?.({ time: candle.openTime, intents, outcomes });
+  }
+
+  /** Counts one closed candle off every expiring order; cancels those whose candles ran out. */
+  #expire(candle: Candle): void {
+    for (const [id, e] of this.#expiring) {
+      if (--e.left > 0) continue;
+      this.#expiring.delete(id);
+      const reason = `expired after ${e.given} candle${e.given === 1 ? '' : 's'}`;
+      if (this.#broker.cancel) this.#broker.cancel({ kind: 'cancel', orderId: id, reason, signalTime: candle.openTime });
+    }
   }
 
   /** The start warning for a strategy sized by its intents (no `usdtAmountPerTrade`): once, on its first entry. */
@@ -280,6 +341,31 @@ export class Engine {
   close(): void {
     this.#unsubscribe();
   }
+}
+
+const NO_ORDERS: readonly OrderView[] = Object.freeze([]);
+
+/** The broker's resting orders as the strategy sees them: numbers, not decimals. */
+function orderViews(orders: readonly PendingOrder[] | undefined): readonly OrderView[] {
+  if (orders === undefined || orders.length === 0) return NO_ORDERS;
+  return Object.freeze(
+    orders.map((o) =>
+      Object.freeze({
+        id: o.id,
+        role: o.role,
+        type: o.type,
+        side: o.side,
+        positionSide: o.positionSide,
+        ...(o.price !== undefined ? { price: o.price.toNumber() } : {}),
+        ...(o.trigger !== undefined ? { trigger: o.trigger.toNumber() } : {}),
+        ...(o.qty !== undefined ? { qty: o.qty.toNumber() } : {}),
+        ...(o.postOnly !== undefined ? { postOnly: o.postOnly } : {}),
+        signalTime: o.signalTime,
+        ...(o.expiresAfter !== undefined ? { expiresAfter: o.expiresAfter } : {}),
+        reason: o.reason,
+      }),
+    ),
+  );
 }
 
 /**

@@ -1,14 +1,37 @@
 /**
  * The user API. A strategy sees closed candles only, keeps its own indicator state, and answers each
- * candle with intents (enter, exit) from a synchronous call: no clock, no I/O, no broker. The engine
+ * candle with intents (enter, exit, cancel, amend) from a synchronous call: no clock, no I/O, no broker. The engine
  * builds a fresh instance per run, so no state leaks between runs.
  */
 import { StrategyError, type Candle, type Intent, type Interval, type PositionSide } from '../core/index.ts';
 import type { ParamSchema, ParamValues } from './params.ts';
 
-/** What a strategy may know besides the candle: its own position, as the broker reports it. */
+/**
+ * An order resting at the broker as a strategy sees it (`ctx.orders`): the pending entry, resting
+ * exits, and the position's stop loss, trailing stop and take-profit targets. Prices and quantities are
+ * numbers (undefined when not known yet: an entry is sized at its fill, a trailing stop before activation).
+ */
+export interface OrderView {
+  readonly id: string;
+  readonly role: 'entry' | 'exit' | 'stop_loss' | 'trailing_stop' | 'take_profit';
+  readonly type: 'market' | 'limit' | 'stop';
+  readonly side: 'Buy' | 'Sell';
+  readonly positionSide: PositionSide;
+  readonly price?: number;
+  readonly trigger?: number;
+  readonly qty?: number;
+  readonly postOnly?: boolean;
+  /** Open time of the candle whose close decided it. */
+  readonly signalTime: number;
+  readonly expiresAfter?: number;
+  readonly reason: string;
+}
+
+/** What a strategy may know besides the candle: its own position and orders, as the broker reports them. */
 export interface StrategyContext {
   readonly position: { readonly side: PositionSide | 'flat'; readonly qty: number; readonly entryPrice: number };
+  /** Orders resting at the broker now (empty when none, and in the test kit's fixed-position mode). */
+  readonly orders: readonly OrderView[];
   readonly symbol: string;
   readonly interval: Interval;
 }

@@ -112,6 +112,7 @@ export interface StrategyRun {
 }
 
 const DEFAULT_START = Date.UTC(2024, 0, 1);
+const NO_ORDERS: StrategyContext['orders'] = Object.freeze([]);
 const DEFAULT_RULES = { tickSize: '0.01', qtyStep: '0.001', minQty: '0.001', minNotional: '0' } as const;
 const DEFAULT_FILL_MODEL: FillModel = { slippageBps: 0, takerFee: TAKER_FEE, makerFee: MAKER_FEE, minQtyPolicy: 'raise' };
 
@@ -172,7 +173,7 @@ export function runStrategy<S extends ParamSchema>(definition: StrategyDefinitio
     const side = fixed.side;
     const qty = side === 'flat' ? 0 : (fixed as { qty?: number }).qty ?? 1;
     const entryPrice = side === 'flat' ? NaN : (fixed as { entryPrice?: number }).entryPrice ?? candles[0]?.open ?? NaN;
-    const ctx: StrategyContext = { position: Object.freeze({ side, qty, entryPrice }), symbol, interval };
+    const ctx: StrategyContext = { position: Object.freeze({ side, qty, entryPrice }), orders: NO_ORDERS, symbol, interval };
     const strategy = definition.create(params, { symbol, interval, intervalMs: intervalMs(interval), mode: opts.mode ?? 'backtest' });
     candles.forEach((c, i) => {
       positions.push(side);
@@ -202,7 +203,7 @@ export function runStrategy<S extends ParamSchema>(definition: StrategyDefinitio
   if (warmup >= candles.length) {
     // Nothing left to trade: the strategy still sees every candle, and nothing is acted on.
     const strategy = watched.create(params, { symbol, interval, intervalMs: intervalMs(interval), mode: opts.mode ?? 'backtest' });
-    const ctx: StrategyContext = { position: Object.freeze({ side: 'flat', qty: 0, entryPrice: NaN }), symbol, interval };
+    const ctx: StrategyContext = { position: Object.freeze({ side: 'flat', qty: 0, entryPrice: NaN }), orders: NO_ORDERS, symbol, interval };
     for (const c of candles) strategy.onCandle(c, ctx);
     return { candles, byCandle, intents: [], decisions: [], trades: [], skipped: new Map(), positions };
   }
