@@ -302,10 +302,10 @@ export class Engine {
         broker.submit(o);
       } else if ('cancel' in outcome) {
         this.#expiring.delete(outcome.cancel.orderId);
-        broker.cancel!(outcome.cancel);
+        broker.cancel?.(outcome.cancel);
       } else if ('amend' in outcome) {
         this.#orderSeq++;
-        broker.amend!(outcome.amend);
+        broker.amend?.(outcome.amend);
       } else this.skipped.set(outcome.skipped, (this.skipped.get(outcome.skipped) ?? 0) + 1);
       this.#orders = undefined;
     }
