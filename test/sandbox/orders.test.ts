@@ -216,6 +216,40 @@ describe('sandbox order types (issue 12) through the bybit-api SDK', function ()
     expect(closed).to.include({ closedPnl: '45.5725', avgExitPrice: '40500', side: 'Sell' });
   });
 
+  it('trails a short without activation: the lowest price plus the distance, fired on the way back up', async () => {
+    // 40000 → 39800 (stop 39800 + 250 = 40050) → 40400: crosses 40050.
+    await setup([[40000, 40400, 39800, 40100]]);
+    await ok(rest.submitOrder({ ...linear, side: 'Sell', orderType: 'Market', qty: '0.1', positionIdx: 0, orderLinkId: 'short' }));
+    await ok(rest.setTradingStop({ ...linear, tpslMode: 'Full', positionIdx: 0, trailingStop: '250' }));
+    const [ts] = (await rest.getActiveOrders({ ...linear })).result.list;
+    expect(ts).to.include({ stopOrderType: 'TrailingStop', side: 'Buy', triggerPrice: '40250', triggerDirection: 1 });
+    ex.step();
+    expect((await rest.getActiveOrders({ ...linear })).result.list[0]).to.include({ triggerPrice: '40050' });
+    ex.step();
+    await settle('trailing fill', () => items('execution').length === 2);
+    expect(items('execution')[1]).to.include({ side: 'Buy', execPrice: '40050', stopOrderType: 'TrailingStop', execTime: String(cross(pt(0, 1), pt(0, 2), 39800, 40400, 40050)), execPnl: '-5' });
+    expect(ex.state().position.side).to.equal('');
+  });
+
+  it('a conditional limit with a Partial TP from order/create: triggered, rests, fills as maker later on the same move, then its own TP', async () => {
+    // 40000 → 39800: triggers at 39950, fills at 39900; → 40400: the partial TP 40300 closes the 0.1.
+    await setup([[40000, 40400, 39800, 40100]]);
+    await ok(rest.submitOrder({
+      ...linear, side: 'Buy', orderType: 'Limit', price: '39900', qty: '0.1', triggerPrice: '39950', triggerDirection: 2, positionIdx: 0,
+      takeProfit: '40300', tpslMode: 'Partial', orderLinkId: 'cl',
+    }));
+    ex.step();
+    await settle('fill', () => items('execution').length === 1);
+    expect(statuses('cl')).to.deep.equal(['Untriggered', 'Triggered', 'New', 'Filled']);
+    expect(items('execution')[0]).to.include({ execPrice: '39900', isMaker: true, execTime: String(cross(pt(0, 0), pt(0, 1), 40000, 39800, 39900)) });
+    const [tp] = (await rest.getActiveOrders({ ...linear })).result.list;
+    expect(tp).to.include({ stopOrderType: 'PartialTakeProfit', qty: '0.1', triggerPrice: '40300', tpslMode: 'Partial' });
+    ex.step();
+    await settle('tp', () => items('execution').length === 2);
+    expect(items('execution')[1]).to.include({ orderId: tp!.orderId, execPrice: '40300', closedSize: '0.1', stopOrderType: 'PartialTakeProfit' });
+    expect(ex.state().position.side).to.equal('');
+  });
+
   it('sets Partial-mode take profits with tpSize on trading-stop: each closes its own qty; the Partial stop loss shrinks, then is deactivated', async () => {
     // 40000 → 39900 → 40700 → 40650: the way up crosses 40300 (half-way) then 40600 (7/8).
     await setup([[40000, 40700, 39900, 40650]]);
