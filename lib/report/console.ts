@@ -202,7 +202,7 @@ export function formatReport(run: RunRecord, metrics: Metrics, opts: { color: bo
     ],
     [
       'Fill model',
-      `taker ${(fm.takerFee * 100).toFixed(4).replace(/\.?0+$/, '')}%, maker ${(fm.makerFee * 100).toFixed(4).replace(/\.?0+$/, '')}%, slippage ${fm.slippageBps} bps, below min qty: ${fm.minQtyPolicy}`,
+      `taker ${(fm.takerFee * 100).toFixed(4).replace(/\.?0+$/, '')}%, maker ${(fm.makerFee * 100).toFixed(4).replace(/\.?0+$/, '')}%, slippage ${fm.slippageBps} bps, below min qty: ${fm.minQtyPolicy}, limits fill ${fm.limitFill ?? 'through'}, intrabar ${fm.intrabar ?? 'stop-first'}`,
     ],
     ['Funding', fundingText(meta.funding)],
   ];
@@ -211,11 +211,12 @@ export function formatReport(run: RunRecord, metrics: Metrics, opts: { color: bo
   const ddLargest = m.largestDrawdownPct > m.maxDrawdownPct + 1e-9 ? `; largest ${pct(m.largestDrawdownPct)}` : '';
   const bodyRows: Row[] = [
     ['Trades', `${int(m.trades)} (${int(m.longs)} long, ${int(m.shorts)} short)`],
+    ['Positions / parts', m.positions === undefined ? 'n/a' : `${int(m.positions)} / ${int(m.parts)} (a position closed in parts is one trade row per part)`],
     ['Wins / losses', `${int(m.wins)} / ${int(m.losses)} (break-even counts as a loss)`],
     ['Win rate', pct(m.winRate)],
     ['Net PnL', `${signed(money(m.netPnlExact), m.netPnl)} (${pct(m.returnPct)} of ${money(m.initialBalance)})`],
     ['Gross PnL', signed(money(m.grossPnlExact), m.grossPnl)],
-    ['Fees', money(m.feesExact)],
+    ['Fees', `${money(m.feesExact)}${m.makerFeeShare === undefined || m.makerFeeShare === null ? '' : ` (${pct(m.makerFeeShare * 100)} paid as maker)`}`],
     ['Funding', `${money(m.fundingExact)} (positive = paid)`],
     ['Avg PnL / trade', money(m.avgPnl)],
     ['Avg win / loss', `${money(m.avgWin)} / ${money(m.avgLoss === null ? null : -m.avgLoss)}`],
@@ -236,6 +237,7 @@ export function formatReport(run: RunRecord, metrics: Metrics, opts: { color: bo
   ];
 
   const main = ['signal', 'stop_loss', 'take_profit', 'end_of_data'];
+  // trailing_stop appears once used (exits counts every reason a trade had).
   const exitParts = Object.entries(m.exits)
     .filter(([k, v]) => main.includes(k) || v > 0)
     .map(([k, v]) => `${k} ${v}`);

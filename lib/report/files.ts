@@ -18,6 +18,7 @@ export const TRADE_COLUMNS = [
 export const TRADE_EXTRA_COLUMNS = [
   'signalTime', 'entryFee', 'exitFee', 'funding', 'entryReason', 'exitDetail', 'ambiguous',
   'netPnlIfTargetFirst', 'qtyRaisedToMin', 'entryTimeIso', 'exitTimeIso', 'equityAfter',
+  'entryOrderType', 'entryLiquidity', 'positionId',
 ] as const;
 
 export const EQUITY_COLUMNS = ['timestamp', 'equity', 'drawdown', 'drawdownPct', 'dailyReturn'] as const;
@@ -51,7 +52,12 @@ function money(x: Dec | undefined): string {
   return x === undefined ? '' : exact(x);
 }
 
-/** trades.csv content. `equityAfter` is initialBalance + the cumulative net PnL up to and including the trade. */
+/**
+ * trades.csv content: one row per trade, or per part of a position closed in parts (the rows of one
+ * position share `positionId`). `equityAfter` is initialBalance + the cumulative net PnL up to and
+ * including the row. `entryOrderType` (market, limit, stop) and `entryLiquidity` (maker, taker) say how
+ * the entry was placed and which fee it paid.
+ */
 export function tradesCsv(run: RunRecord): string {
   const lines = [csvRow([...TRADE_COLUMNS, ...TRADE_EXTRA_COLUMNS])];
   let balance = new D(run.meta.initialBalance);
@@ -89,6 +95,9 @@ function tradeFields(t: Trade, equityAfter: Dec): string[] {
     new Date(t.entryTime).toISOString(),
     new Date(t.exitTime).toISOString(),
     exact(equityAfter),
+    t.entryOrderType ?? 'market',
+    t.entryLiquidity ?? 'taker',
+    String(t.positionId ?? t.id),
   ];
 }
 

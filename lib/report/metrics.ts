@@ -6,6 +6,10 @@
  *   counterfactual) are added up with Decimal; each has a `number` field and an exact decimal string in
  *   `...Exact` (plain notation, never an exponent). Ratios and averages are plain, unrounded numbers:
  *   rounding is the printer's job.
+ * - `trades` counts trade rows: a position closed in parts (partial targets, partial exits) is one row
+ *   per part, all sharing its `positionId`; `positions` counts positions and `parts` rows. Wins,
+ *   losses and the per-trade figures are per row. `makerFeeShare` is the maker fees (entries and exits
+ *   that rested as limits) over all fees.
  * - A trade is a win when its net PnL (after fees and funding) is > 0. A break-even trade (net PnL
  *   exactly 0) counts as a LOSS, so `wins + losses === trades` and the win rate is wins / trades, the
  *   seed's "Win Rate: 60.00% (3/5)".
@@ -47,7 +51,12 @@ const INTRA_CANDLE_EXITS: ReadonlySet<string> = new Set(['stop_loss', 'take_prof
 
 export interface Metrics {
   readonly initialBalance: number;
+  /** Trade rows: a position closed in parts counts once per part (the same as `parts`). */
   readonly trades: number;
+  /** Positions opened and closed (rows sharing a positionId count once). */
+  readonly positions: number;
+  /** Trade rows (parts); equal to `positions` when no position was closed in parts. */
+  readonly parts: number;
   readonly wins: number;
   /** Trades with net PnL <= 0 (break-even counts as a loss). */
   readonly losses: number;
@@ -62,6 +71,10 @@ export interface Metrics {
   readonly grossPnlExact: string;
   readonly fees: number;
   readonly feesExact: string;
+  /** Fees paid as maker (limit entries and exits that rested), and their share of all fees (0..1; null without fees). */
+  readonly makerFees: number;
+  readonly makerFeesExact: string;
+  readonly makerFeeShare: number | null;
   /** Funding paid (positive) or received (negative). */
   readonly funding: number;
   readonly fundingExact: string;
@@ -292,6 +305,8 @@ export function computeMetrics(run: RunRecord): Metrics {
   let net = ZERO;
   let gross = ZERO;
   let fees = ZERO;
+  let makerFees = ZERO;
+  const positionIds = new Set<number>();
   let funding = ZERO;
   let grossProfit = ZERO;
   let grossLoss = ZERO;
@@ -315,6 +330,9 @@ export function computeMetrics(run: RunRecord): Metrics {
     net = net.plus(p);
     gross = gross.plus(t.grossPnl);
     fees = fees.plus(t.fees);
+    if (t.entryLiquidity === 'maker') makerFees = makerFees.plus(t.entryFee);
+    if (t.exitLiquidity === 'maker') makerFees = makerFees.plus(t.exitFee);
+    positionIds.add(t.positionId ?? t.id);
     funding = funding.plus(t.funding);
     if (p.gt(0)) {
       wins++;
@@ -368,6 +386,8 @@ export function computeMetrics(run: RunRecord): Metrics {
   return {
     initialBalance: initial,
     trades: n,
+    positions: positionIds.size,
+    parts: n,
     wins,
     losses,
     winRate: winFrac === null ? null : winFrac * 100,
@@ -379,6 +399,9 @@ export function computeMetrics(run: RunRecord): Metrics {
     grossPnlExact: exact(gross),
     fees: num(fees),
     feesExact: exact(fees),
+    makerFees: num(makerFees),
+    makerFeesExact: exact(makerFees),
+    makerFeeShare: fees.isZero() ? null : num(makerFees.div(fees)),
     funding: num(funding),
     fundingExact: exact(funding),
     grossProfit: num(grossProfit),
