@@ -23,13 +23,15 @@
 import { MAKER_FEE, TAKER_FEE } from '../config/params.ts';
 import { randomUUID } from 'node:crypto';
 import { D, type Dec, ZERO, dec } from '../core/money.ts';
+import { type ClosedPnl, type Position, breakEvenPrice, closedPnlRow, liqPriceEstimate } from './account.ts';
 import type { SandboxInstrument } from './instrument.ts';
 import {
-  Batch, EngineError, ORDER_FILTERS, type Obj, type Order, type Side, type StopOrderType, bool, decimal, fmt, inFilter, inRange, isOpen,
-  isPositionStop, makeOrder, marketOnly, optionalDecimal, optionalPrice, orderView, protectionPrice, triggerBy,
+  type AmendParams, Batch, EngineError, ORDER_FILTERS, type Obj, type Order, type OrderParams, type Side, type TradingStopParams, bool, checkPrice,
+  checkQty, checkTpSl, checkTriggerSide, decimal, fmt, inFilter, inRange, isOpen, isPositionStop, isTp, levelOnMove, makeOrder, marketOnly,
+  optionalDecimal, optionalPrice, orderView, protectionPrice, stopOrder, triggerBy,
 } from './orders.ts';
 
-export { EngineError, fmt, type Side } from './orders.ts';
+export { EngineError, fmt, type Side, type OrderParams, type AmendParams, type TradingStopParams } from './orders.ts';
 export type PrivateTopic = 'order' | 'execution' | 'position' | 'wallet';
 
 /** Where the engine reads the market: the replay clock and last price. */
@@ -49,103 +51,6 @@ export interface EngineOptions {
   readonly limitFill?: 'touch' | 'through';
 }
 
-/** An order as sent to order/create, already JSON-decoded (values as the client sent them). */
-export interface OrderParams {
-  readonly side?: unknown;
-  readonly orderType?: unknown;
-  readonly qty?: unknown;
-  readonly price?: unknown;
-  readonly timeInForce?: unknown;
-  readonly positionIdx?: unknown;
-  readonly reduceOnly?: unknown;
-  readonly closeOnTrigger?: unknown;
-  readonly takeProfit?: unknown;
-  readonly stopLoss?: unknown;
-  readonly tpslMode?: unknown;
-  readonly tpTriggerBy?: unknown;
-  readonly slTriggerBy?: unknown;
-  readonly tpOrderType?: unknown;
-  readonly slOrderType?: unknown;
-  readonly orderLinkId?: unknown;
-  readonly triggerPrice?: unknown;
-  readonly triggerDirection?: unknown;
-  readonly triggerBy?: unknown;
-}
-
-/** order/amend's body. */
-export interface AmendParams {
-  readonly orderId?: unknown;
-  readonly orderLinkId?: unknown;
-  readonly qty?: unknown;
-  readonly price?: unknown;
-  readonly triggerPrice?: unknown;
-  readonly takeProfit?: unknown;
-  readonly stopLoss?: unknown;
-  readonly tpTriggerBy?: unknown;
-  readonly slTriggerBy?: unknown;
-  readonly triggerBy?: unknown;
-  readonly tpslMode?: unknown;
-}
-
-/** position/trading-stop's body. */
-export interface TradingStopParams {
-  readonly tpslMode?: unknown;
-  readonly positionIdx?: unknown;
-  readonly takeProfit?: unknown;
-  readonly stopLoss?: unknown;
-  readonly trailingStop?: unknown;
-  readonly activePrice?: unknown;
-  readonly tpTriggerBy?: unknown;
-  readonly slTriggerBy?: unknown;
-  readonly tpSize?: unknown;
-  readonly slSize?: unknown;
-  readonly tpOrderType?: unknown;
-  readonly slOrderType?: unknown;
-  readonly tpLimitPrice?: unknown;
-  readonly slLimitPrice?: unknown;
-}
-
-interface Position {
-  side: Side | '';
-  size: Dec;
-  entryPrice: Dec;
-  /** Opening fees of the part still open (its share goes into closed PnL when that part closes). */
-  openFee: Dec;
-  takeProfit: Dec;
-  stopLoss: Dec;
-  trailingStop: Dec;
-  activePrice: Dec;
-  tpTriggerBy: string;
-  slTriggerBy: string;
-  tpOrderId?: string;
-  slOrderId?: string;
-  tsOrderId?: string;
-  curRealisedPnl: Dec;
-  cumRealisedPnl: Dec;
-  createdTime: number;
-  updatedTime: number;
-  openTime: number;
-  seq: number;
-}
-
-interface ClosedPnl {
-  readonly orderId: string;
-  readonly side: Side;
-  readonly qty: Dec;
-  readonly orderPrice: Dec;
-  readonly orderType: string;
-  readonly closedSize: Dec;
-  readonly cumEntryValue: Dec;
-  readonly cumExitValue: Dec;
-  readonly openFee: Dec;
-  readonly closeFee: Dec;
-  readonly closedPnl: Dec;
-  readonly leverage: Dec;
-  readonly createdTime: number;
-  readonly updatedTime: number;
-}
-
-const ONE = new D(1);
 const LINK_ID = /^[A-Za-z0-9_-]{1,36}$/;
 /** Bybit's limit of Partial-mode TP/SL orders per position (110061 beyond it). */
 const MAX_PARTIAL = 20;
@@ -224,17 +129,17 @@ export class MatchingEngine {
       const d = Number(p.triggerDirection);
       if (d !== 1 && d !== 2) throw new EngineError(10001, 'params error: triggerDirection invalid');
       direction = d;
-      this.checkTriggerSide(d, trigger, last);
+      checkTriggerSide(d, trigger, last);
     }
     const condTriggerBy = trigger ? triggerBy(p.triggerBy, 'triggerBy') : 'UNKNOWN';
 
     let qty = decimal(p.qty, 'qty');
     const closeAll = reduceOnly && closeOnTrigger && qty.isZero();
     if (closeAll) qty = D.min(this.pos.size, orderType === 'Market' ? ins.maxMktOrderQty : ins.maxOrderQty);
-    if (!closeAll) this.checkQty(qty, orderType);
+    if (!closeAll) checkQty(this.instrument, qty, orderType);
     let price: Dec;
     if (orderType === 'Limit') {
-      price = this.checkPrice(decimal(p.price, 'price'));
+      price = checkPrice(this.instrument, decimal(p.price, 'price'));
     } else {
       // Bybit shows a market order's protection price, a band around the last (or trigger) price.
       price = protectionPrice(side, trigger ?? last, ins.tickSize);
@@ -259,8 +164,8 @@ export class MatchingEngine {
       if (tpslMode !== 'Full' && tpslMode !== 'Partial') throw new EngineError(10001, 'params error: tpslMode invalid');
     }
     const base = orderType === 'Limit' ? price : (trigger ?? last);
-    if (takeProfit) this.checkTpSl(side, 'TakeProfit', takeProfit, base);
-    if (stopLoss) this.checkTpSl(side, 'StopLoss', stopLoss, base);
+    if (takeProfit) checkTpSl(this.instrument, side, 'TakeProfit', takeProfit, base);
+    if (stopLoss) checkTpSl(this.instrument, side, 'StopLoss', stopLoss, base);
 
     // Margin: the part that opens or adds to a position needs initial margin plus its opening fee. A
     // conditional order holds none until it triggers (Bybit's rule); it is checked then.
@@ -289,14 +194,14 @@ export class MatchingEngine {
     const ins = this.instrument;
     const last = this.lastPrice();
     const posStop = isPositionStop(o);
-    const price = p.price === undefined || p.price === '' ? undefined : this.checkPrice(decimal(p.price, 'price'));
+    const price = p.price === undefined || p.price === '' ? undefined : checkPrice(this.instrument, decimal(p.price, 'price'));
     if (price && o.orderType !== 'Limit') throw new EngineError(10001, 'params error: price can only be amended on a limit order');
     const qty = p.qty === undefined || p.qty === '' ? undefined : decimal(p.qty, 'qty');
     if (qty) {
       if (posStop && o.stopOrderType !== 'PartialTakeProfit' && o.stopOrderType !== 'PartialStopLoss') {
         throw new EngineError(10001, 'params error: the qty of a Full-mode TP/SL or trailing stop follows the position');
       }
-      this.checkQty(qty, o.orderType);
+      checkQty(this.instrument, qty, o.orderType);
       if (qty.lte(o.cumExecQty)) throw new EngineError(10001, 'The modified order quantity must be equal to or greater than the filled quantity.');
     }
     const trigger = p.triggerPrice === undefined || p.triggerPrice === '' ? undefined : decimal(p.triggerPrice, 'triggerPrice');
@@ -324,12 +229,12 @@ export class MatchingEngine {
     const newQty = qty ?? o.qty;
     const newTrigger = trigger ?? o.triggerPrice;
     if (changed.trigger) {
-      if (o.stopOrderType === 'Stop') this.checkTriggerSide(o.triggerDirection as 1 | 2, newTrigger, last);
-      else this.checkTpSl(this.pos.side as Side, isTp(o.stopOrderType) ? 'TakeProfit' : 'StopLoss', newTrigger, last, true);
+      if (o.stopOrderType === 'Stop') checkTriggerSide(o.triggerDirection as 1 | 2, newTrigger, last);
+      else checkTpSl(this.instrument, this.pos.side as Side, isTp(o.stopOrderType) ? 'TakeProfit' : 'StopLoss', newTrigger, last, true);
     }
     const base = o.orderType === 'Limit' ? newPrice : o.stopOrderType === 'Stop' ? newTrigger : last;
-    if (changed.tp && tp!.gt(0)) this.checkTpSl(o.side, 'TakeProfit', tp!, base);
-    if (changed.sl && sl!.gt(0)) this.checkTpSl(o.side, 'StopLoss', sl!, base);
+    if (changed.tp && tp!.gt(0)) checkTpSl(this.instrument, o.side, 'TakeProfit', tp!, base);
+    if (changed.sl && sl!.gt(0)) checkTpSl(this.instrument, o.side, 'StopLoss', sl!, base);
     if ((changed.price || changed.qty) && o.orderStatus === 'New' && !o.reduceOnly && !posStop) {
       const crossing = this.crosses(o.side, newPrice, last);
       if (!(crossing && o.timeInForce === 'PostOnly')) this.checkMargin(o.side, newQty, crossing ? last : newPrice, o);
@@ -446,8 +351,8 @@ export class MatchingEngine {
       const tpChanged = tp !== undefined && !tp.eq(pos.takeProfit);
       const slChanged = sl !== undefined && !sl.eq(pos.stopLoss);
       if (!tpChanged && !slChanged && !tsChanged) throw new EngineError(34040, 'not modified');
-      if (tpChanged && tp.gt(0)) this.checkTpSl(side, 'TakeProfit', tp, last, true);
-      if (slChanged && sl.gt(0)) this.checkTpSl(side, 'StopLoss', sl, last, true);
+      if (tpChanged && tp.gt(0)) checkTpSl(this.instrument, side, 'TakeProfit', tp, last, true);
+      if (slChanged && sl.gt(0)) checkTpSl(this.instrument, side, 'StopLoss', sl, last, true);
       if (tpChanged) this.setPositionStop('TakeProfit', tp, triggerBy(p.tpTriggerBy, 'tpTriggerBy'), now, b);
       if (slChanged) this.setPositionStop('StopLoss', sl, triggerBy(p.slTriggerBy, 'slTriggerBy'), now, b);
     } else {
@@ -458,11 +363,11 @@ export class MatchingEngine {
       if (sl && !slSize) throw new EngineError(10001, 'params error: slSize is required in Partial mode');
       if (tp && sl && !tpSize!.eq(slSize!)) throw new EngineError(10001, 'params error: tpSize and slSize must be equal');
       if (!tp && !sl && !tsChanged) throw new EngineError(34040, 'not modified');
-      if (tp) this.checkTpSl(side, 'TakeProfit', tp, last, true);
-      if (sl) this.checkTpSl(side, 'StopLoss', sl, last, true);
+      if (tp) checkTpSl(this.instrument, side, 'TakeProfit', tp, last, true);
+      if (sl) checkTpSl(this.instrument, side, 'StopLoss', sl, last, true);
       for (const [kind, level, size] of [['PartialTakeProfit', tp, tpSize], ['PartialStopLoss', sl, slSize]] as const) {
         if (!level || !size) continue;
-        this.checkQty(size, 'Market');
+        checkQty(this.instrument, size, 'Market');
         const same = this.openOrders().filter((o) => o.stopOrderType === kind);
         if (same.length >= MAX_PARTIAL) throw new EngineError(110061, 'Not allowed to have more than 20 TP/SLs under Partial tpSlMode');
         const booked = same.reduce((s, o) => s.plus(o.qty), ZERO);
@@ -515,7 +420,7 @@ export class MatchingEngine {
     for (let guard = 0; guard < 10_000; guard++) {
       let best: { o: Order; level: Dec; frac: Dec } | undefined;
       for (const o of this.openOrders()) {
-        const level = this.levelOnMove(o, z, rising);
+        const level = levelOnMove(o, z, rising, this.limitFill);
         if (level === undefined) continue;
         const frac = gap ? ZERO : D.max(ZERO, D.min(1, level.minus(a).div(z.minus(a))));
         if (frac.lt(f0)) continue;
@@ -588,9 +493,9 @@ export class MatchingEngine {
     const row: Obj = {
       ...(ws ? { category: this.category } : {}),
       positionIdx: 0, riskId: 1, riskLimitValue: '2000000', symbol: ins.symbol, side: pos.side, size: fmt(pos.size),
-      [ws ? 'entryPrice' : 'avgPrice']: fmt(pos.entryPrice), breakEvenPrice: open ? fmt(this.breakEven()) : '0',
+      [ws ? 'entryPrice' : 'avgPrice']: fmt(pos.entryPrice), breakEvenPrice: open ? fmt(breakEvenPrice(pos, this.takerFeeRate)) : '0',
       positionValue: fmt(value), tradeMode: 0, autoAddMargin: 0, positionStatus: 'Normal', leverage: fmt(this.leverage),
-      markPrice: fmt(mark), liqPrice: open ? this.liqPrice() : '0', bustPrice: open ? '' : '0', positionIM: fmt(im), positionMM: fmt(mm),
+      markPrice: fmt(mark), liqPrice: open ? liqPriceEstimate(pos, this.balance, this.instrument) : '0', bustPrice: open ? '' : '0', positionIM: fmt(im), positionMM: fmt(mm),
       positionIMByMp: fmt(pos.size.mul(mark).div(this.leverage)), positionMMByMp: fmt(pos.size.mul(mark).mul(ins.maintenanceMarginRate)),
       positionBalance: fmt(im), tpslMode: 'Full', takeProfit: fmt(pos.takeProfit), stopLoss: fmt(pos.stopLoss), trailingStop: fmt(pos.trailingStop),
       activePrice: fmt(pos.activePrice),
@@ -665,17 +570,7 @@ export class MatchingEngine {
 
   /** position/closed-pnl rows, newest first. */
   closedPnlViews(q: { startTime?: number; endTime?: number }): Obj[] {
-    const ins = this.instrument;
-    return this.closed
-      .filter((c) => inRange(c.updatedTime, q.startTime, q.endTime))
-      .reverse()
-      .map((c) => ({
-        symbol: ins.symbol, orderId: c.orderId, side: c.side, qty: fmt(c.qty), orderPrice: fmt(c.orderPrice), orderType: c.orderType,
-        execType: 'Trade', closedSize: fmt(c.closedSize), cumEntryValue: fmt(c.cumEntryValue), avgEntryPrice: fmt(c.cumEntryValue.div(c.closedSize)),
-        cumExitValue: fmt(c.cumExitValue), avgExitPrice: fmt(c.cumExitValue.div(c.closedSize)), closedPnl: fmt(c.closedPnl),
-        openFee: fmt(c.openFee), closeFee: fmt(c.closeFee), fillCount: '1', leverage: fmt(c.leverage),
-        createdTime: String(c.createdTime), updatedTime: String(c.updatedTime),
-      }));
+    return this.closed.filter((c) => inRange(c.updatedTime, q.startTime, q.endTime)).reverse().map((c) => closedPnlRow(c, this.instrument.symbol));
   }
 
   /** A plain summary for tests and the CLI. */
@@ -696,35 +591,6 @@ export class MatchingEngine {
     };
   }
 
-  // ---------------------------------------------------------------- checks
-
-  private checkQty(qty: Dec, orderType: 'Market' | 'Limit'): void {
-    const ins = this.instrument;
-    if (qty.lt(ins.minOrderQty)) throw new EngineError(10001, 'The number of contracts exceeds minimum limit allowed');
-    if (!qty.mod(ins.qtyStep).isZero()) throw new EngineError(10001, 'params error: qty err');
-    const max = orderType === 'Market' ? ins.maxMktOrderQty : ins.maxOrderQty;
-    if (qty.gt(max)) {
-      throw new EngineError(10001, `The number of contracts exceeds maximum limit allowed: too large, order_qty:${qty.mul(1e8).toFixed(0)} > max_qty:${max.mul(1e8).toFixed(0)}`);
-    }
-  }
-
-  private checkPrice(price: Dec): Dec {
-    const ins = this.instrument;
-    if (price.lt(ins.minPrice) || price.gt(ins.maxPrice)) throw new EngineError(110003, 'Order price is out of permissible range');
-    if (!price.mod(ins.tickSize).isZero()) throw new EngineError(10001, 'params error: price invalid');
-    return price;
-  }
-
-  /** A conditional order's trigger must lie ahead of the price in its direction (110092 rising, 110093 falling). */
-  private checkTriggerSide(direction: 1 | 2, trigger: Dec, last: Dec): void {
-    if (direction === 1 && trigger.lte(last)) {
-      throw new EngineError(110092, `expect Rising, but trigger_price[${fmt(trigger)}] <= current[${fmt(last)}]??LastPrice`);
-    }
-    if (direction === 2 && trigger.gte(last)) {
-      throw new EngineError(110093, `expect Falling, but trigger_price[${fmt(trigger)}] >= current[${fmt(last)}]??LastPrice`);
-    }
-  }
-
   /** 110007 when the opening part of an order needs more than the available balance (`replacing` gives its own IM back). */
   private checkMargin(side: Side, qty: Dec, price: Dec, replacing?: Order): void {
     const opening = this.openingQty(side, qty);
@@ -732,20 +598,6 @@ export class MatchingEngine {
     const need = opening.mul(price).div(this.leverage).plus(opening.mul(price).mul(this.takerFeeRate));
     const own = replacing ? this.openingQty(replacing.side, replacing.qty.minus(replacing.cumExecQty)).mul(replacing.price).div(this.leverage) : ZERO;
     if (need.gt(this.availableBalance().plus(own))) throw new EngineError(110007, 'ab not enough for new order');
-  }
-
-  private checkTpSl(side: Side, kind: 'TakeProfit' | 'StopLoss', level: Dec, base: Dec, forPosition = false): void {
-    const ins = this.instrument;
-    if (!level.mod(ins.tickSize).isZero()) throw new EngineError(10001, `params error: ${kind === 'TakeProfit' ? 'takeProfit' : 'stopLoss'} invalid`);
-    const above = (side === 'Buy') === (kind === 'TakeProfit');
-    const ok = above ? level.gt(base) : level.lt(base);
-    if (!ok) {
-      const what = forPosition ? 'position' : 'order';
-      throw new EngineError(
-        10001,
-        `${kind}:${fmt(level)} set for ${side} ${what} should be ${above ? 'higher' : 'lower'} than base_price:${fmt(base)}??LastPrice`,
-      );
-    }
   }
 
   // ---------------------------------------------------------------- internals
@@ -840,19 +692,6 @@ export class MatchingEngine {
     } else if (o.timeInForce === 'IOC' || o.timeInForce === 'FOK') {
       this.finish(o, 'Cancelled', 'CancelByUser', 'EC_NoImmediateQtyToFill', now);
     }
-  }
-
-  /** The level at which `o` executes on a move ending at `z` (undefined: not reached). */
-  private levelOnMove(o: Order, z: Dec, rising: boolean): Dec | undefined {
-    if (o.orderStatus === 'Untriggered') {
-      if (o.trail && !o.trail.active) return undefined;
-      const ok = o.triggerDirection === 1 ? rising && z.gte(o.triggerPrice) : !rising && z.lte(o.triggerPrice);
-      return ok ? o.triggerPrice : undefined;
-    }
-    // A resting limit: a buy fills when the price comes down to it, a sell when it comes up.
-    const through = this.limitFill === 'through';
-    const ok = o.side === 'Buy' ? !rising && (through ? z.lt(o.price) : z.lte(o.price)) : rising && (through ? z.gt(o.price) : z.gte(o.price));
-    return ok ? o.price : undefined;
   }
 
   /**
@@ -1096,48 +935,6 @@ export class MatchingEngine {
     return this.balance.plus(this.unrealised()).minus(this.positionIM()).minus(this.orderIM());
   }
 
-  private breakEven(): Dec {
-    const pos = this.pos;
-    const feePerUnit = pos.openFee.div(pos.size);
-    const closeFee = this.takerFeeRate;
-    // Price where closing (with the taker fee) returns the opening fee: long e' = (e + f) / (1 - r).
-    return pos.side === 'Buy'
-      ? pos.entryPrice.plus(feePerUnit).div(ONE.minus(closeFee))
-      : pos.entryPrice.minus(feePerUnit).div(ONE.plus(closeFee));
-  }
-
-  /** Cross-margin estimate: the price where equity falls to maintenance margin ("" when there is none). */
-  private liqPrice(): string {
-    const pos = this.pos;
-    const m = this.instrument.maintenanceMarginRate;
-    const other = this.balance; // wallet balance backs the position (cross margin)
-    const s = pos.size;
-    const e = pos.entryPrice;
-    const p = pos.side === 'Buy' ? e.mul(s).minus(other).div(s.mul(ONE.minus(m))) : other.plus(e.mul(s)).div(s.mul(ONE.plus(m)));
-    if (p.lte(0)) return '';
-    return p.toDecimalPlaces(this.instrument.priceScale).toFixed();
-  }
-
-  /** A position stop order (closing side, market, reduce-only, close-on-trigger), Untriggered. */
-  private stopOrder(kind: StopOrderType, level: Dec, qty: Dec, by: string, now: number): Order {
-    const pos = this.pos;
-    const tpLike = isTp(kind);
-    // Long: TP fires when the price rises to it, SL and trailing stop when it falls to it; the reverse for a short.
-    const rises = (pos.side === 'Buy') === tpLike;
-    const createType = {
-      TakeProfit: 'CreateByTakeProfit', StopLoss: 'CreateByStopLoss', PartialTakeProfit: 'CreateByPartialTakeProfit',
-      PartialStopLoss: 'CreateByPartialStopLoss', TrailingStop: 'CreateByTrailingStop',
-    }[kind as string] ?? 'CreateByUser';
-    const partial = kind === 'PartialTakeProfit' || kind === 'PartialStopLoss';
-    return makeOrder({
-      orderId: randomUUID(), side: pos.side === 'Buy' ? 'Sell' : 'Buy', orderType: 'Market', qty, timeInForce: 'IOC', orderStatus: 'Untriggered',
-      createType, stopOrderType: kind, triggerPrice: level, triggerDirection: rises ? 1 : 2, triggerBy: by,
-      takeProfit: tpLike ? level : ZERO, stopLoss: kind === 'StopLoss' || kind === 'PartialStopLoss' ? level : ZERO,
-      tpslMode: partial ? 'Partial' : 'Full', tpTriggerBy: tpLike ? by : 'UNKNOWN', slTriggerBy: tpLike || kind === 'TrailingStop' ? 'UNKNOWN' : by,
-      reduceOnly: true, closeOnTrigger: true, lastPriceOnCreated: this.lastPrice(), createdTime: now,
-    });
-  }
-
   /** Creates, amends or (level 0) deactivates the position's Full-mode TP or SL conditional order. */
   private setPositionStop(kind: 'TakeProfit' | 'StopLoss', level: Dec, by: string, now: number, b: Batch): void {
     const pos = this.pos;
@@ -1166,7 +963,7 @@ export class MatchingEngine {
       b.orders.set(existing.orderId, existing);
       return;
     }
-    const o = this.stopOrder(kind, level, ZERO, by, now);
+    const o = stopOrder(this.pos.side as Side, kind, level, ZERO, by, this.lastPrice(), now);
     this.addOrder(o);
     pos[idKey] = o.orderId;
     b.orders.set(o.orderId, o);
@@ -1174,7 +971,7 @@ export class MatchingEngine {
 
   /** A Partial-mode TP or SL: its own conditional order of `qty`. */
   private addPartialStop(kind: 'PartialTakeProfit' | 'PartialStopLoss', level: Dec, qty: Dec, by: string, now: number, b: Batch): void {
-    const o = this.stopOrder(kind, level, qty, by, now);
+    const o = stopOrder(this.pos.side as Side, kind, level, qty, by, this.lastPrice(), now);
     this.addOrder(o);
     b.orders.set(o.orderId, o);
   }
@@ -1210,7 +1007,7 @@ export class MatchingEngine {
       b.orders.set(existing.orderId, existing);
       return;
     }
-    const o = this.stopOrder('TrailingStop', level, ZERO, 'LastPrice', now);
+    const o = stopOrder(this.pos.side as Side, 'TrailingStop', level, ZERO, 'LastPrice', this.lastPrice(), now);
     o.trail = trail;
     this.addOrder(o);
     pos.tsOrderId = o.orderId;
@@ -1227,8 +1024,4 @@ export class MatchingEngine {
     if (b.position) send('position', [this.positionView(true)]);
     if (b.wallet) send('wallet', [this.walletView()]);
   }
-}
-
-function isTp(kind: StopOrderType): boolean {
-  return kind === 'TakeProfit' || kind === 'PartialTakeProfit';
 }

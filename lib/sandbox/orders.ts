@@ -10,7 +10,9 @@
  * - `PartialTakeProfit`/`PartialStopLoss`: Partial-mode TP/SL with their own qty;
  * - `TrailingStop`: the position's trailing stop (qty "0": the whole position).
  */
+import { randomUUID } from 'node:crypto';
 import { D, type Dec, ZERO, dec } from '../core/money.ts';
+import type { SandboxInstrument } from './instrument.ts';
 
 export type Side = 'Buy' | 'Sell';
 export type Obj = Record<string, unknown>;
@@ -138,6 +140,64 @@ export function inFilter(o: Order, orderFilter: string | undefined): boolean {
 
 export const ORDER_FILTERS = ['Order', 'StopOrder', 'tpslOrder'];
 
+// ---------------------------------------------------------------- requests
+
+/** An order as sent to order/create, already JSON-decoded (values as the client sent them). */
+export interface OrderParams {
+  readonly side?: unknown;
+  readonly orderType?: unknown;
+  readonly qty?: unknown;
+  readonly price?: unknown;
+  readonly timeInForce?: unknown;
+  readonly positionIdx?: unknown;
+  readonly reduceOnly?: unknown;
+  readonly closeOnTrigger?: unknown;
+  readonly takeProfit?: unknown;
+  readonly stopLoss?: unknown;
+  readonly tpslMode?: unknown;
+  readonly tpTriggerBy?: unknown;
+  readonly slTriggerBy?: unknown;
+  readonly tpOrderType?: unknown;
+  readonly slOrderType?: unknown;
+  readonly orderLinkId?: unknown;
+  readonly triggerPrice?: unknown;
+  readonly triggerDirection?: unknown;
+  readonly triggerBy?: unknown;
+}
+
+/** order/amend's body. */
+export interface AmendParams {
+  readonly orderId?: unknown;
+  readonly orderLinkId?: unknown;
+  readonly qty?: unknown;
+  readonly price?: unknown;
+  readonly triggerPrice?: unknown;
+  readonly takeProfit?: unknown;
+  readonly stopLoss?: unknown;
+  readonly tpTriggerBy?: unknown;
+  readonly slTriggerBy?: unknown;
+  readonly triggerBy?: unknown;
+  readonly tpslMode?: unknown;
+}
+
+/** position/trading-stop's body. */
+export interface TradingStopParams {
+  readonly tpslMode?: unknown;
+  readonly positionIdx?: unknown;
+  readonly takeProfit?: unknown;
+  readonly stopLoss?: unknown;
+  readonly trailingStop?: unknown;
+  readonly activePrice?: unknown;
+  readonly tpTriggerBy?: unknown;
+  readonly slTriggerBy?: unknown;
+  readonly tpSize?: unknown;
+  readonly slSize?: unknown;
+  readonly tpOrderType?: unknown;
+  readonly slOrderType?: unknown;
+  readonly tpLimitPrice?: unknown;
+  readonly slLimitPrice?: unknown;
+}
+
 // ---------------------------------------------------------------- parameter parsing
 
 export function decimal(v: unknown, field: string, allowZero = false): Dec {
@@ -194,4 +254,82 @@ export class Batch {
   empty(): boolean {
     return this.orders.size === 0 && this.executions.length === 0 && !this.position && !this.wallet;
   }
+}
+
+// ---------------------------------------------------------------- checks (Bybit's codes)
+
+export function checkQty(ins: SandboxInstrument, qty: Dec, orderType: 'Market' | 'Limit'): void {
+  if (qty.lt(ins.minOrderQty)) throw new EngineError(10001, 'The number of contracts exceeds minimum limit allowed');
+  if (!qty.mod(ins.qtyStep).isZero()) throw new EngineError(10001, 'params error: qty err');
+  const max = orderType === 'Market' ? ins.maxMktOrderQty : ins.maxOrderQty;
+  if (qty.gt(max)) {
+    throw new EngineError(10001, `The number of contracts exceeds maximum limit allowed: too large, order_qty:${qty.mul(1e8).toFixed(0)} > max_qty:${max.mul(1e8).toFixed(0)}`);
+  }
+}
+
+export function checkPrice(ins: SandboxInstrument, price: Dec): Dec {
+  if (price.lt(ins.minPrice) || price.gt(ins.maxPrice)) throw new EngineError(110003, 'Order price is out of permissible range');
+  if (!price.mod(ins.tickSize).isZero()) throw new EngineError(10001, 'params error: price invalid');
+  return price;
+}
+
+/** A conditional order's trigger must lie ahead of the price in its direction (110092 rising, 110093 falling). */
+export function checkTriggerSide(direction: 1 | 2, trigger: Dec, last: Dec): void {
+  if (direction === 1 && trigger.lte(last)) {
+    throw new EngineError(110092, `expect Rising, but trigger_price[${fmt(trigger)}] <= current[${fmt(last)}]??LastPrice`);
+  }
+  if (direction === 2 && trigger.gte(last)) {
+    throw new EngineError(110093, `expect Falling, but trigger_price[${fmt(trigger)}] >= current[${fmt(last)}]??LastPrice`);
+  }
+}
+
+export function checkTpSl(ins: SandboxInstrument, side: Side, kind: 'TakeProfit' | 'StopLoss', level: Dec, base: Dec, forPosition = false): void {
+  if (!level.mod(ins.tickSize).isZero()) throw new EngineError(10001, `params error: ${kind === 'TakeProfit' ? 'takeProfit' : 'stopLoss'} invalid`);
+  const above = (side === 'Buy') === (kind === 'TakeProfit');
+  const ok = above ? level.gt(base) : level.lt(base);
+  if (!ok) {
+    const what = forPosition ? 'position' : 'order';
+    throw new EngineError(
+      10001,
+      `${kind}:${fmt(level)} set for ${side} ${what} should be ${above ? 'higher' : 'lower'} than base_price:${fmt(base)}??LastPrice`,
+    );
+  }
+}
+
+// ---------------------------------------------------------------- matching helpers
+
+/** The level at which `o` executes on a move ending at `z` (undefined: not reached). */
+export function levelOnMove(o: Order, z: Dec, rising: boolean, limitFill: 'touch' | 'through'): Dec | undefined {
+  if (o.orderStatus === 'Untriggered') {
+    if (o.trail && !o.trail.active) return undefined;
+    const ok = o.triggerDirection === 1 ? rising && z.gte(o.triggerPrice) : !rising && z.lte(o.triggerPrice);
+    return ok ? o.triggerPrice : undefined;
+  }
+  // A resting limit: a buy fills when the price comes down to it, a sell when it comes up.
+  const through = limitFill === 'through';
+  const ok = o.side === 'Buy' ? !rising && (through ? z.lt(o.price) : z.lte(o.price)) : rising && (through ? z.gt(o.price) : z.gte(o.price));
+  return ok ? o.price : undefined;
+}
+
+/** A position stop order (closing side, market, reduce-only, close-on-trigger), Untriggered. */
+export function stopOrder(posSide: Side, kind: StopOrderType, level: Dec, qty: Dec, by: string, last: Dec, now: number): Order {
+  const tpLike = isTp(kind);
+  // Long: TP fires when the price rises to it, SL and trailing stop when it falls to it; the reverse for a short.
+  const rises = (posSide === 'Buy') === tpLike;
+  const createType = {
+    TakeProfit: 'CreateByTakeProfit', StopLoss: 'CreateByStopLoss', PartialTakeProfit: 'CreateByPartialTakeProfit',
+    PartialStopLoss: 'CreateByPartialStopLoss', TrailingStop: 'CreateByTrailingStop',
+  }[kind as string] ?? 'CreateByUser';
+  const partial = kind === 'PartialTakeProfit' || kind === 'PartialStopLoss';
+  return makeOrder({
+    orderId: randomUUID(), side: posSide === 'Buy' ? 'Sell' : 'Buy', orderType: 'Market', qty, timeInForce: 'IOC', orderStatus: 'Untriggered',
+    createType, stopOrderType: kind, triggerPrice: level, triggerDirection: rises ? 1 : 2, triggerBy: by,
+    takeProfit: tpLike ? level : ZERO, stopLoss: kind === 'StopLoss' || kind === 'PartialStopLoss' ? level : ZERO,
+    tpslMode: partial ? 'Partial' : 'Full', tpTriggerBy: tpLike ? by : 'UNKNOWN', slTriggerBy: tpLike || kind === 'TrailingStop' ? 'UNKNOWN' : by,
+    reduceOnly: true, closeOnTrigger: true, lastPriceOnCreated: last, createdTime: now,
+  });
+}
+
+export function isTp(kind: StopOrderType): boolean {
+  return kind === 'TakeProfit' || kind === 'PartialTakeProfit';
 }
