@@ -5,6 +5,7 @@
 import { expect } from 'chai';
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { D } from '../../lib/core/index.ts';
 import { IntentError, checkOutput } from '../../lib/engine/intents.ts';
 import { defineStrategy } from '../../lib/strategy/index.ts';
 import { runStrategy, closes } from '../../lib/testkit/index.ts';
@@ -174,5 +175,120 @@ describe('[exit, enter] on one candle reverses the position (simulator)', () => 
     const run = runStrategy(s, { candles: closes([100, 101]) });
     const first = run.decisions[0]!.outcomes.map((o) => ('order' in o ? o.order.positionSide : o.skipped));
     expect(first).to.deep.equal(['exit ignored: no position is open', 'long', 'an order is already in flight']);
+  });
+});
+
+describe('issue 12 intents are checked at run time: order, trailingStop, partial takeProfit, exit fraction, cancel, amend', () => {
+  /** tick 0.1, qty step 0.001, min qty 0.01: the partial-target quantities are checked against these. */
+  const rules = { symbol: 'TESTUSDT', category: 'linear', tickSize: new D('0.1'), qtyStep: new D('0.001'), minQty: new D('0.01'), minNotional: new D(0), source: 'test' };
+  const long = { side: 'long', entryPrice: 100 } as const;
+  const o = (position?: { side: 'long' | 'short' | 'flat'; entryPrice: number }) => ({ ...origin, rules, ...(position ? { position } : {}) });
+  const enter = (extra: object) => ({ kind: 'enter', side: 'long', size, reason: '', ...extra });
+  const refusedAt = (out: unknown, org: ReturnType<typeof o>): IntentError => {
+    try {
+      checkOutput(out, org);
+    } catch (err) {
+      expect(err).to.be.instanceOf(IntentError);
+      return err as IntentError;
+    }
+    throw new Error(`accepted: ${JSON.stringify(out)}`);
+  };
+
+  it('accepts every new field when well formed', () => {
+    const full = enter({
+      order: { type: 'limit', price: { pct: 0.001 }, postOnly: true, expiresAfter: 3 },
+      stopLoss: { pct: 0.005 },
+      trailingStop: { pct: 0.004, activation: { pct: 0.002 } },
+      takeProfit: [{ pct: 0.005, fraction: 0.5 }, { price: 102, fraction: 0.5 }],
+    });
+    expect(checkOutput(full, o())).to.deep.equal([full]);
+    expect(checkOutput(enter({ order: { type: 'stop', trigger: { price: 101 } }, trailingStop: { distance: 0.5 } }), o())).to.have.length(1);
+    expect(checkOutput([{ kind: 'exit', fraction: 0.5, order: { type: 'limit', price: { pct: 0.002 } }, reason: 'x' }, { kind: 'cancel', reason: 'c' }], o(long))).to.have.length(2);
+    expect(checkOutput({ kind: 'amend', stopLoss: { price: 99.5 }, takeProfit: [{ pct: 0.01, fraction: 1 }], trailingStop: { distance: 1 } }, o(long))).to.have.length(1);
+  });
+
+  const cases: Array<[string, unknown, string, string, ({ side: 'long' | 'short' | 'flat'; entryPrice: number } | undefined)?, string?]> = [
+    ['an order type that does not exist', enter({ order: { type: 'limt', price: { pct: 0.01 } } }), 'order.type', '"limt"'],
+    ['a limit without a price', enter({ order: { type: 'limit' } }), 'order.price', 'undefined'],
+    ['a limit pct against the trader (negative)', enter({ order: { type: 'limit', price: { pct: -0.01 } } }), 'order.price.pct', '-0.01'],
+    ["a long's limit pct of 100% (at or below zero)", enter({ order: { type: 'limit', price: { pct: 1 } } }), 'order.price.pct', '1'],
+    ['a limit with both price and pct', enter({ order: { type: 'limit', price: { price: 99, pct: 0.01 } } }), 'order.price', '{"price":99,"pct":0.01}'],
+    ['postOnly as text', enter({ order: { type: 'limit', price: { pct: 0.01 }, postOnly: 'yes' } }), 'order.postOnly', '"yes"'],
+    ['expiresAfter 0', enter({ order: { type: 'limit', price: { pct: 0.01 }, expiresAfter: 0 } }), 'order.expiresAfter', '0'],
+    ['expiresAfter 1.5', enter({ order: { type: 'limit', price: { pct: 0.01 }, expiresAfter: 1.5 } }), 'order.expiresAfter', '1.5'],
+    ['a mis-cased postOnly', enter({ order: { type: 'limit', price: { pct: 0.01 }, postonly: true } }), 'order.postonly', 'true', undefined, 'did you mean "postOnly"?'],
+    ["a long's stop trigger below the close", enter({ order: { type: 'stop', trigger: { price: 99 } } }), 'order.trigger.price', '99'],
+    ["a long's stop trigger at the close", enter({ order: { type: 'stop', trigger: { price: 100 } } }), 'order.trigger.price', '100'],
+    ["a short's stop trigger above the close", enter({ side: 'short', order: { type: 'stop', trigger: { price: 101 } } }), 'order.trigger.price', '101'],
+    ["a short's stop trigger pct of 100%", enter({ side: 'short', order: { type: 'stop', trigger: { pct: 1 } } }), 'order.trigger.pct', '1'],
+    ['a stop given a price instead of a trigger', enter({ order: { type: 'stop', price: { pct: 0.01 } } }), 'order.price', '{"pct":0.01}'],
+    ['a trailing stop with both pct and distance', enter({ trailingStop: { pct: 0.01, distance: 1 } }), 'trailingStop', '{"pct":0.01,"distance":1}'],
+    ['a trailing stop of 100%', enter({ trailingStop: { pct: 1 } }), 'trailingStop.pct', '1'],
+    ['a negative trailing distance', enter({ trailingStop: { distance: -1 } }), 'trailingStop.distance', '-1'],
+    ['an activation given as a price', enter({ trailingStop: { pct: 0.01, activation: { price: 101 } } }), 'trailingStop.activation.price', '101'],
+    ['an activation pct of 0', enter({ trailingStop: { pct: 0.01, activation: { pct: 0 } } }), 'trailingStop.activation.pct', '0'],
+    ['an empty list of targets', enter({ takeProfit: [] }), 'takeProfit', '[]'],
+    ['target fractions summing to 1.2', enter({ takeProfit: [{ pct: 0.01, fraction: 0.6 }, { pct: 0.02, fraction: 0.6 }] }), 'takeProfit', '[{"pct":0.01,"fraction":0.6},{"pct":0.02,"fraction":0.6}]'],
+    ['a target fraction of 0', enter({ takeProfit: [{ pct: 0.01, fraction: 0 }] }), 'takeProfit[0].fraction', '0'],
+    ['a target without a fraction', enter({ takeProfit: [{ pct: 0.01 }] }), 'takeProfit[0].fraction', 'undefined'],
+    ["a long's second target below the close", enter({ takeProfit: [{ pct: 0.01, fraction: 0.5 }, { price: 99, fraction: 0.5 }] }), 'takeProfit[1].price', '99'],
+    ['a misspelt fraction', enter({ takeProfit: [{ pct: 0.01, fration: 0.5 }] }), 'takeProfit[0].fration', '0.5', undefined, 'did you mean "fraction"?'],
+    // qty 0.025 (base): 0.7 of it is 0.0175 -> 0.017 (step 0.001), leaving 0.008 below the minimum 0.01.
+    ['targets leaving a remainder below the minimum qty', enter({ size: { unit: 'base', qty: 0.025 }, takeProfit: [{ pct: 0.01, fraction: 0.7 }] }), 'takeProfit', '[{"pct":0.01,"fraction":0.7}]', undefined, 'the remainder 0.008 of 0.025'],
+    // 0.2 of 0.025 is 0.005: below the minimum 0.01.
+    ['a target part below the minimum qty', enter({ size: { unit: 'base', qty: 0.025 }, takeProfit: [{ pct: 0.01, fraction: 0.2 }, { pct: 0.02, fraction: 0.8 }] }), 'takeProfit', '[{"pct":0.01,"fraction":0.2},{"pct":0.02,"fraction":0.8}]', undefined, 'part 1 of 0.025 is 0.005'],
+    // A quote size is sized at the limit price: 2.5 USDT / 99 = 0.02525... -> 0.025.
+    ['targets below the minimum for a quote size sized at the limit', enter({ size: { unit: 'quote', amount: 2.5 }, order: { type: 'limit', price: { price: 99 } }, takeProfit: [{ pct: 0.01, fraction: 0.7 }] }), 'takeProfit', '[{"pct":0.01,"fraction":0.7}]', undefined, '(qty sized at 99)'],
+    ['an exit fraction of 0', { kind: 'exit', fraction: 0, reason: '' }, 'fraction', '0'],
+    ['an exit fraction above 1', { kind: 'exit', fraction: 1.5, reason: '' }, 'fraction', '1.5'],
+    ['an exit with a stop order', { kind: 'exit', order: { type: 'stop', trigger: { pct: 0.01 } }, reason: '' }, 'order.type', '"stop"'],
+    ['an exit limit pct of 100%', { kind: 'exit', order: { type: 'limit', price: { pct: 1 } }, reason: '' }, 'order.price.pct', '1'],
+    ['a cancel naming an order id', { kind: 'cancel', orderId: 'x', reason: '' }, 'orderId', '"x"'],
+    ['an amendment that moves nothing', { kind: 'amend', reason: '' }, 'stopLoss', 'undefined', long],
+    ["a long's stop amended above the price", { kind: 'amend', stopLoss: { price: 101 } }, 'stopLoss.price', '101', long],
+    // Entered at 110, the price is 100 now: 5% below the entry is 104.5, above the price.
+    ["a long's stop pct from the entry that lands above the price", { kind: 'amend', stopLoss: { pct: 0.05 } }, 'stopLoss.pct', '0.05', { side: 'long', entryPrice: 110 }, 'Bybit refuses a level on the wrong side'],
+    ["a short's target amended above the price", { kind: 'amend', takeProfit: [{ price: 101, fraction: 1 }] }, 'takeProfit[0].price', '101', { side: 'short', entryPrice: 100 }],
+    ['a misspelt amend field', { kind: 'amend', stopLos: { price: 99 } }, 'stopLos', '{"price":99}', long, 'did you mean "stopLoss"?'],
+    ["an unknown kind also names 'cancel' and 'amend'", { kind: 'modify' }, 'kind', '"modify"', undefined, "the other kinds are 'cancel' and 'amend'"],
+  ];
+  for (const [what, out, field, got, position, more] of cases) {
+    it(`refuses ${what}, naming the field and the value`, () => {
+      const e = refusedAt(out, o(position));
+      expect(e.field).to.equal(field);
+      expect(e.exitCode).to.equal(2);
+      expect(e.message).to.include(`${field} `);
+      expect(e.message).to.include(`got ${got}`);
+      if (more) expect(e.message).to.include(more);
+    });
+  }
+});
+
+describe('issue 12 intents in the simulator through the test kit', () => {
+  it('a limit, then cancel: the decisions carry the order with its resolved price, then the cancel', () => {
+    const s = defineStrategy({
+      name: 'limit-cancel', description: 'test', params: {}, warmup: () => 0,
+      create() {
+        let i = -1;
+        return {
+          onCandle(_c, ctx) {
+            i++;
+            if (i === 0) return { kind: 'enter', side: 'long', size: { unit: 'quote', amount: 100 }, order: { type: 'limit', price: { pct: 0.01 } }, reason: 'dip' };
+            if (i === 1 && ctx.orders.length === 1) return { kind: 'cancel', reason: 'no dip' };
+            if (i === 2) return { kind: 'cancel', reason: 'again' };
+            return undefined;
+          },
+        };
+      },
+    });
+    const run = runStrategy(s, { candles: closes([100, 100.5, 101, 101.5]) });
+    expect(run.trades).to.deep.equal([]);
+    const [first, second, third] = run.decisions;
+    // 100 x (1 - 0.01) = 99, on the tick 0.01.
+    const placed = first!.outcomes[0]!;
+    expect('order' in placed && placed.order.order).to.deep.include({ type: 'limit', postOnly: false });
+    expect('order' in placed && placed.order.order?.type === 'limit' && placed.order.order.price.toFixed()).to.equal('99');
+    expect('cancel' in second!.outcomes[0]! && second!.outcomes[0]!.cancel.orderId).to.equal(placed && 'order' in placed ? placed.order.id : '');
+    expect(third!.outcomes[0]).to.deep.equal({ skipped: 'cancel ignored: no entry order is pending' });
   });
 });
