@@ -9,6 +9,7 @@ import { expect } from 'chai';
 import { D, seriesFromCandles, type BrokerEvent, type Candle, type FillModel, type Intent, type InstrumentRules, type Trade } from '../../lib/core/index.ts';
 import { SimBroker } from '../../lib/brokers/sim/index.ts';
 import { runBacktest } from '../../lib/engine/index.ts';
+import { computeMetrics } from '../../lib/report/index.ts';
 import { defineStrategy, type OrderView, type StrategyContext } from '../../lib/strategy/index.ts';
 
 const T0 = Date.UTC(2024, 0, 1);
@@ -66,7 +67,7 @@ function run(s: Scenario) {
       fillModel, initialBalance: 1000, funding: { charged: false, detail: '' }, source: 'memory',
     },
   });
-  return { trades: record.trades, events, seen, skipped: engine.skipped };
+  return { record, trades: record.trades, events, seen, skipped: engine.skipped };
 }
 
 /** A trade as [side, entry candle, exit candle, entryPrice, exitPrice, qty, exitReason, entryOrderType, entryLiquidity, fees, netPnl, positionId]. */
@@ -406,5 +407,83 @@ describe('sim broker: limit, stop, trailing, partial, amend, cancel (issue 12 sc
       expect(trades.map(row)).to.deep.equal([stop]);
       expect(trades[0]!.ambiguous).to.equal(false);
     });
+  });
+
+  describe('partial targets and a stop in one candle (qty 1: 0.5 at 101, 0.5 at 102; stop 99)', () => {
+    const rows: Row[] = [
+      [100, 100.5, 99.5, 100], // 0: long at market
+      [100, 100.5, 99.5, 100.2], // 1: fill at 100
+      [100.2, 101.4, 98.6, 100], // 2: high first (1.2 vs 1.6): up through 101, then down through 99
+      [100, 100.2, 99.8, 100],
+    ];
+    const script: Script = {
+      0: { kind: 'enter', side: 'long', size: qty1, stopLoss: { pct: 0.01 }, takeProfit: [{ pct: 0.01, fraction: 0.5 }, { pct: 0.02, fraction: 0.5 }], reason: 'in' },
+    };
+
+    it('stop-first: the stop takes the whole qty; ambiguous, with the nearest target as the other outcome', () => {
+      const { trades } = run({ rows, script });
+      // gross -1, fees 0.055 + 0.05445; had it exited at 101: 1 - (0.055 + 0.05555) = 0.88945
+      expect(trades.map(row)).to.deep.equal([['long', 1, 2, '100', '99', '1', 'stop_loss', 'market', 'taker', '0.10945', '-1.10945', 1]]);
+      expect(trades[0]!.ambiguous).to.equal(true);
+      expect(trades[0]!.netPnlIfTargetFirst?.toFixed()).to.equal('0.88945');
+    });
+
+    it('path: half at the first target, then the stop takes the other half; two rows, one position', () => {
+      const { trades, record } = run({ rows, script, fill: { intrabar: 'path' } });
+      // part 1: entry fee 0.055 x 0.5 = 0.0275, exit 0.5 x 101 x 0.00055 = 0.027775; gross 0.5; net 0.444725
+      // part 2: entry fee 0.0275, exit 0.5 x 99 x 0.00055 = 0.027225; gross -0.5; net -0.554725
+      expect(trades.map(row)).to.deep.equal([
+        ['long', 1, 2, '100', '101', '0.5', 'take_profit', 'market', 'taker', '0.055275', '0.444725', 1],
+        ['long', 1, 2, '100', '99', '0.5', 'stop_loss', 'market', 'taker', '0.054725', '-0.554725', 1],
+      ]);
+      const m = computeMetrics(record);
+      expect([m.trades, m.positions, m.parts]).to.deep.equal([2, 1, 2]);
+    });
+  });
+
+  it('a target for half, an exit of half of the rest, the remainder at the end: three rows sharing the position', () => {
+    const { trades, record } = run({
+      rows: [
+        [100, 100.5, 99.5, 100], // 0: long qty 1 at market, one target +1% for half
+        [100, 101.2, 99.8, 101], // 1: fill at 100; low first, then up through 101: 0.5 closed; at the close: exit half of the rest
+        [101.1, 101.3, 100.9, 101.2], // 2: 0.25 exits at the open 101.1; the last 0.25 at the close (end of data)
+      ],
+      script: {
+        0: { kind: 'enter', side: 'long', size: qty1, takeProfit: [{ pct: 0.01, fraction: 0.5 }], reason: 'in' },
+        1: { kind: 'exit', fraction: 0.5, reason: 'lighten' },
+      },
+    });
+    // 1: 0.5 at 101: entry fee 0.0275, exit 0.027775; gross 0.5; net 0.444725
+    // 2: 0.25 at 101.1: entry fee 0.0275 x 0.25 / 0.5 = 0.01375, exit 0.25 x 101.1 x 0.00055 = 0.01390125; gross 0.275; net 0.24734875
+    // 3: 0.25 at 101.2: entry fee the rest 0.01375, exit 0.013915; gross 0.3; net 0.272335
+    expect(trades.map(row)).to.deep.equal([
+      ['long', 1, 1, '100', '101', '0.5', 'take_profit', 'market', 'taker', '0.055275', '0.444725', 1],
+      ['long', 1, 2, '100', '101.1', '0.25', 'signal', 'market', 'taker', '0.02765125', '0.24734875', 1],
+      ['long', 1, 2, '100', '101.2', '0.25', 'end_of_data', 'market', 'taker', '0.027665', '0.272335', 1],
+    ]);
+    const m = computeMetrics(record);
+    expect([m.trades, m.positions, m.parts, m.feesExact]).to.deep.equal([3, 1, 3, '0.11059125']);
+  });
+
+  it('a limit exit rests and fills through its price as maker; the maker share of the fees', () => {
+    const { trades, record } = run({
+      rows: [
+        [100, 100.5, 99.5, 100], // 0: long at market
+        [100, 100.8, 99.8, 100.5], // 1: fill at 100; at the close: sell limit at 101.5
+        [100.5, 101.5, 100.2, 101], // 2: reaches 101.5 but not through
+        [101, 101.8, 100.8, 101.6], // 3: low first (0.2 vs 0.8), then up through 101.5: filled at 101.5
+        [101.6, 101.8, 101.4, 101.7],
+      ],
+      script: {
+        0: { kind: 'enter', side: 'long', size: qty1, reason: 'in' },
+        1: { kind: 'exit', order: { type: 'limit', price: { price: 101.5 } }, reason: 'take it' },
+      },
+    });
+    // fees 100 x 0.00055 + 101.5 x 0.0002 = 0.055 + 0.0203 = 0.0753; gross 1.5; net 1.4247
+    expect(trades.map(row)).to.deep.equal([['long', 1, 3, '100', '101.5', '1', 'signal', 'market', 'taker', '0.0753', '1.4247', 1]]);
+    expect(trades[0]!.exitLiquidity).to.equal('maker');
+    const m = computeMetrics(record);
+    expect(m.makerFeesExact).to.equal('0.0203');
+    expect(m.makerFeeShare).to.be.closeTo(0.0203 / 0.0753, 1e-12);
   });
 });
