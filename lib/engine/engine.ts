@@ -223,8 +223,11 @@ export class Engine {
     return undefined;
   }
 
-  /** Feeds one closed candle. */
-  onCandle(candle: Candle): void {
+  /**
+   * Feeds one closed candle. With `decide: false` (live: a candle caught up after an outage, per the
+   * loop's catchUp setting) the strategy sees it but what it wants is discarded, as in the warm-up.
+   */
+  onCandle(candle: Candle, opts: { readonly decide?: boolean } = {}): void {
     const broker = this.#broker;
     broker.observe?.(candle);
     if (this.#expiring.size > 0) this.#expire(candle);
@@ -236,7 +239,7 @@ export class Engine {
       throw new StrategyError(`strategy "${this.#opts.definition.name}" failed on the candle at ${new Date(candle.openTime).toISOString()}: ${(err as Error).message}`, { cause: err });
     }
     if (out === undefined || out === null) return;
-    if (candle.openTime < this.#tradeFrom) return;
+    if (candle.openTime < this.#tradeFrom || opts.decide === false) return;
     let intents: readonly Intent[];
     try {
       intents = checkOutput(out, {
