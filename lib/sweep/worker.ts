@@ -18,9 +18,11 @@ import { hasCandles, runSpec, type RunData } from '../engine/index.ts';
 import type { GridValue } from '../engine/optimize.ts';
 import { loadStrategy, type StrategyDefinition } from '../strategy/index.ts';
 import { computeMetrics, type Metrics } from '../report/metrics.ts';
-import { rowMetrics, type RowMetrics } from '../report/optimize.ts';
+import type { RowMetrics } from '../report/optimize.ts';
+import { isFailure, runChunk, serializeError, type SerializedError } from './chunk.ts';
 
 export { ROW_METRICS, rowMetrics, type RowMetrics } from '../report/optimize.ts';
+export { serializeError, type SerializedError } from './chunk.ts';
 
 /** Everything a run needs besides the candles and the combination; structured-clonable. */
 export interface RunContext {
@@ -110,23 +112,10 @@ export interface WorkerInit {
 
 export type ToWorker = { readonly type: 'run'; readonly jobs: readonly Job[] } | { readonly type: 'exit' };
 
-export interface SerializedError {
-  readonly message: string;
-  readonly exitCode: number;
-  readonly pyr: boolean;
-  readonly stack?: string;
-}
-
 export type FromWorker =
   | { readonly type: 'ready' }
   | { readonly type: 'results'; readonly results: readonly { readonly id: number; readonly metrics: RowMetrics }[] }
   | { readonly type: 'error'; readonly error: SerializedError; readonly params?: Readonly<Record<string, GridValue>> };
-
-export function serializeError(err: unknown): SerializedError {
-  if (err instanceof PyrError) return { message: err.message, exitCode: err.exitCode, pyr: true, stack: err.stack };
-  if (err instanceof Error) return { message: err.message, exitCode: 1, pyr: false, stack: err.stack };
-  return { message: String(err), exitCode: 1, pyr: false };
-}
 
 async function workerMain(init: WorkerInit): Promise<void> {
   const port = parentPort!;
@@ -143,14 +132,14 @@ async function workerMain(init: WorkerInit): Promise<void> {
       port.close();
       return;
     }
+    // The chunk function `pyr worker` runs too (lib/sweep/chunk.ts); a local sweep stops at the first failure.
     const results: { id: number; metrics: RowMetrics }[] = [];
-    for (const job of m.jobs) {
-      try {
-        results.push({ id: job.id, metrics: rowMetrics(runner.run(job).metrics) });
-      } catch (err) {
-        post({ type: 'error', error: serializeError(err), params: job.params });
+    for (const r of runChunk(runner, m.jobs, { stopOnError: true })) {
+      if (isFailure(r)) {
+        post({ type: 'error', error: r.error, params: r.params });
         return;
       }
+      results.push(r);
     }
     post({ type: 'results', results });
   });
