@@ -20,6 +20,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<CommandFactory>>> = {
   live: async () => (await import('./live.ts')).liveCommand,
   diff: async () => (await import('./diff.ts')).diffCommand,
   optimize: async () => (await import('./optimize.ts')).optimizeCommand,
+  worker: async () => (await import('./worker.ts')).workerCommand,
   report: async () => (await import('./report.ts')).reportCommand,
   compare: async () => (await import('./compare.ts')).compareCommand,
   strategies: async () => (await import('./strategies.ts')).strategiesCommand,

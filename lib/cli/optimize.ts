@@ -16,6 +16,7 @@ import { Command } from 'commander';
 import {
   ConfigError,
   DAY_MS,
+  StrategyError,
   MissingDataError,
   intervalLabel,
   intervalMs,
@@ -55,6 +56,8 @@ import { METRIC_FORMAT, fixed, jsonWithRows, rowsCsv, rowsTable, table, windowsC
 
 export { jsonWithRows, rowsCsv, type OptimizeRow, type WalkForwardWindowResult } from '../report/optimize.ts';
 import { errorFrom, formatParams, runPool } from '../sweep/pool.ts';
+import type { RemoteFailure } from '../sweep/remote.ts';
+import type { RowMetrics } from '../report/optimize.ts';
 
 export interface OptimizeFlags extends RunFlags {
   grid?: string[];
@@ -69,6 +72,8 @@ export interface OptimizeFlags extends RunFlags {
   inSample?: string;
   outOfSample?: string;
   step?: string;
+  queue?: string;
+  chunkSize?: string;
 }
 
 export interface OptimizeOutcome {
@@ -137,6 +142,8 @@ interface Prepared {
   strategyName: string;
   baseParams: Record<string, unknown>;
   notices: string[];
+  /** --queue: combinations whose strategy threw (their rows are missing). */
+  failed: RemoteFailure[];
 }
 
 async function prepare(flags: OptimizeFlags, io: CliIo): Promise<Prepared> {
@@ -220,6 +227,7 @@ async function prepare(flags: OptimizeFlags, io: CliIo): Promise<Prepared> {
     strategyName,
     baseParams: { ...base.shownParams },
     notices,
+    failed: [],
   };
 }
 
@@ -258,6 +266,8 @@ export async function optimize(flags: OptimizeFlags, io: CliIo): Promise<Optimiz
         step: flags.step !== undefined ? parseSpan(flags.step, '--step') : undefined,
       }
     : undefined;
+  if (flags.queue !== undefined) (await import('../sweep/remote.ts')).checkQueueFlags(flags);
+  else if (flags.chunkSize !== undefined) throw new ConfigError('--chunk-size: only used with --queue');
   const p = await prepare(flags, io);
   return spans ? walkForward(p, spans, flags, io) : sweep(p, flags, io);
 }
@@ -266,11 +276,22 @@ function initOf(p: Prepared): WorkerInit {
   return { kind: 'pyr-optimize', ctx: p.ctx, shared: shareSeries(p.series) };
 }
 
-/** The bar over backtest runs; runPool's failure stops it where it was (no jump to 100%). */
-async function runWithProgress(flags: OptimizeFlags, io: CliIo, label: string, jobs: Job[], workers: number, init: Parameters<typeof runPool>[2]): Promise<Awaited<ReturnType<typeof runPool>>> {
+/**
+ * The bar over backtest runs, on local worker threads or, with --queue, on the workers of a Redis queue
+ * (lib/sweep/remote.ts); a failure stops it where it was (no jump to 100%). With --queue a combination
+ * whose strategy threw leaves a hole (recorded in p.failed) and the sweep goes on.
+ */
+async function runWithProgress(p: Prepared, flags: OptimizeFlags, io: CliIo, label: string, jobs: Job[], workers: number): Promise<(RowMetrics | undefined)[]> {
   const bar = flags.json ? undefined : createProgress({ stream: io.stderr, label, total: jobs.length, unit: 'runs' });
   try {
-    const out = await runPool(jobs, workers, init, (n) => bar?.update(n));
+    let out: (RowMetrics | undefined)[];
+    if (flags.queue) {
+      const { runOnQueue } = await import('../sweep/remote.ts');
+      const chunkSize = intFlag(flags.chunkSize, '--chunk-size', 1, 100_000);
+      const r = await runOnQueue({ url: flags.queue, ctx: p.ctx, series: p.series, jobs, chunkSize, stderr: io.stderr, env: io.env, quiet: flags.json, onProgress: (n) => bar?.update(n), clear: () => bar?.clear() });
+      p.failed.push(...r.failures);
+      out = r.metrics;
+    } else out = await runPool(jobs, workers, initOf(p), (n) => bar?.update(n));
     bar?.done();
     return out;
   } catch (err) {
@@ -279,15 +300,25 @@ async function runWithProgress(flags: OptimizeFlags, io: CliIo, label: string, j
   }
 }
 
+function onWhat(flags: OptimizeFlags, workers: number): string {
+  return flags.queue ? `the workers of ${flags.queue.replace(/\/\/[^@/]*@/, '//')}` : `${workers} worker${workers === 1 ? '' : 's'}`;
+}
+
+/** --queue: after the files are written, the combinations that failed make the command fail. */
+function failIfAny(p: Prepared, runs: number, dir: string, io: CliIo): void {
+  if (p.failed.length === 0) return;
+  throw new StrategyError(`${p.failed.length} of ${runs} runs failed (each named above); the other rows are in ${relOrAbs(io, dir)}`);
+}
+
 async function sweep(p: Prepared, flags: OptimizeFlags, io: CliIo): Promise<OptimizeOutcome> {
   const jobs: Job[] = p.combos.map((params, id) => ({ id, from: p.from, to: p.toExclusive, params }));
   const workers = Math.min(p.workers, jobs.length);
   const t0 = performance.now();
-  const metrics = await runWithProgress(flags, io, 'optimize', jobs, workers, initOf(p));
+  const metrics = await runWithProgress(p, flags, io, 'optimize', jobs, workers);
   const seconds = (performance.now() - t0) / 1000;
 
   const rows: OptimizeRow[] = rankRows(
-    p.indices.map((index, id) => ({ rank: 0, index, params: p.combos[id]!, metrics: metrics[id]! })),
+    p.indices.map((index, id) => ({ rank: 0, index, params: p.combos[id]!, metrics: metrics[id]! })).filter((r) => r.metrics),
     p.metric,
   );
   rows.forEach((r, i) => (r.rank = i + 1));
@@ -295,7 +326,7 @@ async function sweep(p: Prepared, flags: OptimizeFlags, io: CliIo): Promise<Opti
   const dir = await chooseOutDir(flags, io);
   await mkdir(dir, { recursive: true });
   const files = { csv: path.join(dir, 'optimize.csv'), json: path.join(dir, 'optimize.json') };
-  const settings = settingsOf(p, 'optimize');
+  const settings = { ...settingsOf(p, 'optimize'), ...(p.failed.length ? { failed: p.failed } : {}) };
   await writeFileAtomic(files.csv, rowsCsv(rows, p.axes, false));
   await writeFileAtomic(files.json, jsonWithRows(settings, rows));
 
@@ -308,7 +339,7 @@ async function sweep(p: Prepared, flags: OptimizeFlags, io: CliIo): Promise<Opti
     const sampling = p.seed !== undefined ? `${p.indices.length} of ${p.total.toLocaleString('en')} combinations drawn at random (--seed ${p.seed})` : `${p.indices.length} combinations`;
     io.stdout.write(
       `${colorize('pyr optimize', 'bold', color)}: ${p.strategyName} on ${p.ctx.symbol} ${intervalLabel(p.ctx.interval)}, ${dayString(p.from)} to ${dayString(p.toExclusive - DAY_MS)}\n` +
-        `${sampling} on ${workers} worker${workers === 1 ? '' : 's'} in ${seconds.toFixed(1)} s; ranked by ${p.metric} (${lowerIsBetter(p.metric) ? 'lower' : 'higher'} is better)\n`,
+        `${sampling} on ${onWhat(flags, workers)} in ${seconds.toFixed(1)} s; ranked by ${p.metric} (${lowerIsBetter(p.metric) ? 'lower' : 'higher'} is better)\n`,
     );
     for (const n of p.notices) io.stdout.write(`${colorize('notice', 'yellow', color)}: ${n}\n`);
     io.stdout.write(`\nTop ${topRows.length} of ${rows.length}:\n${rowsTable(topRows, p.axes, p.metric)}\n`);
@@ -316,6 +347,7 @@ async function sweep(p: Prepared, flags: OptimizeFlags, io: CliIo): Promise<Opti
     io.stdout.write(`\n${colorize('Best', 'green', color)}: ${formatParams(best.params)} (${p.metric} ${METRIC_FORMAT[p.metric](best.metrics)}); run it with \`pyr backtest ${backtestArgs(p, flags, best.params)}\`\n`);
     io.stdout.write(`Wrote optimize.csv and optimize.json (${rows.length} rows) to ${relOrAbs(io, dir)}\n`);
   }
+  failIfAny(p, jobs.length, dir, io);
   return { dir, files, rows, summary };
 }
 
@@ -349,7 +381,7 @@ async function walkForward(
   }
   const workers = Math.min(p.workers, jobs.length);
   const t0 = performance.now();
-  const metrics = await runWithProgress(flags, io, 'in-sample', jobs, workers, initOf(p));
+  const metrics = await runWithProgress(p, flags, io, 'in-sample', jobs, workers);
 
   // In-sample winners, then their out-of-sample runs (in this thread: one run per window).
   const runner = await createRunner(p.ctx, p.series);
@@ -358,12 +390,13 @@ async function walkForward(
   const oosRecords: RunRecord[] = [];
   for (const [wi, w] of windows.entries()) {
     const ranked = rankRows(
-      p.indices.map((index, ci) => ({ rank: 0, index, window: w.n, params: p.combos[ci]!, metrics: metrics[wi * perWindow + ci]! })),
+      p.indices.map((index, ci) => ({ rank: 0, index, window: w.n, params: p.combos[ci]!, metrics: metrics[wi * perWindow + ci]! })).filter((r) => r.metrics),
       p.metric,
     );
     ranked.forEach((r, i) => (r.rank = i + 1));
     allRows.push(...ranked);
-    const best = ranked[0]!;
+    const best = ranked[0];
+    if (!best) throw new StrategyError(`--walk-forward: every run of window ${w.n} failed (each named above)`);
     let oos;
     try {
       oos = runner.run({ id: -1, from: w.oosFrom, to: w.oosTo, params: best.params });
@@ -417,6 +450,7 @@ async function walkForward(
   const settings = {
     ...settingsOf(p, 'optimize --walk-forward'),
     walkForward: { inSampleDays: spans.is, outOfSampleDays: spans.oos, stepDays: spans.step ?? spans.oos, windows: windows.length },
+    ...(p.failed.length ? { failed: p.failed } : {}),
   };
   await writeFileAtomic(files.csv, rowsCsv(allRows, p.axes, true));
   await writeFileAtomic(files.json, jsonWithRows(settings, allRows));
@@ -432,7 +466,7 @@ async function walkForward(
     const color = useColor(io.stdout, io.env);
     io.stdout.write(
       `${colorize('pyr optimize --walk-forward', 'bold', color)}: ${p.strategyName} on ${p.ctx.symbol} ${intervalLabel(p.ctx.interval)}, ${dayString(p.from)} to ${dayString(p.toExclusive - DAY_MS)}\n` +
-        `${windows.length} windows (in-sample ${spans.is}d, out-of-sample ${spans.oos}d, step ${spans.step ?? spans.oos}d) x ${p.combos.length} combinations on ${workers} worker${workers === 1 ? '' : 's'} in ${seconds.toFixed(1)} s; best in-sample ${p.metric} (${lowerIsBetter(p.metric) ? 'lower' : 'higher'} is better)\n`,
+        `${windows.length} windows (in-sample ${spans.is}d, out-of-sample ${spans.oos}d, step ${spans.step ?? spans.oos}d) x ${p.combos.length} combinations on ${onWhat(flags, workers)} in ${seconds.toFixed(1)} s; best in-sample ${p.metric} (${lowerIsBetter(p.metric) ? 'lower' : 'higher'} is better)\n`,
     );
     for (const n of p.notices) io.stdout.write(`${colorize('notice', 'yellow', color)}: ${n}\n`);
     const header = ['#', 'in-sample', 'out-of-sample', 'chosen', `IS ${p.metric}`, `OOS ${p.metric}`, 'IS trades', 'OOS trades', 'IS netPnl', 'OOS netPnl'];
@@ -455,6 +489,7 @@ async function walkForward(
     );
     io.stdout.write(`Wrote walk-forward.json, walk-forward.csv, oos-trades.csv, optimize.csv and optimize.json to ${relOrAbs(io, dir)}\n`);
   }
+  failIfAny(p, jobs.length, dir, io);
   return { dir, files, rows: allRows, summary, walkForward: { windows: results, oos, oosRecord } };
 }
 
@@ -482,6 +517,8 @@ export function optimizeCommand(io: CliIo): Command {
     .option('--in-sample <span>', 'walk-forward in-sample span, e.g. 90d or 12w (default 90d)')
     .option('--out-of-sample <span>', 'walk-forward out-of-sample span (default 30d)')
     .option('--step <span>', 'walk-forward step between windows (default: the out-of-sample span)')
+    .option('--queue <url>', 'run the sweep on the `pyr worker`s of this Redis (redis://host:port/db) instead of local threads')
+    .option('--chunk-size <n>', 'with --queue: combinations per queued job (default: about 1/512 of the sweep, 1 to 32)')
     .action(async (opts: OptimizeFlags) => {
       await optimize(opts, io);
     });
