@@ -93,9 +93,12 @@ export function guardsOf(run: RunParams): Guards {
 
 /** The simulator's fill model from the run parameters. */
 export function fillModelOf(run: RunParams): FillModel {
+  // limitFill and intrabar are written only when not the default, so a run's fill model (summary.json)
+  // reads as it did before they existed.
   return {
     slippageBps: run.slippageBps, takerFee: run.takerFee, makerFee: run.makerFee, minQtyPolicy: run.minQtyPolicy as 'raise' | 'skip',
-    limitFill: run.limitFill as 'through' | 'touch', intrabar: run.intrabar as 'stop-first' | 'path',
+    ...(run.limitFill !== 'through' ? { limitFill: run.limitFill as 'touch' } : {}),
+    ...(run.intrabar !== 'stop-first' ? { intrabar: run.intrabar as 'path' } : {}),
   };
 }
 
