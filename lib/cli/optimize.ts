@@ -51,12 +51,12 @@ import { RUN_PARAMS, dayString, paramLayersOf, resolveAllParams, resolveRunSpec,
 import { addRunOptions, runTargetOf } from './config.ts';
 import { openRunData, readRulesSnapshot } from '../data/index.ts';
 import { runRange } from '../engine/index.ts';
-import { createRunner, rowMetrics, serializeError, shareSeries, type Job, type RunContext, type WorkerInit } from '../sweep/worker.ts';
+import { createRunner, rowMetrics, serializeError, type Job, type RunContext } from '../sweep/worker.ts';
 import { METRIC_FORMAT, fixed, jsonWithRows, rowsCsv, rowsTable, table, windowsCsv, type OptimizeRow, type WalkForwardWindowResult } from '../report/optimize.ts';
 
 export { jsonWithRows, rowsCsv, type OptimizeRow, type WalkForwardWindowResult } from '../report/optimize.ts';
-import { errorFrom, formatParams, runPool } from '../sweep/pool.ts';
-import type { RemoteFailure } from '../sweep/remote.ts';
+import { errorFrom, formatParams } from '../sweep/pool.ts';
+import { checkQueueFlags, runJobs, whereRun, type RunFailure } from '../sweep/run.ts';
 import type { RowMetrics } from '../report/optimize.ts';
 
 export interface OptimizeFlags extends RunFlags {
@@ -143,7 +143,7 @@ interface Prepared {
   baseParams: Record<string, unknown>;
   notices: string[];
   /** --queue: combinations whose strategy threw (their rows are missing). */
-  failed: RemoteFailure[];
+  failed: RunFailure[];
 }
 
 async function prepare(flags: OptimizeFlags, io: CliIo): Promise<Prepared> {
@@ -266,48 +266,22 @@ export async function optimize(flags: OptimizeFlags, io: CliIo): Promise<Optimiz
         step: flags.step !== undefined ? parseSpan(flags.step, '--step') : undefined,
       }
     : undefined;
-  if (flags.queue !== undefined) (await import('../sweep/remote.ts')).checkQueueFlags(flags);
-  else if (flags.chunkSize !== undefined) throw new ConfigError('--chunk-size: only used with --queue');
+  checkQueueFlags(flags);
   const p = await prepare(flags, io);
   return spans ? walkForward(p, spans, flags, io) : sweep(p, flags, io);
 }
 
-function initOf(p: Prepared): WorkerInit {
-  return { kind: 'pyr-optimize', ctx: p.ctx, shared: shareSeries(p.series) };
-}
-
-/**
- * The bar over backtest runs, on local worker threads or, with --queue, on the workers of a Redis queue
- * (lib/sweep/remote.ts); a failure stops it where it was (no jump to 100%). With --queue a combination
- * whose strategy threw leaves a hole (recorded in p.failed) and the sweep goes on.
- */
+/** The runs, on local threads or (--queue) on a Redis queue's workers; failed combinations (queue only) are kept in p.failed. */
 async function runWithProgress(p: Prepared, flags: OptimizeFlags, io: CliIo, label: string, jobs: Job[], workers: number): Promise<(RowMetrics | undefined)[]> {
-  const bar = flags.json ? undefined : createProgress({ stream: io.stderr, label, total: jobs.length, unit: 'runs' });
-  try {
-    let out: (RowMetrics | undefined)[];
-    if (flags.queue) {
-      const { runOnQueue } = await import('../sweep/remote.ts');
-      const chunkSize = intFlag(flags.chunkSize, '--chunk-size', 1, 100_000);
-      const r = await runOnQueue({ url: flags.queue, ctx: p.ctx, series: p.series, jobs, chunkSize, stderr: io.stderr, env: io.env, quiet: flags.json, onProgress: (n) => bar?.update(n), clear: () => bar?.clear() });
-      p.failed.push(...r.failures);
-      out = r.metrics;
-    } else out = await runPool(jobs, workers, initOf(p), (n) => bar?.update(n));
-    bar?.done();
-    return out;
-  } catch (err) {
-    bar?.stop();
-    throw err;
-  }
-}
-
-function onWhat(flags: OptimizeFlags, workers: number): string {
-  return flags.queue ? `the workers of ${flags.queue.replace(/\/\/[^@/]*@/, '//')}` : `${workers} worker${workers === 1 ? '' : 's'}`;
+  const chunkSize = intFlag(flags.chunkSize, '--chunk-size', 1, 100_000);
+  const r = await runJobs({ ctx: p.ctx, series: p.series, jobs, workers, queue: flags.queue, chunkSize, label, stderr: io.stderr, env: io.env, quiet: flags.json });
+  p.failed.push(...r.failures);
+  return r.metrics;
 }
 
 /** --queue: after the files are written, the combinations that failed make the command fail. */
 function failIfAny(p: Prepared, runs: number, dir: string, io: CliIo): void {
-  if (p.failed.length === 0) return;
-  throw new StrategyError(`${p.failed.length} of ${runs} runs failed (each named above); the other rows are in ${relOrAbs(io, dir)}`);
+  if (p.failed.length > 0) throw new StrategyError(`${p.failed.length} of ${runs} runs failed (each named above); the other rows are in ${relOrAbs(io, dir)}`);
 }
 
 async function sweep(p: Prepared, flags: OptimizeFlags, io: CliIo): Promise<OptimizeOutcome> {
@@ -339,7 +313,7 @@ async function sweep(p: Prepared, flags: OptimizeFlags, io: CliIo): Promise<Opti
     const sampling = p.seed !== undefined ? `${p.indices.length} of ${p.total.toLocaleString('en')} combinations drawn at random (--seed ${p.seed})` : `${p.indices.length} combinations`;
     io.stdout.write(
       `${colorize('pyr optimize', 'bold', color)}: ${p.strategyName} on ${p.ctx.symbol} ${intervalLabel(p.ctx.interval)}, ${dayString(p.from)} to ${dayString(p.toExclusive - DAY_MS)}\n` +
-        `${sampling} on ${onWhat(flags, workers)} in ${seconds.toFixed(1)} s; ranked by ${p.metric} (${lowerIsBetter(p.metric) ? 'lower' : 'higher'} is better)\n`,
+        `${sampling} on ${whereRun(flags.queue, workers)} in ${seconds.toFixed(1)} s; ranked by ${p.metric} (${lowerIsBetter(p.metric) ? 'lower' : 'higher'} is better)\n`,
     );
     for (const n of p.notices) io.stdout.write(`${colorize('notice', 'yellow', color)}: ${n}\n`);
     io.stdout.write(`\nTop ${topRows.length} of ${rows.length}:\n${rowsTable(topRows, p.axes, p.metric)}\n`);
@@ -466,7 +440,7 @@ async function walkForward(
     const color = useColor(io.stdout, io.env);
     io.stdout.write(
       `${colorize('pyr optimize --walk-forward', 'bold', color)}: ${p.strategyName} on ${p.ctx.symbol} ${intervalLabel(p.ctx.interval)}, ${dayString(p.from)} to ${dayString(p.toExclusive - DAY_MS)}\n` +
-        `${windows.length} windows (in-sample ${spans.is}d, out-of-sample ${spans.oos}d, step ${spans.step ?? spans.oos}d) x ${p.combos.length} combinations on ${onWhat(flags, workers)} in ${seconds.toFixed(1)} s; best in-sample ${p.metric} (${lowerIsBetter(p.metric) ? 'lower' : 'higher'} is better)\n`,
+        `${windows.length} windows (in-sample ${spans.is}d, out-of-sample ${spans.oos}d, step ${spans.step ?? spans.oos}d) x ${p.combos.length} combinations on ${whereRun(flags.queue, workers)} in ${seconds.toFixed(1)} s; best in-sample ${p.metric} (${lowerIsBetter(p.metric) ? 'lower' : 'higher'} is better)\n`,
     );
     for (const n of p.notices) io.stdout.write(`${colorize('notice', 'yellow', color)}: ${n}\n`);
     const header = ['#', 'in-sample', 'out-of-sample', 'chosen', `IS ${p.metric}`, `OOS ${p.metric}`, 'IS trades', 'OOS trades', 'IS netPnl', 'OOS netPnl'];
