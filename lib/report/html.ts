@@ -183,7 +183,7 @@ export interface ChartData {
   readonly price: { precision: number; minMove: number };
 }
 
-const INTRA_CANDLE_EXITS: ReadonlySet<string> = new Set(['stop_loss', 'take_profit', 'liquidation', 'end_of_data']);
+const INTRA_CANDLE_EXITS: ReadonlySet<string> = new Set(['stop_loss', 'take_profit', 'trailing_stop', 'liquidation', 'end_of_data']);
 
 const sec = (ms: number): number => Math.floor(ms / 1000);
 
@@ -203,6 +203,7 @@ export function drawnBucketMs(stepMs: number, spanMs: number, count: number, max
 const EXIT_STYLE: Record<string, { shape: 'circle' | 'square'; color: string; text: string }> = {
   take_profit: { shape: 'circle', color: '#26a69a', text: 'TP' },
   stop_loss: { shape: 'square', color: '#ef5350', text: 'SL' },
+  trailing_stop: { shape: 'square', color: '#ff7043', text: 'TS' },
   signal: { shape: 'circle', color: '#42a5f5', text: 'X' },
   end_of_data: { shape: 'square', color: '#9e9e9e', text: 'END' },
   manual: { shape: 'circle', color: '#ffb74d', text: 'M' },

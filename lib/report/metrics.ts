@@ -47,7 +47,7 @@ import { D, DAY_MS, dec, ZERO, type Dec, type ExitReason, type RunRecord, type T
 export const EXIT_REASONS: readonly ExitReason[] = ['signal', 'stop_loss', 'take_profit', 'end_of_data', 'manual', 'liquidation'];
 
 /** Exits that happen inside a candle: the exit candle counts towards the trade's duration. */
-const INTRA_CANDLE_EXITS: ReadonlySet<string> = new Set(['stop_loss', 'take_profit', 'liquidation', 'end_of_data']);
+const INTRA_CANDLE_EXITS: ReadonlySet<string> = new Set(['stop_loss', 'take_profit', 'trailing_stop', 'liquidation', 'end_of_data']);
 
 export interface Metrics {
   readonly initialBalance: number;
