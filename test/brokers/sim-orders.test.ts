@@ -202,6 +202,32 @@ describe('sim broker: limit, stop, trailing, partial, amend, cancel (issue 12 sc
       [['long', 1, 4, '100', '102', '1', 'trailing_stop', 'market', 'taker', '0.1111', '1.8889', 1]],
     ],
     [
+      'a short trailing stop from the fill: the lowest price plus the distance',
+      {
+        rows: [
+          [100, 100.5, 99.5, 100], // 0: short at market, trailing distance 1 (active at the fill: 100 + 1 = 101)
+          [100, 100.6, 99, 99.2], // 1: fill at 100; high first (0.6 vs 1.0) 100.6 < 101; down to 99: trail 100; up to 99.2
+          [99.2, 100.1, 98.5, 99], // 2: low first (0.7 vs 0.9) 98.5: trail 99.5; up to 100.1 through 99.5: exit at 99.5
+        ],
+        script: { 0: { kind: 'enter', side: 'short', size: qty1, trailingStop: { distance: 1 }, reason: 'trail' } },
+      },
+      // gross 0.5; fees 0.055 + 99.5 x 0.00055 = 0.054725 -> 0.109725; net 0.390275
+      [['short', 1, 2, '100', '99.5', '1', 'trailing_stop', 'market', 'taker', '0.109725', '0.390275', 1]],
+    ],
+    [
+      'a short stop entry 1% below the close triggers on the way down',
+      {
+        rows: [
+          [100, 100.5, 99.5, 100], // 0: short stop at 100 x 0.99 = 99
+          [100, 100.3, 98.8, 99.1], // 1: high first (0.3 vs 1.2), then down through 99: filled at 99
+          [99.1, 99.3, 98.7, 98.9], // 2: end of data at 98.9
+        ],
+        script: { 0: { kind: 'enter', side: 'short', size: qty1, order: { type: 'stop', trigger: { pct: 0.01 } }, reason: 'breakdown' } },
+      },
+      // gross 0.1; fees 99 x 0.00055 + 98.9 x 0.00055 = 0.05445 + 0.054395 = 0.108845; net -0.008845
+      [['short', 1, 2, '99', '98.9', '1', 'end_of_data', 'stop', 'taker', '0.108845', '-0.008845', 1]],
+    ],
+    [
       'partial targets: 0.25 split 0.12 (0.125 rounded down to the 0.01 step) + 0.13 (the remainder), one row each, one positionId',
       {
         rows: [
