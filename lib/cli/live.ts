@@ -34,6 +34,7 @@ export interface LiveFlags {
   journal?: string;
   dataDir?: string;
   closeOnExit?: boolean;
+  feed?: string;
   envFile?: string;
   json?: boolean;
 }
@@ -45,7 +46,7 @@ function mask(key: string): string {
 /** Runs the live loop until `signal` aborts (SIGINT/SIGTERM in the command). */
 export async function live(flags: LiveFlags, io: CliIo, signal: AbortSignal): Promise<void> {
   // bybit-api takes ~0.2 s to load: only live mode pays for it.
-  const { BybitBroker, BybitRest, RestCandleFeed, createWebsocket, fetchInstrumentSnapshot, isAuthError, isBybitHost, scrubSecrets } = await import('../brokers/bybit/index.ts');
+  const { BybitBroker, BybitRest, RestCandleFeed, StreamCandleFeed, createWebsocket, fetchInstrumentSnapshot, isAuthError, isBybitHost, scrubSecrets } = await import('../brokers/bybit/index.ts');
   const { config } = readConfigFile(flags.config, io.cwd);
   const dotenv = readDotEnv(path.resolve(io.cwd, flags.envFile ?? '.env'));
   // An empty variable is an unset one.
@@ -162,28 +163,41 @@ export async function live(flags: LiveFlags, io: CliIo, signal: AbortSignal): Pr
     broker.checkNow('after an unexpected error'); // the position is read again; orders wait if it cannot be
   };
   process.on('unhandledRejection', onRejection);
-  const feed = new RestCandleFeed({
-    rest, category: 'linear', symbol, interval: spec.interval, limit: run.candleFetchLimit, pollMs: pollSeconds * 1000,
-    onError: (err) => {
-      log.warn(`could not fetch candles: ${err.message}`);
-      if (isAuthError(err)) stopOn(err);
-    },
-  });
+  const onFeedError = (err: Error) => {
+    log.warn(`could not fetch candles: ${err.message}`);
+    if (isAuthError(err)) stopOn(err);
+  };
+  // Closed candles from the kline stream (REST backfills and a heartbeat), or REST polls (--feed poll).
+  const feedKind = flags.feed ?? 'stream';
+  if (feedKind !== 'stream' && feedKind !== 'poll') throw new ConfigError(`--feed: "stream" or "poll", got "${feedKind}"`);
+  const publicWs = feedKind === 'stream' ? createWebsocket({ ...conn, key: '', secret: '' }, () => {}) : undefined;
+  const feed = publicWs
+    ? new StreamCandleFeed({
+        rest, ws: publicWs, category: 'linear', symbol, interval: spec.interval, limit: run.candleFetchLimit, graceMs: run.feedGraceSeconds * 1000, heartbeatMs: run.heartbeatSeconds * 1000, downPollMs: pollSeconds * 1000,
+        onError: onFeedError,
+        onStatus: (message) => {
+          log.info(message);
+          record({ t: 'note', level: 'info', message });
+        },
+      })
+    : new RestCandleFeed({ rest, category: 'linear', symbol, interval: spec.interval, limit: run.candleFetchLimit, pollMs: pollSeconds * 1000, onError: onFeedError });
   try {
     await runLive({
       spec, broker, feed, journal: record, signal: ended.signal, sessionId, history: restored, closeOnExit: flags.closeOnExit,
       orderIdOf: orderIdsFor(definition.name, symbol, spec.interval), decided: earlier.length > 0 ? state.decided : undefined,
-      view: liveConsole(log, { symbol, feed: `polling every ${pollSeconds} s`, plots: definition.plots?.(spec.strategy.params as never) }),
+      view: liveConsole(log, { symbol, feed: publicWs ? `closed candles from the kline stream (REST heartbeat every ${run.heartbeatSeconds} s)` : `polling every ${pollSeconds} s`, plots: definition.plots?.(spec.strategy.params as never) }),
     });
     if (fatal) throw fatal instanceof PyrError ? fatal : new ConfigError(fatal.message);
   } finally {
     process.off('unhandledRejection', onRejection);
     rest.close(); // a request waiting out a rate-limit reset or a ban does not hold the process
     journal.close();
-    try {
-      ws.closeAll(true);
-    } catch {
-      /* already closed */
+    for (const socket of [ws, publicWs]) {
+      try {
+        socket?.closeAll(true);
+      } catch {
+        /* already closed */
+      }
     }
   }
 }
@@ -207,6 +221,7 @@ export function liveCommand(io: CliIo): Command {
     .option('--data-dir <dir>', 'data folder (default data)')
     .option('--env-file <file>', 'file with BYBIT_API_KEY and BYBIT_API_SECRET (default .env)')
     .option('--close-on-exit', 'close the open position when stopping')
+    .option('--feed <stream|poll>', 'closed candles from the kline stream with REST backfills (default), or REST polls every pollingIntervalSeconds')
     .option('--json', 'log lines as JSON objects (time, level, message), one per line')
     .action(async (opts: LiveFlags) => {
       const ac = new AbortController();

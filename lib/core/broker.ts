@@ -78,6 +78,12 @@ export interface CandleFeed {
    * interval ago.
    */
   readonly openingTime?: number;
+  /**
+   * Whether a candle `next` handed over was the newest closed one when the feed got it (it closed less
+   * than one interval before). Candles caught up after an outage are not: the loop decides them per its
+   * `catchUp` setting. Feeds that do not know say undefined (every candle counts as current).
+   */
+  isCurrent?(c: Candle): boolean | undefined;
   /** Resolves with the next closed candle, or undefined once the feed is closed. Never skips one. */
   next(): Promise<Candle | undefined>;
   /** Ends the feed: a pending `next` resolves with undefined. */

@@ -108,8 +108,12 @@ export async function runLive(o: RunLiveOptions): Promise<void> {
     const history = await feed.history(warmup);
     view?.warmedUp?.(history.length, warmup);
     const step = intervalMs(spec.interval);
+    const catchUp = spec.run.catchUp;
     const last = history[history.length - 1];
-    const redecide = o.decided !== undefined && last !== undefined && !o.decided.has(last.openTime) && feed.openingTime === last.openTime + step;
+    // A restart decides at most the last closed candle: if no session acted on it and (catchUp 'latest')
+    // it closed less than one interval ago, or always with catchUp 'all'; never with 'none'.
+    const fresh = last !== undefined && feed.openingTime === last.openTime + step;
+    const redecide = o.decided !== undefined && last !== undefined && !o.decided.has(last.openTime) && (spec.run.catchUp === 'all' || (spec.run.catchUp === 'latest' && fresh));
     early();
     early = undefined;
     // Sizing as configured: a minimum qty far above the per-trade amount is said before any order.
@@ -173,8 +177,11 @@ export async function runLive(o: RunLiveOptions): Promise<void> {
       if (c === undefined || signal.aborted) break;
       lastClose = c.close;
       lastCandle = c.openTime;
-      engine.onCandle(c);
-      journal({ t: 'candle', live: true, candle: c });
+      // A candle caught up after an outage (not the newest closed one when it arrived) is decided per catchUp.
+      const current = feed.isCurrent?.(c) ?? true;
+      const decide = catchUp === 'all' || (catchUp === 'latest' && current);
+      engine.onCandle(c, { decide });
+      journal({ t: 'candle', live: decide, candle: c });
       view?.candle?.(c, engine);
     }
 

@@ -67,13 +67,35 @@ export class RestCandleFeed implements CandleFeed {
     return out;
   }
 
-  /** Closed candles newer than the last one handed over, oldest first. */
+  /**
+   * Closed candles newer than the last one handed over, oldest first: the latest page, and as many pages
+   * back as it takes to reach the last one handed over (an outage longer than `limit` candles skips none).
+   * The newest of them is marked current (it closed less than one interval ago).
+   */
   async poll(): Promise<Candle[]> {
     const rows = await this.#page(this.#o.limit);
-    rows.pop(); // the newest row of an unbounded request is the candle still open
-    const fresh = rows.filter((c) => c.openTime > this.last);
-    if (fresh.length > 0) this.last = fresh[fresh.length - 1]!.openTime;
+    const open = rows.pop(); // the newest row of an unbounded request is the candle still open
+    if (open) this.openingTime = open.openTime;
+    let fresh = rows.filter((c) => c.openTime > this.last);
+    if (Number.isFinite(this.last)) {
+      for (let pages = 0; fresh.length > 0 && fresh[0]!.openTime > this.last + this.#step && pages < 1000; pages++) {
+        const older = (await this.#page(1000, fresh[0]!.openTime - 1)).filter((c) => c.openTime > this.last && c.openTime < fresh[0]!.openTime);
+        if (older.length === 0) break;
+        fresh = [...older, ...fresh];
+      }
+    }
+    if (fresh.length > 0) {
+      this.last = fresh[fresh.length - 1]!.openTime;
+      if (open && open.openTime === this.last + this.#step) this.#current.add(fresh[fresh.length - 1]!);
+    }
     return fresh;
+  }
+
+  readonly #current = new WeakSet<Candle>();
+
+  /** The candle was the newest closed one when it was read (it closed less than one interval before). */
+  isCurrent(c: Candle): boolean {
+    return this.#current.has(c);
   }
 
   /**

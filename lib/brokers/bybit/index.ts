@@ -3,3 +3,4 @@ export * from './mapping.ts';
 export * from './broker.ts';
 export * from './feed.ts';
 export * from './instruments.ts';
+export * from './stream-feed.ts';

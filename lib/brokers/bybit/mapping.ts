@@ -1,7 +1,7 @@
 /**
  * Wire to core: Bybit's string-typed messages are parsed once here, and nothing else in pyr sees them.
  */
-import { D, ExchangeError, ZERO, type Candle, type Dec, type InstrumentRules, type Position } from '../../core/index.ts';
+import { D, ExchangeError, ZERO, intervalStart, type Candle, type Interval, type Dec, type InstrumentRules, type Position } from '../../core/index.ts';
 
 function num(x: unknown, what: string): number {
   const n = typeof x === 'number' ? x : Number(x);
@@ -29,6 +29,43 @@ export function klineRowToCandle(row: readonly unknown[]): Candle {
     volume: num(row[5], 'kline volume'),
     turnover: row[6] === undefined || row[6] === '' ? NaN : num(row[6], 'kline turnover'),
   };
+}
+
+/** A WebSocket `kline.{interval}.{symbol}` item (start, end, OHLC, volume, turnover as strings; `confirm`). */
+export interface WireKline {
+  start?: unknown;
+  end?: unknown;
+  interval?: unknown;
+  open?: unknown;
+  high?: unknown;
+  low?: unknown;
+  close?: unknown;
+  volume?: unknown;
+  turnover?: unknown;
+  confirm?: unknown;
+}
+
+/** A confirmed (closed) stream kline as a candle, or undefined while the candle is still open. */
+export function wireKlineToCandle(k: WireKline): Candle | undefined {
+  if (k.confirm !== true) return undefined;
+  return {
+    openTime: num(k.start, 'kline start'),
+    open: num(k.open, 'kline open'),
+    high: num(k.high, 'kline high'),
+    low: num(k.low, 'kline low'),
+    close: num(k.close, 'kline close'),
+    volume: num(k.volume, 'kline volume'),
+    turnover: k.turnover === undefined || k.turnover === '' ? NaN : num(k.turnover, 'kline turnover'),
+  };
+}
+
+/** Why a closed candle cannot be used (OHLC inconsistent, not aligned to the interval), or undefined. */
+export function badCandle(c: Candle, interval: Interval): string | undefined {
+  if (![c.open, c.high, c.low, c.close].every((x) => Number.isFinite(x) && x > 0)) return 'a price is not a positive number';
+  if (c.high < Math.max(c.open, c.close, c.low) || c.low > Math.min(c.open, c.close, c.high)) return `high ${c.high} / low ${c.low} do not contain open ${c.open} and close ${c.close}`;
+  if (!(c.volume >= 0)) return `volume ${c.volume}`;
+  if (intervalStart(interval, c.openTime) !== c.openTime) return `open time ${new Date(c.openTime).toISOString()} is not aligned to the interval`;
+  return undefined;
 }
 
 export interface WirePosition {
