@@ -13,7 +13,7 @@ import { MatchingEngine } from './engine.ts';
 import { Faults } from './faults.ts';
 import { type InstrumentOverrides, makeInstrument } from './instrument.ts';
 import { type Bar, type FundingRow, type MarketEvent, MarketReplay, fundingRows } from './market.ts';
-import { RateWindows, createRestHandler, rateLimitOf } from './rest.ts';
+import { RateWindows, createRestHandler, rateLimitOf, type RestRequestInfo } from './rest.ts';
 import { klineItem, tickerView } from './views.ts';
 import { WsHub } from './ws.ts';
 
@@ -49,6 +49,8 @@ export interface SandboxOptions {
   readonly rateLimits?: boolean;
   /** How often (wall ms) a running clock advances the replay (default 50). */
   readonly tickMs?: number;
+  /** Told of every REST request as it arrives (see RestRequestInfo): count signed requests, time orders. */
+  readonly onRequest?: (r: RestRequestInfo) => void;
 }
 
 /** A plain snapshot of the exchange, for tests and the CLI. */
@@ -198,7 +200,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
 
   const windows = new RateWindows();
   const server = createServer(createRestHandler({
-    market, engine, faults, instrument, category, interval: opts.interval, keys, wallNow, rateLimits: opts.rateLimits ?? true, windows,
+    market, engine, faults, instrument, category, interval: opts.interval, keys, wallNow, rateLimits: opts.rateLimits ?? true, windows, onRequest: opts.onRequest,
   }));
   server.on('upgrade', (req, socket, head) => wsHub.handleUpgrade(req, socket, head));
   server.on('clientError', (_err, socket) => socket.destroy());

@@ -1,4 +1,5 @@
 export { startSandbox, type Sandbox, type SandboxOptions, type SandboxState, type ClockMode } from './exchange.ts';
+export type { RestRequestInfo } from './rest.ts';
 export { MarketReplay, fundingRows, type Bar, type FundingRow, type MarketEvent, type PricePoint } from './market.ts';
 export { MatchingEngine, EngineError, type OrderParams, type PrivateTopic, type PriceSource } from './engine.ts';
 export { Faults } from './faults.ts';

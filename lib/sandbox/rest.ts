@@ -31,6 +31,21 @@ export interface RestContext {
   readonly rateLimits: boolean;
   /** The windows requests are counted in (the sandbox reads them to tell a test how much room is left). */
   readonly windows?: RateWindows;
+  /** Told of every REST request as it arrives (before faults): benchmarks and tests count and time them. */
+  readonly onRequest?: (r: RestRequestInfo) => void;
+}
+
+/** A REST request as it arrived. */
+export interface RestRequestInfo {
+  readonly method: string;
+  readonly path: string;
+  /** It carried an API key (`X-BAPI-API-KEY`): a signed request. */
+  readonly keyed: boolean;
+  /** Wall clock at arrival (ms, no skew) and the replay clock then. */
+  readonly wallMs: number;
+  readonly replayMs: number;
+  /** The POST body or the GET query, parsed. */
+  readonly params: Readonly<Record<string, unknown>>;
 }
 
 /** Requests per second per key of a signed endpoint, or undefined for a public or unknown path. */
@@ -372,6 +387,15 @@ export function createRestHandler(ctx: RestContext): (req: IncomingMessage, res:
     const path = qi < 0 ? url : url.slice(0, qi);
     const rawQuery = qi < 0 ? '' : url.slice(qi + 1);
     const rawBody = req.method === 'POST' ? await readBody(req) : '';
+    if (ctx.onRequest) {
+      let params: Record<string, unknown> = {};
+      try {
+        params = req.method === 'POST' ? (rawBody ? (JSON.parse(rawBody) as Record<string, unknown>) : {}) : Object.fromEntries(new URLSearchParams(rawQuery));
+      } catch {
+        params = {};
+      }
+      ctx.onRequest({ method: req.method ?? 'GET', path, keyed: req.headers['x-bapi-api-key'] !== undefined, wallMs: Date.now(), replayMs: ctx.market.now(), params });
+    }
 
     if (ctx.faults.restDelayMs > 0) await sleep(ctx.faults.restDelayMs);
     const fault = ctx.faults.takeRestFault(path);
