@@ -221,7 +221,9 @@ function checkOrder(v: unknown, field: string, side: 'long' | 'short' | undefine
 export function checkIntent(v: unknown, origin: OutputOrigin, at = ''): Intent {
   if (!isObject(v)) throw new IntentError(origin, at ? at.replace(/\.$/, '') : 'the intent', v, "must be an object such as { kind: 'enter', ... } or { kind: 'exit', ... }");
   if (v.kind !== 'enter' && v.kind !== 'exit' && v.kind !== 'cancel' && v.kind !== 'amend') {
-    throw new IntentError(origin, `${at}kind`, v.kind, "must be 'enter' or 'exit'", "; the other kinds are 'cancel' and 'amend'");
+    // The message of the two first kinds stays as it was; a near miss of the newer ones is named.
+    const near = typeof v.kind === 'string' ? ['cancel', 'amend'].find((k) => editDistance(k, String(v.kind).toLowerCase()) <= 2) : undefined;
+    throw new IntentError(origin, `${at}kind`, v.kind, "must be 'enter' or 'exit'", near ? ` (did you mean "${near}"? 'cancel' and 'amend' are kinds too)` : '');
   }
   if (v.reason !== undefined && typeof v.reason !== 'string') throw new IntentError(origin, `${at}reason`, v.reason, 'must be a string');
   if (v.kind === 'cancel') {
