@@ -12,8 +12,9 @@ export type OrderFeature = 'limit' | 'postOnly' | 'stop' | 'trailingStop' | 'par
  *   `order` event with what rests (the simulator fills limits whole);
  * - `cancelled`: a resting order went away unfilled (a cancel, an expiry, the position it reduced
  *   closed, or the exchange's own cancel); the engine stops counting its expiry;
- * - `rejected`: an order, cancel or amendment was refused (post-only that would cross, a level on the
- *   wrong side), with the request.
+ * - `rejected`: an order was refused (a post-only limit that would cross at placement), with the order;
+ * - `amend-rejected`: an amendment was refused (a level on the wrong side of the price);
+ * - a cancel of an order that is no longer open (filled or cancelled already) is a `notice`.
  */
 export type BrokerEvent =
   | { readonly type: 'fill'; readonly fill: Fill }
@@ -42,8 +43,8 @@ export interface Broker {
   /** Hands an order over; the outcome arrives as events. Never throws for exchange rejections. */
   submit(order: OrderRequest): void;
   /**
-   * Cancels a resting order (issue 12); a `cancelled` event follows, or a `rejected` one. Optional: a
-   * broker without it refuses cancels (the engine skips the intent, saying so).
+   * Cancels a resting order (issue 12); a `cancelled` event follows (a `notice` when it is no longer
+   * open). Optional: without it (and the `cancel` feature) the engine skips cancel intents, saying so.
    */
   cancel?(request: CancelRequest): void;
   /** Moves the open position's levels; refused (`amend-rejected`) when a level is on the wrong side of the price. */
