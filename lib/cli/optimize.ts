@@ -492,7 +492,7 @@ export function optimizeCommand(io: CliIo): Command {
     .option('--out-of-sample <span>', 'walk-forward out-of-sample span (default 30d)')
     .option('--step <span>', 'walk-forward step between windows (default: the out-of-sample span)')
     .option('--queue <url>', 'run the sweep on the `pyr worker`s of this Redis (redis://host:port/db) instead of local threads')
-    .option('--chunk-size <n>', 'with --queue: combinations per queued job (default: about 1/512 of the sweep, 1 to 32)')
+    .option('--chunk-size <n>', 'with --queue: combinations per queued job (default: 1/256 of the sweep, rounded up, at most 32)')
     .action(async (opts: OptimizeFlags) => {
       await optimize(opts, io);
     });

@@ -71,9 +71,12 @@ interface ChunkData {
 
 const fileSha = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
 
-/** The default chunk size: small enough for every core of many machines to get several chunks. */
+/**
+ * The default chunk size: about 256 chunks (each a round trip to Redis), at most 32 combinations per
+ * chunk, so that the cores of many machines each get several chunks and the last ones even out.
+ */
 export function defaultChunkSize(jobs: number): number {
-  return Math.max(1, Math.min(32, Math.ceil(jobs / 512)));
+  return Math.max(1, Math.min(32, Math.ceil(jobs / 256)));
 }
 
 export interface QueuedSweep {
