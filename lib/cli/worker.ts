@@ -47,12 +47,19 @@ function stopSignal(): { stop: Promise<void>; dispose: () => void } {
 async function serveOne(flags: WorkerFlags, url: string, io: CliIo): Promise<void> {
   const { serveQueue } = await import('../sweep/queue.ts');
   const { stop, dispose } = stopSignal();
-  // A child of `--concurrency N` stops at once when its parent is gone (even by SIGKILL).
-  if (process.send && io.env.PYR_WORKER_CHILD) process.on('disconnect', () => process.exit(1));
+  // A child of `--concurrency N` stops at once when its parent is gone (even by SIGKILL), and lets go of
+  // the channel to its parent when it is done (or it would never exit).
+  const child = !!process.send && !!io.env.PYR_WORKER_CHILD;
+  const parentGone = (): never => process.exit(1);
+  if (child) process.on('disconnect', parentGone);
   try {
     await serveQueue({ url, cwd: io.cwd, dataDir: flags.dataDir ?? 'data', verbose: flags.verbose, stop, log: (line) => io.stderr.write(`${line}\n`) });
   } finally {
     dispose();
+    if (child) {
+      process.off('disconnect', parentGone);
+      process.disconnect?.();
+    }
   }
 }
 
