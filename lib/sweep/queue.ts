@@ -21,7 +21,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigError, PyrError, type CandleSeries } from '../core/index.ts';
+import { ConfigError, DataError, PyrError, type CandleSeries } from '../core/index.ts';
 import type { GridValue } from '../engine/optimize.ts';
 import type { RowMetrics } from '../report/optimize.ts';
 import { resolveStrategyFile } from '../strategy/index.ts';
@@ -66,6 +66,8 @@ interface SweepDoc {
 interface ChunkData {
   readonly sweep: string;
   readonly chunk: number;
+  /** The candles the jobs run on, by content (the bytes are at pyr:candles:<sha256>). */
+  readonly candles: Pick<CandleRef, 'symbol' | 'category' | 'interval' | 'first' | 'last' | 'length' | 'sha256'>;
   readonly jobs: readonly Job[];
 }
 
@@ -180,9 +182,10 @@ async function coordinate(conns: Connections, sweep: QueuedSweep, hooks: { onPro
   const resumed = seen.size;
   if (resumed > 0) hooks.onNotice?.(`sweep ${id}: ${resumed} of ${chunks.length} chunks were already done (their results are kept in Redis); running the rest`);
   const missing = chunks.map((c, k) => ({ c, k })).filter(({ k }) => !seen.has(k));
+  const candles: ChunkData['candles'] = { symbol: ref.symbol, category: ref.category, interval: ref.interval, first: ref.first, last: ref.last, length: ref.length, sha256: ref.sha256 };
   for (let i = 0; i < missing.length; i += 500) {
     // Existing job ids (waiting, active, done) are left as they are: adding again is harmless.
-    await queue.addBulk(missing.slice(i, i + 500).map(({ c, k }) => ({ name: 'chunk', data: { sweep: id, chunk: k, jobs: c }, opts: { jobId: `c${k}`, attempts: 1, removeOnComplete: false, removeOnFail: false } })));
+    await queue.addBulk(missing.slice(i, i + 500).map(({ c, k }) => ({ name: 'chunk', data: { sweep: id, chunk: k, candles, jobs: c }, opts: { jobId: `c${k}`, attempts: 1, removeOnComplete: false, removeOnFail: false } })));
   }
   await redis.sadd(SWEEPS_KEY, id);
   hooks.onNotice?.(`sweep ${id}: ${jobs.length} runs in ${chunks.length} chunks of up to ${size} on queue ${name} at ${shownUrl(sweep.url)}; workers: pyr worker --queue ${shownUrl(sweep.url)}`);
@@ -297,6 +300,8 @@ export async function serveQueue(opts: ServeOptions): Promise<{ chunks: number }
       doc.queue,
       async (job) => {
         if (opts.verbose) opts.log(`sweep ${id}: chunk ${job.id} started (${job.data.jobs.length} runs)`);
+        // The candles this worker holds are the ones the chunk names (checked by sha256 when loaded).
+        if (job.data.candles.sha256 !== doc.candles.sha256) throw new DataError(`chunk ${job.id} names candles ${job.data.candles.sha256.slice(0, 12)}, this worker holds ${doc.candles.sha256.slice(0, 12)}; not run`);
         const results = await runChunkAsync(runner, job.data.jobs);
         for (const r of results) if (isFailure(r)) opts.log(`warning: sweep ${id}: run ${r.id} failed: ${r.error.message}`);
         return encodeExact(results);
