@@ -18,7 +18,7 @@ import { REPO, SAMPLE_15M, parseCsv, runCli, tempDir } from '../helpers.ts';
 import { startRedis, type TestRedis } from '../helpers-redis.ts';
 
 const BIN = path.join(REPO, 'bin/pyr');
-const WORKER_ENV = { PYR_QUEUE_LOCK_MS: '2000', PYR_QUEUE_STALLED_MS: '500', PYR_QUEUE_POLL_MS: '100' };
+const WORKER_ENV = { PYR_QUEUE_LOCK_MS: '3000', PYR_QUEUE_STALLED_MS: '500', PYR_QUEUE_POLL_MS: '100' };
 
 /** Called whenever any pyr process prints something. */
 const listeners = new Set<() => void>();
