@@ -266,7 +266,7 @@ export async function optimize(flags: OptimizeFlags, io: CliIo): Promise<Optimiz
         step: flags.step !== undefined ? parseSpan(flags.step, '--step') : undefined,
       }
     : undefined;
-  checkQueueFlags(flags);
+  await checkQueueFlags(flags);
   const p = await prepare(flags, io);
   return spans ? walkForward(p, spans, flags, io) : sweep(p, flags, io);
 }

@@ -73,7 +73,7 @@ export interface Connections {
 export async function connect(url: string): Promise<Connections> {
   const { Redis } = await loadQueueModules();
   const shown = shownUrl(url);
-  const probe = new Redis(url, { lazyConnect: true, connectTimeout: CONNECT_TIMEOUT_MS, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
+  const probe = new Redis(url, { disconnectTimeout: 100, lazyConnect: true, connectTimeout: CONNECT_TIMEOUT_MS, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
   let lastError = '';
   probe.on('error', (e: Error) => (lastError = codeOf(e)));
   try {
@@ -99,6 +99,8 @@ export async function connect(url: string): Promise<Connections> {
       const c = new Redis(url, {
         maxRetriesPerRequest: null,
         connectTimeout: CONNECT_TIMEOUT_MS,
+        // ioredis waits this long for a socket to end after disconnect() (2 s by default): the exit waited too
+        disconnectTimeout: 100,
         retryStrategy: (times: number) => (times > attempts ? null : 1000),
       });
       c.on('error', (e: Error) => (last = codeOf(e)));

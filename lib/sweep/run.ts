@@ -38,14 +38,16 @@ export interface RunJobsOptions {
   readonly quiet?: boolean;
 }
 
-/** `--queue` and the flags that go with it, checked before anything slow happens. */
-export function checkQueueFlags(flags: { queue?: string; workers?: string; chunkSize?: string }): void {
+/** `--queue` and the flags that go with it, checked (and Redis reached) before anything slow happens. */
+export async function checkQueueFlags(flags: { queue?: string; workers?: string; chunkSize?: string }): Promise<void> {
   if (flags.queue === undefined) {
     if (flags.chunkSize !== undefined) throw new ConfigError('--chunk-size: only used with --queue');
     return;
   }
   parseQueueUrl(flags.queue);
   if (flags.workers !== undefined) throw new ConfigError('--workers: not used with --queue: each `pyr worker` has its own --concurrency');
+  const { connect } = await import('./redis.ts');
+  await (await connect(flags.queue)).closeAll();
 }
 
 /** "N workers" or "the workers of redis://...", for the summary line. */
