@@ -110,6 +110,8 @@ export class BybitBroker implements Broker {
   #inFlight: InFlight | undefined;
   /** An entry waiting for the exit in flight (a reversal decided on one candle). */
   #queued: OrderRequest | undefined;
+  /** An order held until a resync has read the position. */
+  #deferred: OrderRequest | undefined;
   /** A resync that has not succeeded yet: no order goes while it runs. */
   #resync: { since: number; why: string; gen: number; done: Promise<void> } | undefined;
   #resyncGen = 0;
@@ -123,6 +125,8 @@ export class BybitBroker implements Broker {
   #lastPrice = NaN;
   #newestCandle = -Infinity;
   #open: OpenTrade | undefined;
+  /** The trade being closed while its missing fills are read over REST. */
+  #closing: OpenTrade | undefined;
   readonly #seenExec = new Set<string>();
   /** Client order ids of exit and entry orders (this session's and, from the journal, earlier ones'). */
   readonly #exitOrders = new Map<string, OrderRequest>();
@@ -155,7 +159,7 @@ export class BybitBroker implements Broker {
     return this.#position;
   }
   hasOrderInFlight(): boolean {
-    return this.#inFlight !== undefined || this.#queued !== undefined;
+    return this.#inFlight !== undefined || this.#queued !== undefined || this.#deferred !== undefined;
   }
   subscribe(listener: BrokerListener): () => void {
     return this.#listeners.subscribe(listener);
@@ -166,6 +170,20 @@ export class BybitBroker implements Broker {
   observe(candle: Candle): void {
     this.#lastPrice = candle.close;
     this.#newestCandle = Math.max(this.#newestCandle, candle.openTime);
+    const d = this.#deferred;
+    if (d && candle.openTime > d.signalTime) {
+      this.#deferred = undefined;
+      this.#emit({ type: 'rejected', order: d, reason: `the position was still not known when the next candle closed (${this.blocked(d.purpose) ?? 'resync'}); the decision no longer stands` });
+    }
+  }
+
+  /** An order held while the position is being read (a resync): sent once it is known, if its decision still stands. */
+  #releaseDeferred(): void {
+    const d = this.#deferred;
+    if (!d || this.#resync) return;
+    this.#deferred = undefined;
+    if (this.#stillStands(d)) this.submit(d);
+    else this.#emit({ type: 'rejected', order: d, reason: `the decision no longer stands once the position is known (${this.#position.side})` });
   }
 
   /** Why no order of this purpose may go now, or undefined. */
@@ -367,6 +385,7 @@ export class BybitBroker implements Broker {
     };
     const done = run().finally(() => {
       if (this.#resync?.gen === gen) this.#resync = undefined;
+      queueMicrotask(() => this.#releaseDeferred());
     });
     this.#resync = { since: this.#now(), why, gen, done };
     return done;
@@ -538,6 +557,8 @@ export class BybitBroker implements Broker {
       this.#open.entryFills.push(e);
     } else if (this.#open) {
       this.#open.exitFills.push(e);
+    } else if (this.#closing) {
+      this.#closing.exitFills.push(e);
     }
     this.#emit({ type: 'fill', fill: fillOf(e, (id) => this.#exitOrders.has(id)) });
   }
@@ -605,7 +626,13 @@ export class BybitBroker implements Broker {
     const open = this.#open;
     this.#open = undefined;
     if (!open || prev.side === 'flat') return;
-    if (open.exitFills.length === 0 || open.entryFills.length === 0) await this.#fetchMissingFills(open, prev);
+    // Execution messages arriving while its fills are read over REST still belong to this trade.
+    this.#closing = open;
+    try {
+      if (open.exitFills.length === 0 || open.entryFills.length === 0) await this.#fetchMissingFills(open, prev);
+    } finally {
+      if (this.#closing === open) this.#closing = undefined;
+    }
     const out = closeTrade(open, prev.side, { id: this.#tradeSeq + 1, intervalMs: this.#o.intervalMs, exitOrder: (id) => this.#exitOrders.get(id) });
     if ('error' in out) {
       this.#o.log('warn', out.error);
@@ -675,6 +702,13 @@ export class BybitBroker implements Broker {
       return;
     }
     const blocked = this.#stopped ? 'the broker is stopping' : this.#inFlight ? 'an order is already in flight' : this.blocked(order.purpose);
+    // A resync is a wait, not a refusal: the order is held until the position is known, and goes if its
+    // decision still stands then (it is refused if the next candle closes first).
+    if (blocked && this.#resync && !this.#inFlight && !this.#stopped && !this.#fatal && !this.#unknown && !this.#foreign && !this.#deferred && !this.#starting) {
+      this.#deferred = order;
+      this.#o.log('warn', `order ${order.id} waits: ${blocked}`);
+      return;
+    }
     if (blocked) {
       if (!this.#stopped && !this.#inFlight) this.#say(`blocked:${blocked.replace(/\d+/g, 'N')}`, 'warn', `no new ${order.purpose === 'entry' ? 'entries' : 'exits'}: ${blocked}`);
       // After the decision is journaled (the engine records it once submit returns), as a sent order's outcome is.
@@ -835,10 +869,10 @@ export class BybitBroker implements Broker {
     this.#o.record?.({ t: 'note', level: 'info', message: `order ${order.id} reconciled: position ${this.#position.side} ${this.#position.qty.toFixed()}` });
   }
 
-  /** Waits until no order is in flight (or `ms` passes). */
+  /** Waits until no order is in flight and no closing trade is still reading its fills (or `ms` passes). */
   async settle(ms: number): Promise<void> {
     const end = Date.now() + ms;
-    while (this.hasOrderInFlight() && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    while ((this.hasOrderInFlight() || this.#closing !== undefined) && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
   }
 
   stop(): void {
@@ -846,8 +880,10 @@ export class BybitBroker implements Broker {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
     const queued = this.#queued;
+    const deferred = this.#deferred;
     this.#queued = undefined;
+    this.#deferred = undefined;
     this.#clearInFlight();
-    if (queued) this.#emit({ type: 'rejected', order: queued, reason: 'the broker is stopping' });
+    for (const o of [queued, deferred]) if (o) this.#emit({ type: 'rejected', order: o, reason: 'the broker is stopping' });
   }
 }

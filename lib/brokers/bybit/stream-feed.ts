@@ -58,6 +58,7 @@ export class StreamCandleFeed implements CandleFeed {
   #downSince: number | undefined;
   #lastDownPoll = 0;
   #backfilling: Promise<void> | undefined;
+  #again: { why: string; quiet: boolean } | undefined;
   /** Open time of the candle still forming (from the stream's unconfirmed items and REST). */
   openingTime: number | undefined;
 
@@ -88,10 +89,11 @@ export class StreamCandleFeed implements CandleFeed {
       for (const k of m.data as WireKline[]) if (warm) this.#onKline(k);
       else early.push(k);
     });
+    // After a reconnect the SDK subscribes again: REST keeps polling until the exchange confirms it, then
+    // one backfill catches what closed meanwhile (a push between the socket and the subscription is lost).
     ws.on('reconnected', () => {
-      this.#downSince = undefined;
-      this.#o.onStatus?.('kline stream reconnected: backfilling over REST');
-      void this.#backfill('after a reconnect');
+      this.#downSince ??= this.#now();
+      this.#o.onStatus?.('kline stream reconnected: waiting for the subscription, then backfilling over REST');
     });
     ws.on('reconnect', () => {
       if (this.#downSince !== undefined || this.#closed) return;
@@ -103,9 +105,12 @@ export class StreamCandleFeed implements CandleFeed {
       t.unref?.();
       ws.on('response', (msg: unknown) => {
         const m = msg as { op?: string; req_id?: string; success?: boolean };
-        if (m?.op === 'subscribe' && String(m.req_id ?? '').includes(topic)) {
-          clearTimeout(t);
-          resolve();
+        if (m?.op !== 'subscribe' || !String(m.req_id ?? '').includes(topic)) return;
+        clearTimeout(t);
+        resolve();
+        if (this.#downSince !== undefined) {
+          this.#downSince = undefined;
+          void this.#backfill('after a reconnect');
         }
       });
     });
@@ -164,9 +169,16 @@ export class StreamCandleFeed implements CandleFeed {
     this.#wake?.();
   }
 
-  /** Every closed candle after the last one handed over, over REST (one backfill at a time). */
+  /**
+   * Every closed candle after the last one handed over, over REST (one backfill at a time). Asked for
+   * while one runs (its answer may predate what triggered the ask), it runs once more after it.
+   */
   #backfill(why: string, quiet = false): Promise<void> {
-    this.#backfilling ??= (async () => {
+    if (this.#backfilling) {
+      this.#again ??= { why, quiet };
+      return this.#backfilling;
+    }
+    this.#backfilling = (async () => {
       try {
         const rows = await this.#rest.poll();
         this.openingTime = Math.max(this.openingTime ?? -Infinity, this.#rest.openingTime ?? -Infinity);
@@ -176,6 +188,9 @@ export class StreamCandleFeed implements CandleFeed {
         this.#o.onError?.(err as Error);
       } finally {
         this.#backfilling = undefined;
+        const again = this.#again;
+        this.#again = undefined;
+        if (again && !this.#closed) void this.#backfill(again.why, again.quiet);
       }
     })();
     return this.#backfilling;
