@@ -59,7 +59,7 @@ describe('report/files writeRunFiles', () => {
     expect(header.startsWith(REQUIRED + ',')).to.equal(true);
     expect(header).to.equal(
       REQUIRED +
-        ',signalTime,entryFee,exitFee,funding,entryReason,exitDetail,ambiguous,netPnlIfTargetFirst,qtyRaisedToMin,entryTimeIso,exitTimeIso,equityAfter',
+        ',signalTime,entryFee,exitFee,funding,entryReason,exitDetail,ambiguous,netPnlIfTargetFirst,qtyRaisedToMin,entryTimeIso,exitTimeIso,equityAfter,entryOrderType,entryLiquidity,positionId',
     );
     expect(text).not.to.match(/\de[-+]?\d/i);
 
@@ -68,6 +68,10 @@ describe('report/files writeRunFiles', () => {
     const [a, b] = rows as [Record<string, string>, Record<string, string>];
     expect(a.id).to.equal('1');
     expect(a.side).to.equal('short');
+    // Issue 12's columns: a trade without them (a market entry before order types) reads as a market
+    // taker entry that is a position of its own.
+    expect([a.entryOrderType, a.entryLiquidity]).to.deep.equal(['market', 'taker']);
+    expect(a.positionId).to.equal(a.id);
     expect(a.entryTime).to.equal(String(T0 + 10 * MIN));
     expect(a.exitTime).to.equal(String(T0 + 20 * MIN));
     expect(a.entryPrice).to.equal('100');
