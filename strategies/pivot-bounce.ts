@@ -17,7 +17,7 @@
  *   are stale;
  * - EXIT after `maxBars` candles in the position (a time stop; 0 = off).
  */
-import { FibonacciPivots } from '../lib/indicators/index.ts';
+import { indicatorsOf } from '../lib/indicators/index.ts';
 import { defineStrategy, type Strategy } from '../lib/strategy/index.ts';
 
 const PERIOD_CANDLES_1M = { D: 2 * 1440, W: 14 * 1440, M: 62 * 1440 } as const;
@@ -48,7 +48,7 @@ export default defineStrategy({
   }),
   create(p, env): Strategy {
     const period = p.pivotPeriod !== 'auto' ? p.pivotPeriod : env.interval === 'D' ? 'W' : env.interval === 'W' || env.interval === 'M' ? 'M' : 'D';
-    const fib = new FibonacciPivots({ period: period as 'D' | 'W' | 'M' });
+    const fib = indicatorsOf(env).fibonacciPivots({ period: period as 'D' | 'W' | 'M' });
     const size = { unit: 'quote', amount: p.usdtAmountPerTrade } as const;
     const { touchPct, stopBufferPct, maxLevel } = p;
     let barsHeld = 0;

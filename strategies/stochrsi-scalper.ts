@@ -8,7 +8,7 @@
  * entry fill price. With `usePivotFilter`, a BUY must be within `pivotTolerancePct` of a support level
  * (Fibonacci S1-S3 or a swing low), a SELL near a resistance level.
  */
-import { FibonacciPivots, StochRsi, SwingPivots, nearLevel } from '../lib/indicators/index.ts';
+import { indicatorsOf, nearLevel } from '../lib/indicators/index.ts';
 import { crossedAbove, crossedBelow, defineStrategy, type Strategy } from '../lib/strategy/index.ts';
 
 /** The Fibonacci pivots as step lines over the price (the console lists them as levels instead). */
@@ -58,10 +58,12 @@ export default defineStrategy({
     ],
   }),
   create(p, env): Strategy {
-    const srsi = new StochRsi({ rsiPeriod: p.rsiPeriod, stochPeriod: p.stochPeriod, kSmoothing: p.kSmoothing, dSmoothing: p.dSmoothing });
+    // Through the env's factory: in a sweep, computed once per worker and replayed (bit for bit).
+    const ind = indicatorsOf(env);
+    const srsi = ind.stochRsi({ rsiPeriod: p.rsiPeriod, stochPeriod: p.stochPeriod, kSmoothing: p.kSmoothing, dSmoothing: p.dSmoothing });
     const period = p.pivotPeriod !== 'auto' ? p.pivotPeriod : env.interval === 'D' ? 'W' : env.interval === 'W' || env.interval === 'M' ? 'M' : 'D';
-    const fib = new FibonacciPivots({ period: period as 'D' | 'W' | 'M' });
-    const swing = new SwingPivots({ leftBars: p.pivotLeftBars, rightBars: p.pivotRightBars, tolerancePct: p.pivotTolerancePct });
+    const fib = ind.fibonacciPivots({ period: period as 'D' | 'W' | 'M' });
+    const swing = ind.swingPivots({ leftBars: p.pivotLeftBars, rightBars: p.pivotRightBars, tolerancePct: p.pivotTolerancePct });
     const { oversold, overbought, useCrossover, usePivotFilter, pivotTolerancePct: tol } = p;
     const stopLoss = p.stopLossPct > 0 ? { pct: p.stopLossPct } : undefined;
     const takeProfit = p.takeProfitPct > 0 ? { pct: p.takeProfitPct } : undefined;

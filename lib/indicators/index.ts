@@ -4,3 +4,4 @@ export * from './sma.ts';
 export * from './stochrsi.ts';
 export * from './pivots.ts';
 export * from './swing.ts';
+export * from './cache.ts';

@@ -5,6 +5,7 @@
  */
 import { StrategyError, type Candle, type Intent, type Interval, type PositionSide } from '../core/index.ts';
 import type { ParamSchema, ParamValues } from './params.ts';
+import type { IndicatorFactory } from '../indicators/cache.ts';
 
 /**
  * An order resting at the broker as a strategy sees it (`ctx.orders`): the pending entry, resting
@@ -87,6 +88,13 @@ export interface StrategyEnv {
   readonly mode: 'backtest' | 'live';
   /** The run records the declared plots (a report): worth computing what `plot()` returns. */
   readonly plots?: boolean;
+  /**
+   * Where to create indicators (`indicatorsOf(env).stochRsi({...})`): in a sweep, a factory that computes
+   * each indicator once per worker and replays it bit for bit to the other combinations (lib/indicators/
+   * cache.ts); absent otherwise (indicatorsOf then gives plain ones). Indicators constructed directly
+   * work the same, uncached.
+   */
+  readonly indicators?: IndicatorFactory;
 }
 
 export interface StrategyDefinition<S extends ParamSchema = ParamSchema> {

@@ -17,6 +17,7 @@ import { dayString, resolveRunSpec } from '../config/index.ts';
 import { hasCandles, runSpec, type RunData } from '../engine/index.ts';
 import type { GridValue } from '../engine/optimize.ts';
 import { loadStrategy, type StrategyDefinition } from '../strategy/index.ts';
+import { createIndicatorCache, type IndicatorCache } from '../indicators/index.ts';
 import { computeMetrics, type Metrics } from '../report/metrics.ts';
 import type { RowMetrics } from '../report/optimize.ts';
 import { isFailure, runChunk, serializeError, type SerializedError } from './chunk.ts';
@@ -54,18 +55,25 @@ export interface Job {
 export interface Runner {
   readonly definition: StrategyDefinition;
   readonly strategyFile: string;
+  /** The worker's indicator cache (what it holds, how often it replayed). */
+  readonly indicators: IndicatorCache;
   /** Runs one combination over [from, to) of the series. */
   run(job: Job): { record: RunRecord; metrics: Metrics };
 }
 
 /** Loads the strategy and returns the run function. */
 export async function createRunner(ctx: RunContext, series: CandleSeries): Promise<Runner> {
-  const { definition, file: strategyFile } = await loadStrategy(ctx.strategySpec, ctx.cwd);
+  const { definition: loaded, file: strategyFile } = await loadStrategy(ctx.strategySpec, ctx.cwd);
+  // Indicators computed once per worker: every run's strategy gets the same caching factory in its env
+  // (lib/indicators/cache.ts), which replays an indicator's recorded outputs bit for bit.
+  const indicators = createIndicatorCache();
+  const definition: StrategyDefinition = { ...loaded, create: (p, env) => loaded.create(p, { ...env, indicators }) };
   const instrument = { exchange: 'bybit', category: ctx.category, symbol: ctx.symbol } as const;
   const data: RunData = { series, source: ctx.candleFile, funding: ctx.fundingFile ? { file: ctx.fundingFile } : { none: ctx.fundingNone ?? 'no funding history' } };
   return {
     definition,
     strategyFile,
+    indicators,
     run(job: Job) {
       const spec = resolveRunSpec({ definition, strategyFile, instrument, interval: ctx.interval, layers: [...ctx.baseLayers, { where: '--grid', values: job.params }], snapshot: ctx.snapshot });
       if (!hasCandles(series, job.from, job.to)) throw new PyrError(`no candles from ${dayString(job.from)} to ${dayString(job.to - DAY_MS)} in ${ctx.candleFile}`);
