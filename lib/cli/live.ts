@@ -7,10 +7,11 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
-import { ConfigError, PyrError, intervalMs } from '../core/index.ts';
+import { ConfigError, D, PyrError, intervalMs } from '../core/index.ts';
 import type { BybitEnv, ForeignPositions } from '../brokers/bybit/index.ts';
 import { paramLayersOf, resolveAllParams, resolveRunSpec, type RunSpec } from '../config/index.ts';
-import { Journal, liveStateFromJournal, orderIdsFor, readJournal, runLive } from '../engine/index.ts';
+import { Journal, journalCandles, liveStateFromJournal, orderIdsFor, readJournal, runLive, type JournalRecord } from '../engine/index.ts';
+import { paperBrokerFor } from '../brokers/sim/index.ts';
 import { loadStrategy } from '../strategy/index.ts';
 import { createLogger, liveConsole, useColor } from '../report/index.ts';
 import { readDotEnv, type CliIo } from './io.ts';
@@ -35,8 +36,17 @@ export interface LiveFlags {
   dataDir?: string;
   closeOnExit?: boolean;
   feed?: string;
+  paper?: boolean;
+  balance?: string;
   envFile?: string;
   json?: boolean;
+}
+
+/** A paper restart replays the journal's candles (warm-up ones first, deduplicated), deciding from the first live one. */
+function paperReplayOf(file: string, recs: readonly JournalRecord[]): { candles: ReturnType<typeof journalCandles>['candles']; decideFrom: number } | undefined {
+  if (!recs.some((r) => r.t === 'candle' && r.live)) return undefined;
+  const fed = journalCandles(file, recs.map((rec, i) => ({ rec, line: i + 1 })));
+  return { candles: fed.candles, decideFrom: fed.liveTimes[0]! };
 }
 
 function mask(key: string): string {
@@ -55,14 +65,17 @@ export async function live(flags: LiveFlags, io: CliIo, signal: AbortSignal): Pr
   // Environment: testnet unless told otherwise; mainnet needs two explicit flags.
   const chosen = [flags.testnet && 'testnet', flags.demo && 'demo', flags.mainnet && 'mainnet'].filter(Boolean);
   if (chosen.length > 1) throw new ConfigError(`choose one of --testnet, --demo, --mainnet (got ${chosen.join(', ')})`);
-  const bybitEnv: BybitEnv = flags.mainnet ? 'mainnet' : flags.demo ? 'demo' : 'testnet';
-  if (bybitEnv === 'mainnet' && !flags.yesReallyTradeRealMoney) throw new ConfigError('--mainnet trades real money: add --yes-really-trade-real-money to confirm');
+  const paper = flags.paper === true;
+  // Paper trading runs on mainnet's market data unless --testnet is given; it never sends an order.
+  const bybitEnv: BybitEnv = paper ? (flags.testnet ? 'testnet' : 'mainnet') : flags.mainnet ? 'mainnet' : flags.demo ? 'demo' : 'testnet';
+  if (paper && (flags.yesReallyTradeRealMoney || flags.demo || flags.closeOnExit)) throw new ConfigError(`--paper sends no order: ${flags.yesReallyTradeRealMoney ? '--yes-really-trade-real-money' : flags.demo ? '--demo' : '--close-on-exit'} does not apply`);
+  if (!paper && bybitEnv === 'mainnet' && !flags.yesReallyTradeRealMoney) throw new ConfigError('--mainnet trades real money: add --yes-really-trade-real-money to confirm');
   if (flags.yesReallyTradeRealMoney && bybitEnv !== 'mainnet') throw new ConfigError(`--yes-really-trade-real-money confirms --mainnet, which was not given (this session would trade on ${bybitEnv})`);
   const restUrl = flags.restUrl ?? env('PYR_BYBIT_REST_URL') ?? config.restUrl;
   const wsUrl = flags.wsUrl ?? env('PYR_BYBIT_WS_URL') ?? config.wsUrl;
-  const key = env('BYBIT_API_KEY');
-  const secret = env('BYBIT_API_SECRET');
-  if (!key || !secret) throw new ConfigError(`BYBIT_API_KEY and BYBIT_API_SECRET must be set in the environment or in ${path.resolve(io.cwd, flags.envFile ?? '.env')} (${bybitEnv} keys)`);
+  const key = paper ? '' : env('BYBIT_API_KEY');
+  const secret = paper ? '' : env('BYBIT_API_SECRET');
+  if (!paper && (!key || !secret)) throw new ConfigError(`BYBIT_API_KEY and BYBIT_API_SECRET must be set in the environment or in ${path.resolve(io.cwd, flags.envFile ?? '.env')} (${bybitEnv} keys)`);
   // Orders over REST and the position stream over WebSocket must reach the same exchange.
   const overridden = (u: string | undefined) => u !== undefined && !isBybitHost(u);
   if (overridden(restUrl) && wsUrl === undefined) throw new ConfigError(`--rest-url ${restUrl} without --ws-url: orders would go there and the position stream to Bybit ${bybitEnv}; give both (or PYR_BYBIT_REST_URL and PYR_BYBIT_WS_URL)`);
@@ -73,11 +86,23 @@ export async function live(flags: LiveFlags, io: CliIo, signal: AbortSignal): Pr
   const { symbol, category } = target.instrument;
   if (category !== 'linear') throw new ConfigError(`--category: live mode trades USDT perpetuals (linear), got "${category}"`);
   const { definition, file: strategyFile } = await loadStrategy(target.strategySpec, io.cwd);
-  const layers = paramLayersOf(definition, { file: target.configFile, config: target.config }, flags.param);
+  const layers = [...paramLayersOf(definition, { file: target.configFile, config: target.config }, flags.param)];
+  if (flags.balance !== undefined) {
+    const b = Number(flags.balance);
+    if (!paper) throw new ConfigError('--balance is the paper account\'s (with --paper); a live session trades the exchange account');
+    if (!(b > 0)) throw new ConfigError(`--balance: a number above 0 (USDT), got "${flags.balance}"`);
+    layers.push({ where: '--balance', values: { initialBalance: b } });
+  }
+  const journalFile = path.resolve(io.cwd, flags.journal ?? config.journal ?? path.join(target.dataDir, 'live', paper ? `paper-${bybitEnv}` : bybitEnv, `${symbol}-${target.interval}-${definition.name}.jsonl`));
+  // The paper account's starting balance is the journal's: a restart continues it.
+  const firstSession = paper && existsSync(journalFile) ? (readJournal(journalFile).find((r) => r.t === 'session') as { balance?: string } | undefined) : undefined;
+  if (firstSession?.balance !== undefined) {
+    if (flags.balance !== undefined && Number(flags.balance) !== Number(firstSession.balance)) throw new ConfigError(`--balance ${flags.balance}: the paper account in ${journalFile} started with ${firstSession.balance} USDT; use another --journal for a new account`);
+    layers.push({ where: `the journal's paper account`, values: { initialBalance: Number(firstSession.balance) } });
+  }
   const { run } = resolveAllParams(definition.params, layers); // the REST client's retries; the spec follows with the exchange's rules
   // Bybit is polled at most once a second; only the local exchange (a test or a rehearsal) goes faster.
   const pollSeconds = local ? run.pollingIntervalSeconds : Math.max(1, run.pollingIntervalSeconds);
-  const journalFile = path.resolve(io.cwd, flags.journal ?? config.journal ?? path.join(target.dataDir, 'live', bybitEnv, `${symbol}-${target.interval}-${definition.name}.jsonl`));
   const log = createLogger({ stream: io.stdout, color: useColor(io.stdout, io.env), json: flags.json });
 
   // Restore: trades of earlier sessions in this journal count for the metrics and the guards; the open
@@ -107,8 +132,15 @@ export async function live(flags: LiveFlags, io: CliIo, signal: AbortSignal): Pr
   });
   rest.onRetry = (what, attempt, reason, waitMs) => log.warn(`${what}: ${reason}; retry ${attempt}/${run.apiRequestRetries} in ${(waitMs / 1000).toFixed(2)} s`);
   log.info(`pyr live: ${definition.name} on ${symbol} ${target.interval} (${category}), ${bybitEnv.toUpperCase()}${restUrl ? ` via ${restUrl}` : ''}`);
-  log.info(`Account key ${mask(key)}; journal ${journalFile}${restored.length ? ` (${restored.length} earlier trades restored)` : ''}`);
-  if (bybitEnv === 'mainnet') log.warn('MAINNET: real money is at stake.');
+  if (paper) {
+    log.warn(`PAPER TRADING: no order is ever sent to Bybit. Fills are simulated on ${bybitEnv}'s real-time candles with the backtest's fill model; the account is a simulated balance of ${run.initialBalance} USDT. No API key is used.`);
+    log.info(`Journal ${journalFile}${restored.length ? ` (${restored.length} earlier trades restored)` : ''}`);
+    const closed = restored.reduce((sum, t) => sum.add(t.netPnl), new D(0));
+    log.info(`Paper account: ${new D(run.initialBalance).add(closed).toFixed()} USDT (started with ${run.initialBalance}; ${restored.length} closed trades ${closed.gte(0) ? '+' : ''}${closed.toFixed()})`);
+  } else {
+    log.info(`Account key ${mask(key!)}; journal ${journalFile}${restored.length ? ` (${restored.length} earlier trades restored)` : ''}`);
+    if (bybitEnv === 'mainnet') log.warn('MAINNET: real money is at stake.');
+  }
   if (local && (flags.demo || flags.mainnet)) log.warn(`--${bybitEnv} with --rest-url/--ws-url: every request goes to ${restUrl} and ${wsUrl}, not to Bybit ${bybitEnv}; --${bybitEnv} only names the journal folder (live/${bybitEnv}) and the session's record`);
   if (pollSeconds !== run.pollingIntervalSeconds) log.warn(`pollingIntervalSeconds ${run.pollingIntervalSeconds} is below Bybit's floor of 1 s: polling every 1 s`);
   const offset = await rest.syncTime();
@@ -119,16 +151,17 @@ export async function live(flags: LiveFlags, io: CliIo, signal: AbortSignal): Pr
   const rules = spec.rules;
   log.info(`Instrument rules: tick ${rules.tickSize.toFixed()}, qty step ${rules.qtyStep.toFixed()}, min qty ${rules.minQty.toFixed()}, min notional ${rules.minNotional.toFixed()}`);
   record({
-    t: 'session', version: 1, sessionId, strategy: definition.name, strategyFile, params: spec.strategy.params, runParams: run, symbol, category, interval: spec.interval, env: bybitEnv, warmup: spec.strategy.warmup,
+    t: 'session', version: 1, sessionId, ...(paper ? { paper: true, balance: String(run.initialBalance) } : {}), strategy: definition.name, strategyFile, params: spec.strategy.params, runParams: run, symbol, category, interval: spec.interval, env: bybitEnv, warmup: spec.strategy.warmup,
     rules: { tickSize: rules.tickSize.toFixed(), qtyStep: rules.qtyStep.toFixed(), minQty: rules.minQty.toFixed(), minNotional: rules.minNotional.toFixed(), source: rules.source },
   });
 
-  const ws = createWebsocket(conn, (level, message) => {
+  // Paper trading: no private stream, no account; the simulator fills on the feed's candles.
+  const ws = paper ? undefined : createWebsocket(conn, (level, message) => {
     if (level === 'error' && message) log.warn(`WebSocket: ${message}`);
   });
   socket = ws;
-  ws.setTimeOffsetMs(rest.timeOffsetMs);
-  ws.on('exception', (e: unknown) => {
+  ws?.setTimeOffsetMs(rest.timeOffsetMs);
+  ws?.on('exception', (e: unknown) => {
     const m = scrubSecrets(e && typeof e === 'object' && 'ret_msg' in e ? String((e as { ret_msg: unknown }).ret_msg) : e instanceof Error ? e.message : 'WebSocket error', conn);
     log.warn(`WebSocket: ${m}`);
     record({ t: 'note', level: 'warn', message: `WebSocket: ${m}` });
@@ -143,7 +176,7 @@ export async function live(flags: LiveFlags, io: CliIo, signal: AbortSignal): Pr
   signal.addEventListener('abort', () => ended.abort(), { once: true });
   const params = spec.strategy.params as Record<string, unknown>;
   const pct = (k: string) => (typeof params[k] === 'number' ? (params[k] as number) : undefined);
-  const broker = new BybitBroker({
+  const broker = !ws ? paperBrokerFor(spec) : new BybitBroker({
     rest, ws, symbol, category: 'linear', rules, intervalMs: intervalMs(spec.interval), interval: spec.interval, minQtyPolicy: spec.fillModel.minQtyPolicy,
     maxNotional: spec.guards.maxPositionNotional,
     reconcileMs: run.reconcileSeconds * 1000, firstTradeId: state.lastTradeId,
@@ -160,7 +193,7 @@ export async function live(flags: LiveFlags, io: CliIo, signal: AbortSignal): Pr
     const message = scrubSecrets(`an unexpected error was caught: ${reason instanceof Error ? reason.message : String(reason)}; position ${p.side}${p.side !== 'flat' ? ` ${p.qty.toFixed()} at ${p.entryPrice.toFixed()}` : ''}`, conn);
     log.error(message);
     record({ t: 'note', level: 'error', message });
-    broker.checkNow('after an unexpected error'); // the position is read again; orders wait if it cannot be
+    if (broker instanceof BybitBroker) broker.checkNow('after an unexpected error'); // the position is read again; orders wait if it cannot be
   };
   process.on('unhandledRejection', onRejection);
   const onFeedError = (err: Error) => {
@@ -184,7 +217,8 @@ export async function live(flags: LiveFlags, io: CliIo, signal: AbortSignal): Pr
   try {
     await runLive({
       spec, broker, feed, journal: record, signal: ended.signal, sessionId, history: restored, closeOnExit: flags.closeOnExit,
-      orderIdOf: orderIdsFor(definition.name, symbol, spec.interval), decided: earlier.length > 0 ? state.decided : undefined,
+      orderIdOf: orderIdsFor(definition.name, symbol, spec.interval), decided: earlier.length > 0 && !paper ? state.decided : undefined,
+      replay: paper && earlier.length > 0 ? paperReplayOf(journalFile, earlier) : undefined,
       view: liveConsole(log, { symbol, feed: publicWs ? `closed candles from the kline stream (REST heartbeat every ${run.heartbeatSeconds} s)` : `polling every ${pollSeconds} s`, plots: definition.plots?.(spec.strategy.params as never) }),
     });
     if (fatal) throw fatal instanceof PyrError ? fatal : new ConfigError(fatal.message);
@@ -221,6 +255,8 @@ export function liveCommand(io: CliIo): Command {
     .option('--data-dir <dir>', 'data folder (default data)')
     .option('--env-file <file>', 'file with BYBIT_API_KEY and BYBIT_API_SECRET (default .env)')
     .option('--close-on-exit', 'close the open position when stopping')
+    .option('--paper', 'paper trading: real-time market data, simulated fills (the backtest fill model), no API keys, no order ever sent')
+    .option('--balance <usdt>', 'the paper account\'s starting balance (default 1000; kept in the journal, a restart continues it)')
     .option('--feed <stream|poll>', 'closed candles from the kline stream with REST backfills (default), or REST polls every pollingIntervalSeconds')
     .option('--json', 'log lines as JSON objects (time, level, message), one per line')
     .action(async (opts: LiveFlags) => {

@@ -74,6 +74,13 @@ export interface RunLiveOptions {
    * (the feed's `openingTime` is the next candle).
    */
   readonly decided?: ReadonlySet<number>;
+  /**
+   * Paper trading's restart: the simulator's state (balance, open position, pending orders) and the
+   * strategy's are rebuilt by feeding the journal's candles again, warm-up first, deciding from
+   * `decideFrom`, exactly as they went; nothing of it is journaled or counted again. Candles the feed
+   * then has after the last of them are handed on per catchUp.
+   */
+  readonly replay?: { readonly candles: readonly Candle[]; readonly decideFrom: number };
   /** Trades of earlier sessions (from the journal): they count for the guards and the statistics. */
   readonly history?: readonly Trade[];
   /** Close the open position when stopping. */
@@ -90,7 +97,9 @@ export async function runLive(o: RunLiveOptions): Promise<void> {
   let lastCandle = NaN;
   const onAbort = () => feed.close?.();
   signal.addEventListener('abort', onAbort, { once: true });
+  let replaying = false;
   const onEvent = (e: BrokerEvent) => {
+    if (replaying) return;
     if (e.type === 'fill') journal({ t: 'fill', fill: JSON.parse(journalJson(e.fill)) });
     else if (e.type === 'position') journal({ t: 'position', source: 'ws', position: JSON.parse(journalJson(e.position)) });
     else if (e.type === 'trade') {
@@ -136,13 +145,13 @@ export async function runLive(o: RunLiveOptions): Promise<void> {
       symbol: spec.instrument.symbol,
       interval: spec.interval,
       mode: 'live',
-      tradeFrom: last ? (redecide ? last.openTime : last.openTime + 1) : -Infinity,
+      tradeFrom: o.replay ? o.replay.decideFrom : last ? (redecide ? last.openTime : last.openTime + 1) : -Infinity,
       orderIdPrefix: o.sessionId,
       orderIdOf: o.orderIdOf,
       guards: spec.guards,
       minQtyPolicy: policy,
       minQtyWarning: ratio > 0 && amount === undefined ? { ratio, onWarning: sizeWarning } : undefined,
-      history: [...trades],
+      history: o.replay ? [] : [...trades],
       // A bad intent is refused (no order is sent), journaled and shown; the bot goes on.
       onInvalidIntent: (err) => {
         journal({ t: 'note', level: 'error', message: err.message });
@@ -163,9 +172,26 @@ export async function runLive(o: RunLiveOptions): Promise<void> {
       journal({ t: 'note', level: 'info', message: text });
       view?.notice?.(text);
     }
-    for (const c of history) {
-      engine.onCandle(c);
-      journal({ t: 'candle', live: redecide && c === last, candle: c });
+    if (o.replay) {
+      replaying = true;
+      try {
+        for (const c of o.replay.candles) engine.onCandle(c);
+      } finally {
+        replaying = false;
+      }
+      const upTo = o.replay.candles.length ? o.replay.candles[o.replay.candles.length - 1]!.openTime : -Infinity;
+      const after = history.filter((c) => c.openTime > upTo);
+      for (const c of after) {
+        // Closed while the paper session was away: decided per catchUp (the newest, if less than one interval old).
+        const decide = spec.run.catchUp === 'all' || (spec.run.catchUp === 'latest' && c === last && fresh);
+        engine.onCandle(c, { decide });
+        journal({ t: 'candle', live: decide, candle: c });
+      }
+    } else {
+      for (const c of history) {
+        engine.onCandle(c);
+        journal({ t: 'candle', live: redecide && c === last, candle: c });
+      }
     }
     if (history.length) {
       lastClose = history[history.length - 1]!.close;

@@ -7,3 +7,4 @@ export * from './sim-broker.ts';
 export function simBrokerFor(spec: RunSpec, funding?: FundingHistory): SimBroker {
   return new SimBroker({ rules: spec.rules, fillModel: spec.fillModel, initialBalance: spec.initialBalance, funding, maxNotional: spec.guards.maxPositionNotional });
 }
+export * from './paper.ts';
