@@ -20,7 +20,9 @@ const END = START + 7 * DAY;
 
 const key = (t: Trade) => `${t.side} ${new Date(t.entryTime).toISOString()} → ${new Date(t.exitTime).toISOString()} ${t.exitReason}`;
 
-describe('pyr live against the local exchange: a week of real candles', function () {
+// Both feeds (issue 13): the kline stream with REST backfills (the default) and the seed's REST polls.
+for (const feed of ['stream', 'poll'] as const)
+describe(`pyr live against the local exchange: a week of real candles (--feed ${feed})`, function () {
   this.timeout(240_000);
   const tmp = tempDir('pyr-live-');
   let ex: Sandbox;
@@ -37,7 +39,7 @@ describe('pyr live against the local exchange: a week of real candles', function
     ex = await startSandbox({ series, interval: '15', symbol: 'BTCUSDT', clock: 'manual', startTime: START, balance: 10000 });
     const journal = path.join(tmp.dir, 'journal.jsonl');
     journalFile = journal;
-    bot = startBot(ex, journal, tmp.dir);
+    bot = startBot(ex, journal, tmp.dir, ['--feed', feed]);
     // Wait until the bot has warmed up and is polling.
     const { waitUntil } = await import('./harness.ts');
     await waitUntil(() => bot.output().includes('Trading BTCUSDT'), 'the bot to start', 30_000, bot);
