@@ -19,7 +19,7 @@ import type { StrategyDefinition } from './strategy.ts';
  * The strategies shipped with pyr, in its `strategies/` folder (compiled into `dist/strategies/`). A new
  * built-in strategy must be added here (test/strategy/registry.test.ts checks the list against git).
  */
-export const BUILTIN_STRATEGIES: readonly string[] = ['pivot-bounce', 'stochrsi-scalper'];
+export const BUILTIN_STRATEGIES: readonly string[] = ['pivot-bounce', 'stochrsi-maker', 'stochrsi-scalper'];
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 

@@ -27,6 +27,10 @@ import {
   stopPrice,
   targetPrice,
   BrokerListeners,
+  type AmendRequest,
+  type CancelRequest,
+  type OrderFeature,
+  type PendingOrder,
   type Broker,
   type BrokerEvent,
   type BrokerListener,
@@ -39,7 +43,9 @@ import {
 } from '../../core/index.ts';
 import { isAuthError, type BybitRest } from './client.ts';
 import { wireExecution, wirePosition, type Execution, type WireExecution, type WirePosition } from './mapping.ts';
-import { catchUp, closeTrade, executionKey, fillOf, isExit, type BrokerRestore, type OpenTrade } from './trades.ts';
+import { catchUp, closeTrade, executionKey, fillOf, isExit, openQty, partTrade, type BrokerRestore, type OpenTrade } from './trades.ts';
+import { PendingOrders, exitQty, placementParams, rests, sizingPrice, type WireOrder } from './orders.ts';
+import { LevelSetter } from './levels.ts';
 
 export type { BrokerRestore } from './trades.ts';
 
@@ -101,8 +107,15 @@ interface InFlight {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref?.());
 
+/** What the live broker supports beyond market orders with one stop and one target (issue 12). */
+export const BYBIT_FEATURES: readonly OrderFeature[] = ['limit', 'postOnly', 'stop', 'trailingStop', 'partialTargets', 'partialExit', 'limitExit', 'cancel', 'amend'];
+
 export class BybitBroker implements Broker {
   readonly name = 'bybit';
+  readonly features = BYBIT_FEATURES;
+  /** Orders resting at the exchange (limit and stop entries, limit exits, the position's levels). */
+  readonly #pending: PendingOrders;
+  readonly #levels: LevelSetter;
   readonly #o: BybitBrokerOptions;
   readonly #now: () => number;
   readonly #listeners = new BrokerListeners();
@@ -143,6 +156,8 @@ export class BybitBroker implements Broker {
   readonly #said = new Map<string, number>();
   #subscribed: (() => void)[] = [];
   #caughtUp = false;
+  /** The resting entry whose execution arrived before the position message. */
+  #filledEntry: OrderRequest | undefined;
 
   constructor(o: BybitBrokerOptions) {
     this.#o = o;
@@ -150,6 +165,79 @@ export class BybitBroker implements Broker {
     this.#tradeSeq = o.firstTradeId ?? 0;
     this.#streamDownSince = this.#now();
     for (const [id, order] of o.restore?.orders ?? []) (order.purpose === 'exit' ? this.#exitOrders : this.#entryOrders).set(id, order);
+    this.#pending = new PendingOrders({
+      emit: (e) => this.#emit(e),
+      known: (id) => this.#entryOrders.get(id) ?? this.#exitOrders.get(id),
+      say: (level, message) => {
+        this.#o.log(level, message);
+        this.#o.record?.({ t: 'note', level, message });
+      },
+    });
+    this.#levels = new LevelSetter({ rest: o.rest, category: o.category, symbol: o.symbol, rules: o.rules, log: o.log, record: (m) => o.record?.({ t: 'note', level: 'info', message: m }), emit: (e) => this.#emit(e), position: () => this.#position });
+  }
+
+  orders(): readonly PendingOrder[] {
+    return this.#pending.list();
+  }
+
+  /** Cancels a resting order by its orderLinkId (/v5/order/cancel); `cancelled` follows, a notice when it is no longer open. */
+  cancel(req: CancelRequest): void {
+    if (!this.#pending.has(req.orderId)) {
+      queueMicrotask(() => this.#emit({ type: 'notice', key: 'cancel of an order not open', message: `cancel of ${req.orderId}: the order is no longer open` }));
+      return;
+    }
+    void (async () => {
+      try {
+        await this.#o.rest.call('order/cancel', (c) => c.cancelOrder({ category: this.#o.category, symbol: this.#o.symbol, orderLinkId: req.orderId }) as never);
+        this.#o.record?.({ t: 'note', level: 'info', message: `order ${req.orderId} cancelled: ${req.reason}` });
+        this.#pending.cancelled(req.orderId, req.reason);
+      } catch (err) {
+        const e = err as ExchangeError;
+        if (e instanceof ExchangeError && e.retCode === 110001) {
+          // Filled or gone meanwhile: the order and execution streams (or the next REST read) say which.
+          this.#emit({ type: 'notice', key: 'cancel of an order not open', message: `cancel of ${req.orderId}: ${e.message} (filled or cancelled already)` });
+          void this.#readOrders('after a cancel of an order no longer open');
+          return;
+        }
+        this.#o.log('warn', `could not cancel order ${req.orderId}: ${e.message}; reading the open orders`);
+        void this.#readOrders('after a failed cancel');
+      }
+    })();
+  }
+
+  /** Moves the open position's levels (trading-stop); refused (`amend-rejected`) when Bybit refuses. */
+  amend(req: AmendRequest): void {
+    if (this.#position.side !== req.positionSide) {
+      queueMicrotask(() => this.#emit({ type: 'amend-rejected', amend: req, reason: `no ${req.positionSide} position is open` }));
+      return;
+    }
+    void this.#levels.amend(req, this.#pending.list());
+  }
+
+  /** Moves a resting order of pyr's (/v5/order/amend): a limit's price or a stop's trigger. */
+  async amendOrder(id: string, change: { price?: Dec; trigger?: Dec; qty?: Dec }): Promise<boolean> {
+    try {
+      await this.#o.rest.call('order/amend', (c) =>
+        c.amendOrder({ category: this.#o.category, symbol: this.#o.symbol, orderLinkId: id, ...(change.price ? { price: change.price.toFixed() } : {}), ...(change.trigger ? { triggerPrice: change.trigger.toFixed() } : {}), ...(change.qty ? { qty: change.qty.toFixed() } : {}) }) as never,
+      );
+      return true;
+    } catch (err) {
+      this.#o.log('warn', `could not amend order ${id}: ${(err as Error).message}`);
+      return false;
+    }
+  }
+
+  /** The open orders over REST (/v5/order/realtime): at start, after a reconnect, when an answer is missing. */
+  async #readOrders(why: string): Promise<void> {
+    try {
+      const { result } = await this.#o.rest.call('order/realtime', (c) => c.getActiveOrders({ category: this.#o.category, symbol: this.#o.symbol, openOnly: 0, limit: 50 }) as never);
+      const rows = ((result as { list?: WireOrder[] }).list ?? []).filter((r) => r.symbol === undefined || r.symbol === this.#o.symbol);
+      this.#pending.reconcile(rows, this.#position.side);
+      if (why !== 'periodic check') this.#o.record?.({ t: 'note', level: 'info', message: `open orders read over REST ${why}: ${rows.length}` });
+    } catch (err) {
+      if (isAuthFailure(err)) throw err;
+      this.#o.log('warn', `could not read the open orders over REST (${why}): ${(err as Error).message}`);
+    }
   }
 
   rules(): InstrumentRules {
@@ -267,7 +355,10 @@ export class BybitBroker implements Broker {
     ws.on('reconnected', () => {
       this.#streamUp();
       this.#o.log('warn', 'WebSocket reconnected: resyncing the position over REST before acting again');
-      void this.#nextSubscription(10_000).then(() => this.#resyncUntilKnown('after a WebSocket reconnect'));
+      void this.#nextSubscription(10_000).then(() => this.#resyncUntilKnown('after a WebSocket reconnect', async () => {
+        await this.#readPosition('after a WebSocket reconnect');
+        await this.#readOrders('after a WebSocket reconnect');
+      }));
     });
     const down = () => {
       if (this.#streamDownSince === undefined) this.#streamDownSince = this.#now();
@@ -285,6 +376,7 @@ export class BybitBroker implements Broker {
       await this.#resyncUntilKnown('at start', async () => {
         await this.#catchUp();
         await this.#readPosition('at start');
+        await this.#readOrders('at start');
       });
       if (this.#fatal) throw this.#fatal;
     } finally {
@@ -516,6 +608,8 @@ export class BybitBroker implements Broker {
       const topic = msg.topic.split('.')[0];
       if (topic === 'execution') {
         for (const e of msg.data as WireExecution[]) if (e.symbol === this.#o.symbol) this.#onExecution(wireExecution(e));
+      } else if (topic === 'order') {
+        for (const w of msg.data as WireOrder[]) if (w.symbol === this.#o.symbol) this.#pending.onOrder(w, this.#position.side);
       } else if (topic === 'position') {
         for (const p of msg.data as WirePosition[]) {
           if (p.symbol !== this.#o.symbol || (p.positionIdx !== undefined && Number(p.positionIdx) !== 0)) continue;
@@ -542,8 +636,10 @@ export class BybitBroker implements Broker {
       return;
     }
     if (e.type !== 'Trade') return;
+    let part: ReturnType<typeof partTrade>;
     if (!isExit(e)) {
       const order = this.#entryOrders.get(e.orderLinkId);
+      if (order && rests(order) && this.#position.side === 'flat') this.#filledEntry = order;
       if (!this.#open) {
         this.#open = {
           side: e.side === 'Buy' ? 'long' : 'short',
@@ -552,15 +648,26 @@ export class BybitBroker implements Broker {
           entryFills: [],
           exitFills: [],
           funding: ZERO,
+          entryOrder: order,
         };
       }
+      this.#open.entryOrder ??= order;
       this.#open.entryFills.push(e);
     } else if (this.#open) {
-      this.#open.exitFills.push(e);
+      // An exit that leaves part of the position open (a partial target or exit): a trade row of its own.
+      if (this.#open.exitFills.length === 0 && this.#open.entryFills.length > 0 && e.qty.lt(openQty(this.#open))) {
+        part = partTrade(this.#open, e, { id: this.#tradeSeq + 1, intervalMs: this.#o.intervalMs, exitOrder: (id) => this.#exitOrders.get(id) });
+      } else this.#open.exitFills.push(e);
     } else if (this.#closing) {
       this.#closing.exitFills.push(e);
     }
-    this.#emit({ type: 'fill', fill: fillOf(e, (id) => this.#exitOrders.has(id)) });
+    const fill = fillOf(e, (id) => this.#exitOrders.has(id));
+    const req = this.#entryOrders.get(e.orderLinkId) ?? this.#exitOrders.get(e.orderLinkId);
+    this.#emit({ type: 'fill', fill: req?.order && req.order.type !== 'market' ? { ...fill, orderType: req.order.type } : fill });
+    if (part) {
+      this.#tradeSeq = part.id;
+      this.#emit({ type: 'trade', trade: part });
+    }
   }
 
   #candleOf(t: number): number {
@@ -576,7 +683,7 @@ export class BybitBroker implements Broker {
     if (prev.side === 'flat' && p.side !== 'flat') {
       if (source === 'ws') this.#o.log('info', `🎉 Position detected and tracked via WebSocket for ${this.#o.symbol}.`);
       else this.#o.log('info', `Open position found over REST for ${this.#o.symbol}.`);
-      const ours = this.#inFlight?.order.purpose === 'entry' || this.#unknown?.purpose === 'entry' || (this.#open !== undefined && this.#open.entryFills.some((f) => this.#entryOrders.has(f.orderLinkId)));
+      const ours = this.#inFlight?.order.purpose === 'entry' || this.#unknown?.purpose === 'entry' || this.#pending.entry() !== undefined || this.#filledEntry !== undefined || (this.#open !== undefined && this.#open.entryFills.some((f) => this.#entryOrders.has(f.orderLinkId)));
       if (!ours && (this.#o.foreignPositions ?? 'stop') !== 'adopt') {
         this.#open = undefined;
         this.#foreign = `${this.#o.symbol} has an open ${p.side} position of ${p.qty.toFixed()} that pyr did not open; foreignPositions is "${this.#o.foreignPositions ?? 'stop'}": no order until it is closed`;
@@ -591,6 +698,10 @@ export class BybitBroker implements Broker {
       this.#open.takeProfit = p.takeProfit ?? this.#open.takeProfit;
       if (!this.#open.seen || this.#open.seen.side === 'flat') this.#open.seen = p;
     }
+    // A resting entry that filled: its levels go on now, priced from the fill.
+    const rested = prev.side === 'flat' && p.side !== 'flat' ? (this.#filledEntry ?? this.#pending.entry()?.request) : undefined;
+    this.#filledEntry = undefined;
+    if (p.side === 'flat') this.#pending.clearLevels();
     this.#emit({ type: 'position', position: p });
     if (prev.side !== 'flat' && (p.side === 'flat' || p.side !== prev.side)) {
       if (this.#foreign) {
@@ -600,8 +711,11 @@ export class BybitBroker implements Broker {
       } else await this.#closeTrade(prev);
     }
     const f = this.#inFlight;
-    if (f && ((f.order.purpose === 'entry' && p.side !== 'flat') || (f.order.purpose === 'exit' && p.side === 'flat'))) this.#clearInFlight();
+    const reduced = p.side === prev.side && p.qty.lt(prev.qty);
+    if (f && ((f.order.purpose === 'entry' && p.side !== 'flat') || (f.order.purpose === 'exit' && (p.side === 'flat' || reduced)))) this.#clearInFlight();
     if (f && f.order.purpose === 'entry' && p.side !== 'flat' && (f.order.stopLoss !== undefined || f.order.takeProfit !== undefined)) await this.#alignLevels(f.order, p);
+    if (f && f.order.purpose === 'entry' && p.side !== 'flat' && !rests(f.order) && (f.order.targets || f.order.trailingStop)) await this.#levels.afterEntry(f.order, p, true);
+    else if (rested && p.side !== 'flat' && (!f || f.order !== rested)) await this.#levels.afterEntry(rested, p, false);
   }
 
   /**
@@ -749,19 +863,21 @@ export class BybitBroker implements Broker {
     let sl: Dec | undefined;
     let tp: Dec | undefined;
     const ref = await this.#lastTradedPrice();
+    const resting = rests(order);
     if (order.purpose === 'entry') {
-      const sized = sizeQty(order.size!, ref, rules, this.#o.minQtyPolicy, { maxNotional: this.#o.maxNotional });
+      const sized = sizeQty(order.size!, sizingPrice(order, ref), rules, this.#o.minQtyPolicy, { maxNotional: this.#o.maxNotional });
       if (!sized.ok) {
         this.#clearInFlight();
         this.#emit({ type: 'rejected', order, reason: sized.reason });
         return;
       }
       qty = sized.qty;
-      sl = order.stopLoss ? stopPrice(order.positionSide, ref, order.stopLoss, rules.tickSize) : undefined;
-      tp = order.takeProfit ? targetPrice(order.positionSide, ref, order.takeProfit, rules.tickSize) : undefined;
+      // A resting entry's levels are set from its fill price once the position shows (LevelSetter).
+      sl = order.stopLoss && !resting ? stopPrice(order.positionSide, ref, order.stopLoss, rules.tickSize) : undefined;
+      tp = order.takeProfit && !resting ? targetPrice(order.positionSide, ref, order.takeProfit, rules.tickSize) : undefined;
       this.#entryOrders.set(order.id, order);
     } else {
-      qty = this.#position.qty;
+      qty = exitQty(order, this.#position, rules);
       if (qty.isZero()) {
         this.#clearInFlight();
         this.#emit({ type: 'rejected', order, reason: 'no position to exit' });
@@ -774,6 +890,7 @@ export class BybitBroker implements Broker {
       symbol: this.#o.symbol,
       side: order.side,
       orderType: 'Market' as const,
+      ...placementParams(order, ref),
       qty: qty.toFixed(),
       positionIdx: 0 as const,
       orderLinkId: order.id,
@@ -781,7 +898,10 @@ export class BybitBroker implements Broker {
     };
     const levels = sl || tp ? { tpslMode: 'Full' as const, ...(sl ? { stopLoss: sl.toFixed(), slTriggerBy: 'LastPrice' as const } : {}), ...(tp ? { takeProfit: tp.toFixed(), tpTriggerBy: 'LastPrice' as const } : {}) } : {};
     this.#o.record?.({ t: 'order', order, qty: qty.toFixed(), refPrice: ref.toFixed(), stopLoss: sl?.toFixed(), takeProfit: tp?.toFixed() });
-    this.#o.log('info', `Placing ${order.side} market order: ${qty.toFixed()} ${this.#o.symbol}${sl ? ` SL ${sl.toFixed()}` : ''}${tp ? ` TP ${tp.toFixed()}` : ''} (${order.reason})`);
+    const pl = order.order;
+    const what = pl?.type === 'limit' ? `${pl.postOnly ? 'post-only ' : ''}limit order at ${pl.price.toFixed()}` : pl?.type === 'stop' ? `stop order triggered at ${pl.trigger.toFixed()}` : 'market order';
+    this.#o.log('info', `Placing ${order.side} ${what}: ${qty.toFixed()} ${this.#o.symbol}${sl ? ` SL ${sl.toFixed()}` : ''}${tp ? ` TP ${tp.toFixed()}` : ''} (${order.reason})`);
+    if (resting) this.#pending.sending(order, qty);
     // Resending with the same orderLinkId is safe: the exchange refuses a duplicate (110072), so network
     // errors, 5xx and rate limits are retried; business rejections are not. A retried entry is priced
     // again: its stop and target from a fresh price (the first one may be stale by then, and the exchange
@@ -806,6 +926,7 @@ export class BybitBroker implements Broker {
       }
       this.#o.record?.({ t: 'order-result', orderId: order.id, ok: false, retCode: e.retCode, retMsg: e.message });
       this.#o.log('error', `Order rejected${e.retCode !== undefined ? ` (${e.retCode})` : ''}: ${e.message}`);
+      if (resting && !(e.retCode === undefined || (e instanceof ExchangeError && e.retryable))) this.#pending.forget(order.id);
       if (isAuthFailure(e)) {
         this.#clearInFlight();
         this.#emit({ type: 'rejected', order, reason: e.message, code: e.retCode });
@@ -824,6 +945,11 @@ export class BybitBroker implements Broker {
       return;
     }
     this.#o.record?.({ t: 'order-result', orderId: order.id, ok: true });
+    if (resting) {
+      // It rests: its outcome comes on the order and execution streams (or a REST read of the open orders).
+      if (this.#inFlight?.order === order) this.#clearInFlight();
+      return;
+    }
     const f = this.#inFlight;
     if (f && f.order === order) {
       f.timer = setTimeout(() => void this.#reconcile(order, `no position message within ${this.#o.reconcileMs} ms`), this.#o.reconcileMs);
@@ -841,8 +967,9 @@ export class BybitBroker implements Broker {
     this.#o.log('warn', `reconciling order ${order.id} over REST: ${why}`);
     let known = false;
     try {
-      if (order.purpose === 'entry') await this.#fetchOrderFills(order);
+      if (order.purpose === 'entry' || rests(order)) await this.#fetchOrderFills(order);
       await this.#readPosition(`to reconcile order ${order.id}`);
+      if (rests(order)) await this.#readOrders(`to reconcile order ${order.id}`);
       known = true;
     } catch (err) {
       if (isAuthFailure(err)) this.#fail(err as Error);
@@ -872,7 +999,7 @@ export class BybitBroker implements Broker {
   /** Waits until no order is in flight and no closing trade is still reading its fills (or `ms` passes). */
   async settle(ms: number): Promise<void> {
     const end = Date.now() + ms;
-    while ((this.hasOrderInFlight() || this.#closing !== undefined) && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    while ((this.hasOrderInFlight() || this.#closing !== undefined || this.#levels.busy > 0) && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
   }
 
   stop(): void {

@@ -4,3 +4,5 @@ export * from './broker.ts';
 export * from './feed.ts';
 export * from './instruments.ts';
 export * from './stream-feed.ts';
+export * from './orders.ts';
+export * from './levels.ts';

@@ -8,7 +8,10 @@ import {
   AccountingError,
   ZERO,
   amountsOf,
+  legOf,
   tradeFromFills,
+  tradeFromLegs,
+  type Leg,
   type Dec,
   type ExitReason,
   type Fill,
@@ -30,6 +33,75 @@ export interface OpenTrade {
   takeProfit?: Dec;
   /** Position as first seen (entry price and size) when its entry fills are unknown (an adopted position). */
   seen?: Position;
+  /** pyr's entry order, when known (its placement gives entryOrderType). */
+  entryOrder?: OrderRequest;
+  /** Parts already closed (a position closed in parts: partial targets, partial exits). */
+  parts?: number;
+  /** The qty closed by those parts, and the entry fee and funding they took. */
+  closedQty?: Dec;
+  entryFeeTaken?: Dec;
+  fundingTaken?: Dec;
+  /** The trade id of the position's first row (its `positionId`). */
+  positionId?: number;
+}
+
+/** The open trade's entry leg (all its entry fills, or the position as first seen). */
+function entryLegOf(open: OpenTrade): Leg | undefined {
+  if (open.entryFills.length > 0) return legOf(open.entryFills, `the ${open.side} trade's entry fills`);
+  const seen = open.seen;
+  return seen && seen.side !== 'flat' ? { qty: seen.qty, price: seen.entryPrice, fee: ZERO } : undefined;
+}
+
+/** The qty still open of a trade (its entry less the parts closed). */
+export function openQty(open: OpenTrade): Dec {
+  const leg = entryLegOf(open);
+  return leg ? leg.qty.sub(open.closedQty ?? ZERO) : ZERO;
+}
+
+const orderTypeOf = (o?: OrderRequest) => o?.order?.type ?? 'market';
+
+/**
+ * A part of the position closed by one exit execution that leaves some of it open (a partial target,
+ * a partial exit): one trade row, as the simulator writes it: the part's qty at the entry price, its
+ * share of the entry fee and the funding (qty / qty open). Updates the open trade.
+ */
+export function partTrade(open: OpenTrade, e: Execution, c: CloseContext): Trade | undefined {
+  const entry = entryLegOf(open);
+  if (!entry) return undefined;
+  const left = entry.qty.sub(open.closedQty ?? ZERO);
+  const feeLeft = entry.fee.sub(open.entryFeeTaken ?? ZERO);
+  const fundingLeft = open.funding.sub(open.fundingTaken ?? ZERO);
+  const q = e.qty;
+  const fee = feeLeft.mul(q).div(left);
+  const funding = fundingLeft.mul(q).div(left);
+  const a = tradeFromLegs(open.side, { qty: q, price: entry.price, fee }, { qty: q, price: e.price, fee: e.fee }, funding);
+  open.parts = (open.parts ?? 0) + 1;
+  open.closedQty = (open.closedQty ?? ZERO).add(q);
+  open.entryFeeTaken = (open.entryFeeTaken ?? ZERO).add(fee);
+  open.fundingTaken = (open.fundingTaken ?? ZERO).add(funding);
+  open.positionId ??= c.id;
+  const candleOf = (t: number) => Math.floor(t / c.intervalMs) * c.intervalMs;
+  const reason = exitReasonOf(e, (id) => c.exitOrder(id) !== undefined);
+  const firstEntry = open.entryFills[0];
+  return {
+    id: c.id,
+    side: open.side,
+    signalTime: open.signalTime,
+    entryTime: firstEntry ? candleOf(firstEntry.time) : open.signalTime,
+    exitTime: candleOf(e.time),
+    ...amountsOf(a),
+    stopLoss: open.stopLoss,
+    takeProfit: open.takeProfit,
+    exitReason: reason,
+    entryReason: open.entryReason,
+    exitDetail: reason === 'signal' ? (c.exitOrder(e.orderLinkId)?.reason ?? 'exit signal') : `closed by the exchange (${e.stopOrderType || e.createType || e.type})`,
+    ambiguous: false,
+    qtyRaisedToMin: false,
+    positionId: open.positionId,
+    entryOrderType: orderTypeOf(open.entryOrder),
+    entryLiquidity: firstEntry?.maker ? 'maker' : 'taker',
+    exitLiquidity: e.maker ? 'maker' : 'taker',
+  };
 }
 
 /** What the journal of earlier sessions tells a restart (see liveStateFromJournal in lib/engine/journal.ts). */
@@ -54,8 +126,9 @@ export function isExit(e: Execution): boolean {
 
 /** Why a position closed, from its last exit fill. `signalExits` holds the client ids of pyr's exit orders. */
 export function exitReasonOf(e: Execution, isSignalExit: (orderLinkId: string) => boolean): ExitReason {
-  if (e.stopOrderType === 'TakeProfit' || e.createType === 'CreateByTakeProfit') return 'take_profit';
-  if (e.stopOrderType === 'StopLoss' || e.createType === 'CreateByStopLoss') return 'stop_loss';
+  if (e.stopOrderType === 'TrailingStop' || e.createType === 'CreateByTrailingStop') return 'trailing_stop';
+  if (e.stopOrderType === 'TakeProfit' || e.stopOrderType === 'PartialTakeProfit' || e.createType === 'CreateByTakeProfit' || e.createType === 'CreateByPartialTakeProfit') return 'take_profit';
+  if (e.stopOrderType === 'StopLoss' || e.stopOrderType === 'PartialStopLoss' || e.createType === 'CreateByStopLoss' || e.createType === 'CreateByPartialStopLoss') return 'stop_loss';
   if (e.createType === 'CreateByLiq' || e.type === 'BustTrade' || e.type === 'AdlTrade') return 'liquidation';
   if (isSignalExit(e.orderLinkId)) return 'signal';
   return 'manual';
@@ -93,7 +166,12 @@ export function closeTrade(open: OpenTrade, side: PositionSide, c: CloseContext)
   const entryFills = open.entryFills.length > 0 ? open.entryFills : seen && seen.side !== 'flat' ? [{ qty: seen.qty, price: seen.entryPrice, fee: ZERO }] : [];
   let a;
   try {
-    a = tradeFromFills({ side, entryFills, exitFills: open.exitFills, funding: open.funding });
+    if ((open.parts ?? 0) > 0) {
+      // The last part of a position closed in parts: what is left of the entry, its fee and funding.
+      const entry = legOf(entryFills, `the ${side} trade's entry fills`);
+      const exit = legOf(open.exitFills, `the ${side} trade's exit fills`);
+      a = tradeFromLegs(side, { qty: exit.qty, price: entry.price, fee: entry.fee.sub(open.entryFeeTaken ?? ZERO) }, exit, open.funding.sub(open.fundingTaken ?? ZERO));
+    } else a = tradeFromFills({ side, entryFills, exitFills: open.exitFills, funding: open.funding });
   } catch (err) {
     if (!(err instanceof AccountingError)) throw err;
     return { error: `the ${side} position closed but its fills do not make a trade (${err.message}); the trade is not recorded` };
@@ -119,6 +197,10 @@ export function closeTrade(open: OpenTrade, side: PositionSide, c: CloseContext)
       exitDetail: c.note ? `${c.note}: ${detail}` : detail,
       ambiguous: false,
       qtyRaisedToMin: false,
+      positionId: open.positionId ?? c.id,
+      entryOrderType: orderTypeOf(open.entryOrder),
+      entryLiquidity: firstEntry?.maker ? 'maker' : 'taker',
+      exitLiquidity: last.maker ? 'maker' : 'taker',
     },
   };
 }
