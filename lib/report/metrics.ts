@@ -447,3 +447,64 @@ export function computeMetrics(run: RunRecord): Metrics {
     finalBalanceExact: exact(initialDec.plus(net)),
   };
 }
+
+/** The metrics a sweep's row keeps (lib/report/optimize.ts ROW_METRICS), in that order. */
+export type SweepRowMetrics = Pick<
+  Metrics,
+  'trades' | 'wins' | 'losses' | 'winRate' | 'netPnl' | 'netPnlExact' | 'returnPct' | 'profitFactor' | 'expectancy' | 'sharpe' | 'sortino' | 'maxDrawdown' | 'maxDrawdownPct' | 'fees' | 'exposurePct'
+>;
+
+/**
+ * Only the metrics of a sweep's row, computed by the same steps as computeMetrics (the same Decimal sums
+ * in the same order, the same drawdown and daily ratios), so each value is identical to
+ * computeMetrics(run)'s: the sweep's hot path skips the sums and strings no row shows (gross PnL, maker
+ * fees, funding, best/worst, the target-first counterfactual, exits, ISO times).
+ */
+export function computeRowMetrics(run: RunRecord): SweepRowMetrics {
+  const trades = run.trades;
+  const n = trades.length;
+  const initial = run.meta.initialBalance;
+  let net = ZERO;
+  let fees = ZERO;
+  let grossProfit = ZERO;
+  let grossLoss = ZERO;
+  let wins = 0;
+  for (const t of trades) {
+    const p = dec(t.netPnl);
+    net = net.plus(p);
+    fees = fees.plus(t.fees);
+    if (p.gt(0)) {
+      wins++;
+      grossProfit = grossProfit.plus(p);
+    } else grossLoss = grossLoss.minus(p);
+  }
+  const losses = n - wins;
+  const winFrac = n > 0 ? wins / n : null;
+  const avgWin = wins > 0 ? num(grossProfit.div(wins)) : null;
+  const avgLoss = losses > 0 ? num(grossLoss.div(losses)) : null;
+  const expectancy = winFrac === null ? null : winFrac * (avgWin ?? 0) - (1 - winFrac) * (avgLoss ?? 0);
+  const candles = run.times.length;
+  let exposed = 0;
+  for (let i = 0; i < run.exposure.length; i++) exposed += run.exposure[i]! ? 1 : 0;
+  const dd = drawdown(run);
+  const days = dailyEquity(run);
+  const returns = days.map((d) => (d.dailyReturn === null ? NaN : d.dailyReturn));
+  const { sharpe, sortino } = ratios(returns);
+  return {
+    trades: n,
+    wins,
+    losses,
+    winRate: winFrac === null ? null : winFrac * 100,
+    netPnl: num(net),
+    netPnlExact: exact(net),
+    returnPct: initial > 0 ? num(net.div(new D(initial)).mul(100)) : null,
+    profitFactor: n > 0 && grossLoss.gt(0) ? num(grossProfit.div(grossLoss)) : null,
+    expectancy,
+    sharpe,
+    sortino,
+    maxDrawdown: dd.maxDrawdown,
+    maxDrawdownPct: dd.maxDrawdownPct,
+    fees: num(fees),
+    exposurePct: candles > 0 ? (exposed / candles) * 100 : null,
+  };
+}

@@ -10,7 +10,7 @@
  */
 import { PyrError } from '../core/index.ts';
 import type { GridValue } from '../engine/optimize.ts';
-import { rowMetrics, type RowMetrics } from '../report/optimize.ts';
+import type { RowMetrics } from '../report/optimize.ts';
 import type { Job, Runner } from './worker.ts';
 
 export interface SerializedError {
@@ -37,7 +37,7 @@ export function isFailure(r: ChunkResult): r is Extract<ChunkResult, { error: Se
 /** One combination: its row metrics, or the error it threw with its parameters. */
 export function runOne(runner: Runner, job: Job): ChunkResult {
   try {
-    return { id: job.id, metrics: rowMetrics(runner.run(job).metrics) };
+    return { id: job.id, metrics: runner.runRow(job) };
   } catch (err) {
     return { id: job.id, error: serializeError(err), params: job.params };
   }

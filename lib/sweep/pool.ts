@@ -71,13 +71,16 @@ export function errorFrom(e: SerializedError, params?: Readonly<Record<string, G
 
 /**
  * Runs `jobs` on `count` worker threads; resolves with each job's metrics at the job's id. Jobs are
- * handed out in small batches as workers finish, in id order.
+ * handed out in batches as workers finish, in id order, each batch a quarter of the remaining jobs'
+ * share per worker (at most 16, at least 1: guided self-scheduling), so both cores stay busy to the end
+ * instead of one waiting on the other's last big batch; each worker has its next batch queued while it
+ * runs the current one (two in flight), and results come back batch by batch as they are done.
  */
 export async function runPool(jobs: readonly Job[], count: number, init: WorkerInit, onDone?: (done: number) => void): Promise<RowMetrics[]> {
   const results: RowMetrics[] = new Array(jobs.length);
   if (jobs.length === 0) return results;
   const n = Math.max(1, Math.min(count, jobs.length));
-  const batch = Math.max(1, Math.min(16, Math.floor(jobs.length / (n * 8))));
+  const batchSize = (): number => Math.max(1, Math.min(16, Math.floor((jobs.length - next) / (n * 4))));
   const workers: Worker[] = [];
   let next = 0;
   let done = 0;
@@ -91,7 +94,7 @@ export async function runPool(jobs: readonly Job[], count: number, init: WorkerI
       };
       const feed = (w: Worker): void => {
         if (next >= jobs.length) return; // stays idle until every batch is back
-        const slice = jobs.slice(next, next + batch);
+        const slice = jobs.slice(next, next + batchSize());
         next += slice.length;
         w.postMessage({ type: 'run', jobs: slice } satisfies ToWorker);
       };
@@ -100,7 +103,11 @@ export async function runPool(jobs: readonly Job[], count: number, init: WorkerI
         workers.push(w);
         w.on('message', (m: FromWorker) => {
           if (settled) return;
-          if (m.type === 'ready') feed(w);
+          if (m.type === 'ready') {
+            // Two batches in flight: the next is already there when the worker finishes one.
+            feed(w);
+            feed(w);
+          }
           else if (m.type === 'results') {
             for (const r of m.results) results[r.id] = r.metrics;
             done += m.results.length;

@@ -18,7 +18,7 @@ import { hasCandles, runSpec, type RunData } from '../engine/index.ts';
 import type { GridValue } from '../engine/optimize.ts';
 import { loadStrategy, type StrategyDefinition } from '../strategy/index.ts';
 import { createIndicatorCache, type IndicatorCache } from '../indicators/index.ts';
-import { computeMetrics, type Metrics } from '../report/metrics.ts';
+import { computeMetrics, computeRowMetrics, type Metrics } from '../report/metrics.ts';
 import type { RowMetrics } from '../report/optimize.ts';
 import { isFailure, runChunk, serializeError, type SerializedError } from './chunk.ts';
 
@@ -59,6 +59,8 @@ export interface Runner {
   readonly indicators: IndicatorCache;
   /** Runs one combination over [from, to) of the series. */
   run(job: Job): { record: RunRecord; metrics: Metrics };
+  /** Runs one combination and computes only its row's metrics (the sweep's hot path; the same values). */
+  runRow(job: Job): RowMetrics;
 }
 
 /** Loads the strategy and returns the run function. */
@@ -70,15 +72,21 @@ export async function createRunner(ctx: RunContext, series: CandleSeries): Promi
   const definition: StrategyDefinition = { ...loaded, create: (p, env) => loaded.create(p, { ...env, indicators }) };
   const instrument = { exchange: 'bybit', category: ctx.category, symbol: ctx.symbol } as const;
   const data: RunData = { series, source: ctx.candleFile, funding: ctx.fundingFile ? { file: ctx.fundingFile } : { none: ctx.fundingNone ?? 'no funding history' } };
+  const runRecord = (job: Job): RunRecord => {
+    const spec = resolveRunSpec({ definition, strategyFile, instrument, interval: ctx.interval, layers: [...ctx.baseLayers, { where: '--grid', values: job.params }], snapshot: ctx.snapshot });
+    if (!hasCandles(series, job.from, job.to)) throw new PyrError(`no candles from ${dayString(job.from)} to ${dayString(job.to - DAY_MS)} in ${ctx.candleFile}`);
+    return runSpec(spec, data, simBrokerFor(spec, ctx.funding), { runId: `optimize-${job.id}`, from: job.from, to: job.to }).record;
+  };
   return {
     definition,
     strategyFile,
     indicators,
     run(job: Job) {
-      const spec = resolveRunSpec({ definition, strategyFile, instrument, interval: ctx.interval, layers: [...ctx.baseLayers, { where: '--grid', values: job.params }], snapshot: ctx.snapshot });
-      if (!hasCandles(series, job.from, job.to)) throw new PyrError(`no candles from ${dayString(job.from)} to ${dayString(job.to - DAY_MS)} in ${ctx.candleFile}`);
-      const { record } = runSpec(spec, data, simBrokerFor(spec, ctx.funding), { runId: `optimize-${job.id}`, from: job.from, to: job.to });
+      const record = runRecord(job);
       return { record, metrics: computeMetrics(record) };
+    },
+    runRow(job: Job) {
+      return computeRowMetrics(runRecord(job));
     },
   };
 }

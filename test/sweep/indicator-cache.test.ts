@@ -2,7 +2,8 @@
  * Indicators computed once per sweep (issue 14 §1): the sweep's runner hands every run a caching
  * indicator factory (lib/indicators/cache.ts) that replays recorded outputs. These tests prove the
  * replay is bit-identical to an uncached run: every trade field, the equity and exposure curves (bit for
- * bit), the notices and every metric, combination by combination, for the seed strategy (StochRsi
+ * bit), the notices and every metric (and the sweep's row metrics, computed on their own on the hot
+ * path), combination by combination, for the seed strategy (StochRsi
  * cached), pivot-bounce (FibonacciPivots cached) and a strategy that keeps its own state outside its
  * indicators; and that the cache does replay (it is not a no-op), and stays exact when the inputs diverge
  * from a record mid-way.
@@ -21,6 +22,7 @@ import { combinationAt, parseGrid, type GridValue } from '../../lib/engine/optim
 import { RUN_PARAMS } from '../../lib/config/index.ts';
 import { FibonacciPivots, StochRsi, createIndicatorCache } from '../../lib/indicators/index.ts';
 import { computeMetrics } from '../../lib/report/metrics.ts';
+import { ROW_METRICS, rowMetrics } from '../../lib/report/optimize.ts';
 import { loadStrategy, type ParamSchema } from '../../lib/strategy/index.ts';
 import { createRunner, type Job, type RunContext } from '../../lib/sweep/worker.ts';
 import { REPO, SAMPLE_15M } from '../helpers.ts';
@@ -67,6 +69,10 @@ async function compareSweep(strategySpec: string, grid: string[], ranges: { from
       const where = `${strategySpec} combination ${i} (${JSON.stringify(params)})`;
       expect(recordView(cached.record), where).to.deep.equal(recordView(record));
       expect(exact(cached.metrics), where).to.deep.equal(exact(computeMetrics(record)));
+      // The sweep's hot path (runRow: the row's metrics only, computeRowMetrics): the same values, same key order.
+      const row = runner.runRow(job);
+      expect(Object.keys(row), where).to.deep.equal([...ROW_METRICS]);
+      expect(exact(row), where).to.deep.equal(exact(rowMetrics(computeMetrics(record))));
       runs++;
       trades += record.trades.length;
     }
@@ -82,10 +88,10 @@ describe('sweep: indicators computed once per worker (bit-identical replay)', fu
     const r = await compareSweep('stochrsi-scalper', ['rsiPeriod=10,14', 'oversold=15,25,35', 'stopLossPct=0.003,0.01']);
     expect(r.runs).to.equal(12);
     expect(r.trades).to.be.greaterThan(50);
-    // 12 runs x (StochRsi + FibonacciPivots, the latter never updated without the pivot filter): the first
-    // run of each rsiPeriod records its StochRsi, the other 5 replay it.
-    expect(r.created).to.equal(24);
-    expect(r.replayed).to.equal(10);
+    // 12 combinations run twice (run, runRow) x (StochRsi + FibonacciPivots, the latter never updated
+    // without the pivot filter): the first run of each rsiPeriod records its StochRsi, the other 11 replay it.
+    expect(r.created).to.equal(48);
+    expect(r.replayed).to.equal(22);
   });
 
   it('the seed over other ranges (another first candle, a shorter end): its own records, still exact', async () => {
@@ -108,7 +114,7 @@ describe('sweep: indicators computed once per worker (bit-identical replay)', fu
     const r = await compareSweep('pivot-bounce', ['maxLevel=1,2,3', 'touchPct=0.0002,0.001', 'allowShorts=true,false']);
     expect(r.runs).to.equal(12);
     expect(r.trades).to.be.greaterThan(20);
-    expect(r.replayed).to.equal(11);
+    expect(r.replayed).to.equal(23); // 24 runs: the first records
   });
 
   it('a strategy with state of its own outside indicators (counters, its own average, candles kept): exact', async () => {
@@ -163,7 +169,7 @@ export default defineStrategy({
       const r = await compareSweep(file, ['emaLength=10,30', 'cooldown=0,8', 'level=20,40']);
       expect(r.runs).to.equal(8);
       expect(r.trades).to.be.greaterThan(20);
-      expect(r.replayed).to.equal(7);
+      expect(r.replayed).to.equal(15); // 16 runs: the first records
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
