@@ -132,7 +132,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
   }
   const instrument = makeInstrument(symbol, opts.instrument);
   const funding = opts.funding === undefined ? undefined : 'times' in opts.funding ? fundingRows(opts.funding) : opts.funding;
-  const market = new MarketReplay({ series: opts.series, interval: opts.interval, startTime: opts.startTime, funding });
+  const market = new MarketReplay({ series: opts.series, interval: opts.interval, startTime: opts.startTime, funding, tickSize: Number(instrument.tickSize.toString()) });
   const engine = new MatchingEngine(market, {
     instrument,
     category,

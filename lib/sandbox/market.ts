@@ -70,6 +70,12 @@ export interface MarketOptions {
   /** Where the replay clock starts; default the first candle's open time. */
   readonly startTime?: number;
   readonly funding?: readonly FundingRow[];
+  /**
+   * The instrument's tick: between two path points the price moves continuously, linearly in time,
+   * rounded to it (so an order arriving later in a segment fills at a later price). Without it the
+   * price stays at the last point until the next one.
+   */
+  readonly tickSize?: number;
 }
 
 export class MarketReplay {
@@ -85,8 +91,12 @@ export class MarketReplay {
   private ciClosed = false;
   /** Index of the next funding row not yet settled. */
   private fi: number;
+  private readonly tick: number | undefined;
+  private readonly tickDecimals: number;
 
   constructor(opts: MarketOptions) {
+    this.tick = opts.tickSize !== undefined && opts.tickSize > 0 ? opts.tickSize : undefined;
+    this.tickDecimals = this.tick === undefined ? 0 : Math.max(0, (String(opts.tickSize).split('.')[1] ?? '').length);
     const s = opts.series;
     if (s.length === 0) throw new ConfigError(`candles: the series ${s.source} is empty`);
     this.series = s;
@@ -117,9 +127,20 @@ export class MarketReplay {
     return this.clock;
   }
 
-  /** The last price on the path (the current "last traded" price). */
+  /**
+   * The current "last traded" price: the last point reached on the path, moved on linearly in time
+   * toward the next point of the same candle (rounded to the tick), when the instrument's tick is known.
+   * After the close it stays at the close until the next open (a gap).
+   */
   price(): number {
-    return this.pathPrice(this.ci, this.pi);
+    const at = this.pathPrice(this.ci, this.pi);
+    if (this.tick === undefined || this.pi === 3 || this.ciClosed) return at;
+    const k = (this.pi + 1) as 1 | 2 | 3;
+    const t0 = this.pointTime(this.ci, this.pi);
+    const t1 = this.pointTime(this.ci, k);
+    if (!(this.clock > t0) || !(t1 > t0)) return at;
+    const p = at + ((this.pathPrice(this.ci, k) - at) * Math.min(1, (this.clock - t0) / (t1 - t0)));
+    return Number((Math.round(p / this.tick) * this.tick).toFixed(this.tickDecimals));
   }
 
   /** True once the clock has passed the end of the last candle. */
@@ -161,6 +182,7 @@ export class MarketReplay {
       const fundAt = this.finished() ? Infinity : (this.funding[this.fi]?.time ?? Infinity);
       const next = Math.min(closeAt, pointAt, fundAt);
       if (next > t) break;
+      const before = { time: this.clock, price: this.price() };
       this.clock = next;
       if (closeAt === next && closeAt <= pointAt) {
         this.ciClosed = true;
@@ -168,7 +190,7 @@ export class MarketReplay {
         continue;
       }
       if (pointAt === next) {
-        const from = { time: this.pointTime(this.ci, this.pi), price: this.price() };
+        const from = before;
         const gap = this.pi === 3;
         if (gap) {
           this.ci += 1;
@@ -184,7 +206,11 @@ export class MarketReplay {
       onEvent({ type: 'funding', row, price: this.price() });
     }
     // After the last candle the clock stops at its end: the replay is over.
+    const before = { time: this.clock, price: this.price() };
     this.clock = this.finished() ? Math.max(this.clock, Math.min(t, this.candleEnd(this.series.length - 1))) : t;
+    // Inside a segment the price moved on with the clock: that part of the move is reported too.
+    const now = this.price();
+    if (now !== before.price) onEvent({ type: 'price', point: { time: this.clock, price: now, candle: this.ci, step: this.pi }, from: before, gap: false });
   }
 
   /** The price path of candle `i`: the four points, in time order. */
@@ -229,6 +255,9 @@ export class MarketReplay {
       if (p > high) high = p;
       if (p < low) low = p;
     }
+    const last = this.price();
+    if (last > high) high = last;
+    if (last < low) low = last;
     // Volume and turnover so far: the candle's totals in proportion to the time elapsed.
     const frac = this.pi === 3 ? 1 : Math.min(1, (this.clock - start) / (end + 1 - start));
     return { start, end, open: s.open[i]!, high, low, close: this.price(), volume: s.volume[i]! * frac, turnover: s.turnover[i]! * frac, confirm: false };

@@ -17,6 +17,29 @@ describe('sandbox market replay', () => {
     ]);
   });
 
+  it('with the tick known, moves the price linearly in time between path points, rounded to the tick, and reports that part of the move', () => {
+    // open 100 → low 95 over the first third (300 000 ms); tick 0.1.
+    const m = new MarketReplay({ series: tinySeries([[100, 110, 95, 105]]), interval: '15', tickSize: 0.1 });
+    const moves: string[] = [];
+    const on = (e: MarketEvent) => {
+      if (e.type === 'price') moves.push(`${e.from.time - T0}:${e.from.price}->${e.point.time - T0}:${e.point.price}`);
+    };
+    m.advanceTo(T0 + 100_000, on); // a third of the way: 100 - 5/3 = 98.333… → 98.3
+    expect(m.price()).to.equal(98.3);
+    m.advanceTo(T0 + 150_000, on); // half way: 97.5
+    expect(m.price()).to.equal(97.5);
+    m.advanceTo(T0 + 450_000, on); // half way from the low 95 to the high 110: 102.5
+    expect(m.price()).to.equal(102.5);
+    expect(moves).to.deep.equal(['0:100->100000:98.3', '100000:98.3->150000:97.5', '150000:97.5->300000:95', '300000:95->450000:102.5']);
+    // After the close the price stays at the close until the next open.
+    m.advanceTo(T0 + M15, on);
+    expect(m.price()).to.equal(105);
+    // Without the tick the price stays at the last point (as before).
+    const still = new MarketReplay({ series: tinySeries([[100, 110, 95, 105]]), interval: '15' });
+    still.advanceTo(T0 + 150_000, () => {});
+    expect(still.price()).to.equal(100);
+  });
+
   it('takes the high first on a tie, and when the high is nearer', () => {
     const tie = new MarketReplay({ series: tinySeries([[100, 105, 95, 101]]), interval: '15' });
     expect(tie.path(0).map((p) => p.price)).to.deep.equal([100, 105, 95, 101]);
