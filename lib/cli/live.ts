@@ -103,7 +103,7 @@ export async function live(flags: LiveFlags, io: CliIo, signal: AbortSignal): Pr
   const { run } = resolveAllParams(definition.params, layers); // the REST client's retries; the spec follows with the exchange's rules
   // Bybit is polled at most once a second; only the local exchange (a test or a rehearsal) goes faster.
   const pollSeconds = local ? run.pollingIntervalSeconds : Math.max(1, run.pollingIntervalSeconds);
-  const log = createLogger({ stream: io.stdout, color: useColor(io.stdout, io.env), json: flags.json });
+  const log = createLogger({ stream: io.stdout, color: useColor(io.stdout, io.env), json: flags.json, timestamps: true });
 
   // Restore: trades of earlier sessions in this journal count for the metrics and the guards; the open
   // trade is caught up by order id from the exchange's executions (the broker's start).

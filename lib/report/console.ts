@@ -286,7 +286,11 @@ export interface Logger {
  * line in its level's colour when `color`. With `json`, one JSON object per line instead:
  * `{"time":"<ISO>","level":"info","message":"..."}` (never coloured).
  */
-export function createLogger(opts: { stream: OutStream; color: boolean; json?: boolean; now?: () => number }): Logger {
+/**
+ * The session logger: the seed's `[INFO] ...` lines; with `timestamps` (pyr live and paper) each line starts
+ * with its UTC time (`2026-12-01 12:59:03.123Z [INFO] ...`); with `json` one object per line.
+ */
+export function createLogger(opts: { stream: OutStream; color: boolean; json?: boolean; timestamps?: boolean; now?: () => number }): Logger {
   const now = opts.now ?? Date.now;
   const emit = (level: LogLevel, message: string): void => {
     if (opts.json) {
@@ -294,7 +298,8 @@ export function createLogger(opts: { stream: OutStream; color: boolean; json?: b
       return;
     }
     const { tag, color } = LEVELS[level];
-    opts.stream.write(colorize(`[${tag}] ${message}`, color, opts.color) + '\n');
+    const stamp = opts.timestamps ? `${new Date(now()).toISOString().replace('T', ' ')} ` : '';
+    opts.stream.write(stamp + colorize(`[${tag}] ${message}`, color, opts.color) + '\n');
   };
   return {
     info: (m) => emit('info', m),

@@ -233,6 +233,14 @@ describe('report/console', () => {
       expect(s.out).to.deep.equal(['\x1b[36m[INFO] a\x1b[0m\n', '\x1b[32m[SUCCESS] b\x1b[0m\n', '\x1b[33m[WARNING] c\x1b[0m\n', '\x1b[31m[ERROR] d\x1b[0m\n']);
     });
 
+    it('starts every line with its UTC time with timestamps: true (pyr live)', () => {
+      const s = sink(false);
+      const log = createLogger({ stream: s, color: false, timestamps: true, now: () => T0 + 1234 });
+      log.info('Trading BTCUSDT');
+      log.warn('late');
+      expect(s.out).to.deep.equal(['2024-01-01 00:00:01.234Z [INFO] Trading BTCUSDT\n', '2024-01-01 00:00:01.234Z [WARNING] late\n']);
+    });
+
     it('prints one JSON object per line with json: true', () => {
       const s = sink(true);
       const log = createLogger({ stream: s, color: true, json: true, now: () => T0 });
