@@ -209,6 +209,31 @@ describe('pyr live left running: crashes, outages, lost messages, skew, foreign 
     await waitUntil(() => ex.state().position.stopLoss.toString() === new D(p.entryPrice.toString()).mul(1.005).toDecimalPlaces(1).toFixed(), 'the stop from the fill price', 15_000, b);
   });
 
+  it('slow answers while the market moves: a stop already stale when the exchange sees the order (10001) is priced again from the exchange\'s price, and the entry goes', async () => {
+    const t = tradeOn((x) => x.side === 'short' && x.exitReason === 'stop_loss' && x.exitTime === x.entryTime);
+    const seen: string[] = [];
+    const { ex, start } = await exchangeAt(t.signalTime, { onRequest: (r) => seen.push(r.path) });
+    const b = await bot(ex, journalFile());
+    await lockstep(ex, series, b, start, t.signalTime);
+    ex.faults.delayRest(1500); // every answer takes 1.5 s
+    seen.length = 0;
+    ex.advanceTo(t.entryTime); // the signal candle closes
+    // The order has reached the exchange, priced from the close; it is handled 1.5 s later, after the
+    // market has run up past its stop.
+    await waitUntil(() => seen.includes('/v5/order/create'), 'the order to reach the exchange', 15_000, b);
+    const i = series.openTime.indexOf(t.entryTime);
+    const high = ex.market.path(i).reduce((a, p) => (p.price > a.price ? p : a));
+    expect(high.price).to.be.greaterThan(t.stopLoss!.toNumber());
+    ex.advanceTo(high.time);
+    ex.faults.delayRest(0);
+    await waitUntil(() => size(ex) !== '0', 'the entry', 20_000, b);
+    expect(b.output()).to.match(/retCode 10001/); // the first send was refused: its stop was below the price by then
+    expect(orders(b), 'one order (sent twice under one orderLinkId)').to.have.length(1);
+    const p = ex.state().position;
+    expect(p.entryPrice.toString()).to.equal(String(high.price));
+    await waitUntil(() => ex.state().position.stopLoss.toString() === new D(p.entryPrice.toString()).mul(1.005).toDecimalPlaces(1).toFixed(), 'the stop from the fill price', 15_000, b);
+  });
+
   it('an outage (REST refused, streams dropped) during which the stop fires: never dies, and the trade is journaled once the exchange is back', async () => {
     const t = tradeOn((x) => x.exitTime >= x.entryTime + M15);
     const { ex, start } = await exchangeAt(t.signalTime);

@@ -907,16 +907,32 @@ export class BybitBroker implements Broker {
     // again: its stop and target from a fresh price (the first one may be stale by then, and the exchange
     // refuses a stop on the wrong side of it); once the fill price is known they are moved to it
     // (#alignLevels). Retries stop once the decision no longer stands (a newer candle closed).
+    // The exchange's own price, when it refused the levels as on the wrong side of it (10001 base_price).
+    let exchangePrice: Dec | undefined;
     const priced = async (attempt: number) => {
-      if (attempt === 0 || order.purpose !== 'entry' || (!order.stopLoss && !order.takeProfit)) return levels;
-      const fresh = await this.#lastTradedPrice();
+      if ((attempt === 0 && !exchangePrice) || order.purpose !== 'entry' || (!order.stopLoss && !order.takeProfit)) return levels;
+      const fresh = exchangePrice ?? (await this.#lastTradedPrice());
       const s2 = order.stopLoss ? stopPrice(order.positionSide, fresh, order.stopLoss, rules.tickSize) : undefined;
       const t2 = order.takeProfit ? targetPrice(order.positionSide, fresh, order.takeProfit, rules.tickSize) : undefined;
       if (!fresh.eq(ref)) this.#o.record?.({ t: 'note', level: 'info', message: `order ${order.id} retried at a fresh price ${fresh.toFixed()}: SL ${s2?.toFixed()} TP ${t2?.toFixed()}` });
       return { tpslMode: 'Full' as const, ...(s2 ? { stopLoss: s2.toFixed(), slTriggerBy: 'LastPrice' as const } : {}), ...(t2 ? { takeProfit: t2.toFixed(), tpTriggerBy: 'LastPrice' as const } : {}) };
     };
     try {
-      await this.#o.rest.call('order/create', async (c, attempt) => c.submitOrder({ ...base, ...(await priced(attempt)) } as never) as never, { stillValid: () => this.#stillStands(order) });
+      const send = () => this.#o.rest.call('order/create', async (c, attempt) => c.submitOrder({ ...base, ...(await priced(attempt)) } as never) as never, { stillValid: () => this.#stillStands(order) });
+      try {
+        await send();
+      } catch (err) {
+        // The price moved between our price read and the exchange handling the order (slow answers): the
+        // stop or target is now on the wrong side of the exchange's price, which the refusal names. Priced
+        // again from that price, the entry goes once more (the refused one did not exist: same orderLinkId).
+        const m = err instanceof ExchangeError && err.retCode === 10001 && order.purpose === 'entry' && (sl || tp) ? /base_price:\s*([0-9]+(?:\.[0-9]+)?)/.exec(err.message) : null;
+        if (!m || !this.#stillStands(order)) throw err;
+        exchangePrice = new D(m[1]!);
+        const message = `order ${order.id}: the exchange refused its stop/target as stale (${(err as Error).message}); sending it again priced from the exchange's price ${exchangePrice.toFixed()}`;
+        this.#o.log('warn', message);
+        this.#o.record?.({ t: 'note', level: 'warn', message });
+        await send();
+      }
     } catch (err) {
       const e = err as ExchangeError;
       if (e instanceof ExchangeError && e.retCode === 110072) {
