@@ -15,7 +15,7 @@ export default defineStrategy({
   description: "The seed's StochRSI signals entered with an expiring post-only limit; trailing stop and two partial targets.",
   params: {
     ...seed.params,
-    usdtAmountPerTrade: { type: 'number', default: 200, min: 0.000001, description: 'USDT value of each entry (enough for two partial targets of the minimum qty)' },
+    usdtAmountPerTrade: { type: 'number', default: 400, min: 0.000001, description: 'USDT value of each entry (enough for two partial targets of the minimum qty 0.001 BTC up to a price of 200,000)' },
     entryPct: { type: 'number', default: 0.0005, min: 0, max: 0.05, description: 'Post-only limit this fraction of the close in the trader\'s favour' },
     expiresAfter: { type: 'number', default: 3, min: 1, max: 1000, integer: true, description: 'Cancel an unfilled entry after this many closed candles' },
     trailPct: { type: 'number', default: 0.004, min: 0, max: 0.5, description: 'Trailing stop distance as a fraction of the entry fill price (0 = none)' },

@@ -873,7 +873,8 @@ export class BybitBroker implements Broker {
       }
       qty = sized.qty;
       // A resting entry's levels are set from its fill price once the position shows (LevelSetter).
-      sl = order.stopLoss && !resting ? stopPrice(order.positionSide, ref, order.stopLoss, rules.tickSize) : undefined;
+      // A resting entry carries its stop loss priced from its limit price (or trigger): the exchange applies it from the fill on, even inside the move that fills it.
+      sl = order.stopLoss ? stopPrice(order.positionSide, resting ? sizingPrice(order, ref) : ref, order.stopLoss, rules.tickSize) : undefined;
       tp = order.takeProfit && !resting ? targetPrice(order.positionSide, ref, order.takeProfit, rules.tickSize) : undefined;
       this.#entryOrders.set(order.id, order);
     } else {

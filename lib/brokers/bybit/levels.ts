@@ -58,7 +58,8 @@ export class LevelSetter {
       if (!attached && (order.stopLoss || order.takeProfit)) {
         const sl = order.stopLoss ? stopPrice(p.side, entry, order.stopLoss, tick) : undefined;
         const tp = order.takeProfit ? targetPrice(p.side, entry, order.takeProfit, tick) : undefined;
-        await this.#try(`the stop and target from the fill price ${entry.toFixed()}: SL ${sl?.toFixed()} TP ${tp?.toFixed()}`, () =>
+        if ((!sl || (p.stopLoss && p.stopLoss.eq(sl))) && !tp) this.#o.record(`levels set: the stop ${sl?.toFixed()} went with the order`);
+        else await this.#try(`the stop and target from the fill price ${entry.toFixed()}: SL ${sl?.toFixed()} TP ${tp?.toFixed()}`, () =>
           this.#tradingStop({ tpslMode: 'Full', ...(sl ? { stopLoss: sl.toFixed(), slTriggerBy: 'LastPrice' } : {}), ...(tp ? { takeProfit: tp.toFixed(), tpTriggerBy: 'LastPrice' } : {}) }),
         );
       }
