@@ -110,13 +110,14 @@ describe('pyr new strategy, with pyr built (npm ci)', function () {
         expect(r.status, r.stderr).to.equal(0);
         expect(r.stderr).to.equal('');
         const heads = r.stdout.split('\n').filter((l) => /^\S+ \(/.test(l)).map((l) => l.slice(0, l.indexOf(':')));
-        expect(heads).to.deep.equal(['pivot-bounce (built-in)', 'stochrsi-scalper (built-in)', 'foo (strategies/foo.ts)']);
+        expect(heads).to.deep.equal(['pivot-bounce (built-in)', 'stochrsi-maker (built-in)', 'stochrsi-scalper (built-in)', 'foo (strategies/foo.ts)']);
         const json = pyr(['strategies', '--json'], copy, env);
         expect(json.status, json.stderr).to.equal(0);
         const listed = JSON.parse(json.stdout).strategies.map((s: { name: string; builtin: boolean; file: string }) => [s.name, s.builtin, path.relative(copy, s.file)]);
         const ext = mode === 'dist' ? 'dist/strategies/%.js' : 'strategies/%.ts';
         expect(listed).to.deep.equal([
           ['pivot-bounce', true, ext.replace('%', 'pivot-bounce')],
+          ['stochrsi-maker', true, ext.replace('%', 'stochrsi-maker')],
           ['stochrsi-scalper', true, ext.replace('%', 'stochrsi-scalper')],
           ['foo', false, 'strategies/foo.ts'],
         ]);

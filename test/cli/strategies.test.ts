@@ -31,7 +31,7 @@ describe('pyr strategies', function () {
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stderr).to.equal('');
     const heads = r.stdout.split('\n').filter((l) => /^\S+ \(/.test(l)).map((l) => l.slice(0, l.indexOf(':')));
-    expect(heads).to.deep.equal(['pivot-bounce (built-in)', 'stochrsi-scalper (built-in)', 'my-edge (strategies/my-edge.ts)']);
+    expect(heads).to.deep.equal(['pivot-bounce (built-in)', 'stochrsi-maker (built-in)', 'stochrsi-scalper (built-in)', 'my-edge (strategies/my-edge.ts)']);
   });
 
   it('lines up the columns of every parameter table: name, default, range, description', async () => {
@@ -65,7 +65,7 @@ describe('pyr strategies', function () {
     const r = await runCli(['strategies'], dir);
     expect(r.code).to.equal(2);
     const heads = r.stdout.split('\n').filter((l) => /^\S+ \(/.test(l)).map((l) => l.slice(0, l.indexOf(' ')));
-    expect(heads).to.deep.equal(['pivot-bounce', 'stochrsi-scalper', 'alpha', 'omega']);
+    expect(heads).to.deep.equal(['pivot-bounce', 'stochrsi-maker', 'stochrsi-scalper', 'alpha', 'omega']);
     expect(r.stdout).to.include('Run parameters (every strategy):');
     expect(r.stderr.split('\n')).to.deep.equal([
       'pyr: strategy strategies/broken.ts, line 2, column 18: does not compile: Expected identifier but found ","',
@@ -76,7 +76,7 @@ describe('pyr strategies', function () {
     const j = await runCli(['strategies', '--json'], dir);
     expect(j.code).to.equal(2);
     const doc = JSON.parse(j.stdout) as { strategies: { name: string }[]; errors: { file: string; error: string }[] };
-    expect(doc.strategies.map((s) => s.name)).to.deep.equal(['pivot-bounce', 'stochrsi-scalper', 'alpha', 'omega']);
+    expect(doc.strategies.map((s) => s.name)).to.deep.equal(['pivot-bounce', 'stochrsi-maker', 'stochrsi-scalper', 'alpha', 'omega']);
     expect(doc.errors.map((e) => e.file)).to.deep.equal([path.join(dir, 'strategies/broken.ts'), path.join(dir, 'strategies/empty.ts')]);
     expect(doc.errors[0]!.error).to.include('strategies/broken.ts, line 2, column 18: does not compile');
   });
