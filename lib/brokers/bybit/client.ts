@@ -53,15 +53,20 @@ export type BybitEnv = 'testnet' | 'demo' | 'mainnet';
 /** Bybit's own domains (mainnet, testnet and demo hosts live under them, as do the regional ones). */
 export const BYBIT_DOMAINS: readonly string[] = ['bybit.com', 'bytick.com', 'bybit.nl', 'bybit-tr.com', 'bybit.kz', 'bybitglobal.com'];
 
-/** A URL on one of Bybit's domains (the host itself or a subdomain of it). */
-export function isBybitHost(url: string): boolean {
+/** A URL whose host is one of `domains` or a subdomain of one. */
+export function isHostOn(url: string, domains: readonly string[]): boolean {
   let host: string;
   try {
     host = new URL(url).hostname;
   } catch {
     return false;
   }
-  return BYBIT_DOMAINS.some((d) => host === d || host.endsWith(`.${d}`));
+  return domains.some((d) => host === d || host.endsWith(`.${d}`));
+}
+
+/** A URL on one of Bybit's domains (the host itself or a subdomain of it). */
+export function isBybitHost(url: string): boolean {
+  return isHostOn(url, BYBIT_DOMAINS);
 }
 
 export interface BybitConnection {
