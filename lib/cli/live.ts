@@ -10,7 +10,7 @@ import { Command } from 'commander';
 import { ConfigError, D, PyrError, intervalMs } from '../core/index.ts';
 import type { BybitEnv, ForeignPositions } from '../brokers/bybit/index.ts';
 import { paramLayersOf, resolveAllParams, resolveRunSpec, type RunSpec } from '../config/index.ts';
-import { Journal, journalCandles, liveStateFromJournal, orderIdsFor, readJournal, runLive, type JournalRecord } from '../engine/index.ts';
+import { Journal, journalReplay, liveStateFromJournal, orderIdsFor, readJournal, runLive } from '../engine/index.ts';
 import { paperBrokerFor } from '../brokers/sim/index.ts';
 import { loadStrategy } from '../strategy/index.ts';
 import { createLogger, liveConsole, useColor } from '../report/index.ts';
@@ -40,13 +40,6 @@ export interface LiveFlags {
   balance?: string;
   envFile?: string;
   json?: boolean;
-}
-
-/** A paper restart replays the journal's candles (warm-up ones first, deduplicated), deciding from the first live one. */
-function paperReplayOf(file: string, recs: readonly JournalRecord[]): { candles: ReturnType<typeof journalCandles>['candles']; decideFrom: number } | undefined {
-  if (!recs.some((r) => r.t === 'candle' && r.live)) return undefined;
-  const fed = journalCandles(file, recs.map((rec, i) => ({ rec, line: i + 1 })));
-  return { candles: fed.candles, decideFrom: fed.liveTimes[0]! };
 }
 
 function mask(key: string): string {
@@ -218,7 +211,7 @@ export async function live(flags: LiveFlags, io: CliIo, signal: AbortSignal): Pr
     await runLive({
       spec, broker, feed, journal: record, signal: ended.signal, sessionId, history: restored, closeOnExit: flags.closeOnExit,
       orderIdOf: orderIdsFor(definition.name, symbol, spec.interval), decided: earlier.length > 0 && !paper ? state.decided : undefined,
-      replay: paper && earlier.length > 0 ? paperReplayOf(journalFile, earlier) : undefined,
+      replay: paper && earlier.length > 0 ? journalReplay(journalFile, earlier) : undefined,
       view: liveConsole(log, { symbol, feed: publicWs ? `closed candles from the kline stream (REST heartbeat every ${run.heartbeatSeconds} s)` : `polling every ${pollSeconds} s`, plots: definition.plots?.(spec.strategy.params as never) }),
     });
     if (fatal) throw fatal instanceof PyrError ? fatal : new ConfigError(fatal.message);

@@ -170,3 +170,13 @@ export function journalEvidence(file: string, records: JournalSegment['records']
       : undefined;
   return { live, liveOrders, liveRejections, liveGuards, liveSkips, liveOpenAtEnd };
 }
+
+/**
+ * What a paper restart replays (lib/engine/live.ts `replay`): the journal's candles, warm-up ones first,
+ * deduplicated and sorted, deciding from the first live one; undefined when no candle was live yet.
+ */
+export function journalReplay(file: string, recs: readonly JournalRecord[]): { candles: Candle[]; decideFrom: number } | undefined {
+  if (!recs.some((r) => r.t === 'candle' && r.live)) return undefined;
+  const fed = journalCandles(file, recs.map((rec, i) => ({ rec, line: i + 1 })));
+  return { candles: fed.candles, decideFrom: fed.liveTimes[0]! };
+}
