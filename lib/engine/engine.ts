@@ -27,7 +27,7 @@ import {
   type Trade,
 } from '../core/index.ts';
 import type { OrderView, Strategy, StrategyContext, StrategyDefinition } from '../strategy/index.ts';
-import { IntentError, checkOutput, intentToOrder, type IntentOutcome } from './intents.ts';
+import { IntentError, checkOutput, intentToOrder, requested, type IntentOutcome } from './intents.ts';
 
 export interface Decision {
   /** Open time of the candle whose close decided. */
@@ -321,7 +321,12 @@ export class Engine {
       if (--e.left > 0) continue;
       this.#expiring.delete(id);
       const reason = `expired after ${e.given} candle${e.given === 1 ? '' : 's'}`;
-      if (this.#broker.cancel) this.#broker.cancel({ kind: 'cancel', orderId: id, reason, signalTime: candle.openTime });
+      if (!this.#broker.cancel) continue;
+      const cancel = { kind: 'cancel', orderId: id, reason, signalTime: candle.openTime } as const;
+      this.#broker.cancel(cancel);
+      // The engine decided it (no intent asked): a decision with the cancel as its outcome, so a live
+      // journal says when and why the order was cancelled, as it does for a strategy's cancel.
+      this.#opts.onDecision?.({ time: candle.openTime, intents: [], outcomes: [requested({ cancel })] });
     }
   }
 

@@ -334,7 +334,8 @@ export type IntentOutcome =
   | { readonly amend: AmendRequest; readonly skipped: never }
   | { readonly skipped: string };
 
-const requested = (r: { cancel: CancelRequest } | { amend: AmendRequest }): IntentOutcome => r as IntentOutcome;
+/** A cancel or an amendment as a decision's outcome (the engine's expiry cancels are made with it too). */
+export const requested = (r: { cancel: CancelRequest } | { amend: AmendRequest }): IntentOutcome => r as IntentOutcome;
 
 /** Why the broker cannot carry out `needed`, or undefined when it can. */
 function unsupported(s: DecisionState, needed: readonly (OrderFeature | false)[], what: string): IntentOutcome | undefined {

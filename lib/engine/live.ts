@@ -106,6 +106,9 @@ export async function runLive(o: RunLiveOptions): Promise<void> {
       trades.push(e.trade);
       journal({ t: 'trade', trade: tradeToJson(e.trade) });
     } else if (e.type === 'rejected') journal({ t: 'rejected', orderId: e.order.id, reason: e.reason, code: e.code });
+    else if (e.type === 'cancelled') journal({ t: 'note', level: 'info', message: `order ${e.orderId} cancelled: ${e.reason}` });
+    else if (e.type === 'amend-rejected') journal({ t: 'note', level: 'warn', message: `amendment ${e.amend.id} rejected${e.code !== undefined ? ` (${e.code})` : ''}: ${e.reason}` });
+    else if (e.type === 'notice') journal({ t: 'note', level: 'info', message: e.message });
     view?.event?.(e, lastClose, trades);
   };
   // Events from the start on are journaled and counted: the broker's start-up catch-up may record a

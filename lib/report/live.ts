@@ -53,6 +53,8 @@ export function liveConsole(log: Logger, o: { symbol: string; feed: string; plot
         if (i.kind === 'enter') log.info(`💡 Detected ${i.side === 'long' ? 'BUY' : 'SELL'} signal at ${lastClose.toFixed(2)} (Info: ${i.reason})`);
         else log.info(`💡 Detected EXIT signal at ${lastClose.toFixed(2)} (Info: ${i.reason})`);
       }
+      // The engine's own decisions (no intent): an expired order's cancel.
+      if (d.intents.length === 0) for (const out of d.outcomes) if ('cancel' in out) log.info(`Cancelling order ${out.cancel.orderId}: ${out.cancel.reason}`);
     },
     event: (e, lastClose, trades) => {
       switch (e.type) {

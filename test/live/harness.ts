@@ -174,3 +174,115 @@ export function simTrades(series: CandleSeries, from: number, to: number): Trade
   const { record } = runSpec(spec, { series, source: 'harness', funding: { none: 'not charged' } }, simBrokerFor(spec), { runId: 'p', from, to });
   return [...record.trades];
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Lockstep with resting orders and position levels (issue 12)
+
+type DecidedOrder = { id: string; purpose: string; order?: { type: string }; stopLoss?: unknown; takeProfit?: unknown; targets?: unknown; trailingStop?: unknown };
+
+/** The position's levels the bot sets itself after this entry fills (lib/brokers/bybit/levels.ts afterEntry). */
+function setsLevelsAfterFill(o: DecidedOrder): boolean {
+  const resting = o.order !== undefined && o.order.type !== 'market';
+  return resting ? Boolean(o.stopLoss || o.takeProfit || o.targets || o.trailingStop) : Boolean(o.targets || o.trailingStop);
+}
+
+/**
+ * Everything the bot decided has its answer: a resting order its create's result, a market order the
+ * position change, a cancel the order cancelled (or a notice that it was no longer open), an amendment
+ * applied or rejected; and every entry fill whose levels the bot sets afterwards has its closing line
+ * ("levels after the fill of <id>: done"). Read from the journal only: the bot's own account.
+ */
+export function settledWithOrders(recs: readonly JournalRecord[]): boolean {
+  const pending = new Map<string, { market: boolean; answered: boolean }>();
+  const cancels = new Set<string>();
+  const amends = new Set<string>();
+  const levels = new Set<string>();
+  const withLevels = new Set<string>();
+  for (const r of recs) {
+    if (r.t === 'decision') {
+      for (const o of r.outcomes as { order?: DecidedOrder; cancel?: { orderId: string }; amend?: { id: string } }[]) {
+        if (o.order) {
+          pending.set(o.order.id, { market: !o.order.order || o.order.order.type === 'market', answered: false });
+          if (o.order.purpose === 'entry' && setsLevelsAfterFill(o.order)) withLevels.add(o.order.id);
+        }
+        if (o.cancel) cancels.add(o.cancel.orderId);
+        if (o.amend) amends.add(o.amend.id);
+      }
+    } else if (r.t === 'rejected') pending.delete(r.orderId);
+    else if (r.t === 'order') {
+      const p = pending.get(r.order.id);
+      if (p) p.answered = true;
+    } else if (r.t === 'order-result') {
+      const p = pending.get(r.orderId);
+      if (p && (!r.ok || !p.market)) pending.delete(r.orderId);
+    } else if (r.t === 'fill') {
+      if (withLevels.delete(r.fill.orderId)) levels.add(r.fill.orderId);
+    } else if (r.t === 'position') {
+      for (const [id, p] of pending) if (p.answered && p.market) pending.delete(id);
+    } else if (r.t === 'note') {
+      const m = /^order (\S+) reconciled:/.exec(r.message);
+      if (m) pending.delete(m[1]!);
+      const c = /^(?:order (\S+) cancelled: |cancel of ([^\s:]+)[ :]|could not cancel order ([^\s:]+):)/.exec(r.message);
+      if (c) cancels.delete((c[1] ?? c[2] ?? c[3])!);
+      const a = /^amendment (\S+) (?:applied|rejected)/.exec(r.message);
+      if (a) amends.delete(a[1]!);
+      const l = /^levels after the fill of (\S+): done/.exec(r.message);
+      if (l) levels.delete(l[1]!);
+    }
+  }
+  return pending.size === 0 && cancels.size === 0 && amends.size === 0 && levels.size === 0;
+}
+
+/** The bot's last journaled position as `Buy|Sell qty` ('0' when flat), as the exchange's is written below. */
+function lastPositionText(recs: readonly JournalRecord[]): string {
+  let pos = '0';
+  for (const r of recs) if (r.t === 'position') pos = r.position.side === 'flat' ? '0' : `${r.position.side === 'long' ? 'Buy' : 'Sell'} ${String(r.position.qty)}`;
+  return pos;
+}
+
+function positionText(ex: Sandbox): string {
+  const p = ex.state().position;
+  return p.size.isZero() ? '0' : `${p.side} ${p.size.toString()}`;
+}
+
+/**
+ * The lockstep for strategies with resting orders, partial targets, trailing stops, cancels and
+ * amendments. It waits for events in the bot's journal, never for time: after every step of the price
+ * path that executed anything on the exchange, until the bot has journaled as many fills as the
+ * exchange made, sees the same position and has set the levels of any entry that filled; after each
+ * candle close, until the candle is fed and everything decided has its answer (`settledWithOrders`).
+ */
+export async function orderLockstep(ex: Sandbox, series: CandleSeries, bot: LiveBot, from: number, to: number, onCandle?: (t: number) => Promise<void> | void): Promise<void> {
+  const first = lowerBound(series, from);
+  const last = lowerBound(series, to);
+  const fills = (recs: readonly JournalRecord[]) => recs.filter((r) => r.t === 'fill').length;
+  const step = async (time: number) => {
+    const executions = ex.state().executions;
+    const before = positionText(ex);
+    ex.advanceTo(time);
+    const now = positionText(ex);
+    const made = ex.state().executions;
+    if (made === executions && now === before) return;
+    const at = new Date(time).toISOString();
+    await waitUntil(() => {
+      const recs = bot.records();
+      return fills(recs) >= made && lastPositionText(recs) === now && settledWithOrders(recs);
+    }, `the bot to see ${made - executions} execution(s) and the position ${now} at ${at}`, 15_000, bot);
+  };
+  for (let i = first; i < last; i++) {
+    const t = series.openTime[i]!;
+    for (const p of ex.market.path(i).slice(1)) await step(p.time);
+    // Room in the exchange's per-key write windows for what one close may bring (as in `lockstep`).
+    await ex.rateRoom('/v5/order/create', 2);
+    await ex.rateRoom('/v5/position/trading-stop', 5);
+    await ex.rateRoom('/v5/order/cancel', 2);
+    await ex.rateRoom('/v5/order/amend', 2);
+    const next = i + 1 < series.length ? series.openTime[i + 1]! : t + (series.openTime[i]! - series.openTime[i - 1]!);
+    await step(next);
+    await waitUntil(() => {
+      const recs = bot.records();
+      return recs.some((r) => r.t === 'candle' && r.live && r.candle.openTime === t) && settledWithOrders(recs);
+    }, `the bot to process the candle at ${new Date(t).toISOString()}`, 15_000, bot);
+    await onCandle?.(t);
+  }
+}

@@ -189,7 +189,7 @@ export class BybitBroker implements Broker {
     void (async () => {
       try {
         await this.#o.rest.call('order/cancel', (c) => c.cancelOrder({ category: this.#o.category, symbol: this.#o.symbol, orderLinkId: req.orderId }) as never);
-        this.#o.record?.({ t: 'note', level: 'info', message: `order ${req.orderId} cancelled: ${req.reason}` });
+        // The `cancelled` event is journaled (lib/engine/live.ts); the stream may have reported it first.
         this.#pending.cancelled(req.orderId, req.reason);
       } catch (err) {
         const e = err as ExchangeError;
@@ -200,6 +200,7 @@ export class BybitBroker implements Broker {
           return;
         }
         this.#o.log('warn', `could not cancel order ${req.orderId}: ${e.message}; reading the open orders`);
+        this.#o.record?.({ t: 'note', level: 'warn', message: `could not cancel order ${req.orderId}: ${e.message}; reading the open orders` });
         void this.#readOrders('after a failed cancel');
       }
     })();

@@ -36,6 +36,8 @@ export class LevelSetter {
   readonly #o: LevelSetterOptions;
   /** Level calls in flight (the lockstep test and `settle` wait for them). */
   busy = 0;
+  /** Level calls refused so far (a fallback that then succeeded not counted). */
+  #failed = 0;
 
   constructor(o: LevelSetterOptions) {
     this.#o = o;
@@ -50,8 +52,9 @@ export class LevelSetter {
    * and single target went with a market order (moved by the caller); otherwise they are set here.
    */
   async afterEntry(order: OrderRequest, p: Position, attached: boolean): Promise<void> {
-    if (p.side === 'flat') return;
+    if (p.side === 'flat') return this.#o.record(`levels after the fill of ${order.id}: done, the position is closed already`);
     this.busy++;
+    const failedBefore = this.#failed;
     try {
       const tick = this.#o.rules.tickSize;
       const entry = p.entryPrice;
@@ -73,6 +76,9 @@ export class LevelSetter {
       }
     } finally {
       this.busy--;
+      // One line that closes the entry's level calls (a reader waits for it, not for a count of them).
+      const failed = this.#failed - failedBefore;
+      this.#o.record(`levels after the fill of ${order.id}: done${failed > 0 ? `, ${failed} not set` : ''}`);
     }
   }
 
@@ -102,7 +108,10 @@ export class LevelSetter {
       this.#o.record(`levels set: ${what}`);
       return true;
     } catch (err) {
-      if (!quiet) this.#o.log('warn', `could not set ${what}: ${(err as Error).message}`);
+      if (!quiet) {
+        this.#failed++;
+        this.#o.log('warn', `could not set ${what}: ${(err as Error).message}`);
+      }
       return false;
     }
   }
