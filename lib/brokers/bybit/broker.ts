@@ -177,7 +177,7 @@ export class BybitBroker implements Broker {
   }
 
   orders(): readonly PendingOrder[] {
-    return this.#pending.list();
+    return this.#pending.shown();
   }
 
   /** Cancels a resting order by its orderLinkId (/v5/order/cancel); `cancelled` follows, a notice when it is no longer open. */
@@ -186,6 +186,7 @@ export class BybitBroker implements Broker {
       queueMicrotask(() => this.#emit({ type: 'notice', key: 'cancel of an order not open', message: `cancel of ${req.orderId}: the order is no longer open` }));
       return;
     }
+    this.#pending.cancelling(req.orderId, req.reason);
     void (async () => {
       try {
         await this.#o.rest.call('order/cancel', (c) => c.cancelOrder({ category: this.#o.category, symbol: this.#o.symbol, orderLinkId: req.orderId }) as never);
@@ -816,7 +817,10 @@ export class BybitBroker implements Broker {
       this.#queued = order;
       return;
     }
-    const blocked = this.#stopped ? 'the broker is stopping' : this.#inFlight ? 'an order is already in flight' : this.blocked(order.purpose);
+    // An entry while the cancel of the resting one is unanswered could double the position if that one
+    // fills meanwhile: refused (the strategy sees no pending entry and may decide it again next candle).
+    const cancelling = order.purpose === 'entry' ? this.#pending.cancellingEntry() : undefined;
+    const blocked = this.#stopped ? 'the broker is stopping' : this.#inFlight ? 'an order is already in flight' : cancelling ? `the cancel of the entry ${cancelling} is not answered yet` : this.blocked(order.purpose);
     // A resync is a wait, not a refusal: the order is held until the position is known, and goes if its
     // decision still stands then (it is refused if the next candle closes first).
     if (blocked && this.#resync && !this.#inFlight && !this.#stopped && !this.#fatal && !this.#unknown && !this.#foreign && !this.#deferred && !this.#starting) {

@@ -89,6 +89,8 @@ export class PendingOrders {
   readonly #say: (level: 'info' | 'warn', message: string) => void;
   /** Orders on the symbol pyr did not place: reported once, left alone. */
   readonly #foreign = new Set<string>();
+  /** Cancels pyr sent, by order id: their reason. */
+  readonly #cancelling = new Map<string, string>();
 
   constructor(o: { emit: (e: BrokerEvent) => void; known: (orderLinkId: string) => OrderRequest | undefined; say: (level: 'info' | 'warn', message: string) => void }) {
     this.#emit = o.emit;
@@ -98,6 +100,15 @@ export class PendingOrders {
 
   list(): PendingOrder[] {
     return [...this.#byId.values()].map((e) => e.order);
+  }
+  /** The orders as the strategy sees them (ctx.orders): without those pyr is cancelling, as in the simulator, where a cancel is at once. */
+  shown(): PendingOrder[] {
+    return this.list().filter((o) => !this.#cancelling.has(o.id));
+  }
+  /** The id of a resting entry pyr is cancelling whose end is not known yet. */
+  cancellingEntry(): string | undefined {
+    for (const id of this.#cancelling.keys()) if (this.#byId.get(id)?.order.role === 'entry') return id;
+    return undefined;
   }
   has(id: string): boolean {
     return this.#byId.has(id);
@@ -180,7 +191,10 @@ export class PendingOrders {
     }
     if (status === 'Triggered') return;
     this.#byId.delete(id);
-    if (status === 'Filled') return;
+    if (status === 'Filled') {
+      this.#cancelling.delete(id);
+      return;
+    }
     // Cancelled, Rejected, Deactivated: gone unfilled (or the rest of a partial fill).
     if (!have && !request) return;
     if (!have) return; // already reported
@@ -190,12 +204,21 @@ export class PendingOrders {
       this.#emit({ type: 'rejected', order: request, reason: w.rejectReason === 'EC_PostOnlyWillTakeLiquidity' ? 'post-only order would have taken liquidity (EC_PostOnlyWillTakeLiquidity)' : `rejected by the exchange (${w.rejectReason ?? status})` });
       return;
     }
-    this.#emit({ type: 'cancelled', orderId: id, reason: w.cancelType && w.cancelType !== 'UNKNOWN' ? w.cancelType : `order ${status.toLowerCase()}` });
+    // A cancel pyr asked for is reported with pyr's reason (the strategy's, or the expiry), not Bybit's CancelByUser.
+    const asked = this.#cancelling.get(id);
+    this.#cancelling.delete(id);
+    this.#emit({ type: 'cancelled', orderId: id, reason: asked ?? (w.cancelType && w.cancelType !== 'UNKNOWN' ? w.cancelType : `order ${status.toLowerCase()}`) });
+  }
+
+  /** pyr is sending a cancel of `id` for `reason`: the order's end is reported with it. */
+  cancelling(id: string, reason: string): void {
+    if (this.#byId.has(id)) this.#cancelling.set(id, reason);
   }
 
   /** A cancel pyr sent was answered (the stream's message may come later or not at all). */
   cancelled(id: string, reason: string): void {
     const have = this.#byId.get(id);
+    this.#cancelling.delete(id);
     if (!have) return;
     this.#byId.delete(id);
     this.#emit({ type: 'cancelled', orderId: id, reason });

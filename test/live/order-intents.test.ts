@@ -1,0 +1,183 @@
+/**
+ * Issue 12, the intents the maker strategy does not use, through `pyr live` against the local exchange
+ * in lockstep (harness.ts `orderLockstep`), then `pyr diff` on the journal: the simulator must give the
+ * same trades, part by part, with no difference in fills, fees or net PnL.
+ *
+ * A scripted strategy (written below) walks through, three times long and three times short:
+ *   1. a post-only limit far from the price, then `{ kind: 'cancel' }` on the next candle;
+ *   2. a stop entry (`order: { type: 'stop', trigger: { pct } }`) with a stop loss and a target, which
+ *      waits for its trigger;
+ *   3. once in the position, `{ kind: 'amend' }`: the stop to break even when the price is past the
+ *      entry, else a tighter stop, and the target moved;
+ *   4. `{ kind: 'exit', fraction: 0.5 }` at market;
+ *   5. `{ kind: 'exit', order: { type: 'limit', price: { pct } } }` for the rest, near (it fills, as a
+ *      maker) or far (it expires after 2 candles, `expiresAfter`, and an exit at market follows).
+ * Its decisions depend only on the candles, its position and its resting orders, so the simulator and
+ * the live bot take the same path when they agree on fills.
+ */
+import { expect } from 'chai';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { CandleSeries, Trade } from '../../lib/core/index.ts';
+import { readCandleFile } from '../../lib/data/csv.ts';
+import { tradeFromJson, type JournalRecord } from '../../lib/engine/index.ts';
+import { startSandbox, type Sandbox } from '../../lib/sandbox/index.ts';
+import { REPO, SAMPLE_15M, runCli, tempDir } from '../helpers.ts';
+import { orderLockstep, startBot, waitUntil, type LiveBot } from './harness.ts';
+
+const M15 = 15 * 60_000;
+const T0 = Date.UTC(2024, 7, 6, 10); // a candle inside the committed sample
+const END = T0 + 2 * 96 * M15; // two days
+
+const STRATEGY = `import { defineStrategy } from ${JSON.stringify(path.join(REPO, 'lib/strategy/index.ts'))};
+const T0 = ${T0};
+export default defineStrategy({ name: 'order-script', description: 'issue 12: every intent once a side', params: {}, warmup: () => 0,
+  create() {
+    // Each round: the side, how far ahead the price must be for the break-even amend, the exit limit's distance.
+    const rounds = [
+      { side: 'long', ahead: 0.0005, limit: 0.0005 },
+      { side: 'short', ahead: 0.0005, limit: 0.0005 },
+      { side: 'long', ahead: 0.003, limit: 0.01 },
+      { side: 'short', ahead: 0.003, limit: 0.0005 },
+      { side: 'long', ahead: 0.003, limit: 0.0005 },
+      { side: 'short', ahead: 0.003, limit: 0.01 },
+    ];
+    let round = 0, step = 0, waited = 0;
+    const size = { unit: 'quote', amount: 300 };
+    return { onCandle(c, ctx) {
+      if (c.openTime < T0 || round >= rounds.length) return undefined;
+      const { side, ahead: by, limit } = rounds[round];
+      const pos = ctx.position;
+      const entry = ctx.orders.find((o) => o.role === 'entry');
+      const exit = ctx.orders.find((o) => o.role === 'exit');
+      switch (step) {
+        case 0:
+          step = 1;
+          return { kind: 'enter', side, size, order: { type: 'limit', price: { pct: 0.03 }, postOnly: true }, reason: 'far limit' };
+        case 1:
+          step = 2;
+          return entry ? { kind: 'cancel', reason: 'changed my mind' } : undefined;
+        case 2:
+          if (pos.side !== 'flat') { step = 3; waited = 0; return undefined; }
+          if (entry) return undefined;
+          return { kind: 'enter', side, size, order: { type: 'stop', trigger: { pct: 0.0015 } }, stopLoss: { pct: 0.01 }, takeProfit: { pct: 0.04 }, reason: 'breakout' };
+        case 3: {
+          if (pos.side === 'flat') { step = 2; return undefined; }
+          step = 4;
+          const ahead = pos.side === 'long' ? c.close > pos.entryPrice * (1 + by) : c.close < pos.entryPrice * (1 - by);
+          return ahead
+            ? { kind: 'amend', stopLoss: { price: pos.entryPrice }, takeProfit: { pct: 0.03 }, reason: 'break even' }
+            : { kind: 'amend', stopLoss: { pct: 0.012 }, takeProfit: { pct: 0.03 }, reason: 'tighter stop' };
+        }
+        case 4:
+          if (pos.side === 'flat') { step = 0; round++; return undefined; }
+          step = 5;
+          return { kind: 'exit', fraction: 0.5, reason: 'half off' };
+        case 5:
+          if (pos.side === 'flat') { step = 0; round++; return undefined; }
+          step = 6;
+          return { kind: 'exit', order: { type: 'limit', price: { pct: limit }, expiresAfter: 2 }, reason: 'the rest at a limit' };
+        default:
+          if (pos.side === 'flat') { step = 0; round++; return undefined; }
+          if (exit) return undefined;
+          return { kind: 'exit', reason: 'the limit expired' };
+      }
+    } };
+  } });
+`;
+
+describe('pyr live against the local exchange: cancel, stop entry, amend, partial and limit exits, and pyr diff', function () {
+  this.timeout(300_000);
+  const tmp = tempDir('pyr-live-orders-');
+  let ex: Sandbox;
+  let bot: LiveBot;
+  let series: CandleSeries;
+  let records: JournalRecord[];
+  let trades: Trade[];
+  let journal: string;
+
+  before(async () => {
+    series = (await readCandleFile(SAMPLE_15M)).series;
+    const file = path.join(tmp.dir, 'order-script.ts');
+    writeFileSync(file, STRATEGY);
+    ex = await startSandbox({ series, interval: '15', symbol: 'BTCUSDT', clock: 'manual', startTime: T0 - 2 * M15, balance: 10000, limitFill: 'through' });
+    journal = path.join(tmp.dir, 'journal.jsonl');
+    bot = startBot(ex, journal, tmp.dir, ['--strategy', file, '--param', 'intrabar=path', 'limitFill=through']);
+    await waitUntil(() => bot.output().includes('Trading BTCUSDT'), 'the bot to start', 60_000, bot);
+    await orderLockstep(ex, series, bot, T0 - 2 * M15, END);
+    expect(await bot.stop('SIGINT'), bot.output().slice(-3000)).to.equal(0);
+    records = bot.records();
+    trades = records.flatMap((r) => (r.t === 'trade' ? [tradeFromJson(r.trade)] : []));
+  });
+  after(async () => {
+    if (bot && !bot.exited) await bot.stop('SIGKILL');
+    await ex?.stop();
+    if (process.env.PYR_KEEP) console.log('kept', tmp.dir);
+    else tmp.cleanup();
+  });
+
+  const notes = () => records.flatMap((r) => (r.t === 'note' ? [r.message] : []));
+  const decided = (kind: string) => records.flatMap((r) => (r.t === 'decision' ? r.intents.filter((i) => i.kind === kind) : []));
+
+  it('cancels the far limit on the strategy\'s cancel, on both sides, with the strategy\'s reason', () => {
+    const far = records.flatMap((r) => (r.t === 'order' && r.order.reason === 'far limit' ? [r.order.id] : []));
+    expect(far.length).to.equal(6);
+    for (const id of far) expect(notes(), id).to.include(`order ${id} cancelled: changed my mind`);
+    expect(trades.some((t) => t.entryReason === 'far limit')).to.equal(false);
+  });
+
+  it('enters with triggered stop orders (taker), a long and a short', () => {
+    const stops = trades.filter((t) => t.entryOrderType === 'stop');
+    expect(new Set(stops.map((t) => t.side))).to.deep.equal(new Set(['long', 'short']));
+    for (const t of stops) expect(t.entryLiquidity).to.equal('taker');
+  });
+
+  it('amends the open position\'s levels on the exchange and in the journal', () => {
+    const amends = records.flatMap((r) => (r.t === 'decision' ? (r.outcomes as { amend?: { id: string } }[]).flatMap((o) => (o.amend ? [o.amend.id] : [])) : []));
+    expect(amends.length, `${decided('amend').length} amend intents`).to.be.greaterThan(0);
+    for (const id of amends) expect(notes().some((m) => m.startsWith(`amendment ${id} applied`)), id).to.equal(true);
+    const reasons = new Set(decided('amend').map((i) => i.kind === 'amend' && i.reason));
+    expect(reasons).to.deep.equal(new Set(['break even', 'tighter stop']));
+    // A break-even stop is the entry price itself.
+    for (const r of records) {
+      if (r.t !== 'decision' || r.intents[0]?.kind !== 'amend' || r.intents[0].reason !== 'break even') continue;
+      const amend = (r.outcomes[0] as { amend: { stopLoss: string } }).amend;
+      const pos = [...records.slice(0, records.indexOf(r))].reverse().find((p) => p.t === 'position');
+      expect(pos?.t === 'position' && String(pos.position.entryPrice)).to.equal(String(amend.stopLoss));
+    }
+  });
+
+  it('cancels an exit limit that expired, then exits at market', () => {
+    const expired = records.flatMap((r) => (r.t === 'decision' && r.intents.length === 0 ? (r.outcomes as { cancel?: { orderId: string; reason: string } }[]).flatMap((o) => (o.cancel ? [o.cancel] : [])) : []));
+    expect(expired.length).to.be.greaterThan(0);
+    for (const c of expired) expect(notes()).to.include(`order ${c.orderId} cancelled: expired after 2 candles`);
+    expect(trades.some((t) => t.exitDetail === 'the limit expired')).to.equal(true);
+  });
+
+  it('closes half at market, then the rest with a limit (or at market once it expired), in rows of one position', () => {
+    const half = trades.filter((t) => t.exitReason === 'signal' && t.exitReason !== undefined && t.exitDetail?.includes('half off'));
+    expect(half.length, trades.map((t) => `${t.side} ${t.exitReason} ${t.qty.toFixed()} ${t.exitDetail}`).join('\n')).to.be.greaterThan(0);
+    for (const h of half) {
+      const rest = trades.filter((t) => t.positionId === h.positionId && t !== h);
+      expect(rest.length, `the rest of position ${h.positionId}`).to.be.greaterThan(0);
+    }
+    expect(decided('exit').some((i) => i.kind === 'exit' && i.order?.type === 'limit')).to.equal(true);
+  });
+
+  it('pyr diff on the journal: every row matched, no difference in fills, fees or net PnL', async () => {
+    const r = await runCli(['diff', journal, '--json'], tmp.dir);
+    expect(r.code, r.stderr).to.equal(0);
+    const j = JSON.parse(r.stdout) as {
+      matched: { live: { exitReason: string; qty: string }; sim: { exitReason: string; qty: string }; netPnlDiff: string; feeDiff: string; qtyDiff: string; entrySlippage: string; exitSlippage: string }[];
+      liveOnly: unknown[];
+      simOnly: { reason: { kind: string } }[];
+    };
+    expect(j.matched.length).to.equal(trades.length);
+    expect(j.liveOnly).to.deep.equal([]);
+    expect(j.simOnly.every((u) => u.reason.kind === 'open-at-end'), JSON.stringify(j.simOnly)).to.equal(true);
+    for (const m of j.matched) {
+      expect([m.live.exitReason, m.live.qty]).to.deep.equal([m.sim.exitReason, m.sim.qty]);
+      expect([m.netPnlDiff, m.feeDiff, m.qtyDiff, m.entrySlippage, m.exitSlippage]).to.deep.equal(['0', '0', '0', '0', '0']);
+    }
+  });
+});
