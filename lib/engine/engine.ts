@@ -133,6 +133,12 @@ export class Engine {
   #sizeWarned = false;
   /** Orders with an expiry: candles left, and how many were given. */
   readonly #expiring = new Map<string, { left: number; readonly given: number }>();
+  /**
+   * Orders with an expiry this engine did not decide (found resting at the broker when it started: a
+   * restarted live session), by the open time of the candle whose close ends them (decision + N candles).
+   */
+  readonly #expiringAt = new Map<string, { readonly at: number; readonly given: number }>();
+  #adopted = false;
   #orders: readonly OrderView[] | undefined;
   #unsubscribe: () => void;
 
@@ -175,11 +181,17 @@ export class Engine {
       const key = `order rejected${e.code !== undefined ? ` (${e.code})` : ''}: ${e.reason}`;
       this.skipped.set(key, (this.skipped.get(key) ?? 0) + 1);
       this.#expiring.delete(e.order.id);
+      this.#expiringAt.delete(e.order.id);
     } else if (e.type === 'amend-rejected') {
       const key = `amendment rejected${e.code !== undefined ? ` (${e.code})` : ''}: ${e.reason}`;
       this.skipped.set(key, (this.skipped.get(key) ?? 0) + 1);
-    } else if (e.type === 'fill') this.#expiring.delete(e.fill.orderId);
-    else if (e.type === 'cancelled') this.#expiring.delete(e.orderId);
+    } else if (e.type === 'fill') {
+      this.#expiring.delete(e.fill.orderId);
+      this.#expiringAt.delete(e.fill.orderId);
+    } else if (e.type === 'cancelled') {
+      this.#expiring.delete(e.orderId);
+      this.#expiringAt.delete(e.orderId);
+    }
     else if (e.type === 'trade') {
       this.trades.push(e.trade);
       this.#countTrade(e.trade);
@@ -230,7 +242,8 @@ export class Engine {
   onCandle(candle: Candle, opts: { readonly decide?: boolean } = {}): void {
     const broker = this.#broker;
     broker.observe?.(candle);
-    if (this.#expiring.size > 0) this.#expire(candle);
+    if (!this.#adopted) this.#adoptExpiries();
+    if (this.#expiring.size > 0 || this.#expiringAt.size > 0) this.#expire(candle);
     this.#orders = undefined;
     let out;
     try {
@@ -315,8 +328,25 @@ export class Engine {
     this.#opts.onDecision?.({ time: candle.openTime, intents, outcomes });
   }
 
+  /**
+   * Once, before the first candle: resting orders with an expiry that this engine did not decide (a live
+   * session restarted while its limit rested) keep their expiry, counted from their deciding candle.
+   */
+  #adoptExpiries(): void {
+    this.#adopted = true;
+    for (const o of this.#broker.orders?.() ?? []) {
+      if ((o.role !== 'entry' && o.role !== 'exit') || o.expiresAfter === undefined || !(o.signalTime > 0) || this.#expiring.has(o.id)) continue;
+      this.#expiringAt.set(o.id, { at: o.signalTime + o.expiresAfter * this.#intervalMs, given: o.expiresAfter });
+    }
+  }
+
   /** Counts one closed candle off every expiring order; cancels those whose candles ran out. */
   #expire(candle: Candle): void {
+    for (const [id, e] of this.#expiringAt) {
+      if (candle.openTime < e.at) continue;
+      this.#expiringAt.delete(id);
+      this.#expiring.set(id, { left: 1, given: e.given });
+    }
     for (const [id, e] of this.#expiring) {
       if (--e.left > 0) continue;
       this.#expiring.delete(id);

@@ -19,6 +19,7 @@ import { expect } from 'chai';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { CandleSeries, Trade } from '../../lib/core/index.ts';
+import { RestClientV5 } from 'bybit-api';
 import { readCandleFile } from '../../lib/data/csv.ts';
 import { tradeFromJson, type JournalRecord } from '../../lib/engine/index.ts';
 import { startSandbox, type Sandbox } from '../../lib/sandbox/index.ts';
@@ -179,5 +180,61 @@ describe('pyr live against the local exchange: cancel, stop entry, amend, partia
       expect([m.live.exitReason, m.live.qty]).to.deep.equal([m.sim.exitReason, m.sim.qty]);
       expect([m.netPnlDiff, m.feeDiff, m.qtyDiff, m.entrySlippage, m.exitSlippage]).to.deep.equal(['0', '0', '0', '0', '0']);
     }
+  });
+});
+
+describe('pyr live restarted while its limit rests: the order is reconciled and keeps its expiry; an order pyr did not place is left alone', function () {
+  this.timeout(300_000);
+  const tmp = tempDir('pyr-live-rest-');
+  let ex: Sandbox;
+  const bots: LiveBot[] = [];
+  after(async () => {
+    for (const b of bots) if (!b.exited) await b.stop('SIGKILL');
+    await ex?.stop();
+    tmp.cleanup();
+  });
+
+  it('kill -9 with a resting limit, a manual order added meanwhile: after the restart pyr cancels its own at the expiry, and only its own', async () => {
+    const series = (await readCandleFile(SAMPLE_15M)).series;
+    const file = path.join(tmp.dir, 'rester.ts');
+    writeFileSync(
+      file,
+      `import { defineStrategy } from ${JSON.stringify(path.join(REPO, 'lib/strategy/index.ts'))};
+export default defineStrategy({ name: 'rester', description: 'test', params: {}, warmup: () => 0,
+  create() { return { onCandle(c) {
+    if (c.openTime === ${T0}) return { kind: 'enter', side: 'long', size: { unit: 'quote', amount: 300 }, order: { type: 'limit', price: { pct: 0.03 }, postOnly: true, expiresAfter: 4 }, reason: 'resting' };
+    return undefined;
+  } }; } });\n`,
+    );
+    ex = await startSandbox({ series, interval: '15', symbol: 'BTCUSDT', clock: 'manual', startTime: T0 - 2 * M15, balance: 10000 });
+    const journal = path.join(tmp.dir, 'journal.jsonl');
+    const start = async () => {
+      const b = startBot(ex, journal, tmp.dir, ['--strategy', file]);
+      bots.push(b);
+      await waitUntil(() => b.output().includes('Trading BTCUSDT'), 'the bot to start', 60_000, b);
+      return b;
+    };
+    const first = await start();
+    await orderLockstep(ex, series, first, T0 - 2 * M15, T0 + 2 * M15);
+    const placed = first.records().flatMap((r) => (r.t === 'order' ? [r.order.id] : []));
+    expect(placed).to.have.length(1);
+    const id = placed[0]!;
+    const rest = new RestClientV5({ key: ex.apiKey, secret: ex.apiSecret, baseUrl: ex.restUrl }, { timeout: 5000 });
+    const open = async () => (await rest.getActiveOrders({ category: 'linear', symbol: 'BTCUSDT' })).result.list.map((o) => `${o.orderLinkId} ${o.orderStatus}`).sort();
+    expect(await open()).to.deep.equal([`${id} New`]);
+    await first.stop('SIGKILL');
+    // A trader's own order, placed by hand while pyr is down.
+    const manual = await rest.submitOrder({ category: 'linear', symbol: 'BTCUSDT', side: 'Buy', orderType: 'Limit', qty: '0.001', price: '40000', orderLinkId: 'by-hand-1' });
+    expect(manual.retCode, manual.retMsg).to.equal(0);
+
+    const again = await start();
+    await waitUntil(() => again.output().includes('by-hand-1'), 'the report of the order pyr did not place', 15_000, again);
+    expect(again.output()).to.match(/order by-hand-1 on BTCUSDT was not placed by pyr; it is left alone/);
+    await orderLockstep(ex, series, again, T0 + 2 * M15, T0 + 6 * M15);
+    // Decided on T0's close with 4 candles: cancelled on the close of T0 + 4 candles, as if pyr had never stopped.
+    const cancels = again.records().flatMap((r) => (r.t === 'decision' && r.intents.length === 0 ? (r.outcomes as { cancel?: { orderId: string; reason: string } }[]).flatMap((o) => (o.cancel ? [{ time: r.time, ...o.cancel }] : [])) : []));
+    expect(cancels.map((c) => [c.orderId, c.time, c.reason])).to.deep.equal([[id, T0 + 4 * M15, 'expired after 4 candles']]);
+    expect(again.records().some((r) => r.t === 'note' && r.message === `order ${id} cancelled: expired after 4 candles`)).to.equal(true);
+    expect(await open()).to.deep.equal(['by-hand-1 New']);
   });
 });
