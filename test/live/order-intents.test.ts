@@ -3,12 +3,13 @@
  * in lockstep (harness.ts `orderLockstep`), then `pyr diff` on the journal: the simulator must give the
  * same trades, part by part, with no difference in fills, fees or net PnL.
  *
- * A scripted strategy (written below) walks through, three times long and three times short:
+ * A scripted strategy (written below) walks through, four times long and four times short:
  *   1. a post-only limit far from the price, then `{ kind: 'cancel' }` on the next candle;
  *   2. a stop entry (`order: { type: 'stop', trigger: { pct } }`) with a stop loss and a target, which
  *      waits for its trigger;
  *   3. once in the position, `{ kind: 'amend' }`: the stop to break even when the price is past the
- *      entry, else a tighter stop, and the target moved;
+ *      entry, else a tighter stop, and the target moved; in the last two rounds the entry has two
+ *      partial targets, and the amendment moves both nearer with other fractions;
  *   4. `{ kind: 'exit', fraction: 0.5 }` at market;
  *   5. `{ kind: 'exit', order: { type: 'limit', price: { pct } } }` for the rest, near (it fills, as a
  *      maker) or far (it expires after 2 candles, `expiresAfter`, and an exit at market follows).
@@ -42,12 +43,14 @@ export default defineStrategy({ name: 'order-script', description: 'issue 12: ev
       { side: 'short', ahead: 0.003, limit: 0.0005 },
       { side: 'long', ahead: 0.003, limit: 0.0005 },
       { side: 'short', ahead: 0.003, limit: 0.01 },
+      { side: 'long', ahead: 0.0005, limit: 0.0005, parts: true },
+      { side: 'short', ahead: 0.0005, limit: 0.0005, parts: true },
     ];
     let round = 0, step = 0, waited = 0;
     const size = { unit: 'quote', amount: 300 };
     return { onCandle(c, ctx) {
       if (c.openTime < T0 || round >= rounds.length) return undefined;
-      const { side, ahead: by, limit } = rounds[round];
+      const { side, ahead: by, limit, parts } = rounds[round];
       const pos = ctx.position;
       const entry = ctx.orders.find((o) => o.role === 'entry');
       const exit = ctx.orders.find((o) => o.role === 'exit');
@@ -61,11 +64,12 @@ export default defineStrategy({ name: 'order-script', description: 'issue 12: ev
         case 2:
           if (pos.side !== 'flat') { step = 3; waited = 0; return undefined; }
           if (entry) return undefined;
-          return { kind: 'enter', side, size, order: { type: 'stop', trigger: { pct: 0.0015 } }, stopLoss: { pct: 0.01 }, takeProfit: { pct: 0.04 }, reason: 'breakout' };
+          return { kind: 'enter', side, size, order: { type: 'stop', trigger: { pct: 0.0015 } }, stopLoss: { pct: 0.01 }, takeProfit: parts ? [{ pct: 0.01, fraction: 0.5 }, { pct: 0.02, fraction: 0.5 }] : { pct: 0.04 }, reason: 'breakout' };
         case 3: {
           if (pos.side === 'flat') { step = 2; return undefined; }
           step = 4;
           const ahead = pos.side === 'long' ? c.close > pos.entryPrice * (1 + by) : c.close < pos.entryPrice * (1 - by);
+          if (parts) return { kind: 'amend', stopLoss: { pct: 0.012 }, takeProfit: [{ pct: 0.002, fraction: 0.4 }, { pct: 0.004, fraction: 0.6 }], reason: 'targets nearer' };
           return ahead
             ? { kind: 'amend', stopLoss: { price: pos.entryPrice }, takeProfit: { pct: 0.03 }, reason: 'break even' }
             : { kind: 'amend', stopLoss: { pct: 0.012 }, takeProfit: { pct: 0.03 }, reason: 'tighter stop' };
@@ -122,7 +126,7 @@ describe('pyr live against the local exchange: cancel, stop entry, amend, partia
 
   it('cancels the far limit on the strategy\'s cancel, on both sides, with the strategy\'s reason', () => {
     const far = records.flatMap((r) => (r.t === 'order' && r.order.reason === 'far limit' ? [r.order.id] : []));
-    expect(far.length).to.equal(6);
+    expect(far.length).to.equal(8);
     for (const id of far) expect(notes(), id).to.include(`order ${id} cancelled: changed my mind`);
     expect(trades.some((t) => t.entryReason === 'far limit')).to.equal(false);
   });
@@ -138,7 +142,7 @@ describe('pyr live against the local exchange: cancel, stop entry, amend, partia
     expect(amends.length, `${decided('amend').length} amend intents`).to.be.greaterThan(0);
     for (const id of amends) expect(notes().some((m) => m.startsWith(`amendment ${id} applied`)), id).to.equal(true);
     const reasons = new Set(decided('amend').map((i) => i.kind === 'amend' && i.reason));
-    expect(reasons).to.deep.equal(new Set(['break even', 'tighter stop']));
+    expect(reasons).to.deep.equal(new Set(['break even', 'tighter stop', 'targets nearer']));
     // A break-even stop is the entry price itself.
     for (const r of records) {
       if (r.t !== 'decision' || r.intents[0]?.kind !== 'amend' || r.intents[0].reason !== 'break even') continue;
@@ -146,6 +150,13 @@ describe('pyr live against the local exchange: cancel, stop entry, amend, partia
       const pos = [...records.slice(0, records.indexOf(r))].reverse().find((p) => p.t === 'position');
       expect(pos?.t === 'position' && String(pos.position.entryPrice)).to.equal(String(amend.stopLoss));
     }
+  });
+
+  it('moves open partial targets in place (/v5/order/amend): the parts are the new ones, of the qty still open', () => {
+    const moved = notes().filter((m) => /^levels set: partial target \d moved to /.test(m));
+    expect(moved.length, notes().join('\n')).to.be.greaterThan(1);
+    const partRows = trades.filter((t) => t.exitReason === 'take_profit');
+    expect(partRows.length, 'a part closed by a moved target').to.be.greaterThan(0);
   });
 
   it('cancels an exit limit that expired, then exits at market', () => {

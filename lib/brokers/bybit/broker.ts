@@ -213,20 +213,7 @@ export class BybitBroker implements Broker {
       queueMicrotask(() => this.#emit({ type: 'amend-rejected', amend: req, reason: `no ${req.positionSide} position is open` }));
       return;
     }
-    void this.#levels.amend(req, this.#pending.list());
-  }
-
-  /** Moves a resting order of pyr's (/v5/order/amend): a limit's price or a stop's trigger. */
-  async amendOrder(id: string, change: { price?: Dec; trigger?: Dec; qty?: Dec }): Promise<boolean> {
-    try {
-      await this.#o.rest.call('order/amend', (c) =>
-        c.amendOrder({ category: this.#o.category, symbol: this.#o.symbol, orderLinkId: id, ...(change.price ? { price: change.price.toFixed() } : {}), ...(change.trigger ? { triggerPrice: change.trigger.toFixed() } : {}), ...(change.qty ? { qty: change.qty.toFixed() } : {}) }) as never,
-      );
-      return true;
-    } catch (err) {
-      this.#o.log('warn', `could not amend order ${id}: ${(err as Error).message}`);
-      return false;
-    }
+    void this.#levels.amend(req, this.#pending.list(), this.#pending.partialTargets());
   }
 
   /** The open orders over REST (/v5/order/realtime): at start, after a reconnect, when an answer is missing. */

@@ -117,7 +117,34 @@ export class LevelSetter {
   }
 
   /** An amendment of the open position's levels; Bybit's refusal is an `amend-rejected`. */
-  async amend(req: AmendRequest, pending: readonly PendingOrder[]): Promise<void> {
+  /**
+   * New partial targets for the qty still open. The open PartialTakeProfit orders are moved in place
+   * with /v5/order/amend (`triggerPrice`, `qty`), nearest first, so the position is never without its
+   * targets; parts beyond them are added (trading-stop, Partial), open ones beyond the new parts and a
+   * Full-mode take profit are cancelled.
+   */
+  async #moveTargets(targets: NonNullable<AmendRequest['targets']>, pending: readonly PendingOrder[], partial: readonly PendingOrder[]): Promise<void> {
+    const p = this.#o.position();
+    const split = splitTargets(p.qty, targets.map((t) => t.fraction), this.#o.rules);
+    const cancel = (id: string) => this.#o.rest.call('order/cancel', (c) => c.cancelOrder({ category: this.#o.category, symbol: this.#o.symbol, orderId: id } as never) as never).catch(() => undefined);
+    const partIds = new Set(partial.map((o) => o.id));
+    for (const o of pending) if (o.role === 'take_profit' && !partIds.has(o.id)) await cancel(o.id);
+    const parts = targets.map((t, i) => ({ ...t, qty: split.merged[i]! })).filter((t) => t.qty.gt(0));
+    for (let i = 0; i < parts.length; i++) {
+      const t = parts[i]!;
+      const open = partial[i];
+      if (open) {
+        await this.#o.rest.call('order/amend', (c) => c.amendOrder({ category: this.#o.category, symbol: this.#o.symbol, orderId: open.id, triggerPrice: t.price.toFixed(), qty: t.qty.toFixed() } as never) as never);
+        this.#o.record(`levels set: partial target ${i + 1} moved to ${t.qty.toFixed()} at ${t.price.toFixed()} (order ${open.id})`);
+      } else {
+        await this.#tradingStop({ tpslMode: 'Partial', takeProfit: t.price.toFixed(), tpSize: t.qty.toFixed(), tpTriggerBy: 'LastPrice' });
+        this.#o.record(`levels set: partial target ${i + 1}: ${t.qty.toFixed()} at ${t.price.toFixed()}`);
+      }
+    }
+    for (const o of partial.slice(parts.length)) await cancel(o.id);
+  }
+
+  async amend(req: AmendRequest, pending: readonly PendingOrder[], partial: readonly PendingOrder[] = []): Promise<void> {
     this.busy++;
     try {
       const full: Record<string, unknown> = {};
@@ -125,14 +152,7 @@ export class LevelSetter {
       if (req.takeProfit) Object.assign(full, { takeProfit: req.takeProfit.toFixed(), tpTriggerBy: 'LastPrice' });
       if (req.trailingStop) Object.assign(full, { trailingStop: req.trailingStop.distance.toFixed(), ...(req.trailingStop.activation ? { activePrice: req.trailingStop.activation.toFixed() } : {}) });
       if (Object.keys(full).length > 0) await this.#tradingStop({ tpslMode: 'Full', ...full });
-      if (req.targets) {
-        // Partial mode only adds: the open partial targets are cancelled, then the new ones placed.
-        for (const o of pending) {
-          if (o.role !== 'take_profit') continue;
-          await this.#o.rest.call('order/cancel', (c) => c.cancelOrder({ category: this.#o.category, symbol: this.#o.symbol, orderId: o.id } as never) as never).catch(() => undefined);
-        }
-        await this.setTargets(req.targets, this.#o.position());
-      }
+      if (req.targets) await this.#moveTargets(req.targets, pending, partial);
       this.#o.record(`amendment ${req.id} applied: ${req.reason}`);
     } catch (err) {
       const e = err as ExchangeError;

@@ -105,6 +105,12 @@ export class PendingOrders {
   shown(): PendingOrder[] {
     return this.list().filter((o) => !this.#cancelling.has(o.id));
   }
+  /** The position's open partial targets (PartialTakeProfit orders), nearest to the price first. */
+  partialTargets(): PendingOrder[] {
+    const out = [...this.#byId.values()].filter((e) => e.order.role === 'take_profit' && e.order.reason === 'exchange PartialTakeProfit').map((e) => e.order);
+    const long = out[0]?.positionSide === 'long';
+    return out.sort((a, b) => (a.price && b.price ? (long ? a.price.cmp(b.price) : b.price.cmp(a.price)) : 0));
+  }
   /** The id of a resting entry pyr is cancelling whose end is not known yet. */
   cancellingEntry(): string | undefined {
     for (const id of this.#cancelling.keys()) if (this.#byId.get(id)?.order.role === 'entry') return id;
