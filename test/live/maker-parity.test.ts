@@ -25,8 +25,8 @@ const LIMIT_FILL = 'through' as const;
 const PARAMS = { intrabar: 'path', limitFill: LIMIT_FILL } as const;
 
 /** The maker strategy's trades (rows: a position closed in parts is one row per part) in the simulator. */
-function simMakerTrades(series: CandleSeries, from: number, to: number): Trade[] {
-  const spec = resolveRunSpec({ definition: maker, strategyFile: 'strategies/stochrsi-maker.ts', instrument: { exchange: 'bybit', category: 'linear', symbol: 'BTCUSDT' }, interval: '15', layers: [{ where: '--param', values: { ...PARAMS } }] });
+function simMakerTrades(series: CandleSeries, from: number, to: number, params: Record<string, unknown> = PARAMS): Trade[] {
+  const spec = resolveRunSpec({ definition: maker, strategyFile: 'strategies/stochrsi-maker.ts', instrument: { exchange: 'bybit', category: 'linear', symbol: 'BTCUSDT' }, interval: '15', layers: [{ where: '--param', values: { ...params } }] });
   const { record } = runSpec(spec, { series, source: 'maker-parity', funding: { none: 'not charged' } }, simBrokerFor(spec), { runId: 'm', from, to });
   return [...record.trades];
 }
@@ -44,6 +44,7 @@ describe('pyr live against the local exchange: stochrsi-maker (limits, trailing 
   let sim: Trade[];
   let exitCode: number | null;
   let journal: string;
+  let simDefault: Trade[];
 
   before(async () => {
     const series = (await readCandleFile(SAMPLE_15M)).series;
@@ -57,6 +58,8 @@ describe('pyr live against the local exchange: stochrsi-maker (limits, trailing 
     live = records.flatMap((r) => (r.t === 'trade' ? [tradeFromJson(r.trade)] : []));
     // The simulator's rows that closed within the week (the live session leaves the last position open).
     sim = simMakerTrades(series, START, END).filter((t) => t.exitReason !== 'end_of_data');
+    // The default two-level rule (intrabar 'stop-first'), same limitFill.
+    simDefault = simMakerTrades(series, START, END, { limitFill: LIMIT_FILL }).filter((t) => t.exitReason !== 'end_of_data');
   });
   after(async () => {
     if (bot && !bot.exited) await bot.stop('SIGKILL');
@@ -79,6 +82,25 @@ describe('pyr live against the local exchange: stochrsi-maker (limits, trailing 
     expect(a, `live:\n${live.map(key).join('\n')}\nsim:\n${sim.map(key).join('\n')}`).to.deep.equal(b);
     // A row the simulator closed within the week that live did not (or the other way) is a difference too.
     expect(live.length).to.equal(sim.length);
+  });
+
+  it('against the default intrabar rule (stop-first), differs only on positions with a counted ambiguous candle', () => {
+    const byPosition = (ts: readonly Trade[]) => {
+      const m = new Map<string, Trade[]>();
+      for (const t of ts) m.set(`${t.side} ${new Date(t.entryTime).toISOString()}`, [...(m.get(`${t.side} ${new Date(t.entryTime).toISOString()}`) ?? []), t]);
+      return m;
+    };
+    const lp = byPosition(live);
+    const dp = byPosition(simDefault);
+    expect([...lp.keys()], 'the same positions, entered on the same candles').to.deep.equal([...dp.keys()]);
+    let differing = 0;
+    for (const [k, rows] of lp) {
+      const d = dp.get(k)!;
+      if (JSON.stringify(rows.map(money)) === JSON.stringify(d.map(money))) continue;
+      differing++;
+      expect(d.some((t) => t.ambiguous), `position ${k} differs without an ambiguous candle:\nlive ${rows.map(key).join('; ')}\nsim ${d.map(key).join('; ')}`).to.equal(true);
+    }
+    expect(differing, 'the week has candles that reach two levels').to.be.greaterThan(0);
   });
 
   it('journals every expiry: the engine decides the cancel, and the exchange\'s answer follows', () => {
