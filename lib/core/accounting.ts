@@ -22,6 +22,10 @@
  * in several exits calls `tradeFromLegs` once per exit with its share of the entry fee and of the
  * funding, as Bybit's closed-PnL records do (opening-fee share, closing fee). Several instruments: a
  * trade's numbers carry its instrument key when the caller gives one.
+ *
+ * The simulator also keeps a one-fill-a-side trade's fees and PnL as exact scaled integers
+ * (lib/core/exact.ts: the same numbers, checked to stay safe integers, else decimals): its realised PnL
+ * and a sweep's row sums add those. The trade's decimals are still made here, by `tradeFromLegs`.
  */
 import { PyrError } from './errors.ts';
 import type { InstrumentKey } from './instrument.ts';

@@ -7,3 +7,4 @@ export * from './broker.ts';
 export * from './sizing.ts';
 export * from './run.ts';
 export * from './accounting.ts';
+export * from './exact.ts';

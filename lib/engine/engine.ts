@@ -13,6 +13,7 @@ import {
   StrategyError,
   intervalMs as intervalLength,
   minQtyWarning,
+  netPnlNumber,
   perTradeAmount,
   sizeQty,
   type MinQtyPolicy,
@@ -210,7 +211,7 @@ export class Engine {
       this.#dayPnl = 0;
       this.#lossStreak = 0;
     }
-    const net = t.netPnl.toNumber();
+    const net = netPnlNumber(t);
     this.#dayPnl += net;
     this.#lossStreak = net > 0 ? 0 : this.#lossStreak + 1;
   }

@@ -41,7 +41,7 @@
  * - Every value that cannot be computed (no trades, no candles, division by zero) is `null`, never NaN
  *   or Infinity, so JSON.stringify keeps it.
  */
-import { D, DAY_MS, dec, ZERO, type Dec, type ExitReason, type RunRecord, type Trade } from '../core/index.ts';
+import { D, DAY_MS, dec, exactOf, scaledToDec, ZERO, type Dec, type ExitReason, type RunRecord, type Trade } from '../core/index.ts';
 
 /** Exit reasons that always appear in `Metrics.exits` (0 when unused). */
 export const EXIT_REASONS: readonly ExitReason[] = ['signal', 'stop_loss', 'take_profit', 'end_of_data', 'manual', 'liquidation'];
@@ -469,14 +469,24 @@ export function computeRowMetrics(run: RunRecord): SweepRowMetrics {
   let grossProfit = ZERO;
   let grossLoss = ZERO;
   let wins = 0;
-  for (const t of trades) {
-    const p = dec(t.netPnl);
-    net = net.plus(p);
-    fees = fees.plus(t.fees);
-    if (p.gt(0)) {
-      wins++;
-      grossProfit = grossProfit.plus(p);
-    } else grossLoss = grossLoss.minus(p);
+  const sums = exactSums(trades);
+  if (sums !== undefined) {
+    // The same sums from the trades' exact integers (every one exact, in one unit): the same decimals.
+    net = scaledToDec(sums.net, sums.k);
+    fees = scaledToDec(sums.fees, sums.k);
+    grossProfit = scaledToDec(sums.grossProfit, sums.k);
+    grossLoss = scaledToDec(sums.grossLoss, sums.k);
+    wins = sums.wins;
+  } else {
+    for (const t of trades) {
+      const p = dec(t.netPnl);
+      net = net.plus(p);
+      fees = fees.plus(t.fees);
+      if (p.gt(0)) {
+        wins++;
+        grossProfit = grossProfit.plus(p);
+      } else grossLoss = grossLoss.minus(p);
+    }
   }
   const losses = n - wins;
   const winFrac = n > 0 ? wins / n : null;
@@ -507,4 +517,37 @@ export function computeRowMetrics(run: RunRecord): SweepRowMetrics {
     fees: num(fees),
     exposurePct: candles > 0 ? (exposed / candles) * 100 : null,
   };
+}
+
+/**
+ * A row's money sums from the trades' exact scaled integers (lib/core/exact.ts): net PnL, fees, the net of
+ * the winners and |net| of the others, and the wins; undefined unless every trade carries them in one
+ * unit and every sum stays a safe integer (then the caller adds decimals). Zero sums are +0, as the
+ * decimal sums from ZERO are.
+ */
+function exactSums(trades: readonly Trade[]): { k: number; net: number; fees: number; grossProfit: number; grossLoss: number; wins: number } | undefined {
+  let k = -1;
+  let net = 0;
+  let fees = 0;
+  let grossProfit = 0;
+  let grossLoss = 0;
+  let wins = 0;
+  // Every partial sum is exact while the sum of magnitudes is a safe integer.
+  let mag = 0;
+  for (let i = 0; i < trades.length; i++) {
+    const x = exactOf(trades[i]!);
+    if (x === undefined || (k >= 0 && x.k !== k)) return undefined;
+    k = x.k;
+    const p = x.netPnl;
+    net += p;
+    fees += x.fees;
+    mag += Math.abs(p) + Math.abs(x.fees);
+    if (p > 0) {
+      wins++;
+      grossProfit += p;
+    } else grossLoss -= p;
+  }
+  if (k < 0) return undefined;
+  if (!(mag <= Number.MAX_SAFE_INTEGER)) return undefined;
+  return { k, net: net + 0, fees: fees + 0, grossProfit: grossProfit + 0, grossLoss: grossLoss + 0, wins };
 }

@@ -72,10 +72,10 @@ export async function createRunner(ctx: RunContext, series: CandleSeries): Promi
   const definition: StrategyDefinition = { ...loaded, create: (p, env) => loaded.create(p, { ...env, indicators }) };
   const instrument = { exchange: 'bybit', category: ctx.category, symbol: ctx.symbol } as const;
   const data: RunData = { series, source: ctx.candleFile, funding: ctx.fundingFile ? { file: ctx.fundingFile } : { none: ctx.fundingNone ?? 'no funding history' } };
-  const runRecord = (job: Job): RunRecord => {
+  const runRecord = (job: Job, lazyTrades = false): RunRecord => {
     const spec = resolveRunSpec({ definition, strategyFile, instrument, interval: ctx.interval, layers: [...ctx.baseLayers, { where: '--grid', values: job.params }], snapshot: ctx.snapshot });
     if (!hasCandles(series, job.from, job.to)) throw new PyrError(`no candles from ${dayString(job.from)} to ${dayString(job.to - DAY_MS)} in ${ctx.candleFile}`);
-    return runSpec(spec, data, simBrokerFor(spec, ctx.funding), { runId: `optimize-${job.id}`, from: job.from, to: job.to }).record;
+    return runSpec(spec, data, simBrokerFor(spec, ctx.funding, { lazyTrades }), { runId: `optimize-${job.id}`, from: job.from, to: job.to }).record;
   };
   return {
     definition,
@@ -86,7 +86,8 @@ export async function createRunner(ctx: RunContext, series: CandleSeries): Promi
       return { record, metrics: computeMetrics(record) };
     },
     runRow(job: Job) {
-      return computeRowMetrics(runRecord(job));
+      // Trades whose decimals are made only if read: the row adds up their exact integers.
+      return computeRowMetrics(runRecord(job, true));
     },
   };
 }

@@ -4,7 +4,7 @@ import { SimBroker, type FundingHistory } from './sim-broker.ts';
 export * from './sim-broker.ts';
 
 /** The simulator for a run spec: its instrument rules, fill model and balance, and the funding to charge. */
-export function simBrokerFor(spec: RunSpec, funding?: FundingHistory): SimBroker {
-  return new SimBroker({ rules: spec.rules, fillModel: spec.fillModel, initialBalance: spec.initialBalance, funding, maxNotional: spec.guards.maxPositionNotional });
+export function simBrokerFor(spec: RunSpec, funding?: FundingHistory, opts: { readonly lazyTrades?: boolean } = {}): SimBroker {
+  return new SimBroker({ rules: spec.rules, fillModel: spec.fillModel, initialBalance: spec.initialBalance, funding, maxNotional: spec.guards.maxPositionNotional, lazyTrades: opts.lazyTrades });
 }
 export * from './paper.ts';

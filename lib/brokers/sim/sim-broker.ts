@@ -41,7 +41,11 @@ import {
   targetPrice,
   trailingLevels,
   amountsOf,
+  exactScale,
+  exactTrade,
+  scaledToDec,
   tradeFromLegs,
+  LazyTrade,
   BrokerListeners,
   type AmendRequest,
   type Broker,
@@ -50,6 +54,9 @@ import {
   type CancelRequest,
   type Candle,
   type Dec,
+  type ExactAmounts,
+  type ExactScale,
+  type TradeDecimals,
   type ExitReason,
   type Fill,
   type FillModel,
@@ -84,6 +91,11 @@ export interface SimBrokerOptions {
    * refused (a `rejected` event naming the figures), as the live broker refuses it at its price.
    */
   readonly maxNotional?: number;
+  /**
+   * Trades whose decimal amounts are made only when read (lib/core/exact.ts LazyTrade), carrying their
+   * amounts as exact scaled integers: a sweep's rows add those up. The values are the same either way.
+   */
+  readonly lazyTrades?: boolean;
 }
 
 /** One partial target still open: its price and the qty it closes. */
@@ -113,6 +125,9 @@ interface OpenPosition {
   qtyNum: number;
   readonly entryNum: number;
   readonly entryPrice: Dec;
+  /** The entry price in ticks and the qty in steps when both are exact integers (NaN: not). */
+  readonly entryTicks: number;
+  readonly qtySteps: number;
   sl?: Dec;
   tp?: Dec;
   slNum: number;
@@ -193,8 +208,16 @@ export class SimBroker implements Broker {
   #position: Position = FLAT;
   #tradeSeq = 0;
   #positionSeq = 0;
-  #realized: Dec = ZERO;
+  /** Realised net PnL: the exact trades' as integers of the exact scale's unit, the others' as a decimal. */
+  #realizedDec: Dec = ZERO;
+  #realizedUnits = 0;
+  /** Some trade's net PnL is in #realizedDec (then the total is worked out in decimals). */
+  #mixed = false;
   #realizedNum = 0;
+  /** Tick, step and fee rates as exact scales (undefined: decimals only). */
+  readonly #exact: ExactScale | undefined;
+  readonly #lazy: boolean;
+  readonly #qtySteps = new Map<Dec, number>();
   /** The last close seen: the price a limit is placed against (post-only) and an amendment is checked at. */
   #lastClose = NaN;
   readonly #initial: number;
@@ -235,6 +258,8 @@ export class SimBroker implements Broker {
     this.#minSteps = minSteps.isInteger() && !r.maxQty && opts.fillModel.minQtyPolicy === 'raise' ? minSteps.toNumber() : undefined;
     this.#minNotionalNum = r.minNotional.toNumber();
     this.#maxNotional = opts.maxNotional !== undefined && opts.maxNotional > 0 ? opts.maxNotional : undefined;
+    this.#exact = exactScale(r.tickSize, r.qtyStep, this.#taker, this.#maker);
+    this.#lazy = opts.lazyTrades === true && this.#exact !== undefined;
     if (opts.funding) {
       this.#fundingTimes = opts.funding.times;
       this.#fundingRates = opts.funding.rates.map((r) => new D(r));
@@ -377,7 +402,28 @@ export class SimBroker implements Broker {
 
   /** Realised net PnL so far, exact. */
   realized(): Dec {
-    return this.#realized;
+    if (!this.#exact) return this.#realizedDec;
+    const units = scaledToDec(this.#realizedUnits, this.#exact.k);
+    return this.#mixed ? this.#realizedDec.add(units) : units;
+  }
+
+  /** A price as an exact number of ticks, or NaN. The simulator's prices are decimals of a candle's double or tick multiples: either way the decimal is this many ticks when the check holds. */
+  #ticksOf(num: number): number {
+    if (this.#exact === undefined) return NaN;
+    const n = Math.round(num / this.#tickNum);
+    return Math.abs(n * this.#tickScale.m) < 1e15 && multipleToNumber(n, this.#tickScale) === num ? n : NaN;
+  }
+
+  /** A quantity as an exact number of steps, or NaN (checked once per quantity decimal). */
+  #stepsOf(qty: Dec, qtyNum: number): number {
+    if (this.#exact === undefined) return NaN;
+    let n = this.#qtySteps.get(qty);
+    if (n === undefined) {
+      const k = Math.round(qtyNum / this.#stepNum);
+      n = Math.abs(k * this.#stepScale.m) < 1e15 && this.#rules.qtyStep.mul(k).eq(qty) ? k : NaN;
+      this.#qtySteps.set(qty, n);
+    }
+    return n;
   }
 
   observe(c: Candle): void {
@@ -457,7 +503,7 @@ export class SimBroker implements Broker {
       this.#emit({ type: 'order', order: this.orders().find((x) => x.id === order.id)! });
       return;
     }
-    this.#exit(p, c.openTime, this.#slip(p, new D(c.open)), qty, 'signal', order.reason, 'taker', order.id);
+    this.#exit(p, c.openTime, this.#slip(p, new D(c.open)), qty, 'signal', order.reason, 'taker', order.id, undefined, this.#noSlip ? c.open : NaN);
   }
 
   /** Funding settlements at or before this candle's open, while the position was open across them. */
@@ -507,6 +553,8 @@ export class SimBroker implements Broker {
       qtyNum,
       entryNum: priceNum,
       entryPrice: price,
+      entryTicks: this.#ticksOf(priceNum),
+      qtySteps: this.#stepsOf(qty, qtyNum),
       sl: sl?.dec,
       tp: tp?.dec,
       slNum: sl ? sl.num : NaN,
@@ -627,19 +675,19 @@ export class SimBroker implements Broker {
     const sl = p.slNum;
     const tp = p.tpNum;
     if (p.dir === 1) {
-      if (c.open <= sl) return this.#close(c.openTime, this.#slip(p, dec(c.open)), 'stop_loss', 'opened through the stop loss');
-      if (c.open >= tp) return this.#close(c.openTime, this.#slip(p, dec(c.open)), 'take_profit', 'opened through the take profit');
+      if (c.open <= sl) return this.#close(c.openTime, this.#slip(p, dec(c.open)), 'stop_loss', 'opened through the stop loss', undefined, c.open);
+      if (c.open >= tp) return this.#close(c.openTime, this.#slip(p, dec(c.open)), 'take_profit', 'opened through the take profit', undefined, c.open);
       const slHit = c.low <= sl;
       const tpHit = c.high >= tp;
-      if (slHit) return this.#close(c.openTime, this.#slip(p, p.sl!), 'stop_loss', tpHit ? AMBIGUOUS : 'stop loss touched', tpHit ? this.#slip(p, p.tp!) : undefined);
-      if (tpHit) return this.#close(c.openTime, this.#slip(p, p.tp!), 'take_profit', 'take profit touched');
+      if (slHit) return this.#close(c.openTime, this.#slip(p, p.sl!), 'stop_loss', tpHit ? AMBIGUOUS : 'stop loss touched', tpHit ? this.#slip(p, p.tp!) : undefined, sl);
+      if (tpHit) return this.#close(c.openTime, this.#slip(p, p.tp!), 'take_profit', 'take profit touched', undefined, tp);
     } else {
-      if (c.open >= sl) return this.#close(c.openTime, this.#slip(p, dec(c.open)), 'stop_loss', 'opened through the stop loss');
-      if (c.open <= tp) return this.#close(c.openTime, this.#slip(p, dec(c.open)), 'take_profit', 'opened through the take profit');
+      if (c.open >= sl) return this.#close(c.openTime, this.#slip(p, dec(c.open)), 'stop_loss', 'opened through the stop loss', undefined, c.open);
+      if (c.open <= tp) return this.#close(c.openTime, this.#slip(p, dec(c.open)), 'take_profit', 'opened through the take profit', undefined, c.open);
       const slHit = c.high >= sl;
       const tpHit = c.low <= tp;
-      if (slHit) return this.#close(c.openTime, this.#slip(p, p.sl!), 'stop_loss', tpHit ? AMBIGUOUS : 'stop loss touched', tpHit ? this.#slip(p, p.tp!) : undefined);
-      if (tpHit) return this.#close(c.openTime, this.#slip(p, p.tp!), 'take_profit', 'take profit touched');
+      if (slHit) return this.#close(c.openTime, this.#slip(p, p.sl!), 'stop_loss', tpHit ? AMBIGUOUS : 'stop loss touched', tpHit ? this.#slip(p, p.tp!) : undefined, sl);
+      if (tpHit) return this.#close(c.openTime, this.#slip(p, p.tp!), 'take_profit', 'take profit touched', undefined, tp);
     }
   }
 
@@ -889,15 +937,15 @@ export class SimBroker implements Broker {
   }
 
   /** The exit fill and the trade it closes, through the one accounting (lib/core/accounting.ts): one fill on each side. */
-  #close(time: number, price: Dec, reason: ExitReason, detail: string, altTargetPrice?: Dec): void {
-    this.#exit(this.#pos!, time, price, undefined, reason, detail, 'taker', undefined, altTargetPrice);
+  #close(time: number, price: Dec, reason: ExitReason, detail: string, altTargetPrice?: Dec, priceNum = NaN): void {
+    this.#exit(this.#pos!, time, price, undefined, reason, detail, 'taker', undefined, altTargetPrice, this.#noSlip ? priceNum : NaN);
   }
 
   /**
    * Closes `qty` of the position (undefined: all that is open) at `price`: one fill and one trade row.
    * A part takes its share of the entry fee and of the funding (qty / qty open); the last part the rest.
    */
-  #exit(p: OpenPosition, time: number, price: Dec, qty: Dec | undefined, reason: ExitReason, detail: string, liquidity: Liquidity, orderId?: string, altTargetPrice?: Dec): void {
+  #exit(p: OpenPosition, time: number, price: Dec, qty: Dec | undefined, reason: ExitReason, detail: string, liquidity: Liquidity, orderId?: string, altTargetPrice?: Dec, priceNum = NaN): void {
     const id = ++this.#tradeSeq;
     const all = qty === undefined || !qty.lt(p.qty);
     const q = all ? p.qty : qty;
@@ -910,30 +958,62 @@ export class SimBroker implements Broker {
       funding = all ? p.funding : p.funding.mul(q).div(p.qty);
       entryLeg = { qty: q, price: p.entryPrice, fee };
     }
-    const a = tradeFromLegs(p.side, entryLeg, exitFill, funding);
-    const alt = altTargetPrice ? tradeFromLegs(p.side, entryLeg, { qty: q, price: altTargetPrice, fee: this.#fee(q, altTargetPrice, 'taker') }, funding).netPnl : undefined;
-    const trade: Trade = {
+    // The same amounts as exact integers, when the whole position closes in one fill with no funding and
+    // both prices are whole ticks (a trailing stop's price is neither a candle's nor a tick multiple: decimals).
+    let ex: ExactAmounts | undefined;
+    if (this.#exact !== undefined && all && p.parts === 0 && p.trail === undefined && p.funding.isZero()) {
+      const exitTicks = this.#ticksOf(priceNum === priceNum ? priceNum : price.toNumber());
+      ex = exactTrade(this.#exact, p.side, p.qtySteps, p.entryTicks, exitTicks, p.liquidity, liquidity);
+    }
+    const fields = {
       id,
       side: p.side,
       signalTime: p.signalTime,
       entryTime: p.entryTime,
       exitTime: time,
-      ...amountsOf(a),
       stopLoss: p.sl,
       takeProfit: p.tp,
       exitReason: reason,
       entryReason: p.reason,
       exitDetail: detail,
       ambiguous: altTargetPrice !== undefined,
-      netPnlIfTargetFirst: alt,
       qtyRaisedToMin: p.raised,
       positionId: p.positionId,
       entryOrderType: p.orderType,
       entryLiquidity: p.liquidity,
       exitLiquidity: liquidity,
-    };
-    this.#realized = this.#realized.add(a.netPnl);
-    this.#realizedNum = this.#realized.toNumber();
+    } as const;
+    let trade: Trade;
+    let net: Dec | undefined;
+    if (ex !== undefined && this.#lazy) {
+      // The decimals are tradeFromLegs' on these fills, made if and when the trade is read.
+      trade = new LazyTrade(fields, ex, this.#decimals, altTargetPrice);
+    } else {
+      const a = tradeFromLegs(p.side, entryLeg, exitFill, funding);
+      net = a.netPnl;
+      const { stopLoss, takeProfit, exitReason, entryReason, exitDetail, ambiguous, qtyRaisedToMin, positionId, entryOrderType, entryLiquidity, exitLiquidity } = fields;
+      trade = {
+        id,
+        side: p.side,
+        signalTime: p.signalTime,
+        entryTime: p.entryTime,
+        exitTime: time,
+        ...amountsOf(a),
+        stopLoss,
+        takeProfit,
+        exitReason,
+        entryReason,
+        exitDetail,
+        ambiguous,
+        netPnlIfTargetFirst: altTargetPrice ? tradeFromLegs(p.side, entryLeg, { qty: q, price: altTargetPrice, fee: this.#fee(q, altTargetPrice, 'taker') }, funding).netPnl : undefined,
+        qtyRaisedToMin,
+        positionId,
+        entryOrderType,
+        entryLiquidity,
+        exitLiquidity,
+      };
+    }
+    this.#realize(ex, net);
     if (all) {
       this.#pos = undefined;
       this.#position = FLAT;
@@ -958,6 +1038,42 @@ export class SimBroker implements Broker {
     this.#emit({ type: 'trade', trade });
   }
 
+  /** A LazyTrade's decimals: its fills rebuilt from its steps and ticks (the same values), through the one accounting. */
+  readonly #decimals: TradeDecimals = {
+    amounts: (t) => {
+      const x = t.exact;
+      const qty = this.#rules.qtyStep.mul(x.qty);
+      const entryPrice = this.#rules.tickSize.mul(x.entry);
+      const exitPrice = this.#rules.tickSize.mul(x.exit);
+      const entry = { qty, price: entryPrice, fee: this.#fee(qty, entryPrice, t.entryLiquidity ?? 'taker') };
+      const exit = { qty, price: exitPrice, fee: this.#fee(qty, exitPrice, t.exitLiquidity ?? 'taker') };
+      return tradeFromLegs(t.side, entry, exit, ZERO);
+    },
+    netAt: (t, price) => {
+      const x = t.exact;
+      const qty = this.#rules.qtyStep.mul(x.qty);
+      const entryPrice = this.#rules.tickSize.mul(x.entry);
+      const entry = { qty, price: entryPrice, fee: this.#fee(qty, entryPrice, t.entryLiquidity ?? 'taker') };
+      return tradeFromLegs(t.side, entry, { qty, price, fee: this.#fee(qty, price, 'taker') }, ZERO).netPnl;
+    },
+  };
+
+  /** Adds a closed row's net PnL to the realised total: as integers when exact, else as a decimal. */
+  #realize(ex: ExactAmounts | undefined, net: Dec | undefined): void {
+    if (ex !== undefined) {
+      const u = this.#realizedUnits + ex.netPnl;
+      if (Number.isSafeInteger(u)) this.#realizedUnits = u;
+      else {
+        this.#realizedDec = this.#realizedDec.add(scaledToDec(ex.netPnl, ex.k));
+        this.#mixed = true;
+      }
+    } else {
+      this.#realizedDec = this.#realizedDec.add(net!);
+      this.#mixed = true;
+    }
+    this.#realizedNum = this.#mixed || this.#exact === undefined ? this.realized().toNumber() : this.#realizedUnits / this.#exact.pow;
+  }
+
   finish(last: Candle): void {
     this.droppedAtEnd += this.#arriving.length;
     this.#arriving = [];
@@ -970,6 +1086,6 @@ export class SimBroker implements Broker {
       this.#entry = undefined;
       this.#emit({ type: 'cancelled', orderId: id, reason: 'the data ended' });
     }
-    if (this.#pos) this.#close(last.openTime, dec(last.close), 'end_of_data', 'closed at the last close of the range');
+    if (this.#pos) this.#exit(this.#pos, last.openTime, dec(last.close), undefined, 'end_of_data', 'closed at the last close of the range', 'taker', undefined, undefined, last.close);
   }
 }
