@@ -4,48 +4,29 @@
  * sample, data/sample).
  */
 import { expect } from 'chai';
-import path from 'node:path';
 import type { CandleSeries, Trade } from '../../lib/core/index.ts';
-import { readCandleFile } from '../../lib/data/csv.ts';
 import { tradeFromJson } from '../../lib/engine/index.ts';
-import { startSandbox, type Sandbox } from '../../lib/sandbox/index.ts';
-import { SAMPLE_15M, tempDir } from '../helpers.ts';
-import { lockstep, simTrades, startBot, waitUntil, type LiveBot } from './harness.ts';
+import type { Sandbox } from '../../lib/sandbox/index.ts';
+import { lockstep, useLiveFixture, waitUntil, type LiveBot } from './harness.ts';
 
 const M15 = 15 * 60_000;
-const DAY = 86_400_000;
 const WEEK = Date.UTC(2024, 7, 5);
 
 describe('pyr live under faults', function () {
   this.timeout(120_000);
+  const f = useLiveFixture('pyr-faults-', { from: WEEK, days: 2, minTrades: 4 });
   let series: CandleSeries;
   let sim: Trade[];
-  const tmp = tempDir('pyr-faults-');
-  const running: { ex?: Sandbox; bots: LiveBot[] } = { bots: [] };
-  let n = 0;
-
-  before(async () => {
-    series = (await readCandleFile(SAMPLE_15M)).series;
-    sim = simTrades(series, WEEK, WEEK + 2 * DAY).filter((t) => !t.ambiguous && t.exitReason !== 'end_of_data');
-    expect(sim.length).to.be.greaterThan(4);
+  before(() => {
+    series = f.series;
+    sim = f.sim;
   });
-  afterEach(async () => {
-    for (const b of running.bots) if (!b.exited) await b.stop('SIGKILL');
-    running.bots = [];
-    await running.ex?.stop();
-    running.ex = undefined;
-  });
-  after(() => tmp.cleanup());
 
   /** A sandbox whose clock starts two candles before `t`, and a bot that has warmed up on it. */
   async function setup(t: number, extra: string[] = []): Promise<{ ex: Sandbox; bot: LiveBot; journal: string; start: number }> {
-    const start = t - 2 * M15;
-    const ex = await startSandbox({ series, interval: '15', symbol: 'BTCUSDT', clock: 'manual', startTime: start, balance: 10000 });
-    running.ex = ex;
-    const journal = path.join(tmp.dir, `journal-${++n}.jsonl`);
-    const bot = startBot(ex, journal, tmp.dir, extra);
-    running.bots.push(bot);
-    await waitUntil(() => bot.output().includes('Trading BTCUSDT'), 'the bot to start', 30_000, bot);
+    const { ex, start } = await f.exchangeAt(t);
+    const journal = f.journalFile();
+    const bot = await f.bot(ex, journal, extra);
     return { ex, bot, journal, start };
   }
 
@@ -143,9 +124,7 @@ describe('pyr live under faults', function () {
     expect(trades(bot)).to.have.length(1);
     expect(ex.state().position.size.toString()).to.equal(t1.qty.toFixed());
     await bot.stop('SIGKILL');
-    const again = startBot(ex, journal, tmp.dir);
-    running.bots.push(again);
-    await waitUntil(() => again.output().includes('Trading BTCUSDT'), 'the restarted bot to start', 30_000, again);
+    const again = await f.bot(ex, journal);
     expect(again.output()).to.match(/1 earlier trades restored/);
     expect(again.output()).to.match(/Open position found over REST for BTCUSDT/);
     await lockstep(ex, series, again, t1.entryTime, t1.exitTime + M15);

@@ -12,8 +12,9 @@ import { resolveRunSpec } from '../../lib/config/index.ts';
 import { runSpec } from '../../lib/engine/index.ts';
 import seed from '../../strategies/stochrsi-scalper.ts';
 import type { JournalRecord } from '../../lib/engine/index.ts';
-import type { Sandbox } from '../../lib/sandbox/index.ts';
-import { REPO } from '../helpers.ts';
+import { readCandleFile } from '../../lib/data/csv.ts';
+import { startSandbox, type Sandbox, type SandboxOptions } from '../../lib/sandbox/index.ts';
+import { REPO, SAMPLE_15M, tempDir } from '../helpers.ts';
 
 export function readRecords(file: string): JournalRecord[] {
   if (!existsSync(file)) return [];
@@ -285,4 +286,79 @@ export async function orderLockstep(ex: Sandbox, series: CandleSeries, bot: Live
     }, `the bot to process the candle at ${new Date(t).toISOString()}`, 15_000, bot);
     await onCandle?.(t);
   }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The fixture of the tests that start an exchange and a bot per test (robustness, faults)
+
+const FIXTURE_M15 = 15 * 60_000;
+
+export interface LiveFixture {
+  /** The committed sample's candles (set in the fixture's `before`). */
+  readonly series: CandleSeries;
+  /** The seed's simulated trades from `from`, not ambiguous and closed (set in the fixture's `before`). */
+  readonly sim: Trade[];
+  /** The test's temporary folder (journals, strategy files). */
+  readonly dir: string;
+  /** A manual-clock exchange on the sample whose clock starts two candles before `t`; stopped after the test. */
+  exchangeAt(t: number, opts?: Partial<SandboxOptions>): Promise<{ ex: Sandbox; start: number }>;
+  /** Starts `pyr live` against `ex` (killed after the test), without waiting for it. */
+  spawn(ex: Sandbox, journal: string, extra?: string[], env?: Record<string, string>): LiveBot;
+  /** Starts `pyr live` and waits until it trades. */
+  bot(ex: Sandbox, journal: string, extra?: string[], env?: Record<string, string>): Promise<LiveBot>;
+  /** A new journal path in `dir`. */
+  journalFile(): string;
+}
+
+/**
+ * Registers the hooks (inside a `describe`): the sample and the seed's trades over `days` from `from`
+ * before the tests (at least `minTrades` of them), and after each test its bots killed and its exchange
+ * stopped; the folder removed at the end.
+ */
+export function useLiveFixture(prefix: string, o: { from: number; days: number; minTrades: number }): LiveFixture {
+  const tmp = tempDir(prefix);
+  const running: { ex?: Sandbox; bots: LiveBot[] } = { bots: [] };
+  let n = 0;
+  let series: CandleSeries | undefined;
+  let sim: Trade[] = [];
+  before(async () => {
+    series = (await readCandleFile(SAMPLE_15M)).series;
+    sim = simTrades(series, o.from, o.from + o.days * 86_400_000).filter((t) => !t.ambiguous && t.exitReason !== 'end_of_data');
+    if (sim.length <= o.minTrades) throw new Error(`the sample gives ${sim.length} seed trades from ${new Date(o.from).toISOString()}, the tests need more than ${o.minTrades}`);
+  });
+  afterEach(async () => {
+    for (const b of running.bots) if (!b.exited) await b.stop('SIGKILL');
+    running.bots = [];
+    await running.ex?.stop();
+    running.ex = undefined;
+  });
+  after(() => tmp.cleanup());
+  const fixture: LiveFixture = {
+    get series() {
+      if (!series) throw new Error('the fixture\'s candles are read in its before hook');
+      return series;
+    },
+    get sim() {
+      return sim;
+    },
+    dir: tmp.dir,
+    async exchangeAt(t, opts = {}) {
+      const start = t - 2 * FIXTURE_M15;
+      const ex = await startSandbox({ series: fixture.series, interval: '15', symbol: 'BTCUSDT', clock: 'manual', startTime: start, balance: 10000, ...opts });
+      running.ex = ex;
+      return { ex, start };
+    },
+    spawn(ex, journal, extra = [], env = {}) {
+      const b = startBot(ex, journal, tmp.dir, extra, env);
+      running.bots.push(b);
+      return b;
+    },
+    async bot(ex, journal, extra = [], env = {}) {
+      const b = fixture.spawn(ex, journal, extra, env);
+      await waitUntil(() => b.output().includes('Trading BTCUSDT'), 'the bot to start', 30_000, b);
+      return b;
+    },
+    journalFile: () => path.join(tmp.dir, `journal-${++n}.jsonl`),
+  };
+  return fixture;
 }

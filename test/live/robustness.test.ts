@@ -9,14 +9,11 @@
  */
 import { expect } from 'chai';
 import { appendFileSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import { RestClientV5 } from 'bybit-api';
 import { D, type CandleSeries, type Dec, type Trade } from '../../lib/core/index.ts';
-import { readCandleFile } from '../../lib/data/csv.ts';
 import { tradeFromJson } from '../../lib/engine/index.ts';
-import { startSandbox, type Sandbox, type SandboxOptions } from '../../lib/sandbox/index.ts';
-import { SAMPLE_15M, tempDir } from '../helpers.ts';
-import { lockstep, simTrades, startBot, waitUntil, type LiveBot } from './harness.ts';
+import type { Sandbox } from '../../lib/sandbox/index.ts';
+import { lockstep, simTrades, useLiveFixture, waitUntil, type LiveBot } from './harness.ts';
 
 const M15 = 15 * 60_000;
 const DAY = 86_400_000;
@@ -24,38 +21,14 @@ const WEEK = Date.UTC(2024, 7, 5);
 
 describe('pyr live left running: crashes, outages, lost messages, skew, foreign positions', function () {
   this.timeout(120_000);
+  const f = useLiveFixture('pyr-robust-', { from: WEEK, days: 2, minTrades: 8 });
   let series: CandleSeries;
   let sim: Trade[];
-  const tmp = tempDir('pyr-robust-');
-  const running: { ex?: Sandbox; bots: LiveBot[] } = { bots: [] };
-  let n = 0;
-
-  before(async () => {
-    series = (await readCandleFile(SAMPLE_15M)).series;
-    sim = simTrades(series, WEEK, WEEK + 2 * DAY).filter((t) => !t.ambiguous && t.exitReason !== 'end_of_data');
-    expect(sim.length).to.be.greaterThan(8);
+  before(() => {
+    series = f.series;
+    sim = f.sim;
   });
-  afterEach(async () => {
-    for (const b of running.bots) if (!b.exited) await b.stop('SIGKILL');
-    running.bots = [];
-    await running.ex?.stop();
-    running.ex = undefined;
-  });
-  after(() => tmp.cleanup());
-
-  async function exchangeAt(t: number, opts: Partial<SandboxOptions> = {}): Promise<{ ex: Sandbox; start: number }> {
-    const start = t - 2 * M15;
-    const ex = await startSandbox({ series, interval: '15', symbol: 'BTCUSDT', clock: 'manual', startTime: start, balance: 10000, ...opts });
-    running.ex = ex;
-    return { ex, start };
-  }
-  async function bot(ex: Sandbox, journal: string, extra: string[] = [], env: Record<string, string> = {}): Promise<LiveBot> {
-    const b = startBot(ex, journal, tmp.dir, extra, env);
-    running.bots.push(b);
-    await waitUntil(() => b.output().includes('Trading BTCUSDT'), 'the bot to start', 30_000, b);
-    return b;
-  }
-  const journalFile = () => path.join(tmp.dir, `journal-${++n}.jsonl`);
+  const { exchangeAt, bot, journalFile } = f;
   const trades = (b: LiveBot) => b.records().flatMap((r) => (r.t === 'trade' ? [tradeFromJson(r.trade)] : []));
   const orders = (b: LiveBot) => b.records().flatMap((r) => (r.t === 'order' ? [r.order] : []));
   const size = (ex: Sandbox) => ex.state().position.size.toString();
@@ -352,8 +325,7 @@ describe('pyr live left running: crashes, outages, lost messages, skew, foreign 
 
     it('by default (stop): pyr refuses to trade the symbol, says why, and exits 2', async () => {
       const { ex } = await withForeign(sim[1]!);
-      const b = startBot(ex, journalFile(), tmp.dir);
-      running.bots.push(b);
+      const b = f.spawn(ex, journalFile());
       const code = await new Promise<number | null>((resolve) => b.proc.once('exit', resolve));
       expect(code, b.output()).to.equal(2);
       expect(b.output()).to.match(/open long position of 0\.002 .* that pyr did not open.*foreignPositions is "stop"/s);
@@ -385,8 +357,7 @@ describe('pyr live left running: crashes, outages, lost messages, skew, foreign 
 
   it('a wrong API secret: pyr stops at once with a clear message (exit 1), and neither the key nor the secret is printed', async () => {
     const { ex } = await exchangeAt(sim[0]!.signalTime);
-    const b = startBot(ex, journalFile(), tmp.dir, [], { BYBIT_API_SECRET: 'not-the-secret-0123456789' });
-    running.bots.push(b);
+    const b = f.spawn(ex, journalFile(), [], { BYBIT_API_SECRET: 'not-the-secret-0123456789' });
     const code = await new Promise<number | null>((resolve) => b.proc.once('exit', resolve));
     expect(code).to.not.equal(0);
     expect(b.output()).to.match(/10004|signature/i);
