@@ -17,44 +17,10 @@ import { resampleFile } from '../data/resample.ts';
 export { collectDataList, type DataListEntry } from '../data/list.ts';
 import { checkCandleFile, type CheckReport } from '../data/check.ts';
 import { formatWarning, palette, useColor, writeWarning } from '../report/console.ts';
+import { bytesText, intText, isoOrNull, relPath, spanText, utcText } from '../report/format.ts';
 import type { CliIo } from './backtest.ts';
 
 const CATEGORIES = ['linear', 'inverse', 'spot'];
-
-/** UTC "YYYY-MM-DD HH:MM". */
-function utc(t: number | undefined): string {
-  return t === undefined || !Number.isFinite(t) ? '-' : new Date(t).toISOString().slice(0, 16).replace('T', ' ');
-}
-
-function iso(t: number | undefined): string | null {
-  return t === undefined || !Number.isFinite(t) ? null : new Date(t).toISOString();
-}
-
-function int(n: number): string {
-  return n.toLocaleString('en-US');
-}
-
-function bytesText(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
-  if (n < 1024 * 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MB`;
-  return `${(n / 1024 / 1024 / 1024).toFixed(2)} GB`;
-}
-
-/** "45m", "3h 15m", "2d 4h". */
-function spanText(ms: number): string {
-  const m = Math.round(ms / 60_000);
-  const d = Math.floor(m / 1440);
-  const h = Math.floor((m % 1440) / 60);
-  const mm = m % 60;
-  const parts = [d ? `${d}d` : '', h ? `${h}h` : '', mm ? `${mm}m` : ''].filter(Boolean);
-  return parts.length ? parts.slice(0, 2).join(' ') : '0m';
-}
-
-function relTo(cwd: string, file: string): string {
-  const rel = path.relative(cwd, file);
-  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : file;
-}
 
 function checkCategory(category: string): string {
   if (!CATEGORIES.includes(category)) throw new ConfigError(`--category: "${category}" is not one of ${CATEGORIES.join(', ')}`);
@@ -88,8 +54,8 @@ export async function dataList(flags: DataListFlags, io: CliIo): Promise<DataLis
       file: e.file,
       bytes: e.bytes,
       rows: e.rows ?? null,
-      first: iso(e.first),
-      last: iso(e.last),
+      first: isoOrNull(e.first),
+      last: isoOrNull(e.last),
       gaps: e.gaps ?? null,
       largestGapMinutes: e.largestGapMs !== undefined ? e.largestGapMs / 60_000 : null,
       ...(e.error !== undefined ? { error: e.error } : {}),
@@ -98,7 +64,7 @@ export async function dataList(flags: DataListFlags, io: CliIo): Promise<DataLis
     return entries;
   }
   if (entries.length === 0) {
-    io.stdout.write(`No candle or funding files in ${relTo(io.cwd, dataDir)} (expected ${path.join(relTo(io.cwd, dataDir), EXCHANGE, '<category>', '<SYMBOL>', '<interval>.csv')}); get some with \`pyr download\` or \`pyr import\`.\n`);
+    io.stdout.write(`No candle or funding files in ${relPath(io.cwd, dataDir)} (expected ${path.join(relPath(io.cwd, dataDir), EXCHANGE, '<category>', '<SYMBOL>', '<interval>.csv')}); get some with \`pyr download\` or \`pyr import\`.\n`);
     return entries;
   }
   const c = palette(useColor(io.stdout, io.env));
@@ -106,18 +72,18 @@ export async function dataList(flags: DataListFlags, io: CliIo): Promise<DataLis
   const right = new Set([5, 6, 7, 8]);
   const rows = entries.map((e) =>
     e.error !== undefined
-      ? [e.symbol, e.category, e.interval, 'unreadable', '', '', '', '', bytesText(e.bytes), relTo(io.cwd, e.file)]
+      ? [e.symbol, e.category, e.interval, 'unreadable', '', '', '', '', bytesText(e.bytes), relPath(io.cwd, e.file)]
       : [
           e.symbol,
           e.category,
           e.interval,
-          utc(e.first),
-          utc(e.last),
-          int(e.rows ?? 0),
-          int(e.gaps ?? 0),
+          utcText(e.first),
+          utcText(e.last),
+          intText(e.rows ?? 0),
+          intText(e.gaps ?? 0),
           e.largestGapMs ? spanText(e.largestGapMs) : '-',
           bytesText(e.bytes),
-          relTo(io.cwd, e.file),
+          relPath(io.cwd, e.file),
         ],
   );
   const widths = header.map((h, k) => Math.max(h.length, ...rows.map((r) => r[k]!.length)));
@@ -145,7 +111,7 @@ export interface DataCheckFlags {
 }
 
 function checkJson(r: CheckReport, ok: boolean): Record<string, unknown> {
-  const gap = (g: { from: number; to: number; candles: number }) => ({ from: iso(g.from), to: iso(g.to), candles: g.candles });
+  const gap = (g: { from: number; to: number; candles: number }) => ({ from: isoOrNull(g.from), to: isoOrNull(g.to), candles: g.candles });
   return {
     ok,
     file: r.file,
@@ -153,13 +119,13 @@ function checkJson(r: CheckReport, ok: boolean): Record<string, unknown> {
     rows: r.rows,
     interval: r.interval,
     intervalFrom: r.intervalFrom,
-    first: iso(r.first),
-    last: iso(r.last),
+    first: isoOrNull(r.first),
+    last: isoOrNull(r.last),
     gaps: r.gaps.length,
     missingCandles: r.missing,
     largestGap: r.largestGap ? gap(r.largestGap) : null,
     firstGaps: r.gaps.slice(0, 20).map(gap),
-    misaligned: { count: r.misaligned.count, first: r.misaligned.first.map((t) => iso(t)) },
+    misaligned: { count: r.misaligned.count, first: r.misaligned.first.map((t) => isoOrNull(t)) },
     zeroVolume: r.zeroVolume,
     repeated: r.repeated,
     errors: r.errors,
@@ -182,18 +148,18 @@ export async function dataCheck(file: string, flags: DataCheckFlags, io: CliIo):
   } else {
     const c = palette(useColor(io.stdout, io.env));
     const out: string[] = [];
-    out.push(`${relTo(io.cwd, abs)}: ${int(r.rows)} ${intervalLabel(r.interval)} candles (interval ${r.interval}, from the ${r.intervalFrom}), ${bytesText(r.bytes)}`);
+    out.push(`${relPath(io.cwd, abs)}: ${intText(r.rows)} ${intervalLabel(r.interval)} candles (interval ${r.interval}, from the ${r.intervalFrom}), ${bytesText(r.bytes)}`);
     if (r.gaps.length > 0) {
-      out.push(`Gaps: ${int(r.missing)} missing candles in ${int(r.gaps.length)} gap${r.gaps.length === 1 ? '' : 's'}${r.gaps.length > 20 ? ' (the first 20)' : ''}:`);
-      for (const g of r.gaps.slice(0, 20)) out.push(`  ${utc(g.from)} → ${utc(g.to)} UTC  ${int(g.candles)} candle${g.candles === 1 ? '' : 's'}`);
+      out.push(`Gaps: ${intText(r.missing)} missing candles in ${intText(r.gaps.length)} gap${r.gaps.length === 1 ? '' : 's'}${r.gaps.length > 20 ? ' (the first 20)' : ''}:`);
+      for (const g of r.gaps.slice(0, 20)) out.push(`  ${utcText(g.from)} → ${utcText(g.to)} UTC  ${intText(g.candles)} candle${g.candles === 1 ? '' : 's'}`);
     }
     if (r.misaligned.count > 0) {
-      out.push(`Not aligned to the ${r.interval} grid (first ${r.misaligned.first.length} of ${int(r.misaligned.count)}):`);
-      for (const t of r.misaligned.first) out.push(`  ${utc(t)} UTC (${t})`);
+      out.push(`Not aligned to the ${r.interval} grid (first ${r.misaligned.first.length} of ${intText(r.misaligned.count)}):`);
+      for (const t of r.misaligned.first) out.push(`  ${utcText(t)} UTC (${t})`);
     }
     for (const w of r.warnings) out.push(formatWarning(w, useColor(io.stdout, io.env)));
     for (const e of r.errors) out.push(c.red(`error: ${e}`));
-    if (ok) out.push(c.green(`OK: ${int(r.rows)} rows, from ${utc(r.first)} to ${utc(r.last)} UTC, ${int(r.gaps.length)} gap${r.gaps.length === 1 ? '' : 's'}`));
+    if (ok) out.push(c.green(`OK: ${intText(r.rows)} rows, from ${utcText(r.first)} to ${utcText(r.last)} UTC, ${intText(r.gaps.length)} gap${r.gaps.length === 1 ? '' : 's'}`));
     io.stdout.write(`${out.join('\n')}\n`);
   }
   if (!ok) throw new DataError(`${r.errors.length} error${r.errors.length === 1 ? '' : 's'}: ${r.errors.join('; ')}`, { file: abs });
@@ -273,17 +239,17 @@ export async function dataResample(flags: DataResampleFlags, io: CliIo): Promise
   };
   if (flags.json) {
     io.stdout.write(
-      `${JSON.stringify({ ...res, first: iso(res.first), last: iso(res.last), partial: r.partial.map((t) => iso(t)) }, null, 2)}\n`,
+      `${JSON.stringify({ ...res, first: isoOrNull(res.first), last: isoOrNull(res.last), partial: r.partial.map((t) => isoOrNull(t)) }, null, 2)}\n`,
     );
   } else {
     const inc =
       r.incomplete === 0
         ? 'no incomplete candles'
         : flags.allowPartial
-          ? `${int(r.incomplete)} incomplete kept (--allow-partial)`
-          : `${int(r.incomplete)} incomplete dropped`;
+          ? `${intText(r.incomplete)} incomplete kept (--allow-partial)`
+          : `${intText(r.incomplete)} incomplete dropped`;
     io.stdout.write(
-      `Wrote ${int(res.rows)} ${intervalLabel(to)} candles to ${relTo(io.cwd, target)}: ${utc(res.first)} → ${utc(res.last)} UTC, from ${int(res.sourceRows)} ${intervalLabel(from)} candles; ${inc}\n`,
+      `Wrote ${intText(res.rows)} ${intervalLabel(to)} candles to ${relPath(io.cwd, target)}: ${utcText(res.first)} → ${utcText(res.last)} UTC, from ${intText(res.sourceRows)} ${intervalLabel(from)} candles; ${inc}\n`,
     );
   }
   return res;

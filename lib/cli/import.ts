@@ -14,6 +14,7 @@ import { ConfigError, MissingDataError, intervalLabel, parseInterval, type Inter
 import { candlePath, findCandleFile } from '../data/store.ts';
 import { importCandleFile, parseColumnMap, type ImportFormat, type ImportResult, type TimeUnit } from '../data/import.ts';
 import type { CliIo } from './backtest.ts';
+import { intText, relPath, utcText } from '../report/format.ts';
 
 export interface ImportFlags {
   symbol?: string;
@@ -43,19 +44,6 @@ export function binanceNameInfo(file: string): { symbol: string; interval: Inter
   const m = /^([A-Z0-9]{2,30})-(\d+[smhdw]|1mo)-\d{4}-\d{2}(?:-\d{2})?\.(?:zip|csv)$/.exec(path.basename(file));
   if (!m || !(m[2]! in BINANCE_INTERVALS)) return undefined;
   return { symbol: m[1]!, interval: BINANCE_INTERVALS[m[2]!] ?? null, binanceInterval: m[2]! };
-}
-
-function utc(t: number): string {
-  return new Date(t).toISOString().slice(0, 16).replace('T', ' ');
-}
-
-function int(n: number): string {
-  return n.toLocaleString('en-US');
-}
-
-function relTo(cwd: string, file: string): string {
-  const rel = path.relative(cwd, file);
-  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : file;
 }
 
 /** `pyr import`: validates the flags, imports, prints a one-line summary (or JSON). */
@@ -112,14 +100,14 @@ export async function importCandles(file: string, flags: ImportFlags, io: CliIo)
     io.stdout.write(`${JSON.stringify({ ...r, interval, first: new Date(r.first).toISOString(), last: new Date(r.last).toISOString() }, null, 2)}\n`);
   } else {
     const units = r.units.map((u) => (u === 'us' ? 'µs' : u === 'iso' ? 'ISO 8601' : u)).join('/');
-    const gaps = r.missing === 0 ? 'no gaps' : `${int(r.missing)} missing candle${r.missing === 1 ? '' : 's'} in ${int(r.gaps)} gap${r.gaps === 1 ? '' : 's'}`;
+    const gaps = r.missing === 0 ? 'no gaps' : `${intText(r.missing)} missing candle${r.missing === 1 ? '' : 's'} in ${intText(r.gaps)} gap${r.gaps === 1 ? '' : 's'}`;
     const how = r.merged
-      ? `; merged: ${int(r.added)} new, ${int(r.identical)} already there`
+      ? `; merged: ${intText(r.added)} new, ${intText(r.identical)} already there`
       : r.replaced
         ? '; replaced the old file (--force)'
         : '';
     io.stdout.write(
-      `Imported ${int(r.imported)} ${intervalLabel(interval)} candles (${r.format}, ${units} times) from ${path.basename(input)} into ${relTo(io.cwd, r.file)}: ${int(r.rows)} rows, ${utc(r.first)} → ${utc(r.last)} UTC, ${gaps}${how}\n`,
+      `Imported ${intText(r.imported)} ${intervalLabel(interval)} candles (${r.format}, ${units} times) from ${path.basename(input)} into ${relPath(io.cwd, r.file)}: ${intText(r.rows)} rows, ${utcText(r.first)} → ${utcText(r.last)} UTC, ${gaps}${how}\n`,
     );
   }
   return r;
