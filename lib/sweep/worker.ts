@@ -12,7 +12,7 @@
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { DAY_MS, PyrError, type CandleSeries, type Interval, type RunRecord } from '../core/index.ts';
-import { simBrokerFor } from '../brokers/sim/index.ts';
+import { SimDecimalCache, simBrokerFor } from '../brokers/sim/index.ts';
 import { dayString, resolveRunSpec } from '../config/index.ts';
 import { hasCandles, runSpec, type RunData } from '../engine/index.ts';
 import type { GridValue } from '../engine/optimize.ts';
@@ -69,13 +69,15 @@ export async function createRunner(ctx: RunContext, series: CandleSeries): Promi
   // Indicators computed once per worker: every run's strategy gets the same caching factory in its env
   // (lib/indicators/cache.ts), which replays an indicator's recorded outputs bit for bit.
   const indicators = createIndicatorCache();
+  // The simulator's prices and fees of whole ticks, kept across the worker's runs (the same decimals).
+  const decimals = new SimDecimalCache();
   const definition: StrategyDefinition = { ...loaded, create: (p, env) => loaded.create(p, { ...env, indicators }) };
   const instrument = { exchange: 'bybit', category: ctx.category, symbol: ctx.symbol } as const;
   const data: RunData = { series, source: ctx.candleFile, funding: ctx.fundingFile ? { file: ctx.fundingFile } : { none: ctx.fundingNone ?? 'no funding history' } };
   const runRecord = (job: Job, lazyTrades = false): RunRecord => {
     const spec = resolveRunSpec({ definition, strategyFile, instrument, interval: ctx.interval, layers: [...ctx.baseLayers, { where: '--grid', values: job.params }], snapshot: ctx.snapshot });
     if (!hasCandles(series, job.from, job.to)) throw new PyrError(`no candles from ${dayString(job.from)} to ${dayString(job.to - DAY_MS)} in ${ctx.candleFile}`);
-    return runSpec(spec, data, simBrokerFor(spec, ctx.funding, { lazyTrades }), { runId: `optimize-${job.id}`, from: job.from, to: job.to }).record;
+    return runSpec(spec, data, simBrokerFor(spec, ctx.funding, { lazyTrades, decimals }), { runId: `optimize-${job.id}`, from: job.from, to: job.to }).record;
   };
   return {
     definition,

@@ -7,7 +7,7 @@
  * large for a safe integer, funding on some trades (a run of both kinds), prices off the tick grid.
  */
 import { expect } from 'chai';
-import { SimBroker } from '../../lib/brokers/sim/index.ts';
+import { SimBroker, SimDecimalCache } from '../../lib/brokers/sim/index.ts';
 import { resolveRunSpec } from '../../lib/config/index.ts';
 import { D, ZERO, exactOf, scaledToDec, seriesFromCandles, type Dec, type Intent, type RunRecord, type Trade } from '../../lib/core/index.ts';
 import { readCandleFile } from '../../lib/data/csv.ts';
@@ -40,6 +40,8 @@ interface Case {
   readonly params: Record<string, unknown>;
   readonly rules?: { tickSize?: string };
   readonly funding?: { times: Float64Array; rates: string[] };
+  /** Kept decimals for the lazy run (a sweep worker's), shared across the runs given it. */
+  readonly decimals?: SimDecimalCache;
 }
 
 let series: Awaited<ReturnType<typeof readCandleFile>>['series'];
@@ -50,7 +52,7 @@ function runBoth(c: Case): { eager: RunRecord; lazy: RunRecord; exactTrades: num
   let spec = resolveRunSpec({ definition, strategyFile, instrument, interval: '15', layers: [{ where: 'test', values: c.params }] });
   if (c.rules?.tickSize) spec = { ...spec, rules: { ...spec.rules, tickSize: new D(c.rules.tickSize) } };
   const make = (lazyTrades: boolean) =>
-    new SimBroker({ rules: spec.rules, fillModel: spec.fillModel, initialBalance: spec.initialBalance, funding: c.funding, maxNotional: spec.guards.maxPositionNotional, lazyTrades });
+    new SimBroker({ rules: spec.rules, fillModel: spec.fillModel, initialBalance: spec.initialBalance, funding: c.funding, maxNotional: spec.guards.maxPositionNotional, lazyTrades, decimals: lazyTrades ? c.decimals : undefined });
   const data = { series, source: DATA_15M, funding: { none: 'test' } } as const;
   const eager = runSpec(spec, data, make(false), { runId: 'e', from: FROM, to: TO }).record;
   const lazy = runSpec(spec, data, make(true), { runId: 'l', from: FROM, to: TO }).record;
@@ -130,9 +132,17 @@ describe('sim broker: exact integers on the hot path equal the decimals (real ca
   });
 
   it('the seed on several combinations: every trade exact, identical to the decimal simulator', () => {
-    for (const params of [{}, { oversold: 10, overbought: 90, stopLossPct: 0.02, takeProfitPct: 0.005 }, { oversold: 30, overbought: 70, stopLossPct: 0.003, takeProfitPct: 0.02 }, { stopLossPct: 0, takeProfitPct: 0 }]) {
+    const combos = [{}, { oversold: 10, overbought: 90, stopLossPct: 0.02, takeProfitPct: 0.005 }, { oversold: 30, overbought: 70, stopLossPct: 0.003, takeProfitPct: 0.02 }, { stopLossPct: 0, takeProfitPct: 0 }];
+    for (const params of combos) {
       const r = runBoth({ params });
       expect(r.exactTrades, JSON.stringify(params)).to.equal(r.eager.trades.length);
+    }
+    // With a worker's kept decimals shared by the runs (and one small enough to start afresh mid-run): the same.
+    const kept = new SimDecimalCache();
+    const small = new SimDecimalCache({ max: 500 });
+    for (const params of [...combos, ...combos]) {
+      runBoth({ params, decimals: kept });
+      runBoth({ params, decimals: small });
     }
   });
 
@@ -147,7 +157,7 @@ describe('sim broker: exact integers on the hot path equal the decimals (real ca
     // 10^-20 needs a unit of 10^-24 with a tick of 0.1 and a step of 0.001: beyond 10^-22, no integers at all.
     expect(runBoth({ params: { takerFee: 1e-20 } }).exactTrades).to.equal(0);
     // A tick of 1 with closes in tenths: entries at an open off the grid are decimals, the others exact.
-    const off = runBoth({ params: {}, rules: { tickSize: '1' } });
+    const off = runBoth({ params: {}, rules: { tickSize: '1' }, decimals: new SimDecimalCache() });
     expect(off.exactTrades).to.be.lessThan(off.eager.trades.length);
   });
 
@@ -158,7 +168,7 @@ describe('sim broker: exact integers on the hot path equal the decimals (real ca
     // Funding every 8 hours: a position open across a settlement pays it (decimals); the others stay exact.
     const times: number[] = [];
     for (let t = FROM; t < TO; t += 8 * 3_600_000) times.push(t);
-    const f = runBoth({ params: {}, funding: { times: Float64Array.from(times), rates: times.map((_, i) => (i % 3 === 0 ? '-0.0001' : '0.000125')) } });
+    const f = runBoth({ params: {}, decimals: new SimDecimalCache(), funding: { times: Float64Array.from(times), rates: times.map((_, i) => (i % 3 === 0 ? '-0.0001' : '0.000125')) } });
     expect(f.exactTrades).to.be.greaterThan(0);
     expect(f.exactTrades).to.be.lessThan(f.eager.trades.length);
   });

@@ -96,6 +96,51 @@ export interface SimBrokerOptions {
    * amounts as exact scaled integers: a sweep's rows add those up. The values are the same either way.
    */
   readonly lazyTrades?: boolean;
+  /**
+   * Decimals of whole ticks and their fees kept across runs (a sweep's worker holds one): a price or fee
+   * the simulator makes again is the decimal made the first time, of the same value.
+   */
+  readonly decimals?: SimDecimalCache;
+}
+
+/** The decimals of one instrument's ticks and fees (see SimDecimalCache). */
+interface DecimalBucket {
+  readonly prices: Map<number, Dec>;
+  /** Fees by qty in steps, then by price in ticks. */
+  readonly taker: Map<number, Map<number, Dec>>;
+  readonly maker: Map<number, Map<number, Dec>>;
+}
+
+/**
+ * Prices made of whole ticks (tick x n) and the fees of whole steps at whole ticks, as decimals, kept per
+ * tick, step and fee rates: runs over the same candles make the same prices again and again. Decimals are
+ * immutable, so a kept one is as good as a new one of the same value. Bounded: past `max` entries it
+ * starts afresh.
+ */
+export class SimDecimalCache {
+  readonly #buckets = new Map<string, DecimalBucket>();
+  #size = 0;
+  readonly #max: number;
+  constructor(opts: { max?: number } = {}) {
+    this.#max = opts.max ?? 1_000_000;
+  }
+  bucket(tick: Dec, step: Dec, taker: Dec, maker: Dec): DecimalBucket {
+    const key = `${tick.toString()}|${step.toString()}|${taker.toString()}|${maker.toString()}`;
+    let b = this.#buckets.get(key);
+    if (!b) this.#buckets.set(key, (b = { prices: new Map(), taker: new Map(), maker: new Map() }));
+    return b;
+  }
+  /** Counts one more kept decimal; false when full (then everything kept is dropped and the caller keeps nothing). */
+  room(): boolean {
+    if (++this.#size <= this.#max) return true;
+    for (const b of this.#buckets.values()) {
+      b.prices.clear();
+      b.taker.clear();
+      b.maker.clear();
+    }
+    this.#size = 0;
+    return false;
+  }
 }
 
 /** One partial target still open: its price and the qty it closes. */
@@ -218,6 +263,8 @@ export class SimBroker implements Broker {
   readonly #exact: ExactScale | undefined;
   readonly #lazy: boolean;
   readonly #qtySteps = new Map<Dec, number>();
+  readonly #cache: SimDecimalCache | undefined;
+  readonly #bucket: DecimalBucket | undefined;
   /** The last close seen: the price a limit is placed against (post-only) and an amendment is checked at. */
   #lastClose = NaN;
   readonly #initial: number;
@@ -260,6 +307,8 @@ export class SimBroker implements Broker {
     this.#maxNotional = opts.maxNotional !== undefined && opts.maxNotional > 0 ? opts.maxNotional : undefined;
     this.#exact = exactScale(r.tickSize, r.qtyStep, this.#taker, this.#maker);
     this.#lazy = opts.lazyTrades === true && this.#exact !== undefined;
+    this.#cache = this.#exact !== undefined ? opts.decimals : undefined;
+    this.#bucket = this.#cache?.bucket(r.tickSize, r.qtyStep, this.#taker, this.#maker);
     if (opts.funding) {
       this.#fundingTimes = opts.funding.times;
       this.#fundingRates = opts.funding.rates.map((r) => new D(r));
@@ -414,6 +463,42 @@ export class SimBroker implements Broker {
     return Math.abs(n * this.#tickScale.m) < 1e15 && multipleToNumber(n, this.#tickScale) === num ? n : NaN;
   }
 
+  /** `n` whole ticks as a decimal: the kept one when there is a cache. */
+  #tickPrice(n: number): Dec {
+    const b = this.#bucket;
+    if (b === undefined) return this.#rules.tickSize.mul(n);
+    let d = b.prices.get(n);
+    if (d === undefined) {
+      d = this.#rules.tickSize.mul(n);
+      if (this.#cache!.room()) b.prices.set(n, d);
+    }
+    return d;
+  }
+
+  /** The decimal of a candle's price: `new D(num)`, or the same value kept (when it is whole ticks). */
+  #priceOf(num: number): Dec {
+    if (this.#bucket !== undefined) {
+      const n = this.#ticksOf(num);
+      if (n === n) return this.#tickPrice(n);
+    }
+    return new D(num);
+  }
+
+  /** The fee of `qty` (`steps` steps) at `price` (`ticks` ticks): #fee's decimal, kept when a cache holds whole steps and ticks. */
+  #feeAt(qty: Dec, steps: number, price: Dec, ticks: number, liquidity: Liquidity): Dec {
+    const b = this.#bucket;
+    if (b === undefined || steps !== steps || ticks !== ticks) return this.#fee(qty, price, liquidity);
+    const byQty = liquidity === 'taker' ? b.taker : b.maker;
+    let m = byQty.get(steps);
+    if (m === undefined) byQty.set(steps, (m = new Map()));
+    let d = m.get(ticks);
+    if (d === undefined) {
+      d = this.#fee(qty, price, liquidity);
+      if (this.#cache!.room()) m.set(ticks, d);
+    }
+    return d;
+  }
+
   /** A quantity as an exact number of steps, or NaN (checked once per quantity decimal). */
   #stepsOf(qty: Dec, qtyNum: number): number {
     if (this.#exact === undefined) return NaN;
@@ -473,7 +558,7 @@ export class SimBroker implements Broker {
     }
     const o = order.order;
     if (o === undefined || o.type === 'market') {
-      const price = this.#noSlip ? new D(c.open) : slippedPrice(order.side, dec(c.open), this.#fm.slippageBps, this.#rules.tickSize);
+      const price = this.#noSlip ? this.#priceOf(c.open) : slippedPrice(order.side, dec(c.open), this.#fm.slippageBps, this.#rules.tickSize);
       this.#fillEntry(order, c, price, this.#noSlip ? c.open : price.toNumber(), c.open, 'taker', 'market');
       return;
     }
@@ -503,7 +588,7 @@ export class SimBroker implements Broker {
       this.#emit({ type: 'order', order: this.orders().find((x) => x.id === order.id)! });
       return;
     }
-    this.#exit(p, c.openTime, this.#slip(p, new D(c.open)), qty, 'signal', order.reason, 'taker', order.id, undefined, this.#noSlip ? c.open : NaN);
+    this.#exit(p, c.openTime, this.#slip(p, this.#priceOf(c.open)), qty, 'signal', order.reason, 'taker', order.id, undefined, this.#noSlip ? c.open : NaN);
   }
 
   /** Funding settlements at or before this candle's open, while the position was open across them. */
@@ -537,11 +622,13 @@ export class SimBroker implements Broker {
       return false;
     }
     const qty = sized.qty;
-    const fee = liquidity === 'taker' ? this.#feeOf(qty, price) : qty.mul(price).mul(this.#maker);
-    const sl = order.stopLoss ? this.#level(side, true, order.stopLoss, price, priceNum) : undefined;
-    const tp = order.takeProfit ? this.#level(side, false, order.takeProfit, price, priceNum) : undefined;
     let qtyNum = this.#qtyNums.get(qty);
     if (qtyNum === undefined) this.#qtyNums.set(qty, (qtyNum = qty.toNumber()));
+    const entryTicks = this.#ticksOf(priceNum);
+    const qtySteps = this.#stepsOf(qty, qtyNum);
+    const fee = this.#feeAt(qty, qtySteps, price, entryTicks, liquidity);
+    const sl = order.stopLoss ? this.#level(side, true, order.stopLoss, price, priceNum) : undefined;
+    const tp = order.takeProfit ? this.#level(side, false, order.takeProfit, price, priceNum) : undefined;
     const fill: Fill = orderType === 'market'
       ? { orderId: order.id, time: c.openTime, side: order.side, qty, price, fee, liquidity, purpose: 'entry' }
       : { orderId: order.id, time: c.openTime, side: order.side, qty, price, fee, liquidity, purpose: 'entry', orderType };
@@ -553,8 +640,8 @@ export class SimBroker implements Broker {
       qtyNum,
       entryNum: priceNum,
       entryPrice: price,
-      entryTicks: this.#ticksOf(priceNum),
-      qtySteps: this.#stepsOf(qty, qtyNum),
+      entryTicks,
+      qtySteps,
       sl: sl?.dec,
       tp: tp?.dec,
       slNum: sl ? sl.num : NaN,
@@ -660,7 +747,7 @@ export class SimBroker implements Broker {
     if ('pct' in level) {
       const below = isStop === (side === 'long');
       const r = fastRoundTicks(priceNum * (below ? 1 - level.pct : 1 + level.pct), this.#tickNum);
-      if (r !== undefined) return { dec: this.#rules.tickSize.mul(r), num: multipleToNumber(r, this.#tickScale) };
+      if (r !== undefined) return { dec: this.#tickPrice(r), num: multipleToNumber(r, this.#tickScale) };
     }
     const d = isStop ? stopPrice(side, price, level, this.#rules.tickSize) : targetPrice(side, price, level, this.#rules.tickSize);
     return { dec: d, num: d.toNumber() };
@@ -675,15 +762,15 @@ export class SimBroker implements Broker {
     const sl = p.slNum;
     const tp = p.tpNum;
     if (p.dir === 1) {
-      if (c.open <= sl) return this.#close(c.openTime, this.#slip(p, dec(c.open)), 'stop_loss', 'opened through the stop loss', undefined, c.open);
-      if (c.open >= tp) return this.#close(c.openTime, this.#slip(p, dec(c.open)), 'take_profit', 'opened through the take profit', undefined, c.open);
+      if (c.open <= sl) return this.#close(c.openTime, this.#slip(p, this.#priceOf(c.open)), 'stop_loss', 'opened through the stop loss', undefined, c.open);
+      if (c.open >= tp) return this.#close(c.openTime, this.#slip(p, this.#priceOf(c.open)), 'take_profit', 'opened through the take profit', undefined, c.open);
       const slHit = c.low <= sl;
       const tpHit = c.high >= tp;
       if (slHit) return this.#close(c.openTime, this.#slip(p, p.sl!), 'stop_loss', tpHit ? AMBIGUOUS : 'stop loss touched', tpHit ? this.#slip(p, p.tp!) : undefined, sl);
       if (tpHit) return this.#close(c.openTime, this.#slip(p, p.tp!), 'take_profit', 'take profit touched', undefined, tp);
     } else {
-      if (c.open >= sl) return this.#close(c.openTime, this.#slip(p, dec(c.open)), 'stop_loss', 'opened through the stop loss', undefined, c.open);
-      if (c.open <= tp) return this.#close(c.openTime, this.#slip(p, dec(c.open)), 'take_profit', 'opened through the take profit', undefined, c.open);
+      if (c.open >= sl) return this.#close(c.openTime, this.#slip(p, this.#priceOf(c.open)), 'stop_loss', 'opened through the stop loss', undefined, c.open);
+      if (c.open <= tp) return this.#close(c.openTime, this.#slip(p, this.#priceOf(c.open)), 'take_profit', 'opened through the take profit', undefined, c.open);
       const slHit = c.high >= sl;
       const tpHit = c.low <= tp;
       if (slHit) return this.#close(c.openTime, this.#slip(p, p.sl!), 'stop_loss', tpHit ? AMBIGUOUS : 'stop loss touched', tpHit ? this.#slip(p, p.tp!) : undefined, sl);
@@ -949,7 +1036,11 @@ export class SimBroker implements Broker {
     const id = ++this.#tradeSeq;
     const all = qty === undefined || !qty.lt(p.qty);
     const q = all ? p.qty : qty;
-    const exitFill: Fill = { orderId: orderId ?? `${reason}-${id}`, time, side: p.dir === 1 ? 'Sell' : 'Buy', qty: q, price, fee: this.#fee(q, price, liquidity), liquidity, purpose: 'exit', exitReason: reason };
+    // The exact path (below) and the kept fees need the price in ticks.
+    const exactable = this.#exact !== undefined && all && p.parts === 0 && p.trail === undefined && p.funding.isZero();
+    const exitTicks = exactable || this.#bucket !== undefined ? this.#ticksOf(priceNum === priceNum ? priceNum : price.toNumber()) : NaN;
+    const fee = all && p.parts === 0 ? this.#feeAt(q, p.qtySteps, price, exitTicks, liquidity) : this.#fee(q, price, liquidity);
+    const exitFill: Fill = { orderId: orderId ?? `${reason}-${id}`, time, side: p.dir === 1 ? 'Sell' : 'Buy', qty: q, price, fee, liquidity, purpose: 'exit', exitReason: reason };
     // The entry leg this row closes: the whole entry fill, or the entry's price and qty with this part's fee.
     let entryLeg: Leg = p.entryFill;
     let funding = p.funding;
@@ -960,11 +1051,7 @@ export class SimBroker implements Broker {
     }
     // The same amounts as exact integers, when the whole position closes in one fill with no funding and
     // both prices are whole ticks (a trailing stop's price is neither a candle's nor a tick multiple: decimals).
-    let ex: ExactAmounts | undefined;
-    if (this.#exact !== undefined && all && p.parts === 0 && p.trail === undefined && p.funding.isZero()) {
-      const exitTicks = this.#ticksOf(priceNum === priceNum ? priceNum : price.toNumber());
-      ex = exactTrade(this.#exact, p.side, p.qtySteps, p.entryTicks, exitTicks, p.liquidity, liquidity);
-    }
+    const ex: ExactAmounts | undefined = exactable ? exactTrade(this.#exact!, p.side, p.qtySteps, p.entryTicks, exitTicks, p.liquidity, liquidity) : undefined;
     const fields = {
       id,
       side: p.side,
