@@ -137,9 +137,9 @@ describe('sim broker: exact integers on the hot path equal the decimals (real ca
       const r = runBoth({ params });
       expect(r.exactTrades, JSON.stringify(params)).to.equal(r.eager.trades.length);
     }
-    // With a worker's kept decimals shared by the runs (and one small enough to start afresh mid-run): the same.
+    // With a worker's kept decimals shared by the runs (and one of 16 slots, replaced all the time): the same.
     const kept = new SimDecimalCache();
-    const small = new SimDecimalCache({ max: 500 });
+    const small = new SimDecimalCache({ bits: 4 });
     for (const params of [...combos, ...combos]) {
       runBoth({ params, decimals: kept });
       runBoth({ params, decimals: small });

@@ -103,43 +103,62 @@ export interface SimBrokerOptions {
   readonly decimals?: SimDecimalCache;
 }
 
+/**
+ * A direct-mapped table of decimals by one or two integer keys: a slot per key's low bits, a new key
+ * replaces the old one in its slot (then the old decimal is made again when asked for), so a lookup is
+ * an array read and the table's size is fixed.
+ */
+class DecimalTable {
+  readonly #a: Float64Array;
+  readonly #b: Float64Array;
+  readonly #vals: (Dec | undefined)[];
+  readonly #mask: number;
+  constructor(bits: number) {
+    const n = 1 << bits;
+    this.#a = new Float64Array(n).fill(NaN);
+    this.#b = new Float64Array(n).fill(NaN);
+    this.#vals = new Array<Dec | undefined>(n).fill(undefined);
+    this.#mask = n - 1;
+  }
+  /** The decimal kept for (a, b), or undefined. */
+  get(a: number, b: number): Dec | undefined {
+    const h = ((a | 0) ^ Math.imul(b | 0, 0x9e3779b1)) & this.#mask;
+    return this.#a[h] === a && this.#b[h] === b ? this.#vals[h] : undefined;
+  }
+  set(a: number, b: number, d: Dec): void {
+    const h = ((a | 0) ^ Math.imul(b | 0, 0x9e3779b1)) & this.#mask;
+    this.#a[h] = a;
+    this.#b[h] = b;
+    this.#vals[h] = d;
+  }
+}
+
 /** The decimals of one instrument's ticks and fees (see SimDecimalCache). */
 interface DecimalBucket {
-  readonly prices: Map<number, Dec>;
-  /** Fees by qty in steps, then by price in ticks. */
-  readonly taker: Map<number, Map<number, Dec>>;
-  readonly maker: Map<number, Map<number, Dec>>;
+  /** Prices by ticks (second key 0). */
+  readonly prices: DecimalTable;
+  /** Fees by price in ticks and qty in steps. */
+  readonly taker: DecimalTable;
+  readonly maker: DecimalTable;
 }
 
 /**
  * Prices made of whole ticks (tick x n) and the fees of whole steps at whole ticks, as decimals, kept per
  * tick, step and fee rates: runs over the same candles make the same prices again and again. Decimals are
- * immutable, so a kept one is as good as a new one of the same value. Bounded: past `max` entries it
- * starts afresh.
+ * immutable, so a kept one is as good as a new one of the same value. Fixed size: 2^bits prices and as
+ * many fees of each liquidity (direct-mapped, see DecimalTable).
  */
 export class SimDecimalCache {
   readonly #buckets = new Map<string, DecimalBucket>();
-  #size = 0;
-  readonly #max: number;
-  constructor(opts: { max?: number } = {}) {
-    this.#max = opts.max ?? 1_000_000;
+  readonly #bits: number;
+  constructor(opts: { bits?: number } = {}) {
+    this.#bits = opts.bits ?? 17;
   }
   bucket(tick: Dec, step: Dec, taker: Dec, maker: Dec): DecimalBucket {
     const key = `${tick.toString()}|${step.toString()}|${taker.toString()}|${maker.toString()}`;
     let b = this.#buckets.get(key);
-    if (!b) this.#buckets.set(key, (b = { prices: new Map(), taker: new Map(), maker: new Map() }));
+    if (!b) this.#buckets.set(key, (b = { prices: new DecimalTable(this.#bits), taker: new DecimalTable(this.#bits), maker: new DecimalTable(Math.min(this.#bits, 12)) }));
     return b;
-  }
-  /** Counts one more kept decimal; false when full (then everything kept is dropped and the caller keeps nothing). */
-  room(): boolean {
-    if (++this.#size <= this.#max) return true;
-    for (const b of this.#buckets.values()) {
-      b.prices.clear();
-      b.taker.clear();
-      b.maker.clear();
-    }
-    this.#size = 0;
-    return false;
   }
 }
 
@@ -263,7 +282,6 @@ export class SimBroker implements Broker {
   readonly #exact: ExactScale | undefined;
   readonly #lazy: boolean;
   readonly #qtySteps = new Map<Dec, number>();
-  readonly #cache: SimDecimalCache | undefined;
   readonly #bucket: DecimalBucket | undefined;
   /** The last close seen: the price a limit is placed against (post-only) and an amendment is checked at. */
   #lastClose = NaN;
@@ -307,8 +325,7 @@ export class SimBroker implements Broker {
     this.#maxNotional = opts.maxNotional !== undefined && opts.maxNotional > 0 ? opts.maxNotional : undefined;
     this.#exact = exactScale(r.tickSize, r.qtyStep, this.#taker, this.#maker);
     this.#lazy = opts.lazyTrades === true && this.#exact !== undefined;
-    this.#cache = this.#exact !== undefined ? opts.decimals : undefined;
-    this.#bucket = this.#cache?.bucket(r.tickSize, r.qtyStep, this.#taker, this.#maker);
+    this.#bucket = this.#exact === undefined ? undefined : opts.decimals?.bucket(r.tickSize, r.qtyStep, this.#taker, this.#maker);
     if (opts.funding) {
       this.#fundingTimes = opts.funding.times;
       this.#fundingRates = opts.funding.rates.map((r) => new D(r));
@@ -467,11 +484,8 @@ export class SimBroker implements Broker {
   #tickPrice(n: number): Dec {
     const b = this.#bucket;
     if (b === undefined) return this.#rules.tickSize.mul(n);
-    let d = b.prices.get(n);
-    if (d === undefined) {
-      d = this.#rules.tickSize.mul(n);
-      if (this.#cache!.room()) b.prices.set(n, d);
-    }
+    let d = b.prices.get(n, 0);
+    if (d === undefined) b.prices.set(n, 0, (d = this.#rules.tickSize.mul(n)));
     return d;
   }
 
@@ -488,14 +502,9 @@ export class SimBroker implements Broker {
   #feeAt(qty: Dec, steps: number, price: Dec, ticks: number, liquidity: Liquidity): Dec {
     const b = this.#bucket;
     if (b === undefined || steps !== steps || ticks !== ticks) return this.#fee(qty, price, liquidity);
-    const byQty = liquidity === 'taker' ? b.taker : b.maker;
-    let m = byQty.get(steps);
-    if (m === undefined) byQty.set(steps, (m = new Map()));
-    let d = m.get(ticks);
-    if (d === undefined) {
-      d = this.#fee(qty, price, liquidity);
-      if (this.#cache!.room()) m.set(ticks, d);
-    }
+    const table = liquidity === 'taker' ? b.taker : b.maker;
+    let d = table.get(ticks, steps);
+    if (d === undefined) table.set(ticks, steps, (d = this.#fee(qty, price, liquidity)));
     return d;
   }
 
