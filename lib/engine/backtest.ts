@@ -3,10 +3,11 @@
  * range, and records per-candle equity and exposure for the report. The broker it is given decides the
  * fills; the driver only needs it to value the account at a price.
  */
-import { InvariantError, intervalMs, lowerBound, minQtyWarning, perTradeAmount, type Broker, type CandleSeries, type RunRecord } from '../core/index.ts';
+import { InvariantError, intervalMs, lowerBound, minQtyWarning, perTradeAmount, type Broker, type Candle, type CandleSeries, type RunRecord } from '../core/index.ts';
 import type { StrategyDefinition } from '../strategy/index.ts';
 import type { Guards } from '../core/index.ts';
 import { Engine, reasonKey, type Decision } from './engine.ts';
+import type { IntentError } from './intents.ts';
 
 export interface ValuedBroker extends Broker {
   /** Mark-to-market equity at a price. */
@@ -28,6 +29,11 @@ export interface BacktestInput {
   readonly warmup: number;
   readonly meta: Omit<RunRecord['meta'], 'warmupCandles' | 'notices'> & { readonly notices?: readonly string[] };
   readonly onDecision?: (d: Decision) => void;
+  /**
+   * A strategy's invalid output refused (no order) and the run goes on, as `pyr live` does; `pyr diff`
+   * replays a live session this way. Absent (a backtest): it ends the run with a StrategyError.
+   */
+  readonly onInvalidIntent?: (err: IntentError) => void;
   readonly guards?: Guards;
   /**
    * Warn (a notice, first among the run's own) when the instrument's minimum qty makes an entry more
@@ -39,6 +45,12 @@ export interface BacktestInput {
   readonly onProgress?: (fraction: number) => void;
   /** Record what the strategy declares to plot, on every candle of the range (for a report). */
   readonly recordPlots?: boolean;
+  /**
+   * The series' candles as objects kept between runs over the same series (a sweep's worker has one
+   * list): the candle of row i is made once, frozen, and handed to every run, instead of a new object per
+   * candle per run. Rows not made yet are made when first fed.
+   */
+  readonly candles?: Candle[];
 }
 
 export function runBacktest(input: BacktestInput): { record: RunRecord; engine: Engine } {
@@ -67,6 +79,7 @@ export function runBacktest(input: BacktestInput): { record: RunRecord; engine: 
     orderIdPrefix: 'bt',
     plots: input.recordPlots === true && input.definition.plots !== undefined,
     onDecision: input.onDecision,
+    onInvalidIntent: input.onInvalidIntent,
     guards: input.guards,
     minQtyPolicy: policy,
     minQtyWarning: ratio > 0 && amount === undefined ? { ratio, onWarning: (w) => sizeWarnings.push(w) } : undefined,
@@ -83,8 +96,10 @@ export function runBacktest(input: BacktestInput): { record: RunRecord; engine: 
   const plotValues = declared ? declared.series.map(() => new Float64Array(n).fill(NaN)) : undefined;
   const strategy = engine.strategy;
   const trades = engine.trades;
+  const kept = input.candles;
   for (let i = warmStart; i < end; i++) {
-    engine.onCandle({ openTime: openTime[i]!, open: open[i]!, high: high[i]!, low: low[i]!, close: close[i]!, volume: volume[i]!, turnover: turnover[i]! });
+    if (kept === undefined) engine.onCandle({ openTime: openTime[i]!, open: open[i]!, high: high[i]!, low: low[i]!, close: close[i]!, volume: volume[i]!, turnover: turnover[i]! });
+    else engine.onCandle((kept[i] ??= Object.freeze({ openTime: openTime[i]!, open: open[i]!, high: high[i]!, low: low[i]!, close: close[i]!, volume: volume[i]!, turnover: turnover[i]! })));
     if (i >= start) {
       const j = i - start;
       equity[j] = broker.equity(close[i]!);

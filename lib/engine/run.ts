@@ -4,11 +4,12 @@
  * record. Used by `pyr backtest`, the optimizer's workers, `pyr diff`'s replay, the test kit and the
  * tests' live harness, so a run is wired in one place.
  */
-import { DAY_MS, MissingDataError, lowerBound, type CandleSeries, type Dec, type RunRecord } from '../core/index.ts';
+import { DAY_MS, MissingDataError, lowerBound, type Candle, type CandleSeries, type Dec, type RunRecord } from '../core/index.ts';
 import type { RunSpec } from '../config/index.ts';
 import { dayString } from '../config/index.ts';
 import { runBacktest, type ValuedBroker } from './backtest.ts';
 import type { Decision, Engine } from './engine.ts';
+import type { IntentError } from './intents.ts';
 
 /** The range asked for: inclusive UTC days (epoch ms of the day's start), as parsed from --from/--to. */
 export interface DayRange {
@@ -74,11 +75,15 @@ export interface RunOptions {
   readonly from: number;
   readonly to: number;
   readonly onDecision?: (d: Decision) => void;
+  /** Refuse invalid strategy output and go on, as live does (see runBacktest). */
+  readonly onInvalidIntent?: (err: IntentError) => void;
   readonly onProgress?: (fraction: number) => void;
   /** Warm-up candles fed before `from` (at most): default the strategy's own; a replay feeds what it has. */
   readonly warmup?: number;
   /** Record the strategy's declared plots (for report.html). */
   readonly recordPlots?: boolean;
+  /** The series' candle objects kept between runs (runBacktest's `candles`: a sweep's worker). */
+  readonly candles?: Candle[];
 }
 
 /** Runs `spec` over `data` through `broker` (fresh per run). The record's meta is the spec's. */
@@ -96,8 +101,10 @@ export function runSpec(spec: RunSpec, data: RunData, broker: SimulatingBroker, 
     guards: spec.guards,
     minQtyWarnRatio: spec.run.minQtyWarnRatio,
     onDecision: opts.onDecision,
+    onInvalidIntent: opts.onInvalidIntent,
     onProgress: opts.onProgress,
     recordPlots: opts.recordPlots,
+    candles: opts.candles,
     meta: {
       runId: opts.runId,
       strategy: spec.strategy.label,

@@ -11,7 +11,7 @@
  * `run` messages with the key metrics of each job.
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { DAY_MS, PyrError, type CandleSeries, type Interval, type RunRecord } from '../core/index.ts';
+import { DAY_MS, PyrError, type Candle, type CandleSeries, type Interval, type RunRecord } from '../core/index.ts';
 import { SimDecimalCache, simBrokerFor } from '../brokers/sim/index.ts';
 import { dayString, resolveRunSpec } from '../config/index.ts';
 import { hasCandles, runSpec, type RunData } from '../engine/index.ts';
@@ -71,13 +71,15 @@ export async function createRunner(ctx: RunContext, series: CandleSeries): Promi
   const indicators = createIndicatorCache();
   // The simulator's prices and fees of whole ticks, kept across the worker's runs (the same decimals).
   const decimals = new SimDecimalCache();
+  // The candles as objects made once for all the worker's runs (frozen; made as first fed).
+  const candles: Candle[] = new Array(series.length);
   const definition: StrategyDefinition = { ...loaded, create: (p, env) => loaded.create(p, { ...env, indicators }) };
   const instrument = { exchange: 'bybit', category: ctx.category, symbol: ctx.symbol } as const;
   const data: RunData = { series, source: ctx.candleFile, funding: ctx.fundingFile ? { file: ctx.fundingFile } : { none: ctx.fundingNone ?? 'no funding history' } };
   const runRecord = (job: Job, lazyTrades = false): RunRecord => {
     const spec = resolveRunSpec({ definition, strategyFile, instrument, interval: ctx.interval, layers: [...ctx.baseLayers, { where: '--grid', values: job.params }], snapshot: ctx.snapshot });
     if (!hasCandles(series, job.from, job.to)) throw new PyrError(`no candles from ${dayString(job.from)} to ${dayString(job.to - DAY_MS)} in ${ctx.candleFile}`);
-    return runSpec(spec, data, simBrokerFor(spec, ctx.funding, { lazyTrades, decimals }), { runId: `optimize-${job.id}`, from: job.from, to: job.to }).record;
+    return runSpec(spec, data, simBrokerFor(spec, ctx.funding, { lazyTrades, decimals }), { runId: `optimize-${job.id}`, from: job.from, to: job.to, candles }).record;
   };
   return {
     definition,
