@@ -131,6 +131,8 @@ export async function diff(journalFile: string, flags: DiffFlags, io: CliIo): Pr
     onDecision: (d) => {
       for (const o of d.outcomes) if ('skipped' in o) simSkips.push({ time: d.time, reason: o.skipped });
     },
+    // The live session refused a strategy's invalid output and went on: the replay does the same.
+    onInvalidIntent: () => undefined,
   });
   const sim = record.trades;
 

@@ -3,7 +3,8 @@
  * in lockstep (harness.ts `orderLockstep`), then `pyr diff` on the journal: the simulator must give the
  * same trades, part by part, with no difference in fills, fees or net PnL.
  *
- * A scripted strategy (written below) walks through, four times long and four times short:
+ * A scripted strategy (written below) first places a post-only buy above the price (refused: it would
+ * take liquidity), then walks through, four times long and four times short:
  *   1. a post-only limit far from the price, then `{ kind: 'cancel' }` on the next candle;
  *   2. a stop entry (`order: { type: 'stop', trigger: { pct } }`) with a stop loss and a target, which
  *      waits for its trigger;
@@ -29,7 +30,7 @@ import { orderLockstep, startBot, waitUntil, type LiveBot } from './harness.ts';
 
 const M15 = 15 * 60_000;
 const T0 = Date.UTC(2024, 7, 6, 10); // a candle inside the committed sample
-const END = T0 + 2 * 96 * M15; // two days
+const END = T0 + 2 * 96 * M15 + 8 * M15; // two days and two hours (the last round's limit exit expires and closes)
 
 const STRATEGY = `import { defineStrategy } from ${JSON.stringify(path.join(REPO, 'lib/strategy/index.ts'))};
 const T0 = ${T0};
@@ -46,7 +47,7 @@ export default defineStrategy({ name: 'order-script', description: 'issue 12: ev
       { side: 'long', ahead: 0.0005, limit: 0.0005, parts: true },
       { side: 'short', ahead: 0.0005, limit: 0.0005, parts: true },
     ];
-    let round = 0, step = 0, waited = 0;
+    let round = 0, step = -1, waited = 0;
     const size = { unit: 'quote', amount: 300 };
     return { onCandle(c, ctx) {
       if (c.openTime < T0 || round >= rounds.length) return undefined;
@@ -55,6 +56,10 @@ export default defineStrategy({ name: 'order-script', description: 'issue 12: ev
       const entry = ctx.orders.find((o) => o.role === 'entry');
       const exit = ctx.orders.find((o) => o.role === 'exit');
       switch (step) {
+        case -1:
+          // Once, first: a post-only buy above the price would take liquidity: refused, as Bybit refuses it.
+          step = 0;
+          return { kind: 'enter', side: 'long', size, order: { type: 'limit', price: { price: c.close * 1.002 }, postOnly: true }, reason: 'crossing post-only' };
         case 0:
           step = 1;
           return { kind: 'enter', side, size, order: { type: 'limit', price: { pct: 0.03 }, postOnly: true }, reason: 'far limit' };
@@ -124,6 +129,14 @@ describe('pyr live against the local exchange: cancel, stop entry, amend, partia
   const notes = () => records.flatMap((r) => (r.t === 'note' ? [r.message] : []));
   const decided = (kind: string) => records.flatMap((r) => (r.t === 'decision' ? r.intents.filter((i) => i.kind === kind) : []));
 
+  it('a post-only limit that would take liquidity is refused by the exchange (EC_PostOnlyWillTakeLiquidity), and nothing fills', () => {
+    const ids = records.flatMap((r) => (r.t === 'order' && r.order.reason === 'crossing post-only' ? [r.order.id] : []));
+    expect(ids).to.have.length(1);
+    const rejected = records.filter((r) => r.t === 'rejected' && r.orderId === ids[0]);
+    expect(rejected.map((r) => r.t === 'rejected' && r.reason)).to.deep.equal(['post-only order would have taken liquidity (EC_PostOnlyWillTakeLiquidity)']);
+    expect(trades.some((t) => t.entryReason === 'crossing post-only')).to.equal(false);
+  });
+
   it('cancels the far limit on the strategy\'s cancel, on both sides, with the strategy\'s reason', () => {
     const far = records.flatMap((r) => (r.t === 'order' && r.order.reason === 'far limit' ? [r.order.id] : []));
     expect(far.length).to.equal(8);
@@ -176,7 +189,9 @@ describe('pyr live against the local exchange: cancel, stop entry, amend, partia
     expect(decided('exit').some((i) => i.kind === 'exit' && i.order?.type === 'limit')).to.equal(true);
   });
 
-  it('pyr diff on the journal: every row matched, no difference in fills, fees or net PnL', async () => {
+  it('pyr diff on the journal: every row matched, no difference in fills, fees or net PnL (an intent live refused is refused by the replay too)', async () => {
+    // The last round's amendment puts a short's target above the price on that candle: refused, no order.
+    expect(records.some((r) => r.t === 'decision' && (r.outcomes as { skipped?: string }[]).some((o) => /^intent refused: .*takeProfit\[0\]\.pct puts a short's take profit/.test(o.skipped ?? '')))).to.equal(true);
     const r = await runCli(['diff', journal, '--json'], tmp.dir);
     expect(r.code, r.stderr).to.equal(0);
     const j = JSON.parse(r.stdout) as {
