@@ -66,7 +66,6 @@ export async function waitFor(cond: () => boolean, ms = 3000, what = 'condition'
   }
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Data of the private messages recorded so far, as [topic, data[0]] pairs in arrival order. */
 export function privateSequence(updates: Array<Record<string, unknown>>): Array<[string, Record<string, unknown>]> {

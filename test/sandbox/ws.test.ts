@@ -4,7 +4,7 @@ import { readCandleFile } from '../../lib/data/csv.ts';
 import type { CandleSeries } from '../../lib/core/candle.ts';
 import { D, type Dec, dec } from '../../lib/core/money.ts';
 import { type Sandbox, hmacHex, startSandbox } from '../../lib/sandbox/index.ts';
-import { M15, T0, historyRows, privateSequence, restClient, sample15m, sleep, tinySeries, waitFor, wsClient } from './helpers.ts';
+import { M15, T0, historyRows, privateSequence, restClient, sample15m, tinySeries, waitFor, wsClient } from './helpers.ts';
 
 const linear = { category: 'linear' as const, symbol: 'BTCUSDT' };
 const PRIVATE_TOPICS = ['position', 'order', 'execution', 'wallet'];
@@ -205,13 +205,13 @@ describe('sandbox WebSocket through the bybit-api SDK', function () {
     const port = ex.port;
     await ex.restart();
     expect(ex.port).to.equal(port);
-    // Like any server restart, it closed the client's pooled keep-alive socket; let the client see that.
-    await sleep(50);
+    // Like any server restart, it closed the client's pooled keep-alive socket: the REST reads wait until
+    // the SDK's WebSocket has reconnected, by which time the client has seen that close too.
+    await waitFor(() => events.some((e) => e.event === 'reconnected') && events.filter((e) => e.event === 'response').length >= 2, 5000, 'reconnected after restart');
     const pos = await rest.getPositionInfo({ ...linear });
     expect(pos.result.list[0]).to.include({ side: 'Sell', size: '0.02', stopLoss: '41000' });
     expect((await rest.getWalletBalance({ accountType: 'UNIFIED' })).result.list[0]!.totalWalletBalance).to.equal(wallet.totalWalletBalance);
     expect((await rest.getActiveOrders({ ...linear })).result.list.map((o) => o.stopOrderType)).to.deep.equal(['StopLoss']);
-    await waitFor(() => events.some((e) => e.event === 'reconnected') && events.filter((e) => e.event === 'response').length >= 2, 5000, 'reconnected after restart');
     // Close by hand: the messages arrive on the reconnected socket.
     await rest.submitOrder({ ...linear, side: 'Buy', orderType: 'Market', qty: '0.02', reduceOnly: true });
     await waitFor(() => updates('position').some((m) => (m.data as Msg[])[0]!.size === '0'), 3000, 'close after restart');
