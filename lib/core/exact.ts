@@ -139,6 +139,16 @@ export interface TradeDecimals {
   amounts(t: LazyTrade): TradeAmounts;
   /** The net PnL had the trade exited at `price` (its target) instead. */
   netAt(t: LazyTrade, price: Dec): Dec;
+  /** `ticks` whole ticks as a decimal (a stop, a target). */
+  price(ticks: number): Dec;
+}
+
+/** A LazyTrade's stop, target and ambiguous exit's target in ticks, for the decimals not given (NaN: none). */
+export interface LazyLevels {
+  readonly sl: number;
+  readonly tp: number;
+  /** The target an ambiguous exit would have filled at. */
+  readonly alt: number;
 }
 
 /**
@@ -154,8 +164,6 @@ export class LazyTrade implements Trade {
   readonly signalTime: number;
   readonly entryTime: number;
   readonly exitTime: number;
-  readonly stopLoss?: Dec;
-  readonly takeProfit?: Dec;
   readonly exitReason: ExitReason;
   readonly entryReason: string;
   readonly exitDetail: string;
@@ -166,19 +174,23 @@ export class LazyTrade implements Trade {
   readonly entryLiquidity?: Liquidity;
   readonly exitLiquidity?: Liquidity;
   readonly exact: ExactAmounts;
+  #sl: Dec | undefined;
+  #tp: Dec | undefined;
+  readonly #levels: LazyLevels | undefined;
   #amounts: TradeAmounts | undefined;
   readonly #decimals: TradeDecimals;
   /** The target's price of an ambiguous exit (the counterfactual is made from it when read). */
   readonly #altPrice: Dec | undefined;
 
-  constructor(f: LazyTradeFields, exact: ExactAmounts, decimals: TradeDecimals, altPrice?: Dec) {
+  constructor(f: LazyTradeFields, exact: ExactAmounts, decimals: TradeDecimals, altPrice?: Dec, levels?: LazyLevels) {
     this.id = f.id;
     this.side = f.side;
     this.signalTime = f.signalTime;
     this.entryTime = f.entryTime;
     this.exitTime = f.exitTime;
-    this.stopLoss = f.stopLoss;
-    this.takeProfit = f.takeProfit;
+    this.#sl = f.stopLoss;
+    this.#tp = f.takeProfit;
+    this.#levels = levels;
     this.exitReason = f.exitReason;
     this.entryReason = f.entryReason;
     this.exitDetail = f.exitDetail;
@@ -195,6 +207,14 @@ export class LazyTrade implements Trade {
 
   #a(): TradeAmounts {
     return (this.#amounts ??= this.#decimals.amounts(this));
+  }
+  get stopLoss(): Dec | undefined {
+    const t = this.#levels?.sl;
+    return this.#sl ?? (t !== undefined && t === t ? (this.#sl = this.#decimals.price(t)) : undefined);
+  }
+  get takeProfit(): Dec | undefined {
+    const t = this.#levels?.tp;
+    return this.#tp ?? (t !== undefined && t === t ? (this.#tp = this.#decimals.price(t)) : undefined);
   }
   get entryPrice(): Dec {
     return this.#a().entryPrice;
@@ -224,7 +244,9 @@ export class LazyTrade implements Trade {
     return this.#a().netPnl;
   }
   get netPnlIfTargetFirst(): Dec | undefined {
-    return this.#altPrice === undefined ? undefined : this.#decimals.netAt(this, this.#altPrice);
+    const t = this.#levels?.alt;
+    const price = this.#altPrice ?? (t !== undefined && t === t ? this.#decimals.price(t) : undefined);
+    return price === undefined ? undefined : this.#decimals.netAt(this, price);
   }
   /** The trade as a plain object, every decimal made (what an eager simulator's trade is). */
   toPlain(): Trade {

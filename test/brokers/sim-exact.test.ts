@@ -42,13 +42,16 @@ interface Case {
   readonly funding?: { times: Float64Array; rates: string[] };
   /** Kept decimals for the lazy run (a sweep worker's), shared across the runs given it. */
   readonly decimals?: SimDecimalCache;
+  /** Another strategy than the seed. */
+  readonly strategy?: 'stochrsi-maker' | 'pivot-bounce';
 }
 
 let series: Awaited<ReturnType<typeof readCandleFile>>['series'];
-let definition: Awaited<ReturnType<typeof loadStrategy>>['definition'];
-let strategyFile: string;
+type Loaded = Awaited<ReturnType<typeof loadStrategy>>;
+const strategies = new Map<string, Loaded>();
 
 function runBoth(c: Case): { eager: RunRecord; lazy: RunRecord; exactTrades: number } {
+  const { definition, file: strategyFile } = strategies.get(c.strategy ?? 'stochrsi-scalper')!;
   let spec = resolveRunSpec({ definition, strategyFile, instrument, interval: '15', layers: [{ where: 'test', values: c.params }] });
   if (c.rules?.tickSize) spec = { ...spec, rules: { ...spec.rules, tickSize: new D(c.rules.tickSize) } };
   const make = (lazyTrades: boolean) =>
@@ -128,7 +131,7 @@ describe('sim broker: exact integers on the hot path equal the decimals (real ca
   before(async function () {
     requireShared(this, DATA_15M);
     ({ series } = await readCandleFile(DATA_15M));
-    ({ definition, file: strategyFile } = await loadStrategy('stochrsi-scalper', REPO));
+    for (const name of ['stochrsi-scalper', 'stochrsi-maker', 'pivot-bounce']) strategies.set(name, await loadStrategy(name, REPO));
   });
 
   it('the seed on several combinations: every trade exact, identical to the decimal simulator', () => {
@@ -143,6 +146,15 @@ describe('sim broker: exact integers on the hot path equal the decimals (real ca
     for (const params of [...combos, ...combos]) {
       runBoth({ params, decimals: kept });
       runBoth({ params, decimals: small });
+    }
+  });
+
+  it('limit entries, partial targets and a trailing stop (stochrsi-maker), pivot-bounce, the path rule: identical', () => {
+    const kept = new SimDecimalCache();
+    for (const c of [{ strategy: 'stochrsi-maker' }, { strategy: 'stochrsi-maker', params: { trailPct: 0 } }, { strategy: 'pivot-bounce' }, { params: { intrabar: 'path' } }] as const) {
+      const r = runBoth({ params: {}, ...c, decimals: kept });
+      // Positions closed in parts or by a trailing stop are decimals; the others exact.
+      if (!('strategy' in c) || c.strategy !== 'stochrsi-maker') expect(r.exactTrades, JSON.stringify(c)).to.be.greaterThan(0);
     }
   });
 

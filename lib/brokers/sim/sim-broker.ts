@@ -162,6 +162,78 @@ export class SimDecimalCache {
   }
 }
 
+/** How a sweep's fills and positions make their decimals when read (the simulator's, see LazyFill). */
+interface LazyDecimals {
+  price(ticks: number): Dec;
+  fee(qty: Dec, steps: number, price: Dec, ticks: number, liquidity: Liquidity): Dec;
+  entryPrice(p: OpenPosition): Dec;
+  sl(p: OpenPosition): Dec | undefined;
+  tp(p: OpenPosition): Dec | undefined;
+}
+
+/**
+ * A fill of a sweep's run (`lazyTrades`): its price (whole ticks) and fee are the decimals the plain
+ * simulator makes, made when first read. Nothing in a sweep reads them but the accounting of a trade
+ * that is not exact.
+ */
+class LazyFill implements Fill {
+  readonly orderId: string;
+  readonly time: number;
+  readonly side: 'Buy' | 'Sell';
+  readonly qty: Dec;
+  readonly liquidity: Liquidity;
+  readonly purpose: 'entry' | 'exit';
+  readonly exitReason?: ExitReason;
+  readonly #d: LazyDecimals;
+  readonly #steps: number;
+  readonly #ticks: number;
+  #price: Dec | undefined;
+  #fee: Dec | undefined;
+  constructor(d: LazyDecimals, orderId: string, time: number, side: 'Buy' | 'Sell', qty: Dec, steps: number, ticks: number, liquidity: Liquidity, purpose: 'entry' | 'exit', exitReason?: ExitReason) {
+    this.orderId = orderId;
+    this.time = time;
+    this.side = side;
+    this.qty = qty;
+    this.liquidity = liquidity;
+    this.purpose = purpose;
+    if (exitReason !== undefined) this.exitReason = exitReason;
+    this.#d = d;
+    this.#steps = steps;
+    this.#ticks = ticks;
+  }
+  get price(): Dec {
+    return (this.#price ??= this.#d.price(this.#ticks));
+  }
+  get fee(): Dec {
+    return (this.#fee ??= this.#d.fee(this.qty, this.#steps, this.price, this.#ticks, this.liquidity));
+  }
+}
+
+/** The position of a sweep's run as the engine sees it: its decimals made when read (see LazyFill). */
+class LazyPosition implements Position {
+  readonly side: PositionSide;
+  readonly qty: Dec;
+  readonly openedAt: number;
+  readonly #p: OpenPosition;
+  readonly #d: LazyDecimals;
+  constructor(p: OpenPosition, d: LazyDecimals) {
+    this.side = p.side;
+    this.qty = p.qty;
+    this.openedAt = p.entryTime;
+    this.#p = p;
+    this.#d = d;
+  }
+  get entryPrice(): Dec {
+    return this.#d.entryPrice(this.#p);
+  }
+  get stopLoss(): Dec | undefined {
+    return this.#d.sl(this.#p);
+  }
+  get takeProfit(): Dec | undefined {
+    return this.#d.tp(this.#p);
+  }
+}
+
 /** One partial target still open: its price and the qty it closes. */
 interface Target {
   readonly price: Dec;
@@ -188,12 +260,20 @@ interface OpenPosition {
   qty: Dec;
   qtyNum: number;
   readonly entryNum: number;
-  readonly entryPrice: Dec;
+  /**
+   * The entry price, the entry fill and the fee left, and the stop and target, as decimals. A sweep's
+   * position (lazy) has them undefined until read through #entryPriceOf, #entryFillOf, #feeLeftOf,
+   * #slOf and #tpOf, which make them from the ticks: read them only through those.
+   */
+  entryPrice: Dec | undefined;
   /** The entry price in ticks and the qty in steps when both are exact integers (NaN: not). */
   readonly entryTicks: number;
   readonly qtySteps: number;
   sl?: Dec;
   tp?: Dec;
+  /** The stop and target in ticks while their decimals are not made yet (NaN: `sl`/`tp` are the levels). */
+  slTicks: number;
+  tpTicks: number;
   slNum: number;
   tpNum: number;
   /** Partial targets still open, nearest first (undefined: `tp` closes the whole position). */
@@ -204,9 +284,9 @@ interface OpenPosition {
   /** The entry fee still to be shared out to the rows to come, as a number (equity). */
   entryFeeNum: number;
   /** The entry fill: the trade's entry leg. */
-  readonly entryFill: Fill;
+  entryFill: Fill | undefined;
   /** The entry fee not yet given to a closed part. */
-  entryFeeLeft: Dec;
+  entryFeeLeft: Dec | undefined;
   funding: Dec;
   fundingNum: number;
   readonly reason: string;
@@ -397,10 +477,12 @@ export class SimBroker implements Broker {
     }
     if (req.stopLoss) {
       p.sl = req.stopLoss;
+      p.slTicks = NaN;
       p.slNum = req.stopLoss.toNumber();
     }
     if (req.takeProfit) {
       p.tp = req.takeProfit;
+      p.tpTicks = NaN;
       p.tpNum = req.takeProfit.toNumber();
       p.targets = undefined;
     }
@@ -425,10 +507,10 @@ export class SimBroker implements Broker {
     if (p) {
       const side = p.dir === 1 ? 'Sell' : 'Buy';
       const base = { side, positionSide: p.side, signalTime: p.signalTime, reason: p.reason } as const;
-      if (p.sl) out.push({ ...base, id: p.ids.sl, role: 'stop_loss', type: 'stop', trigger: p.sl, price: p.sl, qty: p.qty });
+      if (this.#slOf(p)) out.push({ ...base, id: p.ids.sl, role: 'stop_loss', type: 'stop', trigger: this.#slOf(p), price: this.#slOf(p), qty: p.qty });
       if (p.trail) out.push({ ...base, id: p.ids.trail, role: 'trailing_stop', type: 'stop', qty: p.qty, ...(p.trail.active ? { price: this.#trailPrice(p) } : {}) });
       if (p.targets) p.targets.forEach((t, i) => out.push({ ...base, id: `${p.ids.tp}-${i + 1}`, role: 'take_profit', type: 'limit', price: t.price, qty: t.qty }));
-      else if (p.tp) out.push({ ...base, id: p.ids.tp, role: 'take_profit', type: 'limit', price: p.tp, qty: p.qty });
+      else if (this.#tpOf(p)) out.push({ ...base, id: p.ids.tp, role: 'take_profit', type: 'limit', price: this.#tpOf(p), qty: p.qty });
     }
     return out;
   }
@@ -479,6 +561,27 @@ export class SimBroker implements Broker {
     const n = Math.round(num / this.#tickNum);
     return Math.abs(n * this.#tickScale.m) < 1e15 && multipleToNumber(n, this.#tickScale) === num ? n : NaN;
   }
+
+  /** The position's decimals, made from its ticks when not made yet (a sweep's position, see OpenPosition). */
+  #entryPriceOf(p: OpenPosition): Dec {
+    return (p.entryPrice ??= p.entryFill!.price);
+  }
+  #feeLeftOf(p: OpenPosition): Dec {
+    return (p.entryFeeLeft ??= p.entryFill!.fee);
+  }
+  #slOf(p: OpenPosition): Dec | undefined {
+    return p.sl ?? (p.slTicks === p.slTicks ? (p.sl = this.#tickPrice(p.slTicks)) : undefined);
+  }
+  #tpOf(p: OpenPosition): Dec | undefined {
+    return p.tp ?? (p.tpTicks === p.tpTicks ? (p.tp = this.#tickPrice(p.tpTicks)) : undefined);
+  }
+  readonly #lazyDec: LazyDecimals = {
+    price: (ticks) => this.#tickPrice(ticks),
+    fee: (qty, steps, price, ticks, liquidity) => this.#feeAt(qty, steps, price, ticks, liquidity),
+    entryPrice: (p) => this.#entryPriceOf(p),
+    sl: (p) => this.#slOf(p),
+    tp: (p) => this.#tpOf(p),
+  };
 
   /** `n` whole ticks as a decimal: the kept one when there is a cache. */
   #tickPrice(n: number): Dec {
@@ -567,8 +670,9 @@ export class SimBroker implements Broker {
     }
     const o = order.order;
     if (o === undefined || o.type === 'market') {
-      const price = this.#noSlip ? this.#priceOf(c.open) : slippedPrice(order.side, dec(c.open), this.#fm.slippageBps, this.#rules.tickSize);
-      this.#fillEntry(order, c, price, this.#noSlip ? c.open : price.toNumber(), c.open, 'taker', 'market');
+      // A sweep's run makes the price's decimal only if something reads it (undefined: the open's).
+      const price = this.#noSlip ? (this.#lazy ? undefined : this.#priceOf(c.open)) : slippedPrice(order.side, dec(c.open), this.#fm.slippageBps, this.#rules.tickSize);
+      this.#fillEntry(order, c, price, price === undefined || this.#noSlip ? c.open : price.toNumber(), c.open, 'taker', 'market');
       return;
     }
     const price = o.type === 'limit' ? o.price : o.trigger;
@@ -597,7 +701,8 @@ export class SimBroker implements Broker {
       this.#emit({ type: 'order', order: this.orders().find((x) => x.id === order.id)! });
       return;
     }
-    this.#exit(p, c.openTime, this.#slip(p, this.#priceOf(c.open)), qty, 'signal', order.reason, 'taker', order.id, undefined, this.#noSlip ? c.open : NaN);
+    const lazy = this.#lazy && this.#noSlip;
+    this.#exit(p, c.openTime, lazy ? undefined : this.#slip(p, this.#priceOf(c.open)), qty, 'signal', order.reason, 'taker', order.id, undefined, this.#noSlip ? c.open : NaN);
   }
 
   /** Funding settlements at or before this candle's open, while the position was open across them. */
@@ -622,10 +727,10 @@ export class SimBroker implements Broker {
    * Opens the position: `price` is the fill price (slipped for taker fills), `market` the market price
    * at the fill (a trailing stop starts from it).
    */
-  #fillEntry(order: OrderRequest, c: Candle, price: Dec, priceNum: number, market: number, liquidity: Liquidity, orderType: OrderType): boolean {
+  #fillEntry(order: OrderRequest, c: Candle, given: Dec | undefined, priceNum: number, market: number, liquidity: Liquidity, orderType: OrderType): boolean {
     if (this.#pos) return false; // one position at a time; the engine never asks otherwise
     const side = order.positionSide;
-    const sized = this.#size(order, price, priceNum);
+    const sized = this.#size(order, given, priceNum);
     if (!sized.ok) {
       this.#emit({ type: 'rejected', order, reason: sized.reason });
       return false;
@@ -635,12 +740,19 @@ export class SimBroker implements Broker {
     if (qtyNum === undefined) this.#qtyNums.set(qty, (qtyNum = qty.toNumber()));
     const entryTicks = this.#ticksOf(priceNum);
     const qtySteps = this.#stepsOf(qty, qtyNum);
-    const fee = this.#feeAt(qty, qtySteps, price, entryTicks, liquidity);
-    const sl = order.stopLoss ? this.#level(side, true, order.stopLoss, price, priceNum) : undefined;
-    const tp = order.takeProfit ? this.#level(side, false, order.takeProfit, price, priceNum) : undefined;
-    const fill: Fill = orderType === 'market'
-      ? { orderId: order.id, time: c.openTime, side: order.side, qty, price, fee, liquidity, purpose: 'entry' }
-      : { orderId: order.id, time: c.openTime, side: order.side, qty, price, fee, liquidity, purpose: 'entry', orderType };
+    // A sweep's market entry of whole ticks and steps with one stop and one target: its decimals (price,
+    // fee, stop, target) are made only if read, from the ticks (the same values).
+    const lazy = given === undefined && entryTicks === entryTicks && qtySteps === qtySteps && liquidity === 'taker' && orderType === 'market' && !order.targets && !order.trailingStop;
+    const price = lazy ? undefined : (given ?? this.#priceOf(priceNum));
+    const fee = price === undefined ? undefined : this.#feeAt(qty, qtySteps, price, entryTicks, liquidity);
+    const sl = order.stopLoss ? this.#level(side, true, order.stopLoss, price, priceNum, lazy) : undefined;
+    const tp = order.takeProfit ? this.#level(side, false, order.takeProfit, price, priceNum, lazy) : undefined;
+    const fill: Fill =
+      price === undefined
+        ? new LazyFill(this.#lazyDec, order.id, c.openTime, order.side, qty, qtySteps, entryTicks, liquidity, 'entry')
+        : orderType === 'market'
+          ? { orderId: order.id, time: c.openTime, side: order.side, qty, price, fee: fee!, liquidity, purpose: 'entry' }
+          : { orderId: order.id, time: c.openTime, side: order.side, qty, price, fee: fee!, liquidity, purpose: 'entry', orderType };
     const positionId = ++this.#positionSeq;
     const p: OpenPosition = {
       side,
@@ -653,11 +765,13 @@ export class SimBroker implements Broker {
       qtySteps,
       sl: sl?.dec,
       tp: tp?.dec,
+      slTicks: sl && sl.dec === undefined ? sl.ticks : NaN,
+      tpTicks: tp && tp.dec === undefined ? tp.ticks : NaN,
       slNum: sl ? sl.num : NaN,
       tpNum: tp ? tp.num : NaN,
       entryTime: c.openTime,
       signalTime: order.signalTime,
-      entryFeeNum: liquidity === 'taker' ? qtyNum * priceNum * this.#fm.takerFee : fee.toNumber(),
+      entryFeeNum: liquidity === 'taker' ? qtyNum * priceNum * this.#fm.takerFee : fee!.toNumber(),
       entryFill: fill,
       entryFeeLeft: fee,
       funding: ZERO,
@@ -673,10 +787,10 @@ export class SimBroker implements Broker {
     };
     if (order.targets) {
       const tick = this.#rules.tickSize;
-      this.#setTargets(p, order.targets.map((t) => ({ price: targetPrice(side, price, t, tick), fraction: t.fraction })), qty);
+      this.#setTargets(p, order.targets.map((t) => ({ price: targetPrice(side, price!, t, tick), fraction: t.fraction })), qty);
     }
     if (order.trailingStop) {
-      const t = trailingLevels(side, price, order.trailingStop as never, this.#rules.tickSize);
+      const t = trailingLevels(side, price!, order.trailingStop as never, this.#rules.tickSize);
       const actNum = t.activation ? t.activation.toNumber() : NaN;
       p.trail = { distance: t.distance, distNum: t.distance.toNumber(), actNum, activation: t.activation, active: t.activation === undefined, extreme: market };
     }
@@ -704,17 +818,23 @@ export class SimBroker implements Broker {
     list.sort((a, b) => (a.num - b.num) * p.dir);
     p.targets = list;
     p.tp = list[0]?.price;
+    p.tpTicks = NaN;
     p.tpNum = list[0]?.num ?? NaN;
   }
 
   /** The position as the engine sees it, after a change. */
   #publish(p: OpenPosition): void {
+    if (this.#lazy && p.trail === undefined) {
+      this.#position = new LazyPosition(p, this.#lazyDec);
+      this.#emit({ type: 'position', position: this.#position });
+      return;
+    }
     this.#position = {
       side: p.side,
       qty: p.qty,
-      entryPrice: p.entryPrice,
-      stopLoss: p.sl,
-      takeProfit: p.tp,
+      entryPrice: this.#entryPriceOf(p),
+      stopLoss: this.#slOf(p),
+      takeProfit: this.#tpOf(p),
       ...(p.trail?.active ? { trailingStop: this.#trailPrice(p) } : {}),
       openedAt: p.entryTime,
     };
@@ -733,7 +853,7 @@ export class SimBroker implements Broker {
   }
 
   /** sizeQty, with an exact float shortcut for the common case (quote size far from a step boundary). */
-  #size(order: OrderRequest, price: Dec, priceNum: number): SizeResult {
+  #size(order: OrderRequest, price: Dec | undefined, priceNum: number): SizeResult {
     const size = order.size!;
     if (size.unit === 'quote' && this.#minSteps !== undefined) {
       const q = fastFloorSteps(size.amount, priceNum, this.#stepNum);
@@ -748,18 +868,20 @@ export class SimBroker implements Broker {
         }
       }
     }
-    return sizeQty(size, price, this.#rules, this.#fm.minQtyPolicy, { maxNotional: this.#maxNotional });
+    return sizeQty(size, price ?? this.#priceOf(priceNum), this.#rules, this.#fm.minQtyPolicy, { maxNotional: this.#maxNotional });
   }
 
   /** A stop (or target) price as a decimal and as the exact double, rounded to the tick half up. */
-  #level(side: PositionSide, isStop: boolean, level: PriceLevel, price: Dec, priceNum: number): { dec: Dec; num: number } {
+  #level(side: PositionSide, isStop: boolean, level: PriceLevel, price: Dec | undefined, priceNum: number, lazy = false): { dec: Dec | undefined; num: number; ticks: number } {
     if ('pct' in level) {
       const below = isStop === (side === 'long');
       const r = fastRoundTicks(priceNum * (below ? 1 - level.pct : 1 + level.pct), this.#tickNum);
-      if (r !== undefined) return { dec: this.#tickPrice(r), num: multipleToNumber(r, this.#tickScale) };
+      // Lazy: the decimal (r ticks) is made when read.
+      if (r !== undefined) return { dec: lazy ? undefined : this.#tickPrice(r), num: multipleToNumber(r, this.#tickScale), ticks: r };
     }
-    const d = isStop ? stopPrice(side, price, level, this.#rules.tickSize) : targetPrice(side, price, level, this.#rules.tickSize);
-    return { dec: d, num: d.toNumber() };
+    const at = price ?? this.#priceOf(priceNum);
+    const d = isStop ? stopPrice(side, at, level, this.#rules.tickSize) : targetPrice(side, at, level, this.#rules.tickSize);
+    return { dec: d, num: d.toNumber(), ticks: NaN };
   }
 
   #gapsThrough(p: OpenPosition, open: number): boolean {
@@ -770,21 +892,20 @@ export class SimBroker implements Broker {
   #checkStops(p: OpenPosition, c: Candle): void {
     const sl = p.slNum;
     const tp = p.tpNum;
-    if (p.dir === 1) {
-      if (c.open <= sl) return this.#close(c.openTime, this.#slip(p, this.#priceOf(c.open)), 'stop_loss', 'opened through the stop loss', undefined, c.open);
-      if (c.open >= tp) return this.#close(c.openTime, this.#slip(p, this.#priceOf(c.open)), 'take_profit', 'opened through the take profit', undefined, c.open);
-      const slHit = c.low <= sl;
-      const tpHit = c.high >= tp;
-      if (slHit) return this.#close(c.openTime, this.#slip(p, p.sl!), 'stop_loss', tpHit ? AMBIGUOUS : 'stop loss touched', tpHit ? this.#slip(p, p.tp!) : undefined, sl);
-      if (tpHit) return this.#close(c.openTime, this.#slip(p, p.tp!), 'take_profit', 'take profit touched', undefined, tp);
-    } else {
-      if (c.open >= sl) return this.#close(c.openTime, this.#slip(p, this.#priceOf(c.open)), 'stop_loss', 'opened through the stop loss', undefined, c.open);
-      if (c.open <= tp) return this.#close(c.openTime, this.#slip(p, this.#priceOf(c.open)), 'take_profit', 'opened through the take profit', undefined, c.open);
-      const slHit = c.high >= sl;
-      const tpHit = c.low <= tp;
-      if (slHit) return this.#close(c.openTime, this.#slip(p, p.sl!), 'stop_loss', tpHit ? AMBIGUOUS : 'stop loss touched', tpHit ? this.#slip(p, p.tp!) : undefined, sl);
-      if (tpHit) return this.#close(c.openTime, this.#slip(p, p.tp!), 'take_profit', 'take profit touched', undefined, tp);
+    const long = p.dir === 1;
+    // A sweep's run passes the prices as numbers (and ticks): their decimals are made only if read.
+    const lazy = this.#lazy && this.#noSlip;
+    if (long ? c.open <= sl : c.open >= sl) return this.#close(c.openTime, lazy ? undefined : this.#slip(p, this.#priceOf(c.open)), 'stop_loss', 'opened through the stop loss', undefined, c.open);
+    if (long ? c.open >= tp : c.open <= tp) return this.#close(c.openTime, lazy ? undefined : this.#slip(p, this.#priceOf(c.open)), 'take_profit', 'opened through the take profit', undefined, c.open);
+    const slHit = long ? c.low <= sl : c.high >= sl;
+    const tpHit = long ? c.high >= tp : c.low <= tp;
+    const lazySl = lazy && p.sl === undefined;
+    const lazyTp = lazy && p.tp === undefined;
+    if (slHit) {
+      const alt = tpHit && !lazyTp ? this.#slip(p, this.#tpOf(p)!) : undefined;
+      return this.#close(c.openTime, lazySl ? undefined : this.#slip(p, this.#slOf(p)!), 'stop_loss', tpHit ? AMBIGUOUS : 'stop loss touched', alt, sl, lazySl ? p.slTicks : NaN, tpHit && lazyTp ? p.tpTicks : NaN);
     }
+    if (tpHit) return this.#close(c.openTime, lazyTp ? undefined : this.#slip(p, this.#tpOf(p)!), 'take_profit', 'take profit touched', undefined, tp, lazyTp ? p.tpTicks : NaN);
   }
 
   // ---- The path inside a candle (every order type) ----
@@ -877,7 +998,7 @@ export class SimBroker implements Broker {
       const trail = t.extreme - p.dir * t.distNum;
       if (p.slNum !== p.slNum || (p.dir === 1 ? trail > p.slNum : trail < p.slNum)) return { num: trail, trailing: true };
     }
-    return { num: p.slNum, dec: p.sl, trailing: false };
+    return { num: p.slNum, dec: this.#slOf(p), trailing: false };
   }
 
   #trailPrice(p: OpenPosition): Dec {
@@ -919,7 +1040,7 @@ export class SimBroker implements Broker {
     // Targets and limit exits, nearest first.
     for (;;) {
       if (this.#pos !== p) return;
-      const t = p.targets ? p.targets[0] : p.tpNum === p.tpNum ? { price: p.tp!, num: p.tpNum, qty: undefined } : undefined;
+      const t = p.targets ? p.targets[0] : p.tpNum === p.tpNum ? { price: this.#tpOf(p)!, num: p.tpNum, qty: undefined } : undefined;
       const x = this.#nearestExit(p, to);
       const tHit = t !== undefined && (p.dir === 1 ? to >= t.num : to <= t.num);
       if (!tHit && x === undefined) return;
@@ -930,6 +1051,7 @@ export class SimBroker implements Broker {
         this.#exit(p, c.openTime, this.#slip(p, price), qty, 'take_profit', atOpen ? 'opened through the take profit' : 'take profit touched', 'taker');
         if (this.#pos === p) {
           p.tp = p.targets?.[0]?.price;
+          p.tpTicks = NaN;
           p.tpNum = p.targets?.[0]?.num ?? NaN;
           this.#publish(p);
         }
@@ -1022,7 +1144,7 @@ export class SimBroker implements Broker {
     let alt: number | undefined = near !== undefined && near === near && (p.dir === 1 ? best >= near : best <= near) ? near : undefined;
     const x2 = this.#nearestExit(p, best);
     if (x2 && (alt === undefined || (p.dir === 1 ? x2.num < alt : x2.num > alt))) alt = x2.num;
-    const price = stopAt.trailing ? this.#trailPrice(p) : p.sl!;
+    const price = stopAt.trailing ? this.#trailPrice(p) : this.#slOf(p)!;
     const altPrice = alt === undefined ? undefined : this.#slip(p, new D(alt));
     this.#exit(p, c.openTime, this.#slip(p, price), undefined, stopAt.trailing ? 'trailing_stop' : 'stop_loss', alt !== undefined ? AMBIGUOUS : stopAt.trailing ? 'trailing stop touched' : 'stop loss touched', 'taker', undefined, altPrice);
   }
@@ -1033,46 +1155,59 @@ export class SimBroker implements Broker {
   }
 
   /** The exit fill and the trade it closes, through the one accounting (lib/core/accounting.ts): one fill on each side. */
-  #close(time: number, price: Dec, reason: ExitReason, detail: string, altTargetPrice?: Dec, priceNum = NaN): void {
-    this.#exit(this.#pos!, time, price, undefined, reason, detail, 'taker', undefined, altTargetPrice, this.#noSlip ? priceNum : NaN);
+  #close(time: number, price: Dec | undefined, reason: ExitReason, detail: string, altTargetPrice?: Dec, priceNum = NaN, ticks = NaN, altTicks = NaN): void {
+    this.#exit(this.#pos!, time, price, undefined, reason, detail, 'taker', undefined, altTargetPrice, this.#noSlip ? priceNum : NaN, ticks, altTicks);
   }
 
   /**
    * Closes `qty` of the position (undefined: all that is open) at `price`: one fill and one trade row.
    * A part takes its share of the entry fee and of the funding (qty / qty open); the last part the rest.
    */
-  #exit(p: OpenPosition, time: number, price: Dec, qty: Dec | undefined, reason: ExitReason, detail: string, liquidity: Liquidity, orderId?: string, altTargetPrice?: Dec, priceNum = NaN): void {
+  #exit(p: OpenPosition, time: number, given: Dec | undefined, qty: Dec | undefined, reason: ExitReason, detail: string, liquidity: Liquidity, orderId?: string, altTargetPrice?: Dec, priceNum = NaN, ticks = NaN, altTicks = NaN): void {
     const id = ++this.#tradeSeq;
     const all = qty === undefined || !qty.lt(p.qty);
     const q = all ? p.qty : qty;
+    // `given` undefined (a sweep's run): the price is `priceNum`, whole `ticks` when given, else a candle's
+    // price (its decimal the double's); its decimal is made only if read.
     // The exact path (below) and the kept fees need the price in ticks.
     const exactable = this.#exact !== undefined && all && p.parts === 0 && p.trail === undefined && p.funding.isZero();
-    const exitTicks = exactable || this.#bucket !== undefined ? this.#ticksOf(priceNum === priceNum ? priceNum : price.toNumber()) : NaN;
-    const fee = all && p.parts === 0 ? this.#feeAt(q, p.qtySteps, price, exitTicks, liquidity) : this.#fee(q, price, liquidity);
-    const exitFill: Fill = { orderId: orderId ?? `${reason}-${id}`, time, side: p.dir === 1 ? 'Sell' : 'Buy', qty: q, price, fee, liquidity, purpose: 'exit', exitReason: reason };
+    const exitTicks = ticks === ticks ? ticks : given === undefined || exactable || this.#bucket !== undefined ? this.#ticksOf(priceNum === priceNum ? priceNum : given!.toNumber()) : NaN;
+    const whole = all && p.parts === 0;
+    let exitFill: Fill;
+    let price: Dec | undefined = given;
+    if (price === undefined && whole && exitTicks === exitTicks && p.qtySteps === p.qtySteps) {
+      exitFill = new LazyFill(this.#lazyDec, orderId ?? `${reason}-${id}`, time, p.dir === 1 ? 'Sell' : 'Buy', q, p.qtySteps, exitTicks, liquidity, 'exit', reason);
+    } else {
+      price ??= exitTicks === exitTicks ? this.#tickPrice(exitTicks) : new D(priceNum);
+      const fee = whole ? this.#feeAt(q, p.qtySteps, price, exitTicks, liquidity) : this.#fee(q, price, liquidity);
+      exitFill = { orderId: orderId ?? `${reason}-${id}`, time, side: p.dir === 1 ? 'Sell' : 'Buy', qty: q, price, fee, liquidity, purpose: 'exit', exitReason: reason };
+    }
     // The entry leg this row closes: the whole entry fill, or the entry's price and qty with this part's fee.
-    let entryLeg: Leg = p.entryFill;
+    let entryLeg: Leg = p.entryFill!;
     let funding = p.funding;
     if (!all || p.parts > 0) {
-      const fee = all ? p.entryFeeLeft : p.entryFeeLeft.mul(q).div(p.qty);
+      const fee = all ? this.#feeLeftOf(p) : this.#feeLeftOf(p).mul(q).div(p.qty);
       funding = all ? p.funding : p.funding.mul(q).div(p.qty);
-      entryLeg = { qty: q, price: p.entryPrice, fee };
+      entryLeg = { qty: q, price: this.#entryPriceOf(p), fee };
     }
     // The same amounts as exact integers, when the whole position closes in one fill with no funding and
     // both prices are whole ticks (a trailing stop's price is neither a candle's nor a tick multiple: decimals).
     const ex: ExactAmounts | undefined = exactable ? exactTrade(this.#exact!, p.side, p.qtySteps, p.entryTicks, exitTicks, p.liquidity, liquidity) : undefined;
+    const lazyTrade = ex !== undefined && this.#lazy;
+    const ambiguous = altTargetPrice !== undefined || altTicks === altTicks;
     const fields = {
       id,
       side: p.side,
       signalTime: p.signalTime,
       entryTime: p.entryTime,
       exitTime: time,
-      stopLoss: p.sl,
-      takeProfit: p.tp,
+      // A lazy trade makes the levels not made yet from their ticks (see LazyTrade).
+      stopLoss: lazyTrade ? p.sl : this.#slOf(p),
+      takeProfit: lazyTrade ? p.tp : this.#tpOf(p),
       exitReason: reason,
       entryReason: p.reason,
       exitDetail: detail,
-      ambiguous: altTargetPrice !== undefined,
+      ambiguous,
       qtyRaisedToMin: p.raised,
       positionId: p.positionId,
       entryOrderType: p.orderType,
@@ -1081,10 +1216,11 @@ export class SimBroker implements Broker {
     } as const;
     let trade: Trade;
     let net: Dec | undefined;
-    if (ex !== undefined && this.#lazy) {
+    if (lazyTrade) {
       // The decimals are tradeFromLegs' on these fills, made if and when the trade is read.
-      trade = new LazyTrade(fields, ex, this.#decimals, altTargetPrice);
+      trade = new LazyTrade(fields, ex, this.#decimals, altTargetPrice, { sl: p.sl === undefined ? p.slTicks : NaN, tp: p.tp === undefined ? p.tpTicks : NaN, alt: altTicks });
     } else {
+      if (altTargetPrice === undefined && altTicks === altTicks) altTargetPrice = this.#tickPrice(altTicks);
       const a = tradeFromLegs(p.side, entryLeg, exitFill, funding);
       net = a.netPnl;
       const { stopLoss, takeProfit, exitReason, entryReason, exitDetail, ambiguous, qtyRaisedToMin, positionId, entryOrderType, entryLiquidity, exitLiquidity } = fields;
@@ -1123,12 +1259,12 @@ export class SimBroker implements Broker {
       return;
     }
     p.parts++;
-    p.entryFeeLeft = p.entryFeeLeft.sub(entryLeg.fee);
+    p.entryFeeLeft = this.#feeLeftOf(p).sub(entryLeg.fee);
     p.funding = p.funding.sub(funding);
     p.fundingNum = p.funding.toNumber();
     p.qty = p.qty.sub(q);
     p.qtyNum = p.qty.toNumber();
-    p.entryFeeNum = p.entryFeeLeft.toNumber();
+    p.entryFeeNum = p.entryFeeLeft!.toNumber();
     this.#emit({ type: 'fill', fill: exitFill });
     this.#publish(p);
     this.#emit({ type: 'trade', trade });
@@ -1152,6 +1288,7 @@ export class SimBroker implements Broker {
       const entry = { qty, price: entryPrice, fee: this.#fee(qty, entryPrice, t.entryLiquidity ?? 'taker') };
       return tradeFromLegs(t.side, entry, { qty, price, fee: this.#fee(qty, price, 'taker') }, ZERO).netPnl;
     },
+    price: (ticks) => this.#tickPrice(ticks),
   };
 
   /** Adds a closed row's net PnL to the realised total: as integers when exact, else as a decimal. */
@@ -1182,6 +1319,6 @@ export class SimBroker implements Broker {
       this.#entry = undefined;
       this.#emit({ type: 'cancelled', orderId: id, reason: 'the data ended' });
     }
-    if (this.#pos) this.#exit(this.#pos, last.openTime, dec(last.close), undefined, 'end_of_data', 'closed at the last close of the range', 'taker', undefined, undefined, last.close);
+    if (this.#pos) this.#exit(this.#pos, last.openTime, this.#lazy ? undefined : dec(last.close), undefined, 'end_of_data', 'closed at the last close of the range', 'taker', undefined, undefined, last.close);
   }
 }
