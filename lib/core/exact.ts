@@ -42,6 +42,8 @@ export interface ExactScale {
   /** Fee of one step at one tick, in units, for taker and maker fills. */
   readonly takerUnit: number;
   readonly makerUnit: number;
+  /** The largest of the three units in magnitude. */
+  readonly maxUnit: number;
 }
 
 /**
@@ -61,7 +63,7 @@ export function exactScale(tick: Dec, step: Dec, taker: Dec, maker: Dec): ExactS
   const takerUnit = one * rt.m * 10 ** (k - t.k - s.k - rt.k);
   const makerUnit = one * rm.m * 10 ** (k - t.k - s.k - rm.k);
   if (![one, valueUnit, takerUnit, makerUnit].every(Number.isSafeInteger)) return undefined;
-  return { k, pow: 10 ** k, valueUnit, takerUnit, makerUnit };
+  return { k, pow: 10 ** k, valueUnit, takerUnit, makerUnit, maxUnit: Math.max(Math.abs(valueUnit), Math.abs(takerUnit), Math.abs(makerUnit)) };
 }
 
 /** A one-fill-a-side trade's amounts in units of 10^-k (see the file comment), and its qty and prices. */
@@ -80,24 +82,24 @@ export interface ExactAmounts {
   readonly netPnl: number;
 }
 
-function mul(a: number, b: number): number {
-  const x = a * b;
-  return Number.isSafeInteger(x) || x === 0 ? x : NaN;
-}
+/** A third of 2^53: three amounts of this size add up exactly. */
+const SAFE_THIRD = Math.floor(Number.MAX_SAFE_INTEGER / 3);
 
 /**
  * The amounts of a trade of `qty` steps entered at `entry` ticks and closed at `exit` ticks, with the
  * fills' liquidity, no funding; undefined when an integer would leave the safe range.
  */
 export function exactTrade(s: ExactScale, side: PositionSide, qty: number, entry: number, exit: number, entryLiquidity: Liquidity, exitLiquidity: Liquidity): ExactAmounts | undefined {
-  const entryFee = mul(mul(qty, entry), entryLiquidity === 'taker' ? s.takerUnit : s.makerUnit);
-  const exitFee = mul(mul(qty, exit), exitLiquidity === 'taker' ? s.takerUnit : s.makerUnit);
-  const diff = mul(mul(exit - entry, qty), s.valueUnit);
+  // qty, entry and exit are whole numbers >= 0 (or NaN: not exact). Every product and sum below is at most
+  // 3 x qty x max(entry, exit) x the largest unit in magnitude: below 2^53, each is exact.
+  if (!(entry >= 0 && exit >= 0 && qty >= 0 && qty * (entry > exit ? entry : exit) * s.maxUnit <= SAFE_THIRD)) return undefined;
+  const entryFee = qty * entry * (entryLiquidity === 'taker' ? s.takerUnit : s.makerUnit);
+  const exitFee = qty * exit * (exitLiquidity === 'taker' ? s.takerUnit : s.makerUnit);
+  const diff = (exit - entry) * qty * s.valueUnit;
   const fees = entryFee + exitFee;
   // Zero differences are +0 (decimal x - x is +0); a short's gross is the negation, so -0 on a flat trade.
   const grossPnl = side === 'long' ? diff : -diff;
   const netPnl = grossPnl - fees;
-  if (!Number.isSafeInteger(fees) || !Number.isSafeInteger(netPnl) || diff !== diff) return undefined;
   // -0 - 0 is -0 in decimals and in doubles alike; x - x is +0 in both: the sign of a zero net is right as is.
   return { k: s.k, pow: s.pow, qty, entry, exit, entryFee, exitFee, fees, grossPnl, netPnl };
 }
