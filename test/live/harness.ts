@@ -14,7 +14,8 @@ import seed from '../../strategies/stochrsi-scalper.ts';
 import type { JournalRecord } from '../../lib/engine/index.ts';
 import { readCandleFile } from '../../lib/data/csv.ts';
 import { startSandbox, type Sandbox, type SandboxOptions } from '../../lib/sandbox/index.ts';
-import { REPO, SAMPLE_15M, tempDir } from '../helpers.ts';
+import { expect } from 'chai';
+import { REPO, SAMPLE_15M, runCli, tempDir } from '../helpers.ts';
 
 export function readRecords(file: string): JournalRecord[] {
   if (!existsSync(file)) return [];
@@ -361,4 +362,26 @@ export function useLiveFixture(prefix: string, o: { from: number; days: number; 
     journalFile: () => path.join(tmp.dir, `journal-${++n}.jsonl`),
   };
   return fixture;
+}
+
+/**
+ * `pyr diff <journal> --json` must match every live trade row with the simulator's, part by part: the
+ * same exit reason and qty, and no difference in prices, fees, qty or net PnL; a simulated row only
+ * when the live position was still open at the end.
+ */
+export async function expectDiffMatchesEveryRow(journal: string, cwd: string, liveRows: number): Promise<void> {
+  const r = await runCli(['diff', journal, '--json'], cwd);
+  expect(r.code, r.stderr).to.equal(0);
+  const j = JSON.parse(r.stdout) as {
+    matched: { live: { exitReason: string; qty: string }; sim: { exitReason: string; qty: string }; netPnlDiff: string; feeDiff: string; qtyDiff: string; entrySlippage: string; exitSlippage: string }[];
+    liveOnly: unknown[];
+    simOnly: { reason: { kind: string } }[];
+  };
+  expect(j.matched.length).to.equal(liveRows);
+  expect(j.liveOnly).to.deep.equal([]);
+  expect(j.simOnly.every((u) => u.reason.kind === 'open-at-end'), JSON.stringify(j.simOnly)).to.equal(true);
+  for (const m of j.matched) {
+    expect([m.live.exitReason, m.live.qty]).to.deep.equal([m.sim.exitReason, m.sim.qty]);
+    expect([m.netPnlDiff, m.feeDiff, m.qtyDiff, m.entrySlippage, m.exitSlippage]).to.deep.equal(['0', '0', '0', '0', '0']);
+  }
 }

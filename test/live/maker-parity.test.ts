@@ -15,8 +15,8 @@ import { resolveRunSpec } from '../../lib/config/index.ts';
 import { runSpec, tradeFromJson, type JournalRecord } from '../../lib/engine/index.ts';
 import { startSandbox, type Sandbox } from '../../lib/sandbox/index.ts';
 import maker from '../../strategies/stochrsi-maker.ts';
-import { SAMPLE_15M, runCli, tempDir } from '../helpers.ts';
-import { orderLockstep, startBot, waitUntil, type LiveBot } from './harness.ts';
+import { SAMPLE_15M, tempDir } from '../helpers.ts';
+import { expectDiffMatchesEveryRow, orderLockstep, startBot, waitUntil, type LiveBot } from './harness.ts';
 
 const DAY = 86_400_000;
 const START = Date.UTC(2024, 7, 5); // the week of test/live/parity.test.ts
@@ -114,19 +114,6 @@ describe('pyr live against the local exchange: stochrsi-maker (limits, trailing 
   });
 
   it('pyr diff on the journal matches every row, part by part, with no difference in fills, fees or net PnL', async () => {
-    const r = await runCli(['diff', journal, '--json'], tmp.dir);
-    expect(r.code, r.stderr).to.equal(0);
-    const j = JSON.parse(r.stdout) as {
-      matched: { live: { exitReason: string; qty: string; positionId?: number }; sim: { exitReason: string; qty: string }; netPnlDiff: string; feeDiff: string; qtyDiff: string; entrySlippage: string; exitSlippage: string }[];
-      liveOnly: unknown[];
-      simOnly: { reason: { kind: string } }[];
-    };
-    expect(j.matched.length).to.equal(live.length);
-    expect(j.liveOnly).to.deep.equal([]);
-    expect(j.simOnly.every((u) => u.reason.kind === 'open-at-end'), JSON.stringify(j.simOnly)).to.equal(true);
-    for (const m of j.matched) {
-      expect([m.live.exitReason, m.live.qty]).to.deep.equal([m.sim.exitReason, m.sim.qty]);
-      expect([m.netPnlDiff, m.feeDiff, m.qtyDiff, m.entrySlippage, m.exitSlippage]).to.deep.equal(['0', '0', '0', '0', '0']);
-    }
+    await expectDiffMatchesEveryRow(journal, tmp.dir, live.length);
   });
 });

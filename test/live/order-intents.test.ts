@@ -25,8 +25,8 @@ import { RestClientV5 } from 'bybit-api';
 import { readCandleFile } from '../../lib/data/csv.ts';
 import { tradeFromJson, type JournalRecord } from '../../lib/engine/index.ts';
 import { startSandbox, type Sandbox } from '../../lib/sandbox/index.ts';
-import { REPO, SAMPLE_15M, runCli, tempDir } from '../helpers.ts';
-import { orderLockstep, startBot, waitUntil, type LiveBot } from './harness.ts';
+import { REPO, SAMPLE_15M, tempDir } from '../helpers.ts';
+import { expectDiffMatchesEveryRow, orderLockstep, startBot, waitUntil, type LiveBot } from './harness.ts';
 
 const M15 = 15 * 60_000;
 const T0 = Date.UTC(2024, 7, 6, 10); // a candle inside the committed sample
@@ -192,20 +192,7 @@ describe('pyr live against the local exchange: cancel, stop entry, amend, partia
   it('pyr diff on the journal: every row matched, no difference in fills, fees or net PnL (an intent live refused is refused by the replay too)', async () => {
     // The last round's amendment puts a short's target above the price on that candle: refused, no order.
     expect(records.some((r) => r.t === 'decision' && (r.outcomes as { skipped?: string }[]).some((o) => /^intent refused: .*takeProfit\[0\]\.pct puts a short's take profit/.test(o.skipped ?? '')))).to.equal(true);
-    const r = await runCli(['diff', journal, '--json'], tmp.dir);
-    expect(r.code, r.stderr).to.equal(0);
-    const j = JSON.parse(r.stdout) as {
-      matched: { live: { exitReason: string; qty: string }; sim: { exitReason: string; qty: string }; netPnlDiff: string; feeDiff: string; qtyDiff: string; entrySlippage: string; exitSlippage: string }[];
-      liveOnly: unknown[];
-      simOnly: { reason: { kind: string } }[];
-    };
-    expect(j.matched.length).to.equal(trades.length);
-    expect(j.liveOnly).to.deep.equal([]);
-    expect(j.simOnly.every((u) => u.reason.kind === 'open-at-end'), JSON.stringify(j.simOnly)).to.equal(true);
-    for (const m of j.matched) {
-      expect([m.live.exitReason, m.live.qty]).to.deep.equal([m.sim.exitReason, m.sim.qty]);
-      expect([m.netPnlDiff, m.feeDiff, m.qtyDiff, m.entrySlippage, m.exitSlippage]).to.deep.equal(['0', '0', '0', '0', '0']);
-    }
+    await expectDiffMatchesEveryRow(journal, tmp.dir, trades.length);
   });
 });
 
