@@ -104,6 +104,24 @@ export function exactTrade(s: ExactScale, side: PositionSide, qty: number, entry
   return { k: s.k, pow: s.pow, qty, entry, exit, entryFee, exitFee, fees, grossPnl, netPnl };
 }
 
+/**
+ * A price of `ticks` whole ticks moved by a fraction f = m / pow below it (`below`) or above it, rounded
+ * to the tick half up: round-half-up(ticks x (pow -/+ m) / pow), what stopPrice, targetPrice and
+ * offsetPrice give in decimals (price x (1 -/+ f) / tick, rounded half up), in integers. NaN when a
+ * product would not be a safe integer or the factor is not positive.
+ */
+export function offsetTicks(ticks: number, f: { readonly m: number; readonly pow: number }, below: boolean): number {
+  const factor = below ? f.pow - f.m : f.pow + f.m;
+  const a = ticks * factor;
+  if (!(ticks >= 0 && factor > 0 && a <= Number.MAX_SAFE_INTEGER)) return NaN;
+  let q = Math.floor(a / f.pow);
+  let rest = a - q * f.pow;
+  // The division is correctly rounded; its floor cannot be off for a < 2^53, but the remainder decides.
+  if (rest < 0) (q -= 1), (rest += f.pow);
+  else if (rest >= f.pow) (q += 1), (rest -= f.pow);
+  return 2 * rest >= f.pow ? q + 1 : q;
+}
+
 /** n x 10^-k as a decimal (n a safe integer; -0 stays -0). */
 export function scaledToDec(n: number, k: number): Dec {
   const d = new D(n);

@@ -240,7 +240,7 @@ export class Engine {
    * Feeds one closed candle. With `decide: false` (live: a candle caught up after an outage, per the
    * loop's catchUp setting) the strategy sees it but what it wants is discarded, as in the warm-up.
    */
-  onCandle(candle: Candle, opts: { readonly decide?: boolean } = {}): void {
+  onCandle(candle: Candle, opts?: { readonly decide?: boolean }): void {
     const broker = this.#broker;
     broker.observe?.(candle);
     if (!this.#adopted) this.#adoptExpiries();
@@ -253,7 +253,7 @@ export class Engine {
       throw new StrategyError(`strategy "${this.#opts.definition.name}" failed on the candle at ${new Date(candle.openTime).toISOString()}: ${(err as Error).message}`, { cause: err });
     }
     if (out === undefined || out === null) return;
-    if (candle.openTime < this.#tradeFrom || opts.decide === false) return;
+    if (candle.openTime < this.#tradeFrom || opts?.decide === false) return;
     let intents: readonly Intent[];
     try {
       intents = checkOutput(out, {

@@ -9,7 +9,7 @@
 import { expect } from 'chai';
 import { SimBroker, SimDecimalCache } from '../../lib/brokers/sim/index.ts';
 import { resolveRunSpec } from '../../lib/config/index.ts';
-import { D, ZERO, exactOf, scaledToDec, seriesFromCandles, type Dec, type Intent, type RunRecord, type Trade } from '../../lib/core/index.ts';
+import { D, ZERO, exactOf, offsetTicks, scaledOf, scaledToDec, seriesFromCandles, stopPrice, targetPrice, type Dec, type Intent, type RunRecord, type Trade } from '../../lib/core/index.ts';
 import { readCandleFile } from '../../lib/data/csv.ts';
 import { runBacktest, runSpec } from '../../lib/engine/index.ts';
 import { computeMetrics, computeRowMetrics } from '../../lib/report/metrics.ts';
@@ -111,6 +111,41 @@ function flatTrades(lazyTrades: boolean): { trades: readonly Trade[]; row: unkno
   });
   return { trades: record.trades, row: exact(computeRowMetrics(record)) };
 }
+
+describe('exact integers: stop and target levels (offsetTicks)', () => {
+  it('equals stopPrice and targetPrice (decimals, half up) on every 50th open of the real candles, halves included', async function () {
+    requireShared(this, DATA_15M);
+    const { series: s } = await readCandleFile(DATA_15M);
+    const tick = new D('0.1');
+    let halves = 0;
+    let n = 0;
+    for (const pct of [0.003, 0.005, 0.01, 0.02, 0.0125, 0.00075, 0.333]) {
+      const f = scaledOf(new D(pct))!;
+      const scale = { m: f.m, pow: 10 ** f.k };
+      for (let i = 0; i < s.length; i += 50) {
+        const ticks = Math.round(s.open[i]! * 10);
+        const entry = tick.mul(ticks);
+        for (const side of ['long', 'short'] as const) {
+          const stop = stopPrice(side, entry, { pct }, tick).div(tick);
+          const target = targetPrice(side, entry, { pct }, tick).div(tick);
+          expect(offsetTicks(ticks, scale, side === 'long'), `stop ${side} ${entry} ${pct}`).to.equal(stop.toNumber());
+          expect(offsetTicks(ticks, scale, side === 'short'), `target ${side} ${entry} ${pct}`).to.equal(target.toNumber());
+          if (entry.mul(side === 'long' ? 1 - pct : 1 + pct).div(tick).mod(1).eq(0.5)) halves++;
+          n++;
+        }
+      }
+    }
+    expect(n).to.be.greaterThan(10_000);
+    expect(halves, 'prices exactly half a tick off').to.be.greaterThan(10);
+  });
+
+  it('refuses what it cannot do exactly: a factor at or below zero, a product past 2^53', () => {
+    expect(offsetTicks(1000, { m: 1, pow: 1 }, true)).to.be.NaN;
+    expect(offsetTicks(2 ** 52, { m: 5, pow: 1000 }, false)).to.be.NaN;
+    expect(offsetTicks(1000, { m: 5, pow: 1000 }, false)).to.equal(1005);
+    expect(offsetTicks(100, { m: 5, pow: 1000 }, false)).to.equal(101); // 100.5 rounds half up
+  });
+});
 
 describe('sim broker: exact integers, signs of zero', () => {
   it('a short closed flat without fees has a gross and net of -0 in the integers as in the decimals; a long +0', () => {

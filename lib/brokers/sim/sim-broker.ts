@@ -42,6 +42,8 @@ import {
   trailingLevels,
   amountsOf,
   exactScale,
+  scaledOf,
+  offsetTicks,
   exactTrade,
   scaledToDec,
   tradeFromLegs,
@@ -879,9 +881,33 @@ export class SimBroker implements Broker {
       // Lazy: the decimal (r ticks) is made when read.
       if (r !== undefined) return { dec: lazy ? undefined : this.#tickPrice(r), num: multipleToNumber(r, this.#tickScale), ticks: r };
     }
+    if ('pct' in level) {
+      // Near a half tick: the decimal rule (price x (1 -/+ pct) / tick, rounded half up) in integers, when
+      // the entry is whole ticks and pct a short decimal.
+      const r = this.#pctTicks(this.#ticksOf(priceNum), level.pct, isStop === (side === 'long'));
+      if (r === r) return { dec: lazy ? undefined : this.#tickPrice(r), num: multipleToNumber(r, this.#tickScale), ticks: r };
+    }
     const at = price ?? this.#priceOf(priceNum);
     const d = isStop ? stopPrice(side, at, level, this.#rules.tickSize) : targetPrice(side, at, level, this.#rules.tickSize);
     return { dec: d, num: d.toNumber(), ticks: NaN };
+  }
+
+  /** pct as m x 10^-k (k <= 15), per pct: undefined when it is not a short decimal. */
+  readonly #pcts = new Map<number, { m: number; pow: number } | undefined>();
+
+  /**
+   * round-half-up(ticks x (1 -/+ pct)) exactly, as stopPrice/targetPrice round a price of `ticks` whole
+   * ticks moved by pct to the tick: ticks x (10^k -/+ m) / 10^k in integers; NaN when not exact.
+   */
+  #pctTicks(ticks: number, pct: number, below: boolean): number {
+    if (ticks !== ticks || this.#exact === undefined) return NaN;
+    let s = this.#pcts.get(pct);
+    if (s === undefined && !this.#pcts.has(pct)) {
+      const x = scaledOf(new D(pct));
+      s = x !== undefined && x.k <= 15 ? { m: x.m, pow: 10 ** x.k } : undefined;
+      this.#pcts.set(pct, s);
+    }
+    return s === undefined ? NaN : offsetTicks(ticks, s, below);
   }
 
   #gapsThrough(p: OpenPosition, open: number): boolean {
