@@ -278,17 +278,48 @@ function drawdown(run: RunRecord): Drawdown {
   return r;
 }
 
-function ratios(returns: readonly number[]): { sharpe: number | null; sortino: number | null } {
+/** The daily returns of dailyEquity (NaN for its nulls), in a typed array: the same days, the same arithmetic. */
+function dailyReturns(run: RunRecord): Float64Array {
+  const n = run.times.length;
+  const out = new Float64Array(n);
+  let days = 0;
+  let prev = run.meta.initialBalance;
+  let i = 0;
+  while (i < n) {
+    const next = utcDayStart(run.times[i]!) + DAY_MS;
+    let j = i;
+    while (j < n && run.times[j]! < next) j++;
+    const e = run.equity[j - 1]!;
+    const r = prev > 0 ? e / prev - 1 : NaN;
+    out[days++] = Number.isFinite(r) ? r : NaN;
+    prev = e;
+    i = j;
+  }
+  return out.subarray(0, days);
+}
+
+function ratios(returns: ArrayLike<number>): { sharpe: number | null; sortino: number | null } {
+  // Sums in order from 0, as Array.prototype.reduce adds (the same doubles for an array or a typed array).
   const n = returns.length;
-  if (n === 0 || returns.some((r) => !Number.isFinite(r))) return { sharpe: null, sortino: null };
-  const mean = returns.reduce((a, b) => a + b, 0) / n;
+  if (n === 0) return { sharpe: null, sortino: null };
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    const r = returns[i]!;
+    if (!Number.isFinite(r)) return { sharpe: null, sortino: null };
+    sum = sum + r;
+  }
+  const mean = sum / n;
   let sharpe: number | null = null;
   if (n >= 2) {
-    const variance = returns.reduce((a, r) => a + (r - mean) ** 2, 0) / (n - 1);
+    let sq = 0;
+    for (let i = 0; i < n; i++) sq = sq + (returns[i]! - mean) ** 2;
+    const variance = sq / (n - 1);
     const std = Math.sqrt(variance);
     if (std > 0) sharpe = finiteOrNull((mean / std) * Math.sqrt(365));
   }
-  const downside = Math.sqrt(returns.reduce((a, r) => a + Math.min(r, 0) ** 2, 0) / n);
+  let down = 0;
+  for (let i = 0; i < n; i++) down = down + Math.min(returns[i]!, 0) ** 2;
+  const downside = Math.sqrt(down / n);
   const sortino = downside > 0 ? finiteOrNull((mean / downside) * Math.sqrt(365)) : null;
   return { sharpe, sortino };
 }
@@ -497,9 +528,8 @@ export function computeRowMetrics(run: RunRecord): SweepRowMetrics {
   let exposed = 0;
   for (let i = 0; i < run.exposure.length; i++) exposed += run.exposure[i]! ? 1 : 0;
   const dd = drawdown(run);
-  const days = dailyEquity(run);
-  const returns = days.map((d) => (d.dailyReturn === null ? NaN : d.dailyReturn));
-  const { sharpe, sortino } = ratios(returns);
+  // dailyEquity's returns (NaN where it has null), without its per-day objects: the same numbers.
+  const { sharpe, sortino } = ratios(dailyReturns(run));
   return {
     trades: n,
     wins,
