@@ -301,7 +301,8 @@ interface OpenPosition {
   /** Today's rule applies: one stop, one target for the whole qty, no trailing stop, 'stop-first'. */
   simple: boolean;
   /** The exit orders still resting, as the position's own orders. */
-  readonly ids: { readonly sl: string; readonly tp: string; readonly trail: string };
+  /** The entry order's id: the position's own orders are `<id>-sl`, `<id>-tp` (`-tp-<n>`), `<id>-trail`. */
+  readonly orderId: string;
 }
 
 /** An entry resting at the simulated exchange (a limit or a stop). */
@@ -509,10 +510,10 @@ export class SimBroker implements Broker {
     if (p) {
       const side = p.dir === 1 ? 'Sell' : 'Buy';
       const base = { side, positionSide: p.side, signalTime: p.signalTime, reason: p.reason } as const;
-      if (this.#slOf(p)) out.push({ ...base, id: p.ids.sl, role: 'stop_loss', type: 'stop', trigger: this.#slOf(p), price: this.#slOf(p), qty: p.qty });
-      if (p.trail) out.push({ ...base, id: p.ids.trail, role: 'trailing_stop', type: 'stop', qty: p.qty, ...(p.trail.active ? { price: this.#trailPrice(p) } : {}) });
-      if (p.targets) p.targets.forEach((t, i) => out.push({ ...base, id: `${p.ids.tp}-${i + 1}`, role: 'take_profit', type: 'limit', price: t.price, qty: t.qty }));
-      else if (this.#tpOf(p)) out.push({ ...base, id: p.ids.tp, role: 'take_profit', type: 'limit', price: this.#tpOf(p), qty: p.qty });
+      if (this.#slOf(p)) out.push({ ...base, id: `${p.orderId}-sl`, role: 'stop_loss', type: 'stop', trigger: this.#slOf(p), price: this.#slOf(p), qty: p.qty });
+      if (p.trail) out.push({ ...base, id: `${p.orderId}-trail`, role: 'trailing_stop', type: 'stop', qty: p.qty, ...(p.trail.active ? { price: this.#trailPrice(p) } : {}) });
+      if (p.targets) p.targets.forEach((t, i) => out.push({ ...base, id: `${p.orderId}-tp-${i + 1}`, role: 'take_profit', type: 'limit', price: t.price, qty: t.qty }));
+      else if (this.#tpOf(p)) out.push({ ...base, id: `${p.orderId}-tp`, role: 'take_profit', type: 'limit', price: this.#tpOf(p), qty: p.qty });
     }
     return out;
   }
@@ -785,7 +786,7 @@ export class SimBroker implements Broker {
       liquidity,
       parts: 0,
       simple: true,
-      ids: { sl: `${order.id}-sl`, tp: `${order.id}-tp`, trail: `${order.id}-trail` },
+      orderId: order.id,
     };
     if (order.targets) {
       const tick = this.#rules.tickSize;
@@ -1279,9 +1280,11 @@ export class SimBroker implements Broker {
       this.#emit({ type: 'position', position: FLAT });
       this.#emit({ type: 'trade', trade });
       // Reduce-only exits have nothing left to reduce.
-      const gone = this.#exits;
-      this.#exits = [];
-      for (const x of gone) this.#emit({ type: 'cancelled', orderId: x.order.id, reason: 'the position closed' });
+      if (this.#exits.length > 0) {
+        const gone = this.#exits;
+        this.#exits = [];
+        for (const x of gone) this.#emit({ type: 'cancelled', orderId: x.order.id, reason: 'the position closed' });
+      }
       return;
     }
     p.parts++;
