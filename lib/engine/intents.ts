@@ -83,8 +83,8 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 const positive = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v > 0;
 
 function unknownKeys(o: Record<string, unknown>, known: readonly string[], at: string, origin: OutputOrigin): void {
-  for (const k of Object.keys(o)) {
-    if (known.includes(k) || o[k] === undefined) continue;
+  for (const k in o) {
+    if (!Object.prototype.hasOwnProperty.call(o, k) || known.includes(k) || o[k] === undefined) continue;
     const near = known.find((n) => n.toLowerCase() === k.toLowerCase()) ?? known.find((n) => editDistance(n.toLowerCase(), k.toLowerCase()) <= 2);
     throw new IntentError(origin, `${at}${k}`, o[k], `is not an intent field${near ? ` (did you mean "${near}"?)` : ` (known: ${known.join(', ')})`}`);
   }
