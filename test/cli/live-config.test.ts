@@ -52,10 +52,10 @@ describe('pyr live: keys, environment and refusals', function () {
     const c = await runCli(['live', '--ws-url', 'ws://127.0.0.1:8787/v5/private'], tmp.dir, { ...env, PYR_BYBIT_REST_URL: '' });
     expect(c.code).to.equal(2);
     expect(c.stderr).to.match(/--ws-url ws:\/\/127\.0\.0\.1:8787\/v5\/private without --rest-url/);
-    // A host on one of Bybit's own domains alone is fine (a regional REST domain, say). The matching is
-    // checked on made-up domains (isBybitHost is isHostOn with Bybit's list): no test names a real host.
-    const { BYBIT_DOMAINS, isBybitHost, isHostOn } = await import('../../lib/brokers/bybit/index.ts');
-    expect(BYBIT_DOMAINS.length).to.be.greaterThan(1);
+    // An override on one of the exchange's own domains alone is fine (a regional REST domain, say). The
+    // host matching (isBybitHost is isHostOn with the exchange's list) is checked on made-up domains only:
+    // no test reads or names a real exchange host, and every request goes to 127.0.0.1.
+    const { isBybitHost, isHostOn } = await import('../../lib/brokers/bybit/index.ts');
     const made = ['exchange-one.test', 'exchange-two.test'];
     for (const d of made) {
       expect(isHostOn(`https://api.${d}`, made), d).to.equal(true);
