@@ -16,8 +16,9 @@ import { resampleFile } from '../data/resample.ts';
 
 export { collectDataList, type DataListEntry } from '../data/list.ts';
 import { checkCandleFile, type CheckReport } from '../data/check.ts';
-import { formatWarning, palette, useColor, writeWarning } from '../report/console.ts';
-import { bytesText, intText, isoOrNull, relPath, spanText, utcText } from '../report/format.ts';
+import { useColor, writeWarning } from '../report/console.ts';
+import { checkJson, checkLines, dataListJson, dataListLines } from '../report/data.ts';
+import { intText, isoOrNull, relPath, utcText } from '../report/format.ts';
 import type { CliIo } from './backtest.ts';
 
 const CATEGORIES = ['linear', 'inverse', 'spot'];
@@ -46,58 +47,14 @@ export async function dataList(flags: DataListFlags, io: CliIo): Promise<DataLis
   const dataDir = path.resolve(io.cwd, flags.dataDir ?? 'data');
   const entries = await collectDataList(dataDir);
   if (flags.json) {
-    const json = entries.map((e) => ({
-      kind: e.kind,
-      symbol: e.symbol,
-      category: e.category,
-      interval: e.interval,
-      file: e.file,
-      bytes: e.bytes,
-      rows: e.rows ?? null,
-      first: isoOrNull(e.first),
-      last: isoOrNull(e.last),
-      gaps: e.gaps ?? null,
-      largestGapMinutes: e.largestGapMs !== undefined ? e.largestGapMs / 60_000 : null,
-      ...(e.error !== undefined ? { error: e.error } : {}),
-    }));
-    io.stdout.write(`${JSON.stringify({ dataDir, files: json }, null, 2)}\n`);
+    io.stdout.write(`${JSON.stringify(dataListJson(dataDir, entries), null, 2)}\n`);
     return entries;
   }
   if (entries.length === 0) {
     io.stdout.write(`No candle or funding files in ${relPath(io.cwd, dataDir)} (expected ${path.join(relPath(io.cwd, dataDir), EXCHANGE, '<category>', '<SYMBOL>', '<interval>.csv')}); get some with \`pyr download\` or \`pyr import\`.\n`);
     return entries;
   }
-  const c = palette(useColor(io.stdout, io.env));
-  const header = ['SYMBOL', 'CATEGORY', 'INTERVAL', 'FIRST (UTC)', 'LAST (UTC)', 'ROWS', 'GAPS', 'LARGEST GAP', 'SIZE', 'FILE'];
-  const right = new Set([5, 6, 7, 8]);
-  const rows = entries.map((e) =>
-    e.error !== undefined
-      ? [e.symbol, e.category, e.interval, 'unreadable', '', '', '', '', bytesText(e.bytes), relPath(io.cwd, e.file)]
-      : [
-          e.symbol,
-          e.category,
-          e.interval,
-          utcText(e.first),
-          utcText(e.last),
-          intText(e.rows ?? 0),
-          intText(e.gaps ?? 0),
-          e.largestGapMs ? spanText(e.largestGapMs) : '-',
-          bytesText(e.bytes),
-          relPath(io.cwd, e.file),
-        ],
-  );
-  const widths = header.map((h, k) => Math.max(h.length, ...rows.map((r) => r[k]!.length)));
-  const fmt = (r: string[]) =>
-    r
-      .map((cell, k) => (k === r.length - 1 ? cell : right.has(k) ? cell.padStart(widths[k]!) : cell.padEnd(widths[k]!)))
-      .join('  ')
-      .trimEnd();
-  io.stdout.write(`${c.bold(fmt(header))}\n`);
-  rows.forEach((r, i) => {
-    const line = fmt(r);
-    const e = entries[i]!;
-    io.stdout.write(`${e.error !== undefined ? c.red(line) : (e.gaps ?? 0) > 0 ? c.yellow(line) : line}\n`);
-  });
+  for (const line of dataListLines(entries, io.cwd, useColor(io.stdout, io.env))) io.stdout.write(`${line}\n`);
   for (const e of entries) if (e.error !== undefined) writeWarning(io.stderr, e.error, io.env);
   return entries;
 }
@@ -108,29 +65,6 @@ export async function dataList(flags: DataListFlags, io: CliIo): Promise<DataLis
 export interface DataCheckFlags {
   interval?: string;
   json?: boolean;
-}
-
-function checkJson(r: CheckReport, ok: boolean): Record<string, unknown> {
-  const gap = (g: { from: number; to: number; candles: number }) => ({ from: isoOrNull(g.from), to: isoOrNull(g.to), candles: g.candles });
-  return {
-    ok,
-    file: r.file,
-    bytes: r.bytes,
-    rows: r.rows,
-    interval: r.interval,
-    intervalFrom: r.intervalFrom,
-    first: isoOrNull(r.first),
-    last: isoOrNull(r.last),
-    gaps: r.gaps.length,
-    missingCandles: r.missing,
-    largestGap: r.largestGap ? gap(r.largestGap) : null,
-    firstGaps: r.gaps.slice(0, 20).map(gap),
-    misaligned: { count: r.misaligned.count, first: r.misaligned.first.map((t) => isoOrNull(t)) },
-    zeroVolume: r.zeroVolume,
-    repeated: r.repeated,
-    errors: r.errors,
-    warnings: r.warnings,
-  };
 }
 
 /**
@@ -146,20 +80,7 @@ export async function dataCheck(file: string, flags: DataCheckFlags, io: CliIo):
   if (flags.json) {
     io.stdout.write(`${JSON.stringify(checkJson(r, ok), null, 2)}\n`);
   } else {
-    const c = palette(useColor(io.stdout, io.env));
-    const out: string[] = [];
-    out.push(`${relPath(io.cwd, abs)}: ${intText(r.rows)} ${intervalLabel(r.interval)} candles (interval ${r.interval}, from the ${r.intervalFrom}), ${bytesText(r.bytes)}`);
-    if (r.gaps.length > 0) {
-      out.push(`Gaps: ${intText(r.missing)} missing candles in ${intText(r.gaps.length)} gap${r.gaps.length === 1 ? '' : 's'}${r.gaps.length > 20 ? ' (the first 20)' : ''}:`);
-      for (const g of r.gaps.slice(0, 20)) out.push(`  ${utcText(g.from)} → ${utcText(g.to)} UTC  ${intText(g.candles)} candle${g.candles === 1 ? '' : 's'}`);
-    }
-    if (r.misaligned.count > 0) {
-      out.push(`Not aligned to the ${r.interval} grid (first ${r.misaligned.first.length} of ${intText(r.misaligned.count)}):`);
-      for (const t of r.misaligned.first) out.push(`  ${utcText(t)} UTC (${t})`);
-    }
-    for (const w of r.warnings) out.push(formatWarning(w, useColor(io.stdout, io.env)));
-    for (const e of r.errors) out.push(c.red(`error: ${e}`));
-    if (ok) out.push(c.green(`OK: ${intText(r.rows)} rows, from ${utcText(r.first)} to ${utcText(r.last)} UTC, ${intText(r.gaps.length)} gap${r.gaps.length === 1 ? '' : 's'}`));
+    const out = checkLines(r, ok, io.cwd, useColor(io.stdout, io.env));
     io.stdout.write(`${out.join('\n')}\n`);
   }
   if (!ok) throw new DataError(`${r.errors.length} error${r.errors.length === 1 ? '' : 's'}: ${r.errors.join('; ')}`, { file: abs });

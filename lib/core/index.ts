@@ -8,3 +8,4 @@ export * from './sizing.ts';
 export * from './run.ts';
 export * from './accounting.ts';
 export * from './exact.ts';
+export * from './store.ts';

@@ -11,36 +11,9 @@ import { INTERVALS, intervalMs, nextIntervalStart, type CandleSeries, type Inter
 import { DataError } from '../core/errors.ts';
 import { readCandleFile } from './csv.ts';
 import { intervalFromFileName, isAlignedTo } from './resample.ts';
+import type { CandleGap, CheckReport } from '../core/store.ts';
 
-/** A run of missing candles: `from`/`to` are the first and last missing open times (inclusive). */
-export interface CandleGap {
-  from: number;
-  to: number;
-  candles: number;
-}
-
-export interface CheckReport {
-  file: string;
-  bytes: number;
-  rows: number;
-  first: number;
-  last: number;
-  interval: Interval;
-  /** Where the interval came from. */
-  intervalFrom: 'flag' | 'file name' | 'inferred';
-  /** Every gap, in order. */
-  gaps: CandleGap[];
-  /** Missing candles over all gaps. */
-  missing: number;
-  /** The longest gap, or undefined. */
-  largestGap?: CandleGap;
-  /** Open times off the interval's grid (the first 20) and how many there are. */
-  misaligned: { count: number; first: number[] };
-  zeroVolume: number;
-  repeated: number;
-  errors: string[];
-  warnings: string[];
-}
+export type { CandleGap, CheckReport } from '../core/store.ts';
 
 const MAX_LISTED = 20;
 

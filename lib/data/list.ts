@@ -3,25 +3,9 @@ import * as fs from 'node:fs';
 import path from 'node:path';
 import { readCandleFile } from './csv.ts';
 import { EXCHANGE, listCandleFiles, readFundingFile } from './store.ts';
+import type { DataListEntry } from '../core/store.ts';
 
-export interface DataListEntry {
-  kind: 'candles' | 'funding';
-  symbol: string;
-  category: string;
-  /** Bybit's interval name; 'funding' for funding files. */
-  interval: string;
-  file: string;
-  bytes: number;
-  rows?: number;
-  first?: number;
-  last?: number;
-  /** Missing candles (settlements for funding) at the file's step. */
-  gaps?: number;
-  /** Longest gap in ms (missing stretch), 0 when none. */
-  largestGapMs?: number;
-  /** Set when the file could not be read: the reason. */
-  error?: string;
-}
+export type { DataListEntry } from '../core/store.ts';
 
 function fundingFiles(dataDir: string): { category: string; symbol: string; file: string }[] {
   const out: { category: string; symbol: string; file: string }[] = [];
