@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { ConfigError, D, PyrError, intervalMs } from '../core/index.ts';
-import type { BybitEnv, ForeignPositions } from '../brokers/bybit/index.ts';
+import type { ForeignPositions } from '../brokers/bybit/index.ts';
 import { paramLayersOf, resolveAllParams, resolveRunSpec, type RunSpec } from '../config/index.ts';
 import { Journal, journalReplay, liveStateFromJournal, orderIdsFor, readJournal, runLive } from '../engine/index.ts';
 import { paperBrokerFor } from '../brokers/sim/index.ts';
@@ -42,38 +42,25 @@ export interface LiveFlags {
   json?: boolean;
 }
 
-function mask(key: string): string {
-  return key.length <= 4 ? '****' : `${key.slice(0, 4)}…(${key.length} chars)`;
-}
-
 /** Runs the live loop until `signal` aborts (SIGINT/SIGTERM in the command). */
 export async function live(flags: LiveFlags, io: CliIo, signal: AbortSignal): Promise<void> {
   // bybit-api takes ~0.2 s to load: only live mode pays for it.
-  const { BybitBroker, BybitRest, RestCandleFeed, StreamCandleFeed, createWebsocket, fetchInstrumentSnapshot, isAuthError, isBybitHost, scrubSecrets } = await import('../brokers/bybit/index.ts');
+  const { BybitBroker, BybitRest, chooseConnection, createWebsocket, fetchInstrumentSnapshot, isAuthError, liveCandleFeed, maskKey, parseFeedKind, scrubSecrets } = await import('../brokers/bybit/index.ts');
   const { config } = readConfigFile(flags.config, io.cwd);
   const dotenv = readDotEnv(path.resolve(io.cwd, flags.envFile ?? '.env'));
   // An empty variable is an unset one.
   const env = (k: string): string | undefined => (io.env[k] || undefined) ?? (dotenv[k] || undefined);
 
-  // Environment: testnet unless told otherwise; mainnet needs two explicit flags.
-  const chosen = [flags.testnet && 'testnet', flags.demo && 'demo', flags.mainnet && 'mainnet'].filter(Boolean);
-  if (chosen.length > 1) throw new ConfigError(`choose one of --testnet, --demo, --mainnet (got ${chosen.join(', ')})`);
-  const paper = flags.paper === true;
-  // Paper trading runs on mainnet's market data unless --testnet is given; it never sends an order.
-  const bybitEnv: BybitEnv = paper ? (flags.testnet ? 'testnet' : 'mainnet') : flags.mainnet ? 'mainnet' : flags.demo ? 'demo' : 'testnet';
-  if (paper && (flags.yesReallyTradeRealMoney || flags.demo || flags.closeOnExit)) throw new ConfigError(`--paper sends no order: ${flags.yesReallyTradeRealMoney ? '--yes-really-trade-real-money' : flags.demo ? '--demo' : '--close-on-exit'} does not apply`);
-  if (!paper && bybitEnv === 'mainnet' && !flags.yesReallyTradeRealMoney) throw new ConfigError('--mainnet trades real money: add --yes-really-trade-real-money to confirm');
-  if (flags.yesReallyTradeRealMoney && bybitEnv !== 'mainnet') throw new ConfigError(`--yes-really-trade-real-money confirms --mainnet, which was not given (this session would trade on ${bybitEnv})`);
-  const restUrl = flags.restUrl ?? env('PYR_BYBIT_REST_URL') ?? config.restUrl;
-  const wsUrl = flags.wsUrl ?? env('PYR_BYBIT_WS_URL') ?? config.wsUrl;
-  const key = paper ? '' : env('BYBIT_API_KEY');
-  const secret = paper ? '' : env('BYBIT_API_SECRET');
-  if (!paper && (!key || !secret)) throw new ConfigError(`BYBIT_API_KEY and BYBIT_API_SECRET must be set in the environment or in ${path.resolve(io.cwd, flags.envFile ?? '.env')} (${bybitEnv} keys)`);
-  // Orders over REST and the position stream over WebSocket must reach the same exchange.
-  const overridden = (u: string | undefined) => u !== undefined && !isBybitHost(u);
-  if (overridden(restUrl) && wsUrl === undefined) throw new ConfigError(`--rest-url ${restUrl} without --ws-url: orders would go there and the position stream to Bybit ${bybitEnv}; give both (or PYR_BYBIT_REST_URL and PYR_BYBIT_WS_URL)`);
-  if (overridden(wsUrl) && restUrl === undefined) throw new ConfigError(`--ws-url ${wsUrl} without --rest-url: the position stream would come from there and orders go to Bybit ${bybitEnv}; give both (or PYR_BYBIT_REST_URL and PYR_BYBIT_WS_URL)`);
-  const local = overridden(restUrl);
+  // Environment (testnet unless told otherwise), URLs and keys: lib/brokers/bybit/connection.ts.
+  const { env: bybitEnv, paper, restUrl, wsUrl, key, secret, local } = chooseConnection({
+    ...flags,
+    restUrl: flags.restUrl ?? env('PYR_BYBIT_REST_URL') ?? config.restUrl,
+    wsUrl: flags.wsUrl ?? env('PYR_BYBIT_WS_URL') ?? config.wsUrl,
+    key: env('BYBIT_API_KEY'),
+    secret: env('BYBIT_API_SECRET'),
+    keysFile: path.resolve(io.cwd, flags.envFile ?? '.env'),
+  });
+  const feedKind = parseFeedKind(flags.feed);
 
   const target = runTargetOf(flags, io.cwd);
   const { symbol, category } = target.instrument;
@@ -131,7 +118,7 @@ export async function live(flags: LiveFlags, io: CliIo, signal: AbortSignal): Pr
     const closed = restored.reduce((sum, t) => sum.add(t.netPnl), new D(0));
     log.info(`Paper account: ${new D(run.initialBalance).add(closed).toFixed()} USDT (started with ${run.initialBalance}; ${restored.length} closed trades ${closed.gte(0) ? '+' : ''}${closed.toFixed()})`);
   } else {
-    log.info(`Account key ${mask(key!)}; journal ${journalFile}${restored.length ? ` (${restored.length} earlier trades restored)` : ''}`);
+    log.info(`Account key ${maskKey(key)}; journal ${journalFile}${restored.length ? ` (${restored.length} earlier trades restored)` : ''}`);
     if (bybitEnv === 'mainnet') log.warn('MAINNET: real money is at stake.');
   }
   if (local && (flags.demo || flags.mainnet)) log.warn(`--${bybitEnv} with --rest-url/--ws-url: every request goes to ${restUrl} and ${wsUrl}, not to Bybit ${bybitEnv}; --${bybitEnv} only names the journal folder (live/${bybitEnv}) and the session's record`);
@@ -193,26 +180,20 @@ export async function live(flags: LiveFlags, io: CliIo, signal: AbortSignal): Pr
     log.warn(`could not fetch candles: ${err.message}`);
     if (isAuthError(err)) stopOn(err);
   };
-  // Closed candles from the kline stream (REST backfills and a heartbeat), or REST polls (--feed poll).
-  const feedKind = flags.feed ?? 'stream';
-  if (feedKind !== 'stream' && feedKind !== 'poll') throw new ConfigError(`--feed: "stream" or "poll", got "${feedKind}"`);
-  const publicWs = feedKind === 'stream' ? createWebsocket({ ...conn, key: '', secret: '' }, () => {}) : undefined;
-  const feed = publicWs
-    ? new StreamCandleFeed({
-        rest, ws: publicWs, category: 'linear', symbol, interval: spec.interval, limit: run.candleFetchLimit, graceMs: run.feedGraceSeconds * 1000, heartbeatMs: run.heartbeatSeconds * 1000, downPollMs: pollSeconds * 1000,
-        onError: onFeedError,
-        onStatus: (message) => {
-          log.info(message);
-          record({ t: 'note', level: 'info', message });
-        },
-      })
-    : new RestCandleFeed({ rest, category: 'linear', symbol, interval: spec.interval, limit: run.candleFetchLimit, pollMs: pollSeconds * 1000, onError: onFeedError });
+  const { feed, publicWs, describe } = liveCandleFeed(feedKind, conn, {
+    rest, category: 'linear', symbol, interval: spec.interval, limit: run.candleFetchLimit, graceMs: run.feedGraceSeconds * 1000, heartbeatMs: run.heartbeatSeconds * 1000, pollMs: pollSeconds * 1000,
+    onError: onFeedError,
+    onStatus: (message) => {
+      log.info(message);
+      record({ t: 'note', level: 'info', message });
+    },
+  });
   try {
     await runLive({
       spec, broker, feed, journal: record, signal: ended.signal, sessionId, history: restored, closeOnExit: flags.closeOnExit,
       orderIdOf: orderIdsFor(definition.name, symbol, spec.interval), decided: earlier.length > 0 && !paper ? state.decided : undefined,
       replay: paper && earlier.length > 0 ? journalReplay(journalFile, earlier) : undefined,
-      view: liveConsole(log, { symbol, feed: publicWs ? `closed candles from the kline stream (REST heartbeat every ${run.heartbeatSeconds} s)` : `polling every ${pollSeconds} s`, plots: definition.plots?.(spec.strategy.params as never) }),
+      view: liveConsole(log, { symbol, feed: describe, plots: definition.plots?.(spec.strategy.params as never) }),
     });
     if (fatal) throw fatal instanceof PyrError ? fatal : new ConfigError(fatal.message);
   } finally {

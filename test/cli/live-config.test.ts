@@ -76,6 +76,13 @@ describe('pyr live: keys, environment and refusals', function () {
     expect(r.stdout).to.not.match(/below Bybit's floor/);
   });
 
+  it('refuses an unknown --feed before anything is contacted', async () => {
+    const r = await runCli(['live', '--feed', 'bogus', '--ws-url', 'ws://127.0.0.1:9/v5/private'], tmp.dir, { BYBIT_API_KEY: 'k', BYBIT_API_SECRET: 's' });
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.match(/--feed: "stream" or "poll", got "bogus"/);
+    expect(r.stdout).to.not.match(/pyr live:/); // refused before the session's first line
+  });
+
   it('parses .env lines: quotes, export, comments', () => {
     const f = path.join(tmp.dir, 'parse.env');
     writeFileSync(f, `A=1\n# comment\nexport B='two words'\nC="x#y"\nD=plain # trailing\n\nnot a line\n`);

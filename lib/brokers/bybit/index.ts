@@ -6,3 +6,4 @@ export * from './instruments.ts';
 export * from './stream-feed.ts';
 export * from './orders.ts';
 export * from './levels.ts';
+export * from './connection.ts';

@@ -14,8 +14,8 @@
  *   except the newest when it closed less than one interval ago (the loop's `catchUp` decides them).
  */
 import type { WebsocketClient } from 'bybit-api';
-import { DataError, intervalMs, nextIntervalStart, type Candle, type CandleFeed, type Interval } from '../../core/index.ts';
-import type { BybitRest } from './client.ts';
+import { ConfigError, DataError, intervalMs, nextIntervalStart, type Candle, type CandleFeed, type Interval } from '../../core/index.ts';
+import { createWebsocket, type BybitConnection, type BybitRest } from './client.ts';
 import { RestCandleFeed } from './feed.ts';
 import { badCandle, wireKlineToCandle, type WireKline } from './mapping.ts';
 
@@ -239,4 +239,31 @@ export class StreamCandleFeed implements CandleFeed {
   get intervalMs(): number {
     return this.#step;
   }
+}
+
+/** `pyr live --feed`: closed candles from the kline stream (REST backfills and a heartbeat), or REST polls. */
+export type FeedKind = 'stream' | 'poll';
+
+export function parseFeedKind(text: string | undefined): FeedKind {
+  const kind = text ?? 'stream';
+  if (kind !== 'stream' && kind !== 'poll') throw new ConfigError(`--feed: "stream" or "poll", got "${kind}"`);
+  return kind;
+}
+
+/**
+ * The live session's candle feed of `kind`: a StreamCandleFeed on a public WebSocket of its own (returned
+ * for closing), or a RestCandleFeed polling every `pollMs` (also the stream's poll while its socket is down);
+ * `describe` says which, for the console.
+ */
+export function liveCandleFeed(
+  kind: FeedKind,
+  conn: BybitConnection,
+  o: Omit<StreamCandleFeedOptions, 'ws' | 'downPollMs'> & { readonly pollMs: number },
+): { feed: CandleFeed; publicWs?: WebsocketClient; describe: string } {
+  if (kind === 'poll') {
+    return { feed: new RestCandleFeed({ rest: o.rest, category: o.category, symbol: o.symbol, interval: o.interval, limit: o.limit, pollMs: o.pollMs, onError: o.onError }), describe: `polling every ${o.pollMs / 1000} s` };
+  }
+  const publicWs = createWebsocket({ ...conn, key: '', secret: '' }, () => {});
+  const feed = new StreamCandleFeed({ ...o, ws: publicWs, downPollMs: o.pollMs });
+  return { feed, publicWs, describe: `closed candles from the kline stream (REST heartbeat every ${(o.heartbeatMs ?? 60_000) / 1000} s)` };
 }
