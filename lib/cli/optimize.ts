@@ -7,57 +7,27 @@
  * position in the plan, so the rows, and their order after ranking (ties by combination index), are the
  * same whatever the number of workers.
  */
-import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
-import path from 'node:path';
-import { randomInt } from 'node:crypto';
 import { Command } from 'commander';
-import {
-  ConfigError,
-  DAY_MS,
-  StrategyError,
-  MissingDataError,
-  intervalLabel,
-  intervalMs,
-  lowerBound,
-  type CandleSeries,
-  type RunRecord,
-} from '../core/index.ts';
-import {
-  MAX_GRID,
-  OPTIMIZE_METRICS,
-  combinationAt,
-  gridSize,
-  lowerIsBetter,
-  metricValue,
-  parseGrid,
-  parseMetric,
-  parseSpan,
-  planWalkForward,
-  rankRows,
-  sampleIndices,
-  stitchRuns,
-  type GridAxis,
-  type GridValue,
-  type OptimizeMetric,
-} from '../engine/optimize.ts';
-import { computeMetrics, type Metrics } from '../report/metrics.ts';
-import { colorize, createProgress, useColor } from '../report/console.ts';
-import { tradesCsv, writeFileAtomic } from '../report/files.ts';
-import { loadStrategy, type ParamSchema } from '../strategy/index.ts';
+import { ConfigError, DAY_MS, StrategyError, intervalLabel, intervalMs, type CandleSeries, type RunRecord } from '../core/index.ts';
+import { OPTIMIZE_METRICS, lowerIsBetter, parseMetric, parseSpan, planWalkForward, rankedRows, type GridAxis, type GridValue, type OptimizeMetric } from '../engine/optimize.ts';
+import type { Metrics } from '../report/metrics.ts';
+import { createProgress, useColor } from '../report/console.ts';
+import { relPath } from '../report/format.ts';
+import { sweepOutDir, sweepSettings, writeSweepFiles, writeWalkForwardFiles } from '../report/sweep-files.ts';
+import { loadStrategy } from '../strategy/index.ts';
 import type { CliIo } from './backtest.ts';
-import { RUN_PARAMS, dayString, paramLayersOf, resolveAllParams, resolveRunSpec, type RunFlags } from '../config/index.ts';
+import { dayString, paramLayersOf, resolveRunSpec, type RunFlags } from '../config/index.ts';
 import { addRunOptions, runTargetOf } from './config.ts';
 import { openRunData, readRulesSnapshot } from '../data/index.ts';
 import { runRange } from '../engine/index.ts';
-import { createRunner, rowMetrics, serializeError, type Job, type RunContext } from '../sweep/worker.ts';
-import { METRIC_FORMAT, fixed, jsonWithRows, rowsCsv, rowsTable, table, windowsCsv, type OptimizeRow, type WalkForwardWindowResult } from '../report/optimize.ts';
+import type { Job, RunContext } from '../sweep/worker.ts';
+import { formatParams, sweepLines, walkForwardLines, type OptimizeRow, type RowMetrics, type SweepHead, type WalkForwardWindowResult } from '../report/optimize.ts';
+import { checkQueueFlags, runJobs, whereRun, type RunFailure } from '../sweep/run.ts';
+import { planSweep } from '../sweep/plan.ts';
+import { checkWindows, inSampleJobs, walkForwardResult } from '../sweep/walk-forward.ts';
 
 export { jsonWithRows, rowsCsv, type OptimizeRow, type WalkForwardWindowResult } from '../report/optimize.ts';
-import { errorFrom, formatParams } from '../sweep/pool.ts';
-import { checkQueueFlags, runJobs, whereRun, type RunFailure } from '../sweep/run.ts';
-import type { RowMetrics } from '../report/optimize.ts';
 
 export interface OptimizeFlags extends RunFlags {
   grid?: string[];
@@ -101,28 +71,6 @@ function intFlag(text: string | undefined, flag: string, min: number, max = Numb
   return n;
 }
 
-function stamp(): string {
-  return new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-}
-
-/** The strategy's and the run's parameters; a strategy key wins over a run key of the same name (as in `--param`). */
-function sweepSchema(strategy: ParamSchema): ParamSchema {
-  return { ...(RUN_PARAMS as ParamSchema), ...strategy };
-}
-
-async function chooseOutDir(flags: OptimizeFlags, io: CliIo): Promise<string> {
-  if (flags.out) return path.resolve(io.cwd, flags.out);
-  const base = path.resolve(io.cwd, 'backtests', `optimize-${stamp()}`);
-  let dir = base;
-  for (let k = 2; existsSync(dir); k++) dir = `${base}-${k}`;
-  return dir;
-}
-
-function relOrAbs(io: CliIo, dir: string): string {
-  const rel = path.relative(io.cwd, dir);
-  return rel && !rel.startsWith('..') ? rel : dir;
-}
-
 // ---------------------------------------------------------------------------------------------------
 // The command
 
@@ -164,36 +112,9 @@ async function prepare(flags: OptimizeFlags, io: CliIo): Promise<Prepared> {
   // The base spec fails now on a bad parameter or missing instrument rules, not in every worker.
   const base = resolveRunSpec({ definition, strategyFile, instrument: target.instrument, interval: target.interval, layers: baseLayers, snapshot });
 
-  // The grid: every value checked against the schema, then each value once more with the run's own checks.
-  const axes = parseGrid(flags.grid ?? [], sweepSchema(definition.params));
-  for (const a of axes) {
-    for (const v of a.values) {
-      try {
-        resolveAllParams(definition.params, [...baseLayers, { where: '--grid', values: { [a.key]: v } }]);
-      } catch (err) {
-        // the instrument overrides' own checks speak of --param
-        if (err instanceof ConfigError) throw new ConfigError(err.message.replace(/^--param: /, '--grid: '));
-        throw err;
-      }
-    }
-  }
-  const total = gridSize(axes);
-  const notices: string[] = [];
-  let indices: number[];
-  let seed: number | undefined;
-  if (random !== undefined) {
-    seed = seedFlag ?? randomInt(0, 2 ** 31);
-    if (random >= total) notices.push(`--random ${random} is not less than the grid's ${total} combinations: the whole grid was run`);
-    indices = sampleIndices(total, random, seed);
-  } else {
-    if (total > MAX_GRID) {
-      throw new ConfigError(
-        `--grid: ${total.toLocaleString('en')} combinations is more than ${MAX_GRID.toLocaleString('en')}; sample some with --random N (e.g. --random 1000 --seed 1), or use fewer values`,
-      );
-    }
-    indices = Array.from({ length: total }, (_, i) => i);
-  }
-  const combos = indices.map((i) => combinationAt(axes, i));
+  const plan = planSweep({ params: definition.params, baseLayers, grid: flags.grid ?? [], random, seed: seedFlag });
+  const { axes, total, indices, combos, seed } = plan;
+  const notices = [...plan.notices];
 
   // Candles and funding, as pyr backtest finds them (no download: a sweep runs on the data there is).
   const data = await openRunData(target, {
@@ -231,26 +152,13 @@ async function prepare(flags: OptimizeFlags, io: CliIo): Promise<Prepared> {
   };
 }
 
-function settingsOf(p: Prepared, mode: string): Record<string, unknown> {
-  return {
-    command: mode,
-    strategy: p.strategyName,
-    symbol: p.ctx.symbol,
-    category: p.ctx.category,
-    interval: p.ctx.interval,
-    from: dayString(p.from),
-    to: dayString(p.toExclusive - DAY_MS),
-    metric: p.metric,
-    metricOrder: lowerIsBetter(p.metric) ? 'lower is better' : 'higher is better',
-    grid: Object.fromEntries(p.axes.map((a) => [a.key, a.values])),
-    gridCombinations: p.total,
-    sampling: p.seed !== undefined ? { kind: 'random', samples: p.indices.length, seed: p.seed } : { kind: 'grid' },
-    combinations: p.indices.length,
-    baseParams: p.baseParams,
-    candles: p.ctx.candleFile,
-    funding: p.ctx.funding ? 'charged' : 'none',
-    notices: p.notices,
-  };
+function settingsOf(p: Prepared, command: string): Record<string, unknown> {
+  const c = p.ctx;
+  return sweepSettings(command, { ...p, strategy: p.strategyName, symbol: c.symbol, category: c.category, interval: c.interval, from: dayString(p.from), to: dayString(p.toExclusive - DAY_MS), candleFile: c.candleFile, fundingCharged: c.funding !== undefined });
+}
+
+function headOf(p: Prepared, title: string, what: string): SweepHead {
+  return { title, strategy: p.strategyName, symbol: p.ctx.symbol, interval: intervalLabel(p.ctx.interval), from: dayString(p.from), to: dayString(p.toExclusive - DAY_MS), what, notices: p.notices };
 }
 
 /** Runs `pyr optimize` from flags; returns what it computed and wrote. Throws PyrErrors for bad input. */
@@ -281,7 +189,7 @@ async function runWithProgress(p: Prepared, flags: OptimizeFlags, io: CliIo, lab
 
 /** --queue: after the files are written, the combinations that failed make the command fail. */
 function failIfAny(p: Prepared, runs: number, dir: string, io: CliIo): void {
-  if (p.failed.length > 0) throw new StrategyError(`${p.failed.length} of ${runs} runs failed (each named above); the other rows are in ${relOrAbs(io, dir)}`);
+  if (p.failed.length > 0) throw new StrategyError(`${p.failed.length} of ${runs} runs failed (each named above); the other rows are in ${relPath(io.cwd, dir)}`);
 }
 
 async function sweep(p: Prepared, flags: OptimizeFlags, io: CliIo): Promise<OptimizeOutcome> {
@@ -291,35 +199,21 @@ async function sweep(p: Prepared, flags: OptimizeFlags, io: CliIo): Promise<Opti
   const metrics = await runWithProgress(p, flags, io, 'optimize', jobs, workers);
   const seconds = (performance.now() - t0) / 1000;
 
-  const rows: OptimizeRow[] = rankRows(
-    p.indices.map((index, id) => ({ rank: 0, index, params: p.combos[id]!, metrics: metrics[id]! })).filter((r) => r.metrics),
-    p.metric,
-  );
-  rows.forEach((r, i) => (r.rank = i + 1));
+  const rows: OptimizeRow[] = rankedRows(p.indices, p.combos, (id) => metrics[id], p.metric);
 
-  const dir = await chooseOutDir(flags, io);
-  await mkdir(dir, { recursive: true });
-  const files = { csv: path.join(dir, 'optimize.csv'), json: path.join(dir, 'optimize.json') };
+  const dir = await sweepOutDir(io.cwd, flags.out);
   const settings = { ...settingsOf(p, 'optimize'), ...(p.failed.length ? { failed: p.failed } : {}) };
-  await writeFileAtomic(files.csv, rowsCsv(rows, p.axes, false));
-  await writeFileAtomic(files.json, jsonWithRows(settings, rows));
+  const files = await writeSweepFiles(dir, settings, rows, p.axes);
 
   const topRows = rows.slice(0, p.top);
   const summary = { ...settings, workers, seconds, best: rows[0], top: topRows, outDir: dir, files };
   if (flags.json) {
     io.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
   } else {
-    const color = useColor(io.stdout, io.env);
     const sampling = p.seed !== undefined ? `${p.indices.length} of ${p.total.toLocaleString('en')} combinations drawn at random (--seed ${p.seed})` : `${p.indices.length} combinations`;
-    io.stdout.write(
-      `${colorize('pyr optimize', 'bold', color)}: ${p.strategyName} on ${p.ctx.symbol} ${intervalLabel(p.ctx.interval)}, ${dayString(p.from)} to ${dayString(p.toExclusive - DAY_MS)}\n` +
-        `${sampling} on ${whereRun(flags.queue, workers)} in ${seconds.toFixed(1)} s; ranked by ${p.metric} (${lowerIsBetter(p.metric) ? 'lower' : 'higher'} is better)\n`,
-    );
-    for (const n of p.notices) io.stdout.write(`${colorize('notice', 'yellow', color)}: ${n}\n`);
-    io.stdout.write(`\nTop ${topRows.length} of ${rows.length}:\n${rowsTable(topRows, p.axes, p.metric)}\n`);
-    const best = rows[0]!;
-    io.stdout.write(`\n${colorize('Best', 'green', color)}: ${formatParams(best.params)} (${p.metric} ${METRIC_FORMAT[p.metric](best.metrics)}); run it with \`pyr backtest ${backtestArgs(p, flags, best.params)}\`\n`);
-    io.stdout.write(`Wrote optimize.csv and optimize.json (${rows.length} rows) to ${relOrAbs(io, dir)}\n`);
+    const what = `${sampling} on ${whereRun(flags.queue, workers)} in ${seconds.toFixed(1)} s; ranked by ${p.metric} (${lowerIsBetter(p.metric) ? 'lower' : 'higher'} is better)`;
+    const lines = sweepLines(headOf(p, 'pyr optimize', what), { rows, top: p.top, axes: p.axes, metric: p.metric, backtest: (params) => backtestArgs(p, flags, params), dir: relPath(io.cwd, dir) }, useColor(io.stdout, io.env));
+    io.stdout.write(`${lines.join('\n')}\n`);
   }
   failIfAny(p, jobs.length, dir, io);
   return { dir, files, rows, summary };
@@ -343,134 +237,33 @@ async function walkForward(
   io: CliIo,
 ): Promise<OptimizeOutcome> {
   const windows = planWalkForward(p.from, p.toExclusive, spans.is, spans.oos, spans.step);
-  const has = (a: number, b: number): boolean => lowerBound(p.series, b) > lowerBound(p.series, a);
-  for (const w of windows) {
-    if (!has(w.isFrom, w.isTo)) throw new MissingDataError(`--walk-forward: window ${w.n}'s in-sample span ${dayString(w.isFrom)} to ${dayString(w.isTo - DAY_MS)} has no candles`);
-    if (!has(w.oosFrom, w.oosTo)) throw new MissingDataError(`--walk-forward: window ${w.n}'s out-of-sample span ${dayString(w.oosFrom)} to ${dayString(w.oosTo - DAY_MS)} has no candles`);
-  }
-  const perWindow = p.combos.length;
-  const jobs: Job[] = [];
-  for (const [wi, w] of windows.entries()) {
-    for (const [ci, params] of p.combos.entries()) jobs.push({ id: wi * perWindow + ci, from: w.isFrom, to: w.isTo, params });
-  }
+  checkWindows(p.series, windows);
+  const jobs = inSampleJobs(windows, p.combos);
   const workers = Math.min(p.workers, jobs.length);
   const t0 = performance.now();
   const metrics = await runWithProgress(p, flags, io, 'in-sample', jobs, workers);
-
-  // In-sample winners, then their out-of-sample runs (in this thread: one run per window).
-  const runner = await createRunner(p.ctx, p.series);
-  const allRows: OptimizeRow[] = [];
-  const results: WalkForwardWindowResult[] = [];
-  const oosRecords: RunRecord[] = [];
-  for (const [wi, w] of windows.entries()) {
-    const ranked = rankRows(
-      p.indices.map((index, ci) => ({ rank: 0, index, window: w.n, params: p.combos[ci]!, metrics: metrics[wi * perWindow + ci]! })).filter((r) => r.metrics),
-      p.metric,
-    );
-    ranked.forEach((r, i) => (r.rank = i + 1));
-    allRows.push(...ranked);
-    const best = ranked[0];
-    if (!best) throw new StrategyError(`--walk-forward: every run of window ${w.n} failed (each named above)`);
-    let oos;
-    try {
-      oos = runner.run({ id: -1, from: w.oosFrom, to: w.oosTo, params: best.params });
-    } catch (err) {
-      throw errorFrom(serializeError(err), best.params);
-    }
-    oosRecords.push(oos.record);
-    const oosRow = rowMetrics(oos.metrics);
-    results.push({
-      window: w.n,
-      inSample: span(w.isFrom, w.isTo),
-      outOfSample: span(w.oosFrom, w.oosTo),
-      index: best.index,
-      params: best.params,
-      isMetric: metricValue(best.metrics, p.metric),
-      oosMetric: metricValue(oosRow, p.metric),
-      isMetrics: best.metrics,
-      oosMetrics: oosRow,
-    });
-  }
+  const { rows: allRows, windows: results, oosRecord, oos, totals } = await walkForwardResult({ ctx: p.ctx, series: p.series, windows, indices: p.indices, combos: p.combos, metric: p.metric, metrics });
   const seconds = (performance.now() - t0) / 1000;
-  const oosRecord = stitchRuns(oosRecords, { runId: 'walk-forward-oos', from: dayString(windows[0]!.oosFrom), params: {} });
-  const oos = computeMetrics(oosRecord);
-  const isValues = results.map((r) => r.isMetric).filter((v): v is number => v !== null);
-  const oosValues = results.map((r) => r.oosMetric).filter((v): v is number => v !== null);
-  const mean = (xs: readonly number[]): number | null => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
-  const totals = {
-    inSample: {
-      meanMetric: mean(isValues),
-      trades: results.reduce((n, r) => n + r.isMetrics.trades, 0),
-      netPnl: results.reduce((n, r) => n + r.isMetrics.netPnl, 0),
-    },
-    outOfSample: {
-      meanMetric: mean(oosValues),
-      metric: metricValue(oos, p.metric),
-      from: dayString(windows[0]!.oosFrom),
-      to: dayString(windows[windows.length - 1]!.oosTo - DAY_MS),
-      ...rowMetrics(oos),
-    },
-  };
 
-  const dir = await chooseOutDir(flags, io);
-  await mkdir(dir, { recursive: true });
-  const files = {
-    csv: path.join(dir, 'optimize.csv'),
-    json: path.join(dir, 'optimize.json'),
-    windowsCsv: path.join(dir, 'walk-forward.csv'),
-    walkForward: path.join(dir, 'walk-forward.json'),
-    oosTrades: path.join(dir, 'oos-trades.csv'),
-  };
+  const dir = await sweepOutDir(io.cwd, flags.out);
   const settings = {
     ...settingsOf(p, 'optimize --walk-forward'),
     walkForward: { inSampleDays: spans.is, outOfSampleDays: spans.oos, stepDays: spans.step ?? spans.oos, windows: windows.length },
     ...(p.failed.length ? { failed: p.failed } : {}),
   };
-  await writeFileAtomic(files.csv, rowsCsv(allRows, p.axes, true));
-  await writeFileAtomic(files.json, jsonWithRows(settings, allRows));
-  await writeFileAtomic(files.windowsCsv, windowsCsv(results, p.axes, p.metric));
-  await writeFileAtomic(files.oosTrades, tradesCsv(oosRecord));
-  const wf = { ...settings, windows: results, totals, oosMetrics: oos };
-  await writeFileAtomic(files.walkForward, `${JSON.stringify(wf, null, 2)}\n`);
+  const { files, walkForward: wf } = await writeWalkForwardFiles(dir, settings, { rows: allRows, windows: results, totals, oos, oosRecord }, p.axes, p.metric);
 
   const summary = { ...wf, workers, seconds, outDir: dir, files };
   if (flags.json) {
     io.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
   } else {
-    const color = useColor(io.stdout, io.env);
-    io.stdout.write(
-      `${colorize('pyr optimize --walk-forward', 'bold', color)}: ${p.strategyName} on ${p.ctx.symbol} ${intervalLabel(p.ctx.interval)}, ${dayString(p.from)} to ${dayString(p.toExclusive - DAY_MS)}\n` +
-        `${windows.length} windows (in-sample ${spans.is}d, out-of-sample ${spans.oos}d, step ${spans.step ?? spans.oos}d) x ${p.combos.length} combinations on ${whereRun(flags.queue, workers)} in ${seconds.toFixed(1)} s; best in-sample ${p.metric} (${lowerIsBetter(p.metric) ? 'lower' : 'higher'} is better)\n`,
-    );
-    for (const n of p.notices) io.stdout.write(`${colorize('notice', 'yellow', color)}: ${n}\n`);
-    const header = ['#', 'in-sample', 'out-of-sample', 'chosen', `IS ${p.metric}`, `OOS ${p.metric}`, 'IS trades', 'OOS trades', 'IS netPnl', 'OOS netPnl'];
-    const body = results.map((r) => [
-      String(r.window),
-      `${r.inSample.from}..${r.inSample.to}`,
-      `${r.outOfSample.from}..${r.outOfSample.to}`,
-      formatParams(r.params),
-      METRIC_FORMAT[p.metric](r.isMetrics),
-      METRIC_FORMAT[p.metric](r.oosMetrics),
-      String(r.isMetrics.trades),
-      String(r.oosMetrics.trades),
-      fixed(r.isMetrics.netPnl, 2),
-      fixed(r.oosMetrics.netPnl, 2),
-    ]);
-    io.stdout.write(`\n${table(header, body, 4)}\n`);
-    io.stdout.write(
-      `\nIn-sample (each window's best): mean ${p.metric} ${fixed(totals.inSample.meanMetric, 3)}, ${totals.inSample.trades} trades, net ${fixed(totals.inSample.netPnl, 2)} USDT\n` +
-        `${colorize('Out-of-sample', 'cyan', color)} (stitched, ${totals.outOfSample.from} to ${totals.outOfSample.to}): ${p.metric} ${METRIC_FORMAT[p.metric](oos)}, ${oos.trades} trades, net ${fixed(oos.netPnl, 2)} USDT, win rate ${fixed(oos.winRate, 1, '%')}, profit factor ${fixed(oos.profitFactor, 2)}, max drawdown ${fixed(oos.maxDrawdown, 2)} (${fixed(oos.maxDrawdownPct, 2, '%')}), Sharpe ${fixed(oos.sharpe, 2)}\n`,
-    );
-    io.stdout.write(`Wrote walk-forward.json, walk-forward.csv, oos-trades.csv, optimize.csv and optimize.json to ${relOrAbs(io, dir)}\n`);
+    const what = `${windows.length} windows (in-sample ${spans.is}d, out-of-sample ${spans.oos}d, step ${spans.step ?? spans.oos}d) x ${p.combos.length} combinations on ${whereRun(flags.queue, workers)} in ${seconds.toFixed(1)} s; best in-sample ${p.metric} (${lowerIsBetter(p.metric) ? 'lower' : 'higher'} is better)`;
+    const lines = walkForwardLines(headOf(p, 'pyr optimize --walk-forward', what), { windows: results, metric: p.metric, oos, totals, dir: relPath(io.cwd, dir) }, useColor(io.stdout, io.env));
+    io.stdout.write(`${lines.join('\n')}\n`);
   }
   failIfAny(p, jobs.length, dir, io);
   return { dir, files, rows: allRows, summary, walkForward: { windows: results, oos, oosRecord } };
 }
-
-function span(from: number, toExclusive: number): { from: string; to: string } {
-  return { from: dayString(from), to: dayString(toExclusive - DAY_MS) };
-}
-
 
 export function optimizeCommand(io: CliIo): Command {
   const collect = (v: string, prev: string[] = []): string[] => [...prev, v];

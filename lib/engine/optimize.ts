@@ -185,6 +185,26 @@ export function rankRows<R extends { readonly index: number; readonly window?: n
   });
 }
 
+/**
+ * A sweep's rows (`combos[i]` at grid index `indices[i]`, its metrics `metricsOf(i)`; undefined: the run
+ * failed and has no row), ranked with `rankRows` and numbered 1.. (`window` set on walk-forward rows).
+ */
+export function rankedRows<M extends RankedMetrics>(
+  indices: readonly number[],
+  combos: readonly Readonly<Record<string, GridValue>>[],
+  metricsOf: (i: number) => M | undefined,
+  metric: OptimizeMetric,
+  window?: number,
+): { rank: number; readonly index: number; readonly window?: number; readonly params: Readonly<Record<string, GridValue>>; readonly metrics: M }[] {
+  const rows = indices.flatMap((index, i) => {
+    const metrics = metricsOf(i);
+    return metrics ? [{ rank: 0, index, ...(window !== undefined ? { window } : {}), params: combos[i]!, metrics }] : [];
+  });
+  const ranked = rankRows(rows, metric);
+  ranked.forEach((r, i) => (r.rank = i + 1));
+  return ranked;
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Walk-forward
 

@@ -3,6 +3,7 @@
  * rows as optimize.csv, optimize.json and walk-forward.csv.
  */
 import type { GridAxis, GridValue, OptimizeMetric } from '../engine/optimize.ts';
+import { colorize } from './console.ts';
 import { csvField } from './files.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -44,6 +45,11 @@ export interface WalkForwardWindowResult {
 
 export function formatValue(v: GridValue): string {
   return typeof v === 'string' ? v : String(v);
+}
+
+/** A combination as `key=value key=value` (as `--param` takes it). */
+export function formatParams(p: Readonly<Record<string, GridValue>>): string {
+  return Object.entries(p).map(([k, v]) => `${k}=${formatValue(v)}`).join(' ');
 }
 
 
@@ -145,3 +151,72 @@ export function windowsCsv(results: readonly WalkForwardWindowResult[], axes: re
   return `${lines.join('\n')}\n`;
 }
 
+
+/** The first lines of `pyr optimize`'s console output: what ran, where, how long, ranked how; the notices. */
+export interface SweepHead {
+  readonly title: string;
+  readonly strategy: string;
+  readonly symbol: string;
+  readonly interval: string;
+  /** UTC days, inclusive. */
+  readonly from: string;
+  readonly to: string;
+  /** "432 combinations on 2 workers in 4.8 s; ranked by sharpe (higher is better)", and so on. */
+  readonly what: string;
+  readonly notices: readonly string[];
+}
+
+function headLines(h: SweepHead, color: boolean): string[] {
+  return [
+    `${colorize(h.title, 'bold', color)}: ${h.strategy} on ${h.symbol} ${h.interval}, ${h.from} to ${h.to}`,
+    h.what,
+    ...h.notices.map((n) => `${colorize('notice', 'yellow', color)}: ${n}`),
+  ];
+}
+
+/** `pyr optimize`: the head, the top rows, the best combination with the `pyr backtest` that runs it, where the files went. */
+export function sweepLines(h: SweepHead, o: { readonly rows: readonly OptimizeRow[]; readonly top: number; readonly axes: readonly GridAxis[]; readonly metric: OptimizeMetric; readonly backtest: (params: Readonly<Record<string, GridValue>>) => string; readonly dir: string }, color: boolean): string[] {
+  const top = o.rows.slice(0, o.top);
+  const best = o.rows[0]!;
+  return [
+    ...headLines(h, color),
+    '',
+    `Top ${top.length} of ${o.rows.length}:`,
+    rowsTable(top, o.axes, o.metric),
+    '',
+    `${colorize('Best', 'green', color)}: ${formatParams(best.params)} (${o.metric} ${METRIC_FORMAT[o.metric](best.metrics)}); run it with \`pyr backtest ${o.backtest(best.params)}\``,
+    `Wrote optimize.csv and optimize.json (${o.rows.length} rows) to ${o.dir}`,
+  ];
+}
+
+/** `pyr optimize --walk-forward`: the head, a line a window, the in-sample and stitched out-of-sample totals, where the files went. */
+export function walkForwardLines(
+  h: SweepHead,
+  o: { readonly windows: readonly WalkForwardWindowResult[]; readonly metric: OptimizeMetric; readonly oos: Metrics; readonly totals: { readonly inSample: { readonly meanMetric: number | null; readonly trades: number; readonly netPnl: number }; readonly outOfSample: { readonly from: string; readonly to: string } }; readonly dir: string },
+  color: boolean,
+): string[] {
+  const m = o.metric;
+  const header = ['#', 'in-sample', 'out-of-sample', 'chosen', `IS ${m}`, `OOS ${m}`, 'IS trades', 'OOS trades', 'IS netPnl', 'OOS netPnl'];
+  const body = o.windows.map((r) => [
+    String(r.window),
+    `${r.inSample.from}..${r.inSample.to}`,
+    `${r.outOfSample.from}..${r.outOfSample.to}`,
+    formatParams(r.params),
+    METRIC_FORMAT[m](r.isMetrics),
+    METRIC_FORMAT[m](r.oosMetrics),
+    String(r.isMetrics.trades),
+    String(r.oosMetrics.trades),
+    fixed(r.isMetrics.netPnl, 2),
+    fixed(r.oosMetrics.netPnl, 2),
+  ]);
+  const { oos, totals } = o;
+  return [
+    ...headLines(h, color),
+    '',
+    table(header, body, 4),
+    '',
+    `In-sample (each window's best): mean ${m} ${fixed(totals.inSample.meanMetric, 3)}, ${totals.inSample.trades} trades, net ${fixed(totals.inSample.netPnl, 2)} USDT`,
+    `${colorize('Out-of-sample', 'cyan', color)} (stitched, ${totals.outOfSample.from} to ${totals.outOfSample.to}): ${m} ${METRIC_FORMAT[m](oos)}, ${oos.trades} trades, net ${fixed(oos.netPnl, 2)} USDT, win rate ${fixed(oos.winRate, 1, '%')}, profit factor ${fixed(oos.profitFactor, 2)}, max drawdown ${fixed(oos.maxDrawdown, 2)} (${fixed(oos.maxDrawdownPct, 2, '%')}), Sharpe ${fixed(oos.sharpe, 2)}`,
+    `Wrote walk-forward.json, walk-forward.csv, oos-trades.csv, optimize.csv and optimize.json to ${o.dir}`,
+  ];
+}

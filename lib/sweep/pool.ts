@@ -11,12 +11,7 @@ import { Worker } from 'node:worker_threads';
 import { ConfigError, PyrError, StrategyError } from '../core/index.ts';
 import type { GridValue } from '../engine/optimize.ts';
 import type { FromWorker, Job, RowMetrics, SerializedError, ToWorker, WorkerInit } from './worker.ts';
-
-/** `k=v k=v`: a combination as the error messages name it. */
-export function formatParams(p: Readonly<Record<string, GridValue>>): string {
-  return Object.entries(p).map(([k, v]) => `${k}=${typeof v === 'string' ? v : String(v)}`).join(' ');
-}
-
+import { formatParams } from '../report/optimize.ts';
 
 /** `--import tsx` (and friends) removed: the worker registers tsx itself, exactly once. */
 function withoutTsx(argv: readonly string[]): string[] {
