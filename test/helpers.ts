@@ -5,6 +5,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
 import { spawnSync } from 'node:child_process';
+import type { Candle } from '../lib/core/index.ts';
+import { defineStrategy, type StrategyContext, type StrategyDefinition, type StrategyOutput } from '../lib/strategy/index.ts';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /**
@@ -112,4 +114,18 @@ export function typecheckErrors(cwd: string, files: readonly string[]): string[]
     { cwd, encoding: 'utf8' },
   );
   return p.stdout.split('\n').filter((l) => files.some((f) => l.startsWith(f.replace(/\.ts$/, ''))));
+}
+
+/** A test strategy with no parameters and no warm-up: on the i-th candle it sees (0-based) it returns `step(i, candle, ctx)`. */
+export function scriptedStrategy(name: string, step: (i: number, candle: Candle, ctx: StrategyContext) => StrategyOutput): StrategyDefinition {
+  return defineStrategy({
+    name,
+    description: 'test',
+    params: {},
+    warmup: () => 0,
+    create() {
+      let i = -1;
+      return { onCandle: (c, ctx) => step(++i, c, ctx) };
+    },
+  });
 }

@@ -10,7 +10,8 @@ import { D, seriesFromCandles, type BrokerEvent, type Candle, type FillModel, ty
 import { SimBroker } from '../../lib/brokers/sim/index.ts';
 import { runBacktest } from '../../lib/engine/index.ts';
 import { computeMetrics } from '../../lib/report/index.ts';
-import { defineStrategy, type OrderView, type StrategyContext } from '../../lib/strategy/index.ts';
+import type { OrderView, StrategyContext } from '../../lib/strategy/index.ts';
+import { scriptedStrategy } from '../helpers.ts';
 
 const T0 = Date.UTC(2024, 0, 1);
 const M15 = 15 * 60_000;
@@ -37,21 +38,10 @@ function run(s: Scenario) {
   const events: BrokerEvent[] = [];
   broker.subscribe((e) => events.push(e));
   const seen: (readonly OrderView[])[] = [];
-  const definition = defineStrategy({
-    name: 'scripted',
-    description: 'test',
-    params: {},
-    warmup: () => 0,
-    create() {
-      let i = -1;
-      return {
-        onCandle: (_c, ctx) => {
-          seen.push(ctx.orders);
-          const step = s.script[++i];
-          return typeof step === 'function' ? step(ctx) : step;
-        },
-      };
-    },
+  const definition = scriptedStrategy('scripted', (i, _c, ctx) => {
+    seen.push(ctx.orders);
+    const step = s.script[i];
+    return typeof step === 'function' ? step(ctx) : step;
   });
   const { record, engine } = runBacktest({
     definition,

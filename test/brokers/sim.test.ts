@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { D, seriesFromCandles, tradeFromFills, type BrokerEvent, type Candle, type Fill, type Intent, type InstrumentRules, type RunRecord, type Trade } from '../../lib/core/index.ts';
 import { SimBroker } from '../../lib/brokers/sim/index.ts';
 import { runBacktest } from '../../lib/engine/index.ts';
-import { defineStrategy } from '../../lib/strategy/index.ts';
+import { scriptedStrategy } from '../helpers.ts';
 
 const T0 = Date.UTC(2024, 0, 1);
 const M15 = 15 * 60_000;
@@ -23,16 +23,7 @@ const exit: Intent = { kind: 'exit', reason: 'test exit' };
 
 /** A strategy that returns the scripted intents at given candle indexes. */
 function scripted(script: Record<number, Intent>) {
-  return defineStrategy({
-    name: 'scripted',
-    description: 'test',
-    params: {},
-    warmup: () => 0,
-    create() {
-      let i = -1;
-      return { onCandle: () => script[++i] };
-    },
-  });
+  return scriptedStrategy('scripted', (i) => script[i]);
 }
 
 function run(

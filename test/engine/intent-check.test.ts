@@ -9,7 +9,7 @@ import { D } from '../../lib/core/index.ts';
 import { IntentError, checkOutput } from '../../lib/engine/intents.ts';
 import { defineStrategy } from '../../lib/strategy/index.ts';
 import { runStrategy, closes } from '../../lib/testkit/index.ts';
-import { runCli, tempDir } from '../helpers.ts';
+import { runCli, scriptedStrategy, tempDir } from '../helpers.ts';
 
 const T = Date.UTC(2024, 0, 1, 10, 15);
 const origin = { strategy: 'probe', file: '/x/probe.ts', time: T, close: 100 };
@@ -129,24 +129,12 @@ export default defineStrategy({ name: ${JSON.stringify(name)}, description: 'tes
 
 describe('[exit, enter] on one candle reverses the position (simulator)', () => {
   // Long on candle 1, reversed to short on candle 4, closed on candle 7.
-  const reverser = defineStrategy({
-    name: 'reverser',
-    description: 'test',
-    params: {},
-    warmup: () => 0,
-    create() {
-      let i = -1;
-      return {
-        onCandle(_c, ctx) {
-          i++;
-          const size = { unit: 'quote', amount: 100 } as const;
-          if (i === 1) return { kind: 'enter', side: 'long', size, reason: 'go long' };
-          if (i === 4) return [{ kind: 'exit', reason: 'reverse' }, { kind: 'enter', side: 'short', size, reason: 'go short' }];
-          if (i === 7 && ctx.position.side === 'short') return { kind: 'exit', reason: 'done' };
-          return undefined;
-        },
-      };
-    },
+  const reverser = scriptedStrategy('reverser', (i, _c, ctx) => {
+    const size = { unit: 'quote', amount: 100 } as const;
+    if (i === 1) return { kind: 'enter', side: 'long', size, reason: 'go long' };
+    if (i === 4) return [{ kind: 'exit', reason: 'reverse' }, { kind: 'enter', side: 'short', size, reason: 'go short' }];
+    if (i === 7 && ctx.position.side === 'short') return { kind: 'exit', reason: 'done' };
+    return undefined;
   });
 
   it('exits first, then enters the other side at the same open; nothing is skipped', () => {
@@ -266,20 +254,11 @@ describe('issue 12 intents are checked at run time: order, trailingStop, partial
 
 describe('issue 12 intents in the simulator through the test kit', () => {
   it('a limit, then cancel: the decisions carry the order with its resolved price, then the cancel', () => {
-    const s = defineStrategy({
-      name: 'limit-cancel', description: 'test', params: {}, warmup: () => 0,
-      create() {
-        let i = -1;
-        return {
-          onCandle(_c, ctx) {
-            i++;
-            if (i === 0) return { kind: 'enter', side: 'long', size: { unit: 'quote', amount: 100 }, order: { type: 'limit', price: { pct: 0.01 } }, reason: 'dip' };
-            if (i === 1 && ctx.orders.length === 1) return { kind: 'cancel', reason: 'no dip' };
-            if (i === 2) return { kind: 'cancel', reason: 'again' };
-            return undefined;
-          },
-        };
-      },
+    const s = scriptedStrategy('limit-cancel', (i, _c, ctx) => {
+      if (i === 0) return { kind: 'enter', side: 'long', size: { unit: 'quote', amount: 100 }, order: { type: 'limit', price: { pct: 0.01 } }, reason: 'dip' };
+      if (i === 1 && ctx.orders.length === 1) return { kind: 'cancel', reason: 'no dip' };
+      if (i === 2) return { kind: 'cancel', reason: 'again' };
+      return undefined;
     });
     const run = runStrategy(s, { candles: closes([100, 100.5, 101, 101.5]) });
     expect(run.trades).to.deep.equal([]);
