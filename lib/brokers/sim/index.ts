@@ -1,5 +1,6 @@
 import type { RunSpec } from '../../config/index.ts';
-import { SimBroker, type FundingHistory, type SimDecimalCache } from './sim-broker.ts';
+import { SimBroker, type FundingHistory } from './sim-broker.ts';
+import type { SimDecimalCache } from './decimals.ts';
 
 export * from './sim-broker.ts';
 
