@@ -174,6 +174,9 @@ const S_STOCH = 2;
 const S_K = 3;
 const S_D = 4;
 
+/** A recorded number, NaN for none. */
+const orUndefined = (x: number): number | undefined => (x === x ? x : undefined);
+
 class CachedStochRsi implements StochRsiLike {
   readonly rsiPeriod: number;
   readonly stochPeriod: number;
@@ -224,34 +227,22 @@ class CachedStochRsi implements StochRsiLike {
     return this.#live ? this.#live.isReady : this.#v.d === this.#v.d;
   }
   get rsi(): number | undefined {
-    if (this.#live) return this.#live.rsi;
-    const x = this.#rsi;
-    return x === x ? x : undefined;
+    return this.#live ? this.#live.rsi : orUndefined(this.#rsi);
   }
   get stoch(): number | undefined {
-    if (this.#live) return this.#live.stoch;
-    const x = this.#stoch;
-    return x === x ? x : undefined;
+    return this.#live ? this.#live.stoch : orUndefined(this.#stoch);
   }
   get k(): number | undefined {
-    if (this.#live) return this.#live.k;
-    const x = this.#v.k;
-    return x === x ? x : undefined;
+    return this.#live ? this.#live.k : orUndefined(this.#v.k);
   }
   get d(): number | undefined {
-    if (this.#live) return this.#live.d;
-    const x = this.#v.d;
-    return x === x ? x : undefined;
+    return this.#live ? this.#live.d : orUndefined(this.#v.d);
   }
   get prevK(): number | undefined {
-    if (this.#live) return this.#live.prevK;
-    const x = this.#p.k;
-    return x === x ? x : undefined;
+    return this.#live ? this.#live.prevK : orUndefined(this.#p.k);
   }
   get prevD(): number | undefined {
-    if (this.#live) return this.#live.prevD;
-    const x = this.#p.d;
-    return x === x ? x : undefined;
+    return this.#live ? this.#live.prevD : orUndefined(this.#p.d);
   }
 
   update(close: number): boolean {
