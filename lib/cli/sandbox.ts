@@ -38,6 +38,7 @@ export interface SandboxFlags {
   leverage?: string;
   faultRateLimitEvery?: string;
   faultDropWsEvery?: string;
+  faultDropAuthEvery?: string;
   fault5xxEvery?: string;
   faultRefuseEvery?: string;
   faultDelayMs?: string;
@@ -103,6 +104,7 @@ export async function startSandboxFromFlags(flags: SandboxFlags, io: Pick<Sandbo
     serverErrorEvery: count(flags.fault5xxEvery, '--fault-5xx-every'),
     refuseEvery: count(flags.faultRefuseEvery, '--fault-refuse-every'),
     delayMs: count(flags.faultDelayMs, '--fault-delay-ms'),
+    dropAuthEvery: count(flags.faultDropAuthEvery, '--fault-drop-auth-every'),
     dropWsEvery: number(flags.faultDropWsEvery, '--fault-drop-ws-every', 0, (n) => n >= 0, 'a number of seconds (0 = off)'),
     clockSkewMs: number(flags.faultClockSkewMs, '--fault-clock-skew-ms', 0, Number.isInteger, 'whole milliseconds'),
   };
@@ -170,6 +172,7 @@ export async function startSandboxFromFlags(flags: SandboxFlags, io: Pick<Sandbo
   if (faults.refuseEvery) sandbox.faults.refuseEvery(faults.refuseEvery);
   if (faults.delayMs) sandbox.faults.delayRest(faults.delayMs);
   if (faults.dropWsEvery) sandbox.faults.dropWebSocketsEvery(faults.dropWsEvery);
+  if (faults.dropAuthEvery) sandbox.faults.dropAuthEvery(faults.dropAuthEvery);
   if (faults.clockSkewMs) sandbox.faults.clockSkew(faults.clockSkewMs);
   return { sandbox, candleFile, interval, speed, symbol };
 }
@@ -196,6 +199,7 @@ export function sandboxCommand(io: Partial<SandboxIo> = {}): Command {
     .option('--funding <file>', 'funding-rate history (timestamp,fundingRate): served and settled on positions (default: the store\'s funding.csv)')
     .option('--fault-rate-limit-every <n>', 'answer every Nth REST request with 10006 "Too many visits!"')
     .option('--fault-drop-ws-every <seconds>', 'close every WebSocket connection from the server side every N seconds')
+    .option('--fault-drop-auth-every <n>', 'close the connection of every Nth WebSocket auth request instead of answering it')
     .option('--fault-5xx-every <n>', 'answer every Nth REST request with HTTP 503')
     .option('--fault-refuse-every <n>', 'drop the connection of every Nth REST request without answering')
     .option('--fault-delay-ms <ms>', 'delay every REST answer by this many ms')

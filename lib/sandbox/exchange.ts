@@ -159,6 +159,8 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
     replayNow: () => market.now(),
     currentKline,
     ticker: () => tickerView(market, instrument, qtyDecimals),
+    takeAuthDrop: () => faults.takeAuthDrop(),
+    takeAuthIgnore: () => faults.takeAuthIgnore(),
   });
   const wsHub = hub;
   engine.onMessage((topic, data) => {

@@ -39,6 +39,10 @@ export class Faults {
   private everyStatus = 503;
   private rejections: OrderRejection[] = [];
   private privateLossLeft = 0;
+  private authDropLeft = 0;
+  private authIgnoreLeft = 0;
+  private authDropEvery = 0;
+  private authCount = 0;
   /** "Next N" faults may target one path (e.g. /v5/order/create); other requests pass untouched. */
   private paths: { refuse?: string; status?: string; rateLimit?: string } = {};
   private dropTimer: NodeJS.Timeout | undefined;
@@ -127,6 +131,42 @@ export class Faults {
     return true;
   }
 
+  /**
+   * Closes the connection of the next `n` WebSocket `auth` requests instead of answering them: the
+   * connection is lost in the middle of the handshake, as happens when a network blip meets a reconnect.
+   */
+  dropNextAuths(n = 1): void {
+    this.authDropLeft = n;
+  }
+
+  /** Leaves the next `n` WebSocket `auth` requests unanswered; their connections stay open (a lost answer). */
+  ignoreNextAuths(n = 1): void {
+    this.authIgnoreLeft = n;
+  }
+
+  /** @internal Whether the `auth` request arriving now goes unanswered (consumes the counter). */
+  takeAuthIgnore(): boolean {
+    if (this.authIgnoreLeft <= 0) return false;
+    this.authIgnoreLeft--;
+    return true;
+  }
+
+  /** Periodic variant (0 stops): every Nth WebSocket `auth` request loses its connection, unanswered. */
+  dropAuthEvery(n: number): void {
+    this.authDropEvery = Math.max(0, n);
+    this.authCount = 0;
+  }
+
+  /** @internal Whether the `auth` request arriving now loses its connection (consumes the counter). */
+  takeAuthDrop(): boolean {
+    const periodic = this.authDropEvery > 0 && ++this.authCount % this.authDropEvery === 0;
+    if (this.authDropLeft > 0) {
+      this.authDropLeft--;
+      return true;
+    }
+    return periodic;
+  }
+
   /** Rejects the next order/create with this retCode (HTTP 200), before it reaches the matching engine. */
   rejectNextOrder(retCode: number, retMsg = 'Rejected by sandbox fault injection'): void {
     this.rejections.push({ retCode, retMsg });
@@ -141,7 +181,8 @@ export class Faults {
   clear(): void {
     this.restDelayMs = 0;
     this.clockSkewMs = 0;
-    this.refuseLeft = this.statusLeft = this.rateLimitLeft = this.privateLossLeft = 0;
+    this.refuseLeft = this.statusLeft = this.rateLimitLeft = this.privateLossLeft = this.authDropLeft = this.authIgnoreLeft = 0;
+    this.dropAuthEvery(0);
     this.rateLimitResetMs = undefined;
     this.banUntil = 0;
     this.paths = {};

@@ -29,6 +29,10 @@ export interface WsHubOptions {
   currentKline(): Obj | undefined;
   /** The full ticker, for snapshots. */
   ticker(): Obj;
+  /** Fault injection: whether this `auth` request loses its connection instead of an answer. */
+  takeAuthDrop?(): boolean;
+  /** Fault injection: whether this `auth` request goes unanswered (the connection stays open). */
+  takeAuthIgnore?(): boolean;
 }
 
 interface Conn {
@@ -146,6 +150,11 @@ export class WsHub {
         else this.send(c, { success: true, ret_msg: 'pong', conn_id: c.id, req_id: reqId ?? '', op: 'ping' });
         return;
       case 'auth': {
+        if (this.opts.takeAuthDrop?.()) {
+          c.ws.close(1001, 'sandbox: connection dropped during auth');
+          return;
+        }
+        if (this.opts.takeAuthIgnore?.()) return;
         const r = checkWsAuth(msg.args, this.opts.keys, this.opts.wallNow());
         if (r.ok) c.apiKey = r.apiKey;
         this.send(c, { ...echo, success: r.ok, ret_msg: r.ok ? '' : r.retMsg, op: 'auth', conn_id: c.id });

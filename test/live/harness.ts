@@ -4,7 +4,8 @@
  * bot to have reacted (its journal says so) before moving on. Every step is deterministic.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
 import path from 'node:path';
 import { lowerBound, type CandleSeries, type Trade } from '../../lib/core/index.ts';
 import { simBrokerFor } from '../../lib/brokers/sim/index.ts';
@@ -16,6 +17,28 @@ import { readCandleFile } from '../../lib/data/csv.ts';
 import { startSandbox, type Sandbox, type SandboxOptions } from '../../lib/sandbox/index.ts';
 import { expect } from 'chai';
 import { REPO, SAMPLE_15M, runCli, tempDir } from '../helpers.ts';
+
+/** The whole text of a file that only grows, read incrementally: each call reads only the new bytes. */
+function tailText(file: string): () => string {
+  const decoder = new StringDecoder('utf8');
+  const buf = Buffer.alloc(1 << 16);
+  let text = '';
+  let pos = 0;
+  return () => {
+    const fd = openSync(file, 'r');
+    try {
+      for (;;) {
+        const n = readSync(fd, buf, 0, buf.length, pos);
+        if (n <= 0) break;
+        pos += n;
+        text += decoder.write(buf.subarray(0, n));
+      }
+    } finally {
+      closeSync(fd);
+    }
+    return text;
+  };
+}
 
 export function readRecords(file: string): JournalRecord[] {
   if (!existsSync(file)) return [];
@@ -29,6 +52,14 @@ export function readRecords(file: string): JournalRecord[] {
     }
   }
   return out;
+}
+
+/**
+ * Waits until the bot's console output (from character `from`) matches `re`. The console reaches the
+ * test through a pipe, which may lag the journal records the bot wrote after the line.
+ */
+export async function sawOutput(bot: LiveBot, re: RegExp, from = 0, ms = 15_000): Promise<void> {
+  await waitUntil(() => re.test(bot.output().slice(from)), `the console to show ${re}`, ms, bot);
 }
 
 export async function waitUntil(cond: () => boolean, what: string, ms = 15_000, bot?: LiveBot): Promise<void> {
@@ -51,7 +82,17 @@ export interface LiveBot {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+let botSeq = 0;
+
+/**
+ * Starts `pyr live` on the local exchange. Its console (stdout and stderr, in the order written) goes to
+ * a file in `cwd`, not a pipe: the bot writes a file synchronously, so a line it logged before a journal
+ * record is in the file once the record is in the journal. A pipe's data reached the test later, at its
+ * own pace, and a check made right after a journal-based wait could miss the line.
+ */
 export function startBot(ex: Sandbox, journal: string, cwd: string, extra: string[] = [], env: Record<string, string> = {}): LiveBot {
+  const consoleFile = path.join(cwd, `pyr-live-console-${process.pid}-${++botSeq}.txt`);
+  const fd = openSync(consoleFile, 'w');
   const proc = spawn(
     process.execPath,
     [path.join(REPO, 'bin/pyr'), 'live', '--journal', journal, '--param', 'pollingIntervalSeconds=0.005', 'apiBackoffFactor=0.01', 'reconcileSeconds=2', ...extra],
@@ -67,18 +108,17 @@ export function startBot(ex: Sandbox, journal: string, cwd: string, extra: strin
         PYR_BYBIT_WS_URL: ex.wsUrl,
         ...env,
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['ignore', fd, fd],
     },
   );
-  let out = '';
-  proc.stdout!.on('data', (d) => (out += d.toString()));
-  proc.stderr!.on('data', (d) => (out += d.toString()));
+  closeSync(fd); // the child has its own copy
+  const read = tailText(consoleFile);
   const bot: LiveBot = {
     proc,
     journal,
     exited: false,
     code: null,
-    output: () => out,
+    output: read,
     records: () => readRecords(journal),
     stop(signal = 'SIGINT') {
       return new Promise((resolve) => {

@@ -3,6 +3,7 @@ import WebSocket from 'ws';
 import { readCandleFile } from '../../lib/data/csv.ts';
 import type { CandleSeries } from '../../lib/core/candle.ts';
 import { D, type Dec, dec } from '../../lib/core/money.ts';
+import { forgetStaleAuthOnClose } from '../../lib/brokers/bybit/client.ts';
 import { type Sandbox, hmacHex, startSandbox } from '../../lib/sandbox/index.ts';
 import { M15, T0, historyRows, privateSequence, restClient, sample15m, tinySeries, waitFor, wsClient } from './helpers.ts';
 
@@ -192,6 +193,57 @@ describe('sandbox WebSocket through the bybit-api SDK', function () {
     await rest.submitOrder({ ...linear, side: 'Buy', orderType: 'Market', qty: '0.01' });
     await waitFor(() => updates('order').length > 0 && updates('kline.15.BTCUSDT').length > 1, 3000, 'messages after reconnect');
     expect(updates().length).to.be.greaterThan(before);
+  });
+
+  it('the auth fault: the next N auth requests (or every Nth) lose their connection unanswered; later ones are answered', async () => {
+    ex = await startSandbox({ series: tinySeries(rows), interval: '15', startTime: start });
+    const auth = (id: string) => {
+      const expires = Date.now() + 5000;
+      return { req_id: id, op: 'auth', args: [ex.apiKey, expires, hmacHex(ex.apiSecret, `GET/realtime${expires}`)] };
+    };
+    /** Sends one auth on a fresh connection: its reply, or the close code when the server closed instead. */
+    const attempt = async (id: string): Promise<{ reply?: Msg; closed?: number }> => {
+      const ws = new WebSocket(ex.wsUrl);
+      await new Promise((r, j) => ws.once('open', r).once('error', j));
+      const out = await new Promise<{ reply?: Msg; closed?: number }>((r) => {
+        ws.once('message', (d) => r({ reply: JSON.parse(d.toString()) as Msg }));
+        ws.once('close', (code) => r({ closed: code }));
+        ws.send(JSON.stringify(auth(id)));
+      });
+      if (ws.readyState !== ws.CLOSED) {
+        ws.close();
+        await new Promise((r) => ws.once('close', r));
+      }
+      return out;
+    };
+    ex.faults.dropNextAuths(2);
+    expect(await attempt('a1')).to.deep.equal({ closed: 1001 });
+    expect(await attempt('a2')).to.deep.equal({ closed: 1001 });
+    expect((await attempt('a3')).reply).to.include({ success: true, op: 'auth', req_id: 'a3' });
+    ex.faults.dropAuthEvery(2);
+    expect((await attempt('b1')).reply).to.include({ success: true, req_id: 'b1' });
+    expect(await attempt('b2')).to.deep.equal({ closed: 1001 });
+    expect((await attempt('b3')).reply).to.include({ success: true, req_id: 'b3' });
+    expect(await attempt('b4')).to.deep.equal({ closed: 1001 });
+    ex.faults.clear();
+    expect((await attempt('c1')).reply).to.include({ success: true, req_id: 'c1' });
+  });
+
+  it("with pyr's forgetStaleAuthOnClose, the SDK authenticates again after connections lost during auth, and private messages flow", async () => {
+    ex = await startSandbox({ series: tinySeries(rows), interval: '15', startTime: start });
+    const rest = restClient(ex);
+    const { ws, events, updates } = client(ex);
+    forgetStaleAuthOnClose(ws);
+    ws.subscribeV5(PRIVATE_TOPICS, 'linear');
+    await waitFor(() => events.some((e) => e.event === 'response' && e.msg.op === 'subscribe'), 3000, 'the subscription');
+    ex.faults.dropNextAuths(2);
+    expect(ex.faults.dropWebSockets()).to.equal(1);
+    // Three reconnects: the first two lose their auth; the third authenticates and subscribes.
+    await waitFor(() => events.filter((e) => e.event === 'reconnected').length >= 3 && events.filter((e) => e.event === 'response' && e.msg.op === 'subscribe').length >= 2, 10_000, 'the third connection to subscribe');
+    expect(events.filter((e) => e.event === 'reconnect')).to.have.length(3);
+    ex.step();
+    await rest.submitOrder({ ...linear, side: 'Buy', orderType: 'Market', qty: '0.01' });
+    await waitFor(() => updates('order').length > 0 && updates('position').length > 0, 3000, 'private messages after the reconnects');
   });
 
   it('restarts on the same port with positions, wallet and orders kept; the SDK reconnects by itself', async () => {

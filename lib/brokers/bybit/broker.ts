@@ -41,7 +41,7 @@ import {
   type OrderRequest,
   type Position,
 } from '../../core/index.ts';
-import { isAuthError, type BybitRest } from './client.ts';
+import { isAuthError, reconnectPrivate, type BybitRest } from './client.ts';
 import { wireExecution, wirePosition, type Execution, type WireExecution, type WirePosition } from './mapping.ts';
 import { catchUp, closeTrade, executionKey, fillOf, isExit, openQty, partTrade, type BrokerRestore, type OpenTrade } from './trades.ts';
 import { PendingOrders, exitQty, placementParams, rests, sizingPrice, type WireOrder } from './orders.ts';
@@ -95,6 +95,8 @@ export interface BybitBrokerOptions {
 }
 
 const FLAT: Position = Object.freeze({ side: 'flat', qty: ZERO, entryPrice: ZERO });
+/** Why the resync after a lost private connection runs (it is named so in its notes). */
+const RECONNECT = 'after a WebSocket reconnect';
 
 /** Authentication and permission errors (the key is wrong, expired, or lacks a permission) end a live session. */
 const isAuthFailure = (err: unknown): boolean => isAuthError(err);
@@ -155,6 +157,11 @@ export class BybitBroker implements Broker {
   #lastCheck = 0;
   readonly #said = new Map<string, number>();
   #subscribed: (() => void)[] = [];
+  /** Private subscriptions confirmed, and connections made (the first and every reconnect), so far. */
+  #confirmations = 0;
+  #connections = 0;
+  /** The reconnect resync running now has had its subscription (or given up waiting for it). */
+  #reconnectSubscribed = false;
   #caughtUp = false;
   /** The resting entry whose execution arrived before the position message. */
   #filledEntry: OrderRequest | undefined;
@@ -296,12 +303,12 @@ export class BybitBroker implements Broker {
     this.#o.onFatal?.(err);
   }
 
-  /** Resolves at the next confirmed private subscription (or after `ms`, saying so). */
+  /** Resolves at the next confirmed private subscription, or after `ms`, saying so. */
   #nextSubscription(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const t = setTimeout(() => {
         this.#subscribed = this.#subscribed.filter((f) => f !== done);
-        this.#o.log('warn', `no private subscription confirmed within ${ms / 1000} s; reading the position over REST anyway`);
+        this.#say('no-subscription', 'warn', `no private subscription confirmed within ${ms / 1000} s; reading the position over REST anyway`);
         resolve();
       }, ms);
       t.unref?.();
@@ -310,6 +317,55 @@ export class BybitBroker implements Broker {
         resolve();
       };
       this.#subscribed.push(done);
+    });
+  }
+
+  /** How long a (re)connected private stream may take to confirm its subscription. */
+  #subscriptionWaitMs(): number {
+    return Math.min(10_000, Math.max(1_000, this.#o.streamTimeoutMs ?? 30_000));
+  }
+
+  /**
+   * A connection that never confirms its subscription carries no fills, and would stay that way (a lost
+   * auth answer; bybit-api does not retry it). When the connection made now (`#connections` counts them)
+   * has confirmed nothing within `ms`, it is closed from this side, so that the SDK connects,
+   * authenticates and subscribes afresh.
+   */
+  #watchSubscription(ms: number): void {
+    const connection = ++this.#connections;
+    const confirmed = this.#confirmations;
+    const t = setTimeout(() => {
+      if (this.#stopped || connection !== this.#connections || confirmed !== this.#confirmations) return;
+      let again = false;
+      try {
+        again = reconnectPrivate(this.#o.ws);
+      } catch {
+        // A client without a store (tests' stand-ins): nothing to reconnect.
+      }
+      if (again) this.#say('resubscribe', 'warn', `the private stream connected but confirmed no subscription within ${ms / 1000} s: reconnecting it`);
+    }, ms);
+    t.unref?.();
+  }
+
+  /**
+   * The private connection was lost: no order goes until the next connection's subscription is confirmed
+   * (or its wait is over) and the position and open orders are read over REST again. A resync already
+   * waiting for a subscription covers this loss too; any other is replaced, so that the reads come after
+   * the new subscription.
+   */
+  #onStreamLost(): void {
+    if (this.#streamDownSince === undefined) this.#streamDownSince = this.#now();
+    this.#o.log('warn', 'WebSocket connection lost; reconnecting');
+    if (this.#starting || this.#stopped || this.#fatal) return;
+    if (this.#resync?.why === RECONNECT && !this.#reconnectSubscribed) return;
+    this.#resync = undefined;
+    this.#reconnectSubscribed = false;
+    const subscribed = this.#nextSubscription(this.#subscriptionWaitMs());
+    void this.#resyncUntilKnown(RECONNECT, async () => {
+      await subscribed;
+      this.#reconnectSubscribed = true;
+      await this.#readPosition(RECONNECT);
+      await this.#readOrders(RECONNECT);
     });
   }
 
@@ -335,30 +391,27 @@ export class BybitBroker implements Broker {
     ws.on('response', (msg: unknown) => {
       const m = msg as { op?: string; success?: boolean; req_id?: string; wsKey?: string };
       if (m.op === 'subscribe' && m.success !== false && (String(m.wsKey).includes('Private') || String(m.req_id ?? '').includes('position'))) {
+        this.#confirmations++;
         this.#streamUp();
         const waiting = this.#subscribed;
         this.#subscribed = [];
         for (const f of waiting) f();
       }
     });
+    // The stream counts as up again once its subscription is confirmed (the 'response' above), not when
+    // it reconnects: a connection that never subscribes carries nothing.
     ws.on('reconnected', () => {
-      this.#streamUp();
       this.#o.log('warn', 'WebSocket reconnected: resyncing the position over REST before acting again');
-      void this.#nextSubscription(10_000).then(() => this.#resyncUntilKnown('after a WebSocket reconnect', async () => {
-        await this.#readPosition('after a WebSocket reconnect');
-        await this.#readOrders('after a WebSocket reconnect');
-      }));
+      this.#watchSubscription(this.#subscriptionWaitMs());
     });
-    const down = () => {
+    ws.on('reconnect', () => this.#onStreamLost());
+    ws.on('close', () => {
       if (this.#streamDownSince === undefined) this.#streamDownSince = this.#now();
-    };
-    ws.on('reconnect', () => {
-      down();
-      this.#o.log('warn', 'WebSocket connection lost; reconnecting');
     });
-    ws.on('close', down);
     // Up to 15 s for the exchange to confirm (less when the stream time-out is shorter): then REST anyway.
-    const subscribed = this.#nextSubscription(Math.min(15_000, this.#o.streamTimeoutMs ?? 30_000));
+    const startWait = Math.min(15_000, this.#o.streamTimeoutMs ?? 30_000);
+    const subscribed = this.#nextSubscription(startWait);
+    this.#watchSubscription(startWait);
     void Promise.resolve(ws.subscribeV5(['position', 'order', 'execution', 'wallet'], this.#o.category)).catch((err: unknown) => this.#o.log('warn', `WebSocket subscribe: ${(err as Error)?.message ?? String(err)}`));
     await subscribed;
     try {

@@ -41,7 +41,7 @@
  * Failures throw `ExchangeError` (`retCode` when the exchange answered one) with a message scrubbed of the
  * key and secret (`scrubSecrets`).
  */
-import { RestClientV5, WebsocketClient } from 'bybit-api';
+import { RestClientV5, WS_KEY_MAP, WebsocketClient } from 'bybit-api';
 
 export type { RestClientV5 } from 'bybit-api';
 import { ExchangeAuthError, ExchangeBannedError, ExchangeError, InterruptedError, PyrError } from '../../core/index.ts';
@@ -571,7 +571,7 @@ export function sdkLogger(sink: (level: 'info' | 'error', message: string) => vo
 }
 
 export function createWebsocket(conn: BybitConnection, sink: (level: 'info' | 'error', message: string) => void): WebsocketClient {
-  return new WebsocketClient(
+  const ws = new WebsocketClient(
     {
       key: conn.key,
       secret: conn.secret,
@@ -582,4 +582,38 @@ export function createWebsocket(conn: BybitConnection, sink: (level: 'info' | 'e
     },
     sdkLogger(sink, conn) as never,
   );
+  forgetStaleAuthOnClose(ws);
+  return ws;
+}
+
+
+/**
+ * bybit-api (4.7.7) keeps its "authentication in progress" promise when a connection closes before the
+ * exchange answered the `auth` request: the next connection then awaits that promise, which nothing will
+ * ever settle, and never authenticates nor subscribes to the private topics. The stream looks connected
+ * and carries nothing, for the rest of the process. Dropping the promise at every unplanned close lets
+ * the next connection authenticate afresh. (The old connection's pending chain is left unsettled rather
+ * than rejected: the SDK does not catch that rejection.)
+ */
+export function forgetStaleAuthOnClose(ws: WebsocketClient): void {
+  ws.on('reconnect', (e: { wsKey?: unknown }) => {
+    if (typeof e?.wsKey !== 'string') return;
+    try {
+      ws.getWsStore().removeAuthenticationInProgressPromise(e.wsKey as never);
+    } catch {
+      // Nothing stored for that key: nothing to forget.
+    }
+  });
+}
+
+/**
+ * Closes the private connection from the client side, so that the SDK reconnects, authenticates and
+ * subscribes again: the way out of a subscription that was never confirmed. False when none is open
+ * (one still connecting is left to the SDK).
+ */
+export function reconnectPrivate(ws: WebsocketClient): boolean {
+  const socket = ws.getWsStore().getWs(WS_KEY_MAP.v5Private);
+  if (!socket || socket.readyState !== socket.OPEN) return false;
+  socket.terminate();
+  return true;
 }
