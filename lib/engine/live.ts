@@ -25,12 +25,29 @@ export function orderIdsFor(strategy: string, symbol: string, interval: string):
   return (signalTime, index) => `${base}-${Math.floor(signalTime / 1000).toString(36)}-${index}`;
 }
 
+/** How long a candle's decision waits for a closed trade that is still being completed over REST. */
+const TRADES_WAIT_MS = 5000;
+
+/** Waits for the broker's closed trades to be emitted, at most `ms` (the exchange may not answer). */
+async function tradesDone(broker: LiveBroker, ms: number): Promise<void> {
+  if (!broker.tradesDone) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([broker.tradesDone(), new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
+}
+
 /** A broker that trades on an exchange: it starts (reads the position), settles and stops. */
 export interface LiveBroker extends Broker {
   /** Subscribes to the private streams and reads the open position (a restart picks it up). */
   start(): Promise<void>;
   /** Waits until nothing is in flight, or `ms` passes. */
   settle(ms: number): Promise<void>;
+  /**
+   * Resolves once every trade whose position has closed is emitted (one may wait on the exchange for
+   * its missing fills and funding). A candle is decided after that, so a strategy sees the trade (its
+   * guards, `stoppedThisCandle`) as the backtest's would.
+   */
+  tradesDone?(): Promise<void>;
   stop(): void;
 }
 
@@ -209,6 +226,7 @@ export async function runLive(o: RunLiveOptions): Promise<void> {
       // A candle caught up after an outage (not the newest closed one when it arrived) is decided per catchUp.
       const current = feed.isCurrent?.(c) ?? true;
       const decide = catchUp === 'all' || (catchUp === 'latest' && current);
+      await tradesDone(broker, TRADES_WAIT_MS);
       engine.onCandle(c, { decide });
       journal({ t: 'candle', live: decide, candle: c });
       view?.candle?.(c, engine);

@@ -4,7 +4,10 @@
  * sample, data/sample).
  */
 import { expect } from 'chai';
-import type { CandleSeries, Trade } from '../../lib/core/index.ts';
+import { D, type CandleSeries, type Trade } from '../../lib/core/index.ts';
+import { readFundingFile } from '../../lib/data/store.ts';
+import { SAMPLE_FUNDING } from '../helpers.ts';
+import { restClient } from '../sandbox/helpers.ts';
 import { tradeFromJson } from '../../lib/engine/index.ts';
 import type { Sandbox } from '../../lib/sandbox/index.ts';
 import { botDone, lockstep, sawOutput, useLiveFixture, waitUntil, type LiveBot } from './harness.ts';
@@ -171,6 +174,39 @@ describe('pyr live under faults', function () {
     expect(live.entryPrice.toFixed()).to.equal(t.entryPrice.toFixed());
     expect(live.exitTime).to.equal(t.exitTime);
     expect(live.netPnl.toFixed()).to.equal(t.netPnl.toFixed());
+  });
+
+  it('a funding settlement while the streams are down: the trade\'s funding is the exchange\'s (read over REST at the close)', async () => {
+    // A settlement (every 8 h) inside a trade: the position does not change and its fills come on the
+    // stream, so nothing but the exchange's execution list tells of the payment missed during the drop.
+    const EIGHT_H = 8 * 3_600_000;
+    const t = sim.find((x) => Math.ceil((x.entryTime + 1) / EIGHT_H) * EIGHT_H <= x.exitTime);
+    if (!t) throw new Error('no seed trade of the fixture spans a funding settlement');
+    const settlement = Math.ceil((t.entryTime + 1) / EIGHT_H) * EIGHT_H;
+    const funding = await readFundingFile(SAMPLE_FUNDING);
+    const { ex, start } = await f.exchangeAt(t.signalTime, { funding });
+    const bot = await f.bot(ex, f.journalFile());
+    await lockstep(ex, series, bot, start, t.entryTime); // the entry is done
+    expect(ex.state().position.size.toString()).to.equal(t.qty.toFixed());
+    // Up to the last price point before the settlement with the streams up; then the drop.
+    await lockstep(ex, series, bot, t.entryTime, settlement - M15);
+    const before = series.openTime.indexOf(settlement - M15);
+    for (const p of ex.market.path(before).slice(1)) if (p.time < settlement) ex.advanceTo(p.time);
+    expect(ex.state().position.size.toString(), 'still open before the settlement').to.equal(t.qty.toFixed());
+    expect(ex.faults.dropWebSockets()).to.be.greaterThan(0);
+    const mark = bot.records().length;
+    ex.advanceTo(settlement + 1); // the settlement is paid with nobody subscribed
+    // Back before the exit: the exit's fills then come on the stream; only the payment was missed.
+    await waitUntil(() => bot.records().slice(mark).some((r) => r.t === 'note' && /position read over REST after a WebSocket reconnect/.test(r.message)), 'the resync', 15_000, bot);
+    await lockstep(ex, series, bot, settlement, t.exitTime + M15);
+    await waitUntil(() => trades(bot).length === 1, 'the trade to be recorded', 15_000, bot);
+    const rows = (await restClient(ex).getExecutionList({ category: 'linear', symbol: 'BTCUSDT', execType: 'Funding', limit: 100 })).result.list;
+    expect(rows.length, 'the exchange charged funding at the settlement').to.be.greaterThan(0);
+    const charged = rows.reduce((sum, r) => sum.add(r.execFee), new D(0));
+    const live = trades(bot)[0]!;
+    expect(live.funding.toFixed(), 'the journal\'s funding').to.equal(charged.toFixed());
+    expect(live.exitTime).to.equal(t.exitTime);
+    expect(live.netPnl.toFixed()).to.equal(t.netPnl.sub(charged).toFixed());
   });
 
   it('an outage (REST refused, streams dropped) with a position open: never dies, blocks orders, resyncs once the exchange is back, records the trade', async () => {

@@ -142,6 +142,9 @@ export class BybitBroker implements Broker {
   #open: OpenTrade | undefined;
   /** The trade being closed while its missing fills are read over REST. */
   #closing: OpenTrade | undefined;
+  /** Trades are emitted one after another, in the order they closed (see #closeTrade). */
+  #closeChain: Promise<void> = Promise.resolve();
+  #closesPending = 0;
   readonly #seenExec = new Set<string>();
   /** Client order ids of exit and entry orders (this session's and, from the journal, earlier ones'). */
   readonly #exitOrders = new Map<string, OrderRequest>();
@@ -162,6 +165,8 @@ export class BybitBroker implements Broker {
   #connections = 0;
   /** The reconnect resync running now has had its subscription (or given up waiting for it). */
   #reconnectSubscribed = false;
+  /** A private connection was made (at start, or a reconnect) since the last loss started a resync. */
+  #connectedSinceResync = true;
   #caughtUp = false;
   /** The resting entry whose execution arrived before the position message. */
   #filledEntry: OrderRequest | undefined;
@@ -357,6 +362,10 @@ export class BybitBroker implements Broker {
     if (this.#streamDownSince === undefined) this.#streamDownSince = this.#now();
     this.#o.log('warn', 'WebSocket connection lost; reconnecting');
     if (this.#starting || this.#stopped || this.#fatal) return;
+    // A failed attempt to connect (no connection was made since the last resync) changes nothing: the
+    // resync of this outage stands, and for a long one the stream time-out rules entries.
+    if (!this.#connectedSinceResync) return;
+    this.#connectedSinceResync = false;
     if (this.#resync?.why === RECONNECT && !this.#reconnectSubscribed) return;
     this.#resync = undefined;
     this.#reconnectSubscribed = false;
@@ -401,6 +410,7 @@ export class BybitBroker implements Broker {
     // The stream counts as up again once its subscription is confirmed (the 'response' above), not when
     // it reconnects: a connection that never subscribes carries nothing.
     ws.on('reconnected', () => {
+      this.#connectedSinceResync = true;
       this.#o.log('warn', 'WebSocket reconnected: resyncing the position over REST before acting again');
       this.#watchSubscription(this.#subscriptionWaitMs());
     });
@@ -707,8 +717,10 @@ export class BybitBroker implements Broker {
     const req = this.#entryOrders.get(e.orderLinkId) ?? this.#exitOrders.get(e.orderLinkId);
     this.#emit({ type: 'fill', fill: req?.order && req.order.type !== 'market' ? { ...fill, orderType: req.order.type } : fill });
     if (part) {
+      // Its id is taken now; it is emitted after any trade still closing (see #closeTrade).
       this.#tradeSeq = part.id;
-      this.#emit({ type: 'trade', trade: part });
+      const trade = part;
+      this.#closeChain = this.#closeChain.then(() => this.#emit({ type: 'trade', trade }));
     }
   }
 
@@ -778,24 +790,37 @@ export class BybitBroker implements Broker {
     await this.#setLevels(sl, tp, `stop and target moved to the fill price ${p.entryPrice.toFixed()}`);
   }
 
+  /**
+   * The position closed: the trade is completed from the exchange's execution list over REST (the exits
+   * and the funding payments the stream did not bring: a funding settlement during a drop or a lost
+   * message leaves no other trace), then emitted. Its id is taken now and trades are emitted in the
+   * order they closed: one waiting on REST holds back those after it, so a later trade's record never
+   * overtakes it (a restart after a kill then replays both from the exchange).
+   */
   async #closeTrade(prev: Position): Promise<void> {
     const open = this.#open;
     this.#open = undefined;
-    if (!open || prev.side === 'flat') return;
-    // Execution messages arriving while its fills are read over REST still belong to this trade.
-    this.#closing = open;
-    try {
-      if (open.exitFills.length === 0 || open.entryFills.length === 0) await this.#fetchMissingFills(open, prev);
-    } finally {
-      if (this.#closing === open) this.#closing = undefined;
-    }
-    const out = closeTrade(open, prev.side, { id: this.#tradeSeq + 1, intervalMs: this.#o.intervalMs, exitOrder: (id) => this.#exitOrders.get(id) });
-    if ('error' in out) {
-      this.#o.log('warn', out.error);
-      return;
-    }
-    this.#tradeSeq++;
-    this.#emit({ type: 'trade', trade: out.trade });
+    const side = prev.side;
+    if (!open || side === 'flat') return;
+    const id = ++this.#tradeSeq;
+    this.#closesPending++;
+    const run = this.#closeChain.then(async () => {
+      // Execution messages arriving while its fills are read over REST still belong to this trade.
+      this.#closing = open;
+      try {
+        await this.#fetchMissingFills(open, prev);
+      } finally {
+        if (this.#closing === open) this.#closing = undefined;
+      }
+      const out = closeTrade(open, side, { id, intervalMs: this.#o.intervalMs, exitOrder: (x) => this.#exitOrders.get(x) });
+      if ('error' in out) {
+        this.#o.log('warn', out.error);
+        return;
+      }
+      this.#emit({ type: 'trade', trade: out.trade });
+    });
+    this.#closeChain = run.catch(() => {}).finally(() => this.#closesPending--);
+    await run;
   }
 
   /** The fills of one of our orders over REST (its execution messages were missed). */
@@ -807,17 +832,21 @@ export class BybitBroker implements Broker {
   }
 
   /**
-   * After missed WebSocket messages: the fills the trade lacks (its exits, and its entries when they were
-   * never seen: their fees count) from the REST execution list since the trade's deciding candle.
+   * What the closing trade lacks, from the REST execution list since its first fill (or its deciding
+   * candle) up to its last known exit: exits and funding payments not seen on the stream, and its entries
+   * when none was seen (their fees count). Each execution counts once (by id). A failure is said and the
+   * trade goes with what the stream brought.
    */
   async #fetchMissingFills(open: OpenTrade, prev: Position): Promise<void> {
     try {
       const since = open.entryFills[0]?.time ?? Math.min(open.signalTime, prev.openedAt ?? open.signalTime);
+      // Executions after the last known exit belong to later trades.
+      const until = open.exitFills.length ? Math.max(...open.exitFills.map((f) => f.time)) : Infinity;
       const { result } = await this.#o.rest.call('execution/list', (c) => c.getExecutionList({ category: this.#o.category, symbol: this.#o.symbol, startTime: since, limit: 100 }) as never);
       const rows = ((result as { list?: WireExecution[] }).list ?? []).map(wireExecution).sort((a, b) => a.time - b.time);
       const needEntries = open.entryFills.length === 0;
       for (const e of rows) {
-        if (e.id && this.#seenExec.has(e.id)) continue;
+        if ((e.id && this.#seenExec.has(e.id)) || e.time > until) continue;
         const entry = !isExit(e);
         // Entries only while none is known yet and before the first exit; exits only after the first entry.
         const firstExit = open.exitFills[0]?.time ?? Infinity;
@@ -1059,9 +1088,13 @@ export class BybitBroker implements Broker {
   }
 
   /** Waits until no order is in flight and no closing trade is still reading its fills (or `ms` passes). */
+  tradesDone(): Promise<void> {
+    return this.#closeChain;
+  }
+
   async settle(ms: number): Promise<void> {
     const end = Date.now() + ms;
-    while ((this.hasOrderInFlight() || this.#closing !== undefined || this.#levels.busy > 0) && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    while ((this.hasOrderInFlight() || this.#closesPending > 0 || this.#levels.busy > 0) && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
   }
 
   stop(): void {
