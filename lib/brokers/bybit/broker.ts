@@ -804,9 +804,9 @@ export class BybitBroker implements Broker {
     if (!open || side === 'flat') return;
     const id = ++this.#tradeSeq;
     this.#closesPending++;
+    // Execution messages arriving while its fills are read over REST still belong to this trade.
+    this.#closing = open;
     const run = this.#closeChain.then(async () => {
-      // Execution messages arriving while its fills are read over REST still belong to this trade.
-      this.#closing = open;
       try {
         await this.#fetchMissingFills(open, prev);
       } finally {
@@ -815,6 +815,7 @@ export class BybitBroker implements Broker {
       const out = closeTrade(open, side, { id, intervalMs: this.#o.intervalMs, exitOrder: (x) => this.#exitOrders.get(x) });
       if ('error' in out) {
         this.#o.log('warn', out.error);
+        if (this.#tradeSeq === id) this.#tradeSeq--; // the id goes to the next trade
         return;
       }
       this.#emit({ type: 'trade', trade: out.trade });
