@@ -97,6 +97,19 @@ describe('pyr live under faults', function () {
     await sawOutput(bot, /WebSocket reconnected: resyncing the position over REST/);
   });
 
+  /** From the signal to the exit: the trade equals the simulator's, its entry and exit seen on the stream (no REST reconcile). */
+  async function tradeOnTheStream(ex: Sandbox, bot: LiveBot, t: Trade, out: number): Promise<void> {
+    await lockstep(ex, series, bot, t.signalTime, t.exitTime + M15);
+    await waitUntil(() => trades(bot).length === 1, 'the trade to be recorded', 15_000, bot);
+    await sawOutput(bot, /Position detected and tracked via WebSocket/, out);
+    await sawOutput(bot, /Position closed for BTCUSDT \(WS\)/, out);
+    expect(bot.output().slice(out)).to.not.match(/reconcil/i);
+    const live = trades(bot)[0]!;
+    expect(live.exitReason).to.equal(t.exitReason);
+    expect(live.exitTime).to.equal(t.exitTime);
+    expect(live.netPnl.toFixed()).to.equal(t.netPnl.toFixed());
+  }
+
   it('the private connection lost in the middle of its authentication, twice: the bot authenticates again and the stream carries the trade', async () => {
     // bybit-api kept its "authentication in progress" promise across such a close: every later connection
     // awaited it and never subscribed, and the private stream stayed silent for the rest of the process.
@@ -110,16 +123,7 @@ describe('pyr live under faults', function () {
     // Three connections: two lose their auth, the third subscribes; then the resync reads the position.
     await waitUntil(() => (after().match(/WebSocket reconnected/g) ?? []).length >= 3 && bot.records().some((r) => r.t === 'note' && /position read over REST after a WebSocket reconnect/.test(r.message)) || /no private subscription confirmed/.test(after()), 'the resync after the third connection', 30_000, bot);
     expect(after(), 'the subscription of the third connection is confirmed').to.not.match(/no private subscription confirmed/);
-    await lockstep(ex, series, bot, t.signalTime, t.exitTime + M15);
-    await waitUntil(() => trades(bot).length === 1, 'the trade to be recorded', 15_000, bot);
-    // Entry and exit came on the stream, not from a REST reconcile.
-    await sawOutput(bot, /Position detected and tracked via WebSocket/, out);
-    await sawOutput(bot, /Position closed for BTCUSDT \(WS\)/, out);
-    expect(after()).to.not.match(/reconcil/i);
-    const live = trades(bot)[0]!;
-    expect(live.exitReason).to.equal(t.exitReason);
-    expect(live.exitTime).to.equal(t.exitTime);
-    expect(live.netPnl.toFixed()).to.equal(t.netPnl.toFixed());
+    await tradeOnTheStream(ex, bot, t, out);
   });
 
   it('an auth answer that never comes: after privateStreamTimeoutSeconds the bot reconnects the private stream itself, and the stream carries the trade', async () => {
@@ -132,14 +136,8 @@ describe('pyr live under faults', function () {
     const after = () => bot.output().slice(out);
     await waitUntil(() => /the private stream connected but confirmed no subscription within 2 s: reconnecting it/.test(after()), 'the watchdog', 30_000, bot);
     await waitUntil(() => (after().match(/WebSocket reconnected/g) ?? []).length >= 2 && /private stream back|entries allowed again/.test(after()), 'the second connection to subscribe', 30_000, bot);
-    await lockstep(ex, series, bot, t.signalTime, t.exitTime + M15);
-    await waitUntil(() => trades(bot).length === 1, 'the trade to be recorded', 15_000, bot);
-    await sawOutput(bot, /Position detected and tracked via WebSocket/, out);
-    await sawOutput(bot, /Position closed for BTCUSDT \(WS\)/, out);
+    await tradeOnTheStream(ex, bot, t, out);
     expect(bot.records().some((r) => r.t === 'note' && /confirmed no subscription within 2 s: reconnecting it/.test(r.message)), 'journaled').to.equal(true);
-    const live = trades(bot)[0]!;
-    expect(live.exitTime).to.equal(t.exitTime);
-    expect(live.netPnl.toFixed()).to.equal(t.netPnl.toFixed());
   });
 
   it('a signal while the private stream reconnects: the entry waits until the stream is subscribed again and the position is read, then goes', async () => {
