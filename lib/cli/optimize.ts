@@ -10,22 +10,22 @@
 import os from 'node:os';
 import { Command } from 'commander';
 import { ConfigError, DAY_MS, StrategyError, intervalLabel, intervalMs, type CandleSeries, type RunRecord } from '../core/index.ts';
-import { OPTIMIZE_METRICS, lowerIsBetter, parseMetric, parseSpan, planWalkForward, rankedRows, type GridAxis, type GridValue, type OptimizeMetric } from '../engine/optimize.ts';
+import { OPTIMIZE_METRICS, parseMetric, planWalkForward, rankedRows, type GridAxis, type GridValue, type OptimizeMetric } from '../engine/optimize.ts';
 import type { Metrics } from '../report/metrics.ts';
 import { createProgress, useColor } from '../report/console.ts';
 import { relPath } from '../report/format.ts';
 import { sweepOutDir, sweepSettings, writeSweepFiles, writeWalkForwardFiles } from '../report/sweep-files.ts';
 import { loadStrategy } from '../strategy/index.ts';
 import type { CliIo } from './backtest.ts';
-import { dayString, paramLayersOf, resolveRunSpec, type RunFlags } from '../config/index.ts';
+import { dayString, paramLayersOf, resolveRunSpec, wholeNumberFlag, type RunFlags } from '../config/index.ts';
 import { addRunOptions, runTargetOf } from './config.ts';
 import { openRunData, readRulesSnapshot } from '../data/index.ts';
 import { runRange } from '../engine/index.ts';
 import type { Job, RunContext } from '../sweep/worker.ts';
-import { formatParams, sweepLines, walkForwardLines, type OptimizeRow, type RowMetrics, type SweepHead, type WalkForwardWindowResult } from '../report/optimize.ts';
+import { backtestArgs, sweepLines, sweepWhat, walkForwardLines, walkForwardWhat, type OptimizeRow, type RowMetrics, type SweepHead, type WalkForwardWindowResult } from '../report/optimize.ts';
 import { checkQueueFlags, runJobs, whereRun, type RunFailure } from '../sweep/run.ts';
 import { planSweep } from '../sweep/plan.ts';
-import { checkWindows, inSampleJobs, walkForwardResult } from '../sweep/walk-forward.ts';
+import { checkWindows, inSampleJobs, walkForwardResult, walkForwardSpans, type WalkForwardSpans } from '../sweep/walk-forward.ts';
 
 export { jsonWithRows, rowsCsv, type OptimizeRow, type WalkForwardWindowResult } from '../report/optimize.ts';
 
@@ -60,18 +60,6 @@ export interface OptimizeOutcome {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Flags
-
-function intFlag(text: string | undefined, flag: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
-  if (text === undefined) return undefined;
-  const t = String(text).trim();
-  if (!/^\d+$/.test(t)) throw new ConfigError(`${flag}: expected a whole number, got "${text}"`);
-  const n = Number(t);
-  if (n < min || n > max) throw new ConfigError(`${flag}: must be between ${min} and ${max}, got ${t}`);
-  return n;
-}
-
-// ---------------------------------------------------------------------------------------------------
 // The command
 
 interface Prepared {
@@ -79,6 +67,8 @@ interface Prepared {
   series: CandleSeries;
   from: number;
   toExclusive: number;
+  /** The first and last UTC days traded. */
+  days: { from: string; to: string };
   axes: GridAxis[];
   indices: number[];
   combos: Record<string, GridValue>[];
@@ -100,10 +90,10 @@ async function prepare(flags: OptimizeFlags, io: CliIo): Promise<Prepared> {
   if (target.range.to === undefined) throw new ConfigError('--to: required: the last UTC day of the sweep (YYYY-MM-DD)');
 
   const metric = parseMetric(flags.metric ?? 'sharpe');
-  const workers = intFlag(flags.workers, '--workers', 1, 1024) ?? os.availableParallelism();
-  const top = intFlag(flags.top, '--top', 1) ?? 10;
-  const random = intFlag(flags.random, '--random', 1, 10_000_000);
-  const seedFlag = intFlag(flags.seed, '--seed', 0, 2 ** 32 - 1);
+  const workers = wholeNumberFlag(flags.workers, '--workers', 1, 1024) ?? os.availableParallelism();
+  const top = wholeNumberFlag(flags.top, '--top', 1) ?? 10;
+  const random = wholeNumberFlag(flags.random, '--random', 1, 10_000_000);
+  const seedFlag = wholeNumberFlag(flags.seed, '--seed', 0, 2 ** 32 - 1);
   if (seedFlag !== undefined && random === undefined) throw new ConfigError('--seed: only used with --random N');
 
   const { definition, file: strategyFile } = await loadStrategy(target.strategySpec, io.cwd);
@@ -125,55 +115,26 @@ async function prepare(flags: OptimizeFlags, io: CliIo): Promise<Prepared> {
     },
   });
   notices.push(...data.notices);
-  const { series } = data;
-  const interval = data.interval;
+  const { series, interval } = data;
   const { from, to: toExclusive } = runRange(series, target.range, base.strategy.warmup, intervalMs(interval), data.file);
   const { symbol, category } = target.instrument;
-  const candleFile = data.file;
-  const funding = data.funding?.history;
-  const strategyName = base.strategy.label;
-  return {
-    ctx: { strategySpec: strategyFile, cwd: io.cwd, symbol, category, interval, baseLayers, snapshot: snapshot && { file: snapshot.file, rules: snapshot.rules && { ...snapshot.rules } }, funding, fundingFile: data.funding?.file, fundingNone: data.fundingNone, candleFile },
-    series,
-    from,
-    toExclusive,
-    axes,
-    indices,
-    combos,
-    total,
-    seed,
-    metric,
-    workers,
-    top,
-    strategyName,
-    baseParams: { ...base.shownParams },
-    notices,
-    failed: [],
-  };
+  const ctx: RunContext = { strategySpec: strategyFile, cwd: io.cwd, symbol, category, interval, baseLayers, snapshot: snapshot && { file: snapshot.file, rules: snapshot.rules && { ...snapshot.rules } }, funding: data.funding?.history, fundingFile: data.funding?.file, fundingNone: data.fundingNone, candleFile: data.file };
+  const days = { from: dayString(from), to: dayString(toExclusive - DAY_MS) };
+  return { ctx, series, from, toExclusive, days, axes, indices, combos, total, seed, metric, workers, top, strategyName: base.strategy.label, baseParams: { ...base.shownParams }, notices, failed: [] };
 }
 
 function settingsOf(p: Prepared, command: string): Record<string, unknown> {
   const c = p.ctx;
-  return sweepSettings(command, { ...p, strategy: p.strategyName, symbol: c.symbol, category: c.category, interval: c.interval, from: dayString(p.from), to: dayString(p.toExclusive - DAY_MS), candleFile: c.candleFile, fundingCharged: c.funding !== undefined });
+  return sweepSettings(command, { ...p, strategy: p.strategyName, symbol: c.symbol, category: c.category, interval: c.interval, ...p.days, candleFile: c.candleFile, fundingCharged: c.funding !== undefined });
 }
 
 function headOf(p: Prepared, title: string, what: string): SweepHead {
-  return { title, strategy: p.strategyName, symbol: p.ctx.symbol, interval: intervalLabel(p.ctx.interval), from: dayString(p.from), to: dayString(p.toExclusive - DAY_MS), what, notices: p.notices };
+  return { title, strategy: p.strategyName, symbol: p.ctx.symbol, interval: intervalLabel(p.ctx.interval), ...p.days, what, notices: p.notices };
 }
 
 /** Runs `pyr optimize` from flags; returns what it computed and wrote. Throws PyrErrors for bad input. */
 export async function optimize(flags: OptimizeFlags, io: CliIo): Promise<OptimizeOutcome> {
-  if (!flags.walkForward && (flags.inSample !== undefined || flags.outOfSample !== undefined || flags.step !== undefined)) {
-    throw new ConfigError(`${flags.inSample !== undefined ? '--in-sample' : flags.outOfSample !== undefined ? '--out-of-sample' : '--step'}: only used with --walk-forward`);
-  }
-  // Walk-forward spans are checked before anything slow happens.
-  const spans = flags.walkForward
-    ? {
-        is: parseSpan(flags.inSample ?? '90d', '--in-sample'),
-        oos: parseSpan(flags.outOfSample ?? '30d', '--out-of-sample'),
-        step: flags.step !== undefined ? parseSpan(flags.step, '--step') : undefined,
-      }
-    : undefined;
+  const spans = walkForwardSpans(flags);
   await checkQueueFlags(flags);
   const p = await prepare(flags, io);
   return spans ? walkForward(p, spans, flags, io) : sweep(p, flags, io);
@@ -181,7 +142,7 @@ export async function optimize(flags: OptimizeFlags, io: CliIo): Promise<Optimiz
 
 /** The runs, on local threads or (--queue) on a Redis queue's workers; failed combinations (queue only) are kept in p.failed. */
 async function runWithProgress(p: Prepared, flags: OptimizeFlags, io: CliIo, label: string, jobs: Job[], workers: number): Promise<(RowMetrics | undefined)[]> {
-  const chunkSize = intFlag(flags.chunkSize, '--chunk-size', 1, 100_000);
+  const chunkSize = wholeNumberFlag(flags.chunkSize, '--chunk-size', 1, 100_000);
   const r = await runJobs({ ctx: p.ctx, series: p.series, jobs, workers, queue: flags.queue, chunkSize, label, stderr: io.stderr, env: io.env, quiet: flags.json });
   p.failed.push(...r.failures);
   return r.metrics;
@@ -210,32 +171,15 @@ async function sweep(p: Prepared, flags: OptimizeFlags, io: CliIo): Promise<Opti
   if (flags.json) {
     io.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
   } else {
-    const sampling = p.seed !== undefined ? `${p.indices.length} of ${p.total.toLocaleString('en')} combinations drawn at random (--seed ${p.seed})` : `${p.indices.length} combinations`;
-    const what = `${sampling} on ${whereRun(flags.queue, workers)} in ${seconds.toFixed(1)} s; ranked by ${p.metric} (${lowerIsBetter(p.metric) ? 'lower' : 'higher'} is better)`;
-    const lines = sweepLines(headOf(p, 'pyr optimize', what), { rows, top: p.top, axes: p.axes, metric: p.metric, backtest: (params) => backtestArgs(p, flags, params), dir: relPath(io.cwd, dir) }, useColor(io.stdout, io.env));
+    const what = sweepWhat({ runs: p.indices.length, total: p.total, seed: p.seed, where: whereRun(flags.queue, workers), seconds, metric: p.metric });
+    const lines = sweepLines(headOf(p, 'pyr optimize', what), { rows, top: p.top, axes: p.axes, metric: p.metric, backtest: (params) => backtestArgs(flags, p.days, params), dir: relPath(io.cwd, dir) }, useColor(io.stdout, io.env));
     io.stdout.write(`${lines.join('\n')}\n`);
   }
   failIfAny(p, jobs.length, dir, io);
   return { dir, files, rows, summary };
 }
 
-function backtestArgs(p: Prepared, flags: OptimizeFlags, params: Readonly<Record<string, GridValue>>): string {
-  const parts: string[] = [];
-  if (flags.strategy) parts.push(`--strategy ${flags.strategy}`);
-  if (flags.sample) parts.push('--sample');
-  for (const [flag, v] of [['--symbol', flags.symbol], ['--interval', flags.interval], ['--candles', flags.candles], ['--data-dir', flags.dataDir], ['--config', flags.config], ['--funding', flags.funding]] as const) {
-    if (v !== undefined) parts.push(`${flag} ${v}`);
-  }
-  parts.push(`--from ${dayString(p.from)} --to ${dayString(p.toExclusive - DAY_MS)} --param ${[...(flags.param ?? []), formatParams(params)].join(' ')}`);
-  return parts.join(' ');
-}
-
-async function walkForward(
-  p: Prepared,
-  spans: { is: number; oos: number; step?: number },
-  flags: OptimizeFlags,
-  io: CliIo,
-): Promise<OptimizeOutcome> {
+async function walkForward(p: Prepared, spans: WalkForwardSpans, flags: OptimizeFlags, io: CliIo): Promise<OptimizeOutcome> {
   const windows = planWalkForward(p.from, p.toExclusive, spans.is, spans.oos, spans.step);
   checkWindows(p.series, windows);
   const jobs = inSampleJobs(windows, p.combos);
@@ -257,7 +201,7 @@ async function walkForward(
   if (flags.json) {
     io.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
   } else {
-    const what = `${windows.length} windows (in-sample ${spans.is}d, out-of-sample ${spans.oos}d, step ${spans.step ?? spans.oos}d) x ${p.combos.length} combinations on ${whereRun(flags.queue, workers)} in ${seconds.toFixed(1)} s; best in-sample ${p.metric} (${lowerIsBetter(p.metric) ? 'lower' : 'higher'} is better)`;
+    const what = walkForwardWhat({ windows: windows.length, spans, combinations: p.combos.length, where: whereRun(flags.queue, workers), seconds, metric: p.metric });
     const lines = walkForwardLines(headOf(p, 'pyr optimize --walk-forward', what), { windows: results, metric: p.metric, oos, totals, dir: relPath(io.cwd, dir) }, useColor(io.stdout, io.env));
     io.stdout.write(`${lines.join('\n')}\n`);
   }

@@ -3,3 +3,4 @@ export * from './rules.ts';
 export * from './file.ts';
 export * from './days.ts';
 export * from './spec.ts';
+export * from './flags.ts';

@@ -2,7 +2,7 @@
  * What a sweep (`pyr optimize`) prints and writes: the metrics a row keeps, its console tables, and the
  * rows as optimize.csv, optimize.json and walk-forward.csv.
  */
-import type { GridAxis, GridValue, OptimizeMetric } from '../engine/optimize.ts';
+import { lowerIsBetter, type GridAxis, type GridValue, type OptimizeMetric } from '../engine/optimize.ts';
 import { colorize } from './console.ts';
 import { csvField } from './files.ts';
 import type { Metrics } from './metrics.ts';
@@ -152,6 +152,22 @@ export function windowsCsv(results: readonly WalkForwardWindowResult[], axes: re
 }
 
 
+/** The `pyr backtest` arguments that run one combination of a sweep: its data flags, days and parameters. */
+export function backtestArgs(
+  f: { readonly strategy?: string; readonly sample?: boolean; readonly symbol?: string; readonly interval?: string; readonly candles?: string; readonly dataDir?: string; readonly config?: string; readonly funding?: string; readonly param?: readonly string[] },
+  days: { readonly from: string; readonly to: string },
+  params: Readonly<Record<string, GridValue>>,
+): string {
+  const parts: string[] = [];
+  if (f.strategy) parts.push(`--strategy ${f.strategy}`);
+  if (f.sample) parts.push('--sample');
+  for (const [flag, v] of [['--symbol', f.symbol], ['--interval', f.interval], ['--candles', f.candles], ['--data-dir', f.dataDir], ['--config', f.config], ['--funding', f.funding]] as const) {
+    if (v !== undefined) parts.push(`${flag} ${v}`);
+  }
+  parts.push(`--from ${days.from} --to ${days.to} --param ${[...(f.param ?? []), formatParams(params)].join(' ')}`);
+  return parts.join(' ');
+}
+
 /** The first lines of `pyr optimize`'s console output: what ran, where, how long, ranked how; the notices. */
 export interface SweepHead {
   readonly title: string;
@@ -164,6 +180,20 @@ export interface SweepHead {
   /** "432 combinations on 2 workers in 4.8 s; ranked by sharpe (higher is better)", and so on. */
   readonly what: string;
   readonly notices: readonly string[];
+}
+
+const ranking = (metric: OptimizeMetric): string => `${metric} (${lowerIsBetter(metric) ? 'lower' : 'higher'} is better)`;
+
+/** The sweep's "what" line: how many combinations (drawn how), where, how long, ranked how. */
+export function sweepWhat(o: { readonly runs: number; readonly total: number; readonly seed?: number; readonly where: string; readonly seconds: number; readonly metric: OptimizeMetric }): string {
+  const sampling = o.seed !== undefined ? `${o.runs} of ${o.total.toLocaleString('en')} combinations drawn at random (--seed ${o.seed})` : `${o.runs} combinations`;
+  return `${sampling} on ${o.where} in ${o.seconds.toFixed(1)} s; ranked by ${ranking(o.metric)}`;
+}
+
+/** The walk-forward's "what" line: windows and spans, combinations, where, how long, chosen how. */
+export function walkForwardWhat(o: { readonly windows: number; readonly spans: { readonly is: number; readonly oos: number; readonly step?: number }; readonly combinations: number; readonly where: string; readonly seconds: number; readonly metric: OptimizeMetric }): string {
+  const { is, oos, step } = o.spans;
+  return `${o.windows} windows (in-sample ${is}d, out-of-sample ${oos}d, step ${step ?? oos}d) x ${o.combinations} combinations on ${o.where} in ${o.seconds.toFixed(1)} s; best in-sample ${ranking(o.metric)}`;
 }
 
 function headLines(h: SweepHead, color: boolean): string[] {

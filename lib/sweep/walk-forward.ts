@@ -3,9 +3,9 @@
  * combination run out of sample (in this thread: one run per window), the out-of-sample runs stitched
  * into one record, and the totals both ways.
  */
-import { DAY_MS, MissingDataError, StrategyError, lowerBound, type CandleSeries, type RunRecord } from '../core/index.ts';
+import { ConfigError, DAY_MS, MissingDataError, StrategyError, lowerBound, type CandleSeries, type RunRecord } from '../core/index.ts';
 import { dayString } from '../config/index.ts';
-import { metricValue, rankedRows, stitchRuns, type GridValue, type OptimizeMetric, type WalkWindow } from '../engine/optimize.ts';
+import { metricValue, parseSpan, rankedRows, stitchRuns, type GridValue, type OptimizeMetric, type WalkWindow } from '../engine/optimize.ts';
 import { computeMetrics, type Metrics } from '../report/metrics.ts';
 import { rowMetrics, type OptimizeRow, type RowMetrics, type WalkForwardWindowResult } from '../report/optimize.ts';
 import { errorFrom } from './pool.ts';
@@ -26,6 +26,30 @@ export interface WalkForwardResult {
 }
 
 const span = (from: number, toExclusive: number): { from: string; to: string } => ({ from: dayString(from), to: dayString(toExclusive - DAY_MS) });
+
+/** Walk-forward spans in days (the step defaults to the out-of-sample span). */
+export interface WalkForwardSpans {
+  readonly is: number;
+  readonly oos: number;
+  readonly step?: number;
+}
+
+/**
+ * The walk-forward spans from the flags (`--in-sample` 90d, `--out-of-sample` 30d, `--step`), or undefined
+ * without `--walk-forward`; a span flag without it is refused. Checked before anything slow happens.
+ */
+export function walkForwardSpans(f: { readonly walkForward?: boolean; readonly inSample?: string; readonly outOfSample?: string; readonly step?: string }): WalkForwardSpans | undefined {
+  if (!f.walkForward) {
+    const stray = f.inSample !== undefined ? '--in-sample' : f.outOfSample !== undefined ? '--out-of-sample' : f.step !== undefined ? '--step' : undefined;
+    if (stray) throw new ConfigError(`${stray}: only used with --walk-forward`);
+    return undefined;
+  }
+  return {
+    is: parseSpan(f.inSample ?? '90d', '--in-sample'),
+    oos: parseSpan(f.outOfSample ?? '30d', '--out-of-sample'),
+    step: f.step !== undefined ? parseSpan(f.step, '--step') : undefined,
+  };
+}
 
 /** Refuses a window whose in-sample or out-of-sample span has no candles. */
 export function checkWindows(series: CandleSeries, windows: readonly WalkWindow[]): void {
