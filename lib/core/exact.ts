@@ -228,13 +228,16 @@ export class LazyTrade implements Trade {
   #a(): TradeAmounts {
     return (this.#amounts ??= this.#decimals.amounts(this));
   }
+  /** A level's price as a decimal, made when read; undefined when there is none (NaN). */
+  #levelPrice(key: 'sl' | 'tp' | 'alt'): Dec | undefined {
+    const t = this.#levels?.[key];
+    return t !== undefined && t === t ? this.#decimals.price(t) : undefined;
+  }
   get stopLoss(): Dec | undefined {
-    const t = this.#levels?.sl;
-    return this.#sl ?? (t !== undefined && t === t ? (this.#sl = this.#decimals.price(t)) : undefined);
+    return (this.#sl ??= this.#levelPrice('sl'));
   }
   get takeProfit(): Dec | undefined {
-    const t = this.#levels?.tp;
-    return this.#tp ?? (t !== undefined && t === t ? (this.#tp = this.#decimals.price(t)) : undefined);
+    return (this.#tp ??= this.#levelPrice('tp'));
   }
   get entryPrice(): Dec {
     return this.#a().entryPrice;
@@ -264,8 +267,7 @@ export class LazyTrade implements Trade {
     return this.#a().netPnl;
   }
   get netPnlIfTargetFirst(): Dec | undefined {
-    const t = this.#levels?.alt;
-    const price = this.#altPrice ?? (t !== undefined && t === t ? this.#decimals.price(t) : undefined);
+    const price = this.#altPrice ?? this.#levelPrice('alt');
     return price === undefined ? undefined : this.#decimals.netAt(this, price);
   }
   /** The trade as a plain object, every decimal made (what an eager simulator's trade is). */

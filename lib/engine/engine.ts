@@ -181,18 +181,12 @@ export class Engine {
     else if (e.type === 'rejected') {
       const key = `order rejected${e.code !== undefined ? ` (${e.code})` : ''}: ${e.reason}`;
       this.skipped.set(key, (this.skipped.get(key) ?? 0) + 1);
-      this.#expiring.delete(e.order.id);
-      this.#expiringAt.delete(e.order.id);
+      this.#noExpiry(e.order.id);
     } else if (e.type === 'amend-rejected') {
       const key = `amendment rejected${e.code !== undefined ? ` (${e.code})` : ''}: ${e.reason}`;
       this.skipped.set(key, (this.skipped.get(key) ?? 0) + 1);
-    } else if (e.type === 'fill') {
-      this.#expiring.delete(e.fill.orderId);
-      this.#expiringAt.delete(e.fill.orderId);
-    } else if (e.type === 'cancelled') {
-      this.#expiring.delete(e.orderId);
-      this.#expiringAt.delete(e.orderId);
-    }
+    } else if (e.type === 'fill') this.#noExpiry(e.fill.orderId);
+    else if (e.type === 'cancelled') this.#noExpiry(e.orderId);
     else if (e.type === 'trade') {
       this.trades.push(e.trade);
       this.#countTrade(e.trade);
@@ -339,6 +333,12 @@ export class Engine {
       if ((o.role !== 'entry' && o.role !== 'exit') || o.expiresAfter === undefined || !(o.signalTime > 0) || this.#expiring.has(o.id)) continue;
       this.#expiringAt.set(o.id, { at: o.signalTime + o.expiresAfter * this.#intervalMs, given: o.expiresAfter });
     }
+  }
+
+  /** The order is done (filled, cancelled, refused): nothing to expire. */
+  #noExpiry(id: string): void {
+    this.#expiring.delete(id);
+    this.#expiringAt.delete(id);
   }
 
   /** Counts one closed candle off every expiring order; cancels those whose candles ran out. */
